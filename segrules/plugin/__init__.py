@@ -1,0 +1,8 @@
+"""Plugin stage: the hook contract, the manager factory and the registry."""
+
+from .hookspecs import hookimpl
+from .registry import Registry, build_registry
+from .types import FunctionDef, PluginInfo, SinkDef, SinkResult, SpecSection, ValidationContext, Validator
+
+__all__ = ["hookimpl", "Registry", "build_registry", "FunctionDef", "PluginInfo", "SinkDef", "SinkResult",
+           "SpecSection", "ValidationContext", "Validator"]

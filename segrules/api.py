@@ -1,0 +1,191 @@
+"""The Python API. The CLI is a thin layer over this module.
+
+>>> spec = segrules.load("segment_specs/ecommerce.yaml")
+>>> con = segrules.connect("shop.duckdb")
+>>> wide = spec.evaluate(con, as_of="2026-11-01")       # an Ibis table expression
+>>> wide.to_pyarrow()
+"""
+
+from __future__ import annotations
+
+from datetime import date, datetime, timezone
+from pathlib import Path
+from typing import Any, Iterable
+
+import ibis
+
+from .check import CheckedSpec, analyze, resolve_schemas
+from .check.signatures import BUILTINS
+from .compile import compile_plan
+from .diagnostics import Diagnostic, Severity
+from .errors import SegrulesError, SpecError, TypeCheckError
+from .lang.ast import AGGREGATE_FUNCS
+from .plugin import Registry, ValidationContext, build_registry
+from .spec import SpecDocument, parse_spec, read_spec
+
+RESERVED_FUNCTIONS = tuple(BUILTINS) + AGGREGATE_FUNCS + ("segment", "date", "timestamp")
+
+
+def default_registry(plugins: Iterable[object] = (), load_entrypoints: bool = True) -> Registry:
+    """Load the installed plugins (the ``segrules`` entry-point group) plus ``plugins``."""
+    return build_registry(load_entrypoints=load_entrypoints, plugins=plugins,
+                          reserved_functions=RESERVED_FUNCTIONS)
+
+
+def parse_as_of(value: datetime | date | str | None) -> datetime:
+    """``now`` for a run: naive UTC. None means the current time (to the second)."""
+    if value is None:
+        return datetime.now(timezone.utc).replace(tzinfo=None, microsecond=0)
+    if isinstance(value, str):
+        text = value.strip()
+        try:
+            value = datetime.fromisoformat(text.replace("Z", "+00:00"))
+        except ValueError:
+            raise SpecError(f"--as-of: {text!r} is not a date or timestamp (use 2026-01-31 or "
+                            "2026-01-31T10:00:00)", code="SR109") from None
+    if isinstance(value, datetime):
+        if value.tzinfo is not None:
+            value = value.astimezone(timezone.utc).replace(tzinfo=None)
+        return value
+    return datetime(value.year, value.month, value.day)
+
+
+def _coerce_param(name: str, declared: Any, raw: Any) -> Any:
+    if not isinstance(raw, str) or isinstance(declared, str):
+        return raw
+    text = raw.strip()
+    try:
+        if isinstance(declared, bool):
+            if text.lower() not in ("true", "false", "1", "0", "yes", "no"):
+                raise ValueError
+            return text.lower() in ("true", "1", "yes")
+        if isinstance(declared, int):
+            return int(text)
+        if isinstance(declared, float):
+            return float(text)
+        if isinstance(declared, datetime):
+            return datetime.fromisoformat(text)
+        if isinstance(declared, date):
+            return date.fromisoformat(text)
+    except ValueError:
+        raise SpecError(f"--param {name}={raw}: expected a value like {declared!r}", code="SR110") from None
+    return raw
+
+
+class Spec:
+    """A loaded spec: parse once, then check, compile and evaluate against connections."""
+
+    def __init__(self, document: SpecDocument, registry: Registry):
+        self.document = document
+        self.registry = registry
+        self._checked: dict[int, tuple[Any, CheckedSpec]] = {}
+
+    # -- facts -------------------------------------------------------------------------
+    @property
+    def model(self):
+        return self.document.model
+
+    @property
+    def name(self) -> str:
+        return self.model.name
+
+    @property
+    def path(self) -> str:
+        return self.document.path
+
+    @property
+    def segments(self) -> list[str]:
+        return list(self.model.segments)
+
+    @property
+    def features(self) -> list[str]:
+        return list(self.model.features)
+
+    @property
+    def key(self) -> str:
+        return self.model.entity.key
+
+    def section(self, name: str):
+        """A plugin's top-level section (e.g. ``rfm``), validated by its model, or None."""
+        return getattr(self.model, name, None)
+
+    # -- stages ------------------------------------------------------------------------
+    def check(self, con=None) -> CheckedSpec:
+        """Resolve and type-check against ``con``'s tables (or the ``schema:`` block)."""
+        cache_key = id(con)
+        cached = self._checked.get(cache_key)
+        if cached is not None and cached[0] is con:
+            return cached[1]
+        schemas = resolve_schemas(self.document, con)
+        checked = analyze(self.document, schemas, self.registry.functions)
+        self._checked[cache_key] = (con, checked)
+        return checked
+
+    def params(self, overrides: dict[str, Any] | None = None) -> dict[str, Any]:
+        """The spec's params with ``overrides`` applied (strings coerced to the declared type)."""
+        values = dict(self.model.params)
+        for name, raw in (overrides or {}).items():
+            if name not in values:
+                known = ", ".join(values) or "none"
+                raise SpecError(f"unknown parameter {name!r} (the spec declares: {known})", code="SR305")
+            values[name] = _coerce_param(name, values[name], raw)
+        return values
+
+    def compile(self, con=None, *, as_of=None, params: dict[str, Any] | None = None,
+                segments: list[str] | None = None, features: bool | list[str] = True):
+        """The wide membership table as an Ibis expression. Without ``con`` the tables are
+        unbound (from the ``schema:`` block), for SQL generation and offline checks."""
+        checked = self.check(con)
+        m = self.model
+        tables = {}
+        for table in {m.entity.table, *(s.table for s in m.sources.values())}:
+            tables[table] = con.table(table) if con is not None else ibis.table(checked.schemas[table], name=table)
+        return compile_plan(checked, tables, parse_as_of(as_of), self.params(params), segments, features)
+
+    def evaluate(self, con, *, as_of=None, params: dict[str, Any] | None = None,
+                 segments: list[str] | None = None, features: bool | list[str] = True):
+        """Like :meth:`compile` against a connection: an Ibis table with one row per entity,
+        the key, one boolean column per segment, then the features. ``.to_pyarrow()`` runs it."""
+        return self.compile(con, as_of=as_of, params=params, segments=segments, features=features)
+
+    def to_sql(self, dialect: str = "duckdb", *, con=None, segments: list[str] | None = None,
+               as_of=None, params: dict[str, Any] | None = None) -> str:
+        expr = self.compile(con, as_of=as_of, params=params, segments=segments)
+        return str(ibis.to_sql(expr, dialect=dialect))
+
+    def validate(self, con=None) -> list[Diagnostic]:
+        """Every problem found (all severities), core checks then plugin validators. Never raises
+        for a problem in the spec."""
+        diags: list[Diagnostic] = []
+        checked = None
+        try:
+            checked = self.check(con)
+            diags.extend(checked.warnings)
+        except SegrulesError as exc:
+            diags.extend(exc.diagnostics)
+        ctx = ValidationContext(self.document, checked, con)
+        for name, validator in self.registry.validators.items():
+            plugin = self.registry.owner.get(("validators", name), "?")
+            try:
+                diags.extend(validator.check(ctx) or [])
+            except Exception as exc:  # a crashing plugin validator must not hide the other results
+                diags.append(Diagnostic("SR601", f"validator {name!r} of plugin {plugin} crashed: "
+                                        f"{type(exc).__name__}: {exc}", severity=Severity.ERROR, source=plugin))
+        return diags
+
+
+def load_text(text: str, path: str = "<string>", *, registry: Registry | None = None) -> Spec:
+    """Parse and validate spec text (YAML). Raises :class:`SpecError` on problems."""
+    registry = registry if registry is not None else default_registry()
+    sections = {name: s.model for name, s in registry.sections.items()}
+    return Spec(parse_spec(text, path, sections), registry)
+
+
+def load(path: str | Path, *, registry: Registry | None = None) -> Spec:
+    """Load a spec file. Raises :class:`SpecError` with file:line:col on problems."""
+    registry = registry if registry is not None else default_registry()
+    sections = {name: s.model for name, s in registry.sections.items()}
+    return Spec(read_spec(path, sections), registry)
+
+
+__all__ = ["Spec", "load", "load_text", "default_registry", "parse_as_of", "TypeCheckError"]

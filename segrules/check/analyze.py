@@ -1,0 +1,163 @@
+"""The check stage's entry point: parse every expression of a spec, resolve names against the
+table schemas, type-check, detect cycles.  Collects every problem and raises once."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+import ibis
+import ibis.expr.datatypes as dt
+
+from ..diagnostics import Diagnostic
+from ..errors import ExprSyntaxError, TypeCheckError, raise_if_errors
+from ..lang import ast as a
+from ..lang.parser import parse_expr
+from ..lang.positions import SourceMap
+from ..plugin.types import FunctionDef
+from ..spec import SpecDocument
+from .cycles import Ref, find_cycles, topological_order
+from .schema import did_you_mean
+from .types import describe, is_temporal
+from .typecheck import Binding, Env, TypeChecker
+
+
+@dataclass
+class CheckedSpec:
+    """A spec whose expressions parsed, resolved and type-checked.  Side tables are keyed by
+    ``id(node)`` of the nodes in ``features`` / ``segments``."""
+
+    document: SpecDocument
+    schemas: dict[str, ibis.Schema]
+    features: dict[str, a.Node]
+    segments: dict[str, a.Node]
+    types: dict[int, dt.DataType]
+    bindings: dict[int, Binding]
+    feature_types: dict[str, dt.DataType]
+    aggregates: dict[str, list[a.Aggregate]]  # per source, structurally unique, in first-use order
+    order: list[Ref]  # features and segments, dependencies first
+    deps: dict[Ref, list[tuple[Ref, a.Node]]]
+    functions: dict[str, FunctionDef] = field(default_factory=dict)
+    warnings: list[Diagnostic] = field(default_factory=list)
+
+    @property
+    def model(self):
+        return self.document.model
+
+    def closure(self, refs: list[Ref]) -> list[Ref]:
+        """``refs`` with everything they depend on, dependencies first."""
+        wanted: set[Ref] = set()
+        todo = list(refs)
+        while todo:
+            ref = todo.pop()
+            if ref not in wanted:
+                wanted.add(ref)
+                todo.extend(target for target, _ in self.deps.get(ref, ()))
+        return [r for r in self.order if r in wanted]
+
+
+def parse_expressions(doc: SpecDocument) -> tuple[dict[str, a.Node], dict[str, a.Node], list[Diagnostic]]:
+    features, segments, diags = {}, {}, []
+
+    def parse(text: str, path: tuple):
+        span = doc.index.value_span(path)
+        segs = doc.index.segments(path) or ((0, span.line, span.column),)
+        try:
+            return parse_expr(text, source_map=SourceMap(doc.path, segs))
+        except ExprSyntaxError as exc:
+            diags.extend(exc.diagnostics)
+            return None
+
+    for name, text in doc.model.features.items():
+        node = parse(text, ("features", name))
+        if node is not None:
+            features[name] = node
+    for name, seg in doc.model.segments.items():
+        node = parse(seg.where, ("segments", name, "where"))
+        if node is not None:
+            segments[name] = node
+    return features, segments, diags
+
+
+def _structure(doc: SpecDocument, schemas: dict[str, ibis.Schema]) -> list[Diagnostic]:
+    """Keys and time columns named in entity/sources exist and have fitting types."""
+    m, diags = doc.model, []
+
+    def column(table: str, col: str | None, path: tuple, temporal: bool = False):
+        if col is None or table not in schemas:
+            return
+        schema = schemas[table]
+        if col not in schema:
+            diags.append(Diagnostic("SR301", f"column {col!r} not found in table {table!r}",
+                                    doc.index.value_span(path), hint=did_you_mean(col, schema.names)))
+        elif temporal and not is_temporal(schema[col]):
+            diags.append(Diagnostic("SR411", f"time column {table}.{col} must be a date or timestamp, "
+                                    f"it is {describe(schema[col])}", doc.index.value_span(path)))
+
+    column(m.entity.table, m.entity.key, ("entity", "key"))
+    column(m.entity.table, m.entity.time, ("entity", "time"), temporal=True)
+    for name, src in m.sources.items():
+        column(src.table, src.key, ("sources", name, "key"))
+        column(src.table, src.time, ("sources", name, "time"), temporal=True)
+    entity_cols = set(schemas.get(m.entity.table, ibis.schema({})).names)
+    for name in m.features:
+        if name in entity_cols:
+            diags.append(Diagnostic("SR310", f"feature {name!r} has the name of a column of {m.entity.table!r}",
+                                    doc.index.key_span(("features", name)), hint="rename the feature"))
+        if name in m.segments:
+            diags.append(Diagnostic("SR310", f"{name!r} is both a feature and a segment",
+                                    doc.index.key_span(("segments", name))))
+    for name in list(m.segments) + list(m.features):
+        if name == m.entity.key:
+            kind = "segment" if name in m.segments else "feature"
+            diags.append(Diagnostic("SR310", f"{kind} {name!r} has the name of the entity key",
+                                    doc.index.key_span((kind + "s", name))))
+    return diags
+
+
+def analyze(doc: SpecDocument, schemas: dict[str, ibis.Schema],
+            functions: dict[str, FunctionDef] | None = None) -> CheckedSpec:
+    """Parse, resolve and type-check a spec against ``schemas``. Raises the first stage's error
+    type carrying all its diagnostics: :class:`ExprSyntaxError` or :class:`TypeCheckError`."""
+    features, segments, syntax = parse_expressions(doc)
+    structure = _structure(doc, schemas)
+    if structure:
+        raise TypeCheckError(diagnostics=syntax + structure)
+    m = doc.model
+    env = Env(
+        entity=schemas[m.entity.table],
+        sources={n: schemas[s.table] for n, s in m.sources.items()},
+        source_time={n: s.time for n, s in m.sources.items()},
+        features=features,
+        segments=set(m.segments),
+        params=dict(m.params),
+        functions=dict(functions or {}),
+        broken=set(m.features) - set(features),
+    )
+    checker = TypeChecker(env)
+    deps: dict[Ref, list[tuple[Ref, a.Node]]] = {}
+    for name in features:
+        checker.feature_type(name)
+        deps[("feature", name)] = [((k, n), nd) for k, n, nd in checker.feature_refs.get(name, [])]
+    for name, node in segments.items():
+        checker.refs = []
+        t = checker.check(node)
+        if t is not None and not (t.is_boolean() or t.is_null()):
+            checker.error("SR406", f"the rule of segment {name!r} must be true/false, got {describe(t)}", node,
+                          "compare it, e.g. ... > 0")
+        deps[("segment", name)] = [((k, n), nd) for k, n, nd in checker.refs]
+    errors = checker.diagnostics + find_cycles(deps)
+    raise_if_errors(syntax + errors, ExprSyntaxError if syntax else TypeCheckError)
+    aggregates: dict[str, list[a.Aggregate]] = {name: [] for name in m.sources}
+    seen: set = set()
+    for node in list(features.values()) + list(segments.values()):
+        for sub in node.walk():
+            if isinstance(sub, a.Aggregate) and sub not in seen:
+                seen.add(sub)
+                aggregates[sub.source].append(sub)
+    return CheckedSpec(
+        document=doc, schemas=schemas, features=features, segments=segments, types=checker.types,
+        bindings=checker.bindings, feature_types={k: v for k, v in checker.feature_types.items() if v},
+        aggregates=aggregates, order=topological_order(deps), deps=deps, functions=env.functions,
+        warnings=[d for d in errors if not d.is_error],
+    )
+

@@ -1,0 +1,78 @@
+"""Table schemas: from the connection, or from the spec's offline ``schema:`` block."""
+
+from __future__ import annotations
+
+import difflib
+
+import ibis
+import ibis.expr.datatypes as dt
+
+from ..diagnostics import Diagnostic
+from ..errors import BackendError, TypeCheckError
+from ..spec import SpecDocument
+
+
+def tables_used(doc: SpecDocument) -> dict[str, tuple]:
+    """Table name -> path of the ``table:`` value that names it (for error positions)."""
+    out = {doc.model.entity.table: ("entity", "table")}
+    for name, src in doc.model.sources.items():
+        out.setdefault(src.table, ("sources", name, "table"))
+    return out
+
+
+def did_you_mean(name: str, options) -> str | None:
+    close = difflib.get_close_matches(name, list(options), n=1, cutoff=0.6)
+    return f"did you mean {close[0]!r}?" if close else None
+
+
+def schemas_from_block(doc: SpecDocument) -> dict[str, ibis.Schema]:
+    """Parse the ``schema:`` block. Raises :class:`TypeCheckError` for unknown type names."""
+    diags: list[Diagnostic] = []
+    out: dict[str, ibis.Schema] = {}
+    for table, columns in (doc.model.schema_ or {}).items():
+        fields = {}
+        for column, type_text in columns.items():
+            try:
+                fields[column] = dt.dtype(type_text)
+            except Exception:  # ibis raises several types for unparsable type strings
+                diags.append(Diagnostic(
+                    "SR410", f"unknown type {type_text!r} for {table}.{column}",
+                    doc.index.value_span(("schema", table, column)),
+                    hint="use an Ibis type: int64, float64, decimal(12,2), string, boolean, date, timestamp"))
+        out[table] = ibis.schema(fields)
+    if diags:
+        raise TypeCheckError(diagnostics=diags)
+    return out
+
+
+def schemas_from_connection(doc: SpecDocument, con) -> dict[str, ibis.Schema]:
+    """Read the schema of every table the spec uses from the database."""
+    try:
+        available = set(con.list_tables())
+    except Exception as exc:
+        raise BackendError(f"cannot list tables: {exc}", code="SR701") from None
+    diags, out = [], {}
+    for table, path in tables_used(doc).items():
+        if table not in available:
+            diags.append(Diagnostic("SR307", f"table {table!r} not found in the database",
+                                    doc.index.value_span(path), hint=did_you_mean(table, available)))
+            continue
+        try:
+            out[table] = con.table(table).schema()
+        except Exception as exc:
+            diags.append(Diagnostic("SR701", f"cannot read table {table!r}: {exc}", doc.index.value_span(path)))
+    if diags:
+        raise TypeCheckError(diagnostics=diags)
+    return out
+
+
+def resolve_schemas(doc: SpecDocument, con=None) -> dict[str, ibis.Schema]:
+    if con is not None:
+        return schemas_from_connection(doc, con)
+    schemas = schemas_from_block(doc)
+    missing = [(t, p) for t, p in tables_used(doc).items() if t not in schemas]
+    if missing:
+        raise TypeCheckError(diagnostics=[
+            Diagnostic("SR307", f"no schema for table {t!r}: give --db, or add it to the spec's schema: block",
+                       doc.index.value_span(p)) for t, p in missing])
+    return schemas

@@ -1,0 +1,376 @@
+"""Resolve names and infer types over the AST; one ``visit_<Node>`` method per node class.
+
+Results are kept beside the AST (keyed by ``id(node)``): the type of every node and what every
+name is bound to.  Problems become diagnostics; nothing is raised here.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+import ibis
+import ibis.expr.datatypes as dt
+
+from ..diagnostics import Diagnostic, Severity
+from ..lang import ast as a
+from ..plugin.types import FunctionDef
+from .schema import did_you_mean
+from .signatures import BUILTINS
+from .types import INTERVAL, comparable, describe, is_numeric, is_temporal, matches_category, type_of_value
+
+
+@dataclass(frozen=True)
+class EntityColumn:
+    name: str
+
+
+@dataclass(frozen=True)
+class FeatureRef:
+    name: str
+
+
+@dataclass(frozen=True)
+class SourceColumn:
+    source: str
+    name: str
+
+
+Binding = EntityColumn | FeatureRef | SourceColumn
+
+
+@dataclass(frozen=True)
+class Scope:
+    """Where an expression stands: on the entity row, or inside an aggregate over ``source``."""
+
+    source: str | None = None
+
+
+ENTITY = Scope()
+
+
+@dataclass
+class Env:
+    """What names can resolve to."""
+
+    entity: ibis.Schema
+    sources: dict[str, ibis.Schema]
+    source_time: dict[str, str | None]
+    features: dict[str, a.Node]
+    segments: set[str]
+    params: dict[str, object]
+    functions: dict[str, FunctionDef] = field(default_factory=dict)
+    broken: set[str] = field(default_factory=set)  # features that did not parse (already reported)
+
+
+class TypeChecker:
+    def __init__(self, env: Env):
+        self.env = env
+        self.types: dict[int, dt.DataType] = {}
+        self.bindings: dict[int, Binding] = {}
+        self.diagnostics: list[Diagnostic] = []
+        self.feature_types: dict[str, dt.DataType | None] = {}
+        self._in_progress: set[str] = set()
+        # dependencies of the expression being checked: ("feature"|"segment", name, node)
+        self.refs: list[tuple[str, str, a.Node]] = []
+        self.feature_refs: dict[str, list[tuple[str, str, a.Node]]] = {}
+
+    # -- entry points --------------------------------------------------------------------
+    def check(self, node: a.Node, scope: Scope = ENTITY) -> dt.DataType | None:
+        """Type of ``node`` or None when it has an error (already reported)."""
+        method = getattr(self, f"visit_{type(node).__name__}", None)
+        if method is None:
+            self.error("SR451", f"no type rule for {type(node).__name__}", node)
+            return None
+        t = method(node, scope)
+        if t is not None:
+            self.types[id(node)] = t
+        return t
+
+    def feature_type(self, name: str) -> dt.DataType | None:
+        if name in self.feature_types:
+            return self.feature_types[name]
+        if name in self._in_progress:  # a cycle; reported by the cycle pass
+            return None
+        self._in_progress.add(name)
+        saved, self.refs = self.refs, []
+        t = self.check(self.env.features[name])
+        self.feature_refs[name] = self.refs
+        self.refs = saved
+        self._in_progress.discard(name)
+        self.feature_types[name] = t
+        return t
+
+    def error(self, code: str, message: str, node: a.Node, hint: str | None = None,
+              severity: Severity = Severity.ERROR) -> None:
+        self.diagnostics.append(Diagnostic(code, message, node.span, severity, hint))
+
+    # -- literals ------------------------------------------------------------------------
+    def visit_Number(self, node, scope):
+        return dt.int64 if isinstance(node.value, int) else dt.float64
+
+    def visit_String(self, node, scope):
+        return dt.string
+
+    def visit_Boolean(self, node, scope):
+        return dt.boolean
+
+    def visit_Null(self, node, scope):
+        return dt.null
+
+    def visit_DateLit(self, node, scope):
+        return dt.date
+
+    def visit_TimestampLit(self, node, scope):
+        return dt.timestamp
+
+    def visit_Duration(self, node, scope):
+        return INTERVAL
+
+    def visit_Now(self, node, scope):
+        return dt.timestamp
+
+    def visit_Today(self, node, scope):
+        return dt.date
+
+    def visit_Param(self, node, scope):
+        if node.name not in self.env.params:
+            self.error("SR305", f"unknown parameter ${node.name}", node,
+                       did_you_mean(node.name, self.env.params) or "declare it under params:")
+            return None
+        return type_of_value(self.env.params[node.name])
+
+    # -- names ---------------------------------------------------------------------------
+    def visit_Name(self, node, scope):
+        if scope.source is not None:
+            return self._source_column(node, scope.source, node.name)
+        if node.name in self.env.broken:
+            return None
+        if node.name in self.env.features:
+            self.bindings[id(node)] = FeatureRef(node.name)
+            self.refs.append(("feature", node.name, node))
+            return self.feature_type(node.name)
+        if node.name in self.env.entity:
+            self.bindings[id(node)] = EntityColumn(node.name)
+            return self.env.entity[node.name]
+        options = list(self.env.entity.names) + list(self.env.features)
+        hint = did_you_mean(node.name, options)
+        if node.name in self.env.sources:
+            hint = f"{node.name} is a source: aggregate it, e.g. count({node.name})"
+        elif node.name in self.env.segments:
+            hint = f"use segment('{node.name}') to test membership of a segment"
+        self.error("SR301", f"unknown name {node.name!r}: not a column of the entity table or a feature",
+                   node, hint)
+        return None
+
+    def visit_Dotted(self, node, scope):
+        if node.namespace not in self.env.sources:
+            self.error("SR302", f"unknown source {node.namespace!r}", node,
+                       did_you_mean(node.namespace, self.env.sources))
+            return None
+        if scope.source is None:
+            self.error("SR308", f"{node.namespace}.{node.name} is a source column; it can only be used "
+                       "inside an aggregate", node, f"e.g. max({node.namespace}.{node.name})")
+            return None
+        if node.namespace != scope.source:
+            self.error("SR308", f"inside an aggregate over {scope.source}, {node.namespace}.{node.name} "
+                       "belongs to another source", node)
+            return None
+        return self._source_column(node, node.namespace, node.name)
+
+    def _source_column(self, node, source: str, column: str):
+        schema = self.env.sources[source]
+        if column not in schema:
+            hint = did_you_mean(column, schema.names)
+            if column in self.env.entity and not hint:
+                hint = "entity columns cannot be used inside an aggregate over a source"
+            self.error("SR301", f"unknown column {column!r} in source {source!r}", node, hint)
+            return None
+        self.bindings[id(node)] = SourceColumn(source, column)
+        return schema[column]
+
+    # -- logic ---------------------------------------------------------------------------
+    def _boolean(self, node, scope, what: str):
+        t = self.check(node, scope)
+        if t is not None and not (t.is_boolean() or t.is_null()):
+            self.error("SR402", f"{what} must be true/false, got {describe(t)}", node)
+            return None
+        return t
+
+    def visit_Not(self, node, scope):
+        return dt.boolean if self._boolean(node.operand, scope, "the operand of 'not'") else None
+
+    def visit_And(self, node, scope):
+        lt = self._boolean(node.left, scope, "each side of 'and'")
+        rt = self._boolean(node.right, scope, "each side of 'and'")
+        return dt.boolean if lt and rt else None
+
+    visit_Or = visit_And
+
+    def _comparable(self, node, left: a.Node, right: a.Node, lt, rt, what: str) -> bool:
+        if lt is None or rt is None:
+            return False
+        if not comparable(lt, rt):
+            self.error("SR401", f"cannot compare {describe(lt)} with {describe(rt)} in {what}", node)
+            return False
+        return True
+
+    def visit_Compare(self, node, scope):
+        lt, rt = self.check(node.left, scope), self.check(node.right, scope)
+        if not self._comparable(node, node.left, node.right, lt, rt, f"'{node.op}'"):
+            return None
+        if isinstance(node.left, a.Null) or isinstance(node.right, a.Null):
+            self.error("SR407", f"'{node.op} null' is never true (comparisons with null are unknown)",
+                       node, "use 'is null' or 'is not null'", Severity.WARNING)
+        return dt.boolean
+
+    def visit_InList(self, node, scope):
+        ot = self.check(node.operand, scope)
+        ok = ot is not None
+        for item in node.items:
+            it = self.check(item, scope)
+            ok = self._comparable(item, node.operand, item, ot, it, "'in'") and ok
+        return dt.boolean if ok else None
+
+    def visit_Between(self, node, scope):
+        ot = self.check(node.operand, scope)
+        lo, hi = self.check(node.low, scope), self.check(node.high, scope)
+        ok = self._comparable(node, node.operand, node.low, ot, lo, "'between'")
+        ok = self._comparable(node, node.operand, node.high, ot, hi, "'between'") and ok
+        return dt.boolean if ok else None
+
+    def visit_IsNull(self, node, scope):
+        return dt.boolean if self.check(node.operand, scope) is not None else None
+
+    # -- arithmetic ----------------------------------------------------------------------
+    def visit_Neg(self, node, scope):
+        t = self.check(node.operand, scope)
+        if t is not None and not (is_numeric(t) or t.is_interval() or t.is_null()):
+            self.error("SR403", f"cannot negate {describe(t)}", node)
+            return None
+        return t
+
+    def visit_BinOp(self, node, scope):
+        lt, rt = self.check(node.left, scope), self.check(node.right, scope)
+        if lt is None or rt is None:
+            return None
+        if lt.is_null() or rt.is_null():
+            return rt if lt.is_null() else lt
+        if is_numeric(lt) and is_numeric(rt):
+            if node.op == "/":
+                return dt.float64
+            if lt.is_floating() or rt.is_floating():
+                return dt.float64
+            if lt.is_decimal() or rt.is_decimal():
+                return lt if lt.is_decimal() else rt
+            return dt.int64
+        if node.op in "+-" and is_temporal(lt) and rt.is_interval():
+            return self._shift(lt, node.right)
+        if node.op == "+" and lt.is_interval() and is_temporal(rt):
+            return self._shift(rt, node.left)
+        hint = None
+        if is_temporal(lt) and is_temporal(rt) and node.op == "-":
+            hint = "use days_since(x) or hours_since(x), or compare with now - 30d"
+        self.error("SR403", f"cannot apply '{node.op}' to {describe(lt)} and {describe(rt)}", node, hint)
+        return None
+
+    @staticmethod
+    def _shift(t: dt.DataType, duration: a.Node) -> dt.DataType:
+        """date ± whole days/weeks stays a date; anything else is a timestamp."""
+        if t.is_date() and isinstance(duration, a.Duration) and duration.unit in ("d", "w"):
+            return dt.date
+        return dt.timestamp
+
+    # -- calls ---------------------------------------------------------------------------
+    def visit_Call(self, node, scope):
+        types = [self.check(arg, scope) for arg in node.args]
+        sig = BUILTINS.get(node.name)
+        plugin = self.env.functions.get(node.name)
+        if sig is None and plugin is None:
+            options = list(BUILTINS) + list(self.env.functions)
+            self.error("SR306", f"unknown function {node.name!r}", node, did_you_mean(node.name, options))
+            return None
+        if any(t is None for t in types):
+            return None
+        result = sig(types, list(node.args)) if sig else self._plugin_call(plugin, types, list(node.args))
+        if isinstance(result, str):
+            self.error("SR404", f"{node.name}(): {result}", node)
+            return None
+        return result
+
+    @staticmethod
+    def _plugin_call(fn: FunctionDef, types, nodes):
+        cats = list(fn.args)
+        if cats and cats[-1] == "...":
+            cats = cats[:-1] + [cats[-2]] * max(0, len(types) - len(cats) + 1)
+        if len(cats) != len(types):
+            return f"takes {len(fn.args)} arguments, got {len(types)}"
+        for i, (t, cat) in enumerate(zip(types, cats)):
+            if not matches_category(t, cat):
+                return f"argument {i + 1} must be {cat}, got {describe(t)}"
+        if callable(fn.returns):
+            return fn.returns(types)
+        return dt.dtype(fn.returns)
+
+    def visit_SegmentRef(self, node, scope):
+        if scope.source is not None:
+            self.error("SR309", "segment() cannot be used inside an aggregate", node)
+            return None
+        if node.name not in self.env.segments:
+            self.error("SR304", f"unknown segment {node.name!r}", node,
+                       did_you_mean(node.name, self.env.segments))
+            return None
+        self.refs.append(("segment", node.name, node))
+        return dt.boolean
+
+    def visit_Aggregate(self, node, scope):
+        if scope.source is not None:
+            self.error("SR309", "aggregates cannot be nested", node)
+            return None
+        if node.source not in self.env.sources:
+            self.error("SR302", f"unknown source {node.source!r}", node,
+                       did_you_mean(node.source, self.env.sources) or (
+                           f"sources: {', '.join(self.env.sources)}" if self.env.sources else
+                           "declare it under sources:"))
+            return None
+        inner = Scope(node.source)
+        ok = True
+        if node.where is not None:
+            ok = self._boolean(node.where, inner, "the 'where' of an aggregate") is not None
+        time = self.env.source_time[node.source]
+        if (node.window is not None or node.func in ("first", "last")) and time is None:
+            self.error("SR408", f"source {node.source!r} has no time column, needed by "
+                       f"{'first/last' if node.window is None else 'a time window'}", node,
+                       f"add time: to sources.{node.source}")
+            ok = False
+        if isinstance(node.window, a.TimeRange):
+            for bound in (node.window.start, node.window.end):
+                if any(isinstance(n, (a.Name, a.Dotted, a.Aggregate, a.SegmentRef)) for n in bound.walk()):
+                    self.error("SR412", "time range bounds must be constants (literals, now, today, "
+                               "parameters), not columns", bound)
+                    ok = False
+                    continue
+                bt = self.check(bound, ENTITY)
+                if bt is not None and not (is_temporal(bt) or bt.is_null()):
+                    self.error("SR401", f"a time range bound must be a date or timestamp, got {describe(bt)}",
+                               bound)
+                    ok = False
+        if node.column is None:
+            if node.func != "count":
+                self.error("SR405", f"{node.func}() needs a column, e.g. {node.func}({node.source}.amount)", node)
+                return None
+            return dt.int64 if ok else None
+        col_node = a.Dotted(node.source, node.column, span=node.span)
+        ct = self._source_column(col_node, node.source, node.column)
+        if ct is None or not ok:
+            return None
+        if node.func in ("count", "count_distinct"):
+            return dt.int64
+        if node.func in ("sum", "avg"):
+            if not is_numeric(ct):
+                self.error("SR405", f"{node.func}() needs a numeric column, {node.source}.{node.column} is "
+                           f"{describe(ct)}", node)
+                return None
+            if node.func == "avg":
+                return ct if ct.is_decimal() else dt.float64
+            return dt.int64 if ct.is_integer() else ct
+        return ct

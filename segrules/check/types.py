@@ -1,0 +1,92 @@
+"""Type helpers over Ibis data types (the type system of the language is Ibis's)."""
+
+from __future__ import annotations
+
+from datetime import date, datetime
+
+import ibis.expr.datatypes as dt
+
+from ..plugin.types import TYPE_CATEGORIES
+
+INTERVAL = dt.Interval("s")
+
+
+def is_numeric(t: dt.DataType) -> bool:
+    return t.is_numeric() and not t.is_boolean()
+
+
+def is_temporal(t: dt.DataType) -> bool:
+    return t.is_date() or t.is_timestamp()
+
+
+def comparable(a: dt.DataType, b: dt.DataType) -> bool:
+    """Whether ``a`` and ``b`` can be compared with ``== < in between``."""
+    if a.is_null() or b.is_null():
+        return True
+    return (
+        (is_numeric(a) and is_numeric(b))
+        or (a.is_string() and b.is_string())
+        or (is_temporal(a) and is_temporal(b))
+        or (a.is_boolean() and b.is_boolean())
+        or (a.is_interval() and b.is_interval())
+        or a.name == b.name
+    )
+
+
+def common_type(types: list[dt.DataType]) -> dt.DataType | None:
+    """The type several values share (``coalesce``, ``least``...), or None if they do not fit."""
+    known = [t for t in types if not t.is_null()]
+    if not known:
+        return dt.null
+    if all(is_numeric(t) for t in known):
+        if any(t.is_floating() for t in known):
+            return dt.float64
+        if any(t.is_decimal() for t in known):
+            return next(t for t in known if t.is_decimal())
+        return dt.int64
+    if all(is_temporal(t) for t in known):
+        return dt.timestamp if any(t.is_timestamp() for t in known) else dt.date
+    first = known[0]
+    if all(comparable(first, t) for t in known):
+        return first.copy(nullable=True)
+    return None
+
+
+def matches_category(t: dt.DataType, category: str) -> bool:
+    """Whether ``t`` fits an argument category of a function signature (or an Ibis type name)."""
+    if t.is_null() or category == "any":
+        return True
+    if category in TYPE_CATEGORIES:
+        return {
+            "numeric": is_numeric(t),
+            "integer": t.is_integer(),
+            "string": t.is_string(),
+            "boolean": t.is_boolean(),
+            "date": t.is_date(),
+            "timestamp": t.is_timestamp(),
+            "temporal": is_temporal(t),
+        }[category]
+    return comparable(t, dt.dtype(category))
+
+
+def type_of_value(value: object) -> dt.DataType:
+    """The type of a parameter value from YAML or the command line."""
+    if isinstance(value, bool):
+        return dt.boolean
+    if isinstance(value, int):
+        return dt.int64
+    if isinstance(value, float):
+        return dt.float64
+    if isinstance(value, datetime):
+        return dt.timestamp
+    if isinstance(value, date):
+        return dt.date
+    return dt.string
+
+
+def describe(t: dt.DataType) -> str:
+    if t.is_null():
+        return "null"
+    if t.is_interval():
+        return "duration"
+    return str(t.copy(nullable=True)).lstrip("!")

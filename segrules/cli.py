@@ -1,0 +1,285 @@
+"""The ``segrules`` command line: a thin layer over :mod:`segrules.api`.
+
+Exit codes: 0 ok, 1 a check failed, 2 bad input (spec errors, bad options, unreachable database).
+"""
+
+from __future__ import annotations
+
+import json
+import sys
+from contextlib import contextmanager
+from pathlib import Path
+
+import click
+from rich.console import Console
+from rich.table import Table
+
+from . import __version__, api
+from .diagnostics import render
+from .errors import SegrulesError, SpecError
+from .formats import FORMATS, format_github, format_json, format_junit
+
+EXIT_OK, EXIT_CHECK_FAILED, EXIT_BAD_INPUT = 0, 1, 2
+
+out = Console(highlight=False)
+err = Console(stderr=True, highlight=False)
+
+
+@contextmanager
+def user_errors():
+    """Show a SegrulesError as diagnostics (file:line:col, quoted line, caret), exit 2."""
+    try:
+        yield
+    except SegrulesError as exc:
+        err.print(exc.render(), markup=False, highlight=False)
+        sys.exit(EXIT_BAD_INPUT)
+
+
+def parse_params(values: tuple[str, ...]) -> dict[str, str]:
+    params = {}
+    for item in values:
+        if "=" not in item:
+            raise SpecError(f"--param {item!r}: expected NAME=VALUE", code="SR110")
+        name, value = item.split("=", 1)
+        params[name.strip()] = value
+    return params
+
+
+def split_names(value: str | None) -> list[str] | None:
+    if not value:
+        return None
+    return [n.strip() for n in value.split(",") if n.strip()]
+
+
+def _registry():
+    registry = api.default_registry()
+    for problem in registry.problems:
+        err.print(render(problem), markup=False)
+    return registry
+
+
+class SegrulesGroup(click.Group):
+    """Adds sub-commands registered by plugins (``register_commands``) when the CLI starts."""
+
+    def _plugins_loaded(self, ctx):
+        if not getattr(self, "_loaded", False):
+            self._loaded = True
+            try:
+                registry = api.default_registry()
+            except SegrulesError as exc:
+                err.print(exc.render(), markup=False)
+                return
+            for name, command in registry.commands.items():
+                if name not in self.commands:
+                    self.add_command(command, name)
+
+    def list_commands(self, ctx):
+        self._plugins_loaded(ctx)
+        return super().list_commands(ctx)
+
+    def get_command(self, ctx, name):
+        self._plugins_loaded(ctx)
+        return super().get_command(ctx, name)
+
+
+as_of_option = click.option("--as-of", "as_of", metavar="TIME",
+                            help="Evaluate as of this date/time (sets `now`; later source rows are ignored).")
+param_option = click.option("--param", "params", multiple=True, metavar="NAME=VALUE",
+                            help="Override a spec parameter; repeatable.")
+
+
+@click.group(cls=SegrulesGroup, context_settings={"help_option_names": ["-h", "--help"]})
+@click.version_option(__version__, prog_name="segrules")
+def main():
+    """Declarative customer segmentation: YAML segment specs, compiled to one query, run on
+    DuckDB or any Ibis backend."""
+
+
+@main.command()
+@click.argument("specs", nargs=-1, required=True, type=click.Path(dir_okay=False))
+@click.option("--db", metavar="URL", help="Check names and types against this database "
+              "(default: the spec's schema: block).")
+@click.option("--format", "fmt", type=click.Choice(FORMATS), default="text", show_default=True,
+              help="Output format: text for people, json, github (Actions annotations), junit (XML).")
+@click.option("--strict", is_flag=True, help="Treat warnings as errors.")
+def validate(specs, db, fmt, strict):
+    """Check spec files: YAML, keys, expression syntax, names, types, cycles and plugin checks.
+    Reports every problem in every file. Exit 0 when valid, 2 when not."""
+    results: dict[str, list] = {}
+    with user_errors():
+        registry = _registry()
+        con = api.connect(db, read_only=True) if db else None
+    for path in specs:
+        try:
+            spec = api.load(path, registry=registry)
+            diags = spec.validate(con)
+            if con is None and spec.model.schema_ is None:
+                # Without schemas, names and types cannot be checked: still report syntax.
+                diags = [d for d in diags if d.code != "SR307"] or diags
+        except SegrulesError as exc:
+            diags = exc.diagnostics
+        results[path] = diags
+    failed = any(d.is_error or (strict and d.severity.value == "warning")
+                 for ds in results.values() for d in ds)
+    if fmt == "json":
+        click.echo(format_json(results))
+    elif fmt == "github":
+        text = format_github(results)
+        if text:
+            click.echo(text)
+    elif fmt == "junit":
+        click.echo(format_junit(results))
+    else:
+        for path, diags in results.items():
+            for d in diags:
+                err.print(render(d), markup=False)
+                err.print()
+            n_err = sum(d.is_error for d in diags)
+            n_warn = len(diags) - n_err
+            status = "[red]invalid[/red]" if n_err else "[green]valid[/green]"
+            out.print(f"{path}: {status} ({n_err} error{'s' * (n_err != 1)}, "
+                      f"{n_warn} warning{'s' * (n_warn != 1)})")
+    sys.exit(EXIT_BAD_INPUT if failed else EXIT_OK)
+
+
+@main.command("compile")
+@click.argument("spec", type=click.Path(dir_okay=False))
+@click.option("--segment", "segments", multiple=True, metavar="NAME", help="Only this segment (repeatable).")
+@click.option("--dialect", default="duckdb", show_default=True,
+              help="SQL dialect: duckdb, postgres, snowflake, bigquery, trino, spark, ... (any sqlglot dialect).")
+@click.option("--db", metavar="URL", help="Read table schemas from this database instead of the schema: block.")
+@as_of_option
+@param_option
+def compile_(spec, segments, dialect, db, as_of, params):
+    """Print the SQL of the spec's single query plan."""
+    with user_errors():
+        loaded = api.load(spec, registry=_registry())
+        con = api.connect(db, read_only=True) if db else None
+        try:
+            sql = loaded.to_sql(dialect, con=con, segments=list(segments) or None, as_of=as_of,
+                                params=parse_params(params))
+        except ValueError as exc:  # sqlglot: unknown dialect
+            raise SpecError(f"--dialect {dialect}: {exc}", code="SR111") from None
+    click.echo(sql)
+
+
+@main.command()
+@click.argument("spec", type=click.Path(dir_okay=False))
+@click.option("--db", metavar="URL", required=True, help="DuckDB file or Ibis URL (postgres://, ...).")
+@as_of_option
+@param_option
+@click.option("--segments", metavar="A,B", help="Only these segments (comma-separated).")
+@click.option("--out", "out_path", metavar="FILE", help="Write the membership to FILE (.parquet or .csv).")
+@click.option("--format", "layout", type=click.Choice(["long", "wide"]), default="long", show_default=True,
+              help="--out layout: long = one row per (segment, key); wide = one row per entity with a "
+              "boolean per segment and the features.")
+def run(spec, db, as_of, params, segments, out_path, layout):
+    """Evaluate every segment; print members and share of the universe per segment."""
+    from .run import counts, counts_from_arrow, materialize, to_long
+    with user_errors():
+        registry = _registry()
+        loaded = api.load(spec, registry=registry)
+        sink = None
+        if out_path:
+            sink = registry.sink_for(out_path)
+            if sink is None:
+                suffixes = sorted(s for d in registry.sinks.values() for s in d.suffixes)
+                raise SpecError(f"--out {out_path}: no sink writes this kind of file "
+                                f"(known: {', '.join(suffixes)})", code="SR803")
+        con = api.connect(db, read_only=True)
+        names = split_names(segments)
+        as_of_time = api.parse_as_of(as_of)
+        wide = loaded.evaluate(con, as_of=as_of_time, params=parse_params(params), segments=names,
+                               features=True if names is None else [])
+        names = names or loaded.segments
+        with err.status(f"Evaluating {len(names)} segments as of {as_of_time:%Y-%m-%d %H:%M:%S}…"):
+            if sink is None:
+                result = counts(wide, names)
+            else:
+                table = materialize(wide)
+                result = counts_from_arrow(table, names)
+                data = to_long(table, loaded.key, names) if layout == "long" else table
+                written = sink.write(data, out_path, {})
+        show = Table(title=f"{loaded.name}: {len(names)} segments as of {as_of_time:%Y-%m-%d %H:%M:%S}")
+        show.add_column("segment")
+        show.add_column("members", justify="right")
+        show.add_column("share", justify="right")
+        for row in result:
+            show.add_row(row.segment, f"{row.members:,}", f"{row.share:.1%}")
+        out.print(show)
+        if result:
+            out.print(f"universe: {result[0].universe:,} {loaded.model.entity.table}")
+        if sink is not None:
+            out.print(f"wrote {written.rows:,} rows ({layout}) to {written.target}")
+
+
+@main.command()
+@click.argument("spec", type=click.Path(dir_okay=False))
+@click.argument("segment")
+@click.option("--db", metavar="URL", required=True, help="DuckDB file or Ibis URL.")
+@click.option("--limit", default=10, show_default=True, help="How many members to show.")
+@as_of_option
+@param_option
+def preview(spec, segment, db, limit, as_of, params):
+    """Show sample members of SEGMENT with the values that put them there."""
+    from .preview import preview_members
+    with user_errors():
+        loaded = api.load(spec, registry=_registry())
+        con = api.connect(db, read_only=True)
+        table = preview_members(loaded, con, segment, limit=limit, as_of=as_of, params=parse_params(params))
+    show = Table(title=f"{segment}: {table.num_rows} sample member{'s' * (table.num_rows != 1)}")
+    for name in table.column_names:
+        show.add_column(name, overflow="fold")
+    for row in table.to_pylist():
+        show.add_row(*["∅" if v is None else str(v) for v in row.values()])
+    out.print(show)
+
+
+@main.command()
+def schema():
+    """Print the JSON Schema of the spec format (for editors: yaml-language-server, VS Code)."""
+    from .spec import spec_model
+    registry = api.default_registry()
+    model = spec_model({n: s.model for n, s in registry.sections.items()})
+    click.echo(json.dumps(model.model_json_schema(by_alias=True), indent=2))
+
+
+@main.command("demo-data")
+@click.argument("path", type=click.Path(dir_okay=False))
+@click.option("--customers", default=10_000, show_default=True, help="Number of customers.")
+@click.option("--seed", default=42, show_default=True, help="Random seed (same seed, same data).")
+def demo_data(path, customers, seed):
+    """Write a realistic synthetic shop (customers, orders, events) into a DuckDB file."""
+    from rich.progress import Progress
+
+    from .demo import write_demo_data
+    with Progress(console=err, transient=True) as progress:
+        tasks = {}
+
+        def report(stage: str, done: int, total: int):
+            if stage not in tasks:
+                tasks[stage] = progress.add_task(stage, total=total)
+            progress.update(tasks[stage], completed=done, total=total)
+        with user_errors():
+            rows = write_demo_data(Path(path), customers=customers, seed=seed, progress=report)
+    for table, n in rows.items():
+        out.print(f"{table}: {n:,} rows")
+    out.print(f"wrote {path}")
+
+
+@main.command()
+def plugins():
+    """List the loaded plugins and what they register."""
+    registry = _registry()
+    show = Table(title="plugins")
+    for col in ("plugin", "version", "module", "registers"):
+        show.add_column(col)
+    for info in registry.plugins:
+        names = sorted(f"{kind.rstrip('s')}:{name}" for (kind, name), owner in registry.owner.items()
+                       if owner == info.name)
+        show.add_row(info.name, info.version or "", info.module, ", ".join(names))
+    out.print(show)
+
+
+if __name__ == "__main__":  # pragma: no cover
+    main()

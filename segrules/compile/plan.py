@@ -1,0 +1,142 @@
+"""The query plan of a spec: ONE Ibis expression for all its segments and features.
+
+* one grouped aggregation per source, with every aggregate the spec needs fused into it as a
+  filtered aggregate (``sum(x) FILTER (WHERE ...)``), over the source rows at or before ``now``;
+* left-joined to the entity table on the key;
+* one boolean column per segment (never null), then the features.
+"""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Any
+
+import ibis
+import ibis.expr.datatypes as dt
+
+from ..check import CheckedSpec
+from ..errors import CompileError
+from ..lang import ast as a
+from .to_ibis import ExprCompiler, duration
+
+ZERO_WHEN_EMPTY = ("count", "count_distinct", "sum")
+
+
+def _aggregate_metric(agg: a.Aggregate, compiler: ExprCompiler, table, key: str, time: str | None):
+    """The Ibis reduction for one aggregate over the (already point-in-time filtered) source."""
+    conds = []
+    if agg.where is not None:
+        conds.append(compiler.compile(agg.where))
+    if isinstance(agg.window, a.Within):
+        conds.append(table[time] > compiler.now - duration(agg.window.duration))
+    elif isinstance(agg.window, a.TimeRange):
+        start, end = compiler.compile(agg.window.start), compiler.compile(agg.window.end)
+        col = table[time]
+        if col.type().is_timestamp():
+            start = start.cast(dt.timestamp) if start.type().is_date() else start
+            end = end.cast(dt.timestamp) if end.type().is_date() else end
+        conds.append((col >= start) & (col <= end))
+    where = None
+    for cond in conds:
+        where = cond if where is None else where & cond
+    if agg.column is None:
+        return table[key].count(where=where)
+    col = table[agg.column]
+    if agg.func in ("first", "last"):
+        return getattr(col, agg.func)(where=where, order_by=table[time])
+    method = {"count": "count", "count_distinct": "nunique", "sum": "sum", "avg": "mean",
+              "min": "min", "max": "max"}[agg.func]
+    return getattr(col, method)(where=where)
+
+
+class Plan:
+    """Builds the wide membership table for a checked spec against concrete Ibis tables."""
+
+    def __init__(self, checked: CheckedSpec, tables: dict[str, Any], now: datetime, params: dict[str, Any]):
+        self.checked, self.tables, self.now, self.params = checked, tables, now, params
+        self.model = checked.model
+        self._features: dict[str, Any] = {}
+        self._segments: dict[str, Any] = {}
+        self._agg_columns: dict[a.Aggregate, tuple[str, str]] = {}  # agg -> (column, func)
+
+    def build(self, segments: list[str] | None = None, features: bool | list[str] = True):
+        m = self.model
+        names = list(m.segments) if segments is None else segments
+        unknown = [n for n in names if n not in m.segments]
+        if unknown:
+            raise CompileError(f"unknown segment(s): {', '.join(unknown)}", code="SR304")
+        feature_names = list(m.features) if features is True else list(features or [])
+        needed_refs = set(self.checked.closure(
+            [("segment", n) for n in names] + [("feature", f) for f in feature_names]))
+        joined = self._join(needed_refs)
+        self.joined = joined
+        self.entity = ExprCompiler(self.checked, joined, self.now, self.params,
+                                   feature=self.feature, segment=self.segment, aggregate=self.aggregate)
+        key = m.entity.key
+        columns = {key: joined[key]}
+        for name in names:
+            columns[name] = self.segment(name)
+        for name in feature_names:
+            columns[name] = self.feature(name)
+        return joined.select(**columns)
+
+    # -- the grouped aggregations --------------------------------------------------------
+    def _join(self, needed_refs):
+        m = self.model
+        entity = self.tables[m.entity.table]
+        if m.entity.time:
+            entity = entity.filter(entity[m.entity.time] <= ibis.literal(self.now, type=dt.timestamp))
+        roots = [self.checked.features[n] if k == "feature" else self.checked.segments[n] for k, n in needed_refs]
+        used = set()
+        for root in roots:
+            used.update(n for n in root.walk() if isinstance(n, a.Aggregate))
+        taken = set(entity.columns)
+        joined = entity
+        counter = 0
+        for source_name, aggs in self.checked.aggregates.items():
+            aggs = [agg for agg in aggs if agg in used]
+            if not aggs:
+                continue
+            src = m.sources[source_name]
+            table = self.tables[src.table]
+            if src.time:
+                table = table.filter(table[src.time] <= ibis.literal(self.now, type=dt.timestamp))
+            compiler = ExprCompiler(self.checked, table, self.now, self.params, source=source_name)
+            metrics = {}
+            for agg in aggs:
+                while f"_agg{counter}" in taken:
+                    counter += 1
+                column = f"_agg{counter}"
+                taken.add(column)
+                metrics[column] = _aggregate_metric(agg, compiler, table, src.key, src.time)
+                self._agg_columns[agg] = (column, agg.func)
+            group_key = f"_key_{source_name}"
+            while group_key in taken:
+                group_key = "_" + group_key
+            taken.add(group_key)
+            grouped = table.group_by(**{group_key: table[src.key]}).aggregate(**metrics)
+            joined = joined.left_join(grouped, joined[m.entity.key] == grouped[group_key])
+        return joined
+
+    # -- callbacks for the entity-scope compiler -----------------------------------------
+    def aggregate(self, agg: a.Aggregate):
+        column, func = self._agg_columns[agg]
+        value = self.joined[column]
+        return value.fill_null(0) if func in ZERO_WHEN_EMPTY else value
+
+    def feature(self, name: str):
+        if name not in self._features:
+            self._features[name] = self.entity.compile(self.checked.features[name])
+        return self._features[name]
+
+    def segment(self, name: str):
+        if name not in self._segments:
+            value = self.entity.compile(self.checked.segments[name])
+            self._segments[name] = value.fill_null(False) if not value.type().is_null() else ibis.literal(False)
+        return self._segments[name]
+
+
+def compile_plan(checked: CheckedSpec, tables: dict[str, Any], now: datetime, params: dict[str, Any],
+                 segments: list[str] | None = None, features: bool | list[str] = True):
+    """The wide table (key, one boolean per segment, features) as one Ibis expression."""
+    return Plan(checked, tables, now, params).build(segments, features)

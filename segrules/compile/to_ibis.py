@@ -1,0 +1,202 @@
+"""Typed AST -> Ibis expressions: one ``visit_<Node>`` method per node class.
+
+Values reach the database only as Ibis literals.  A node with no translation raises
+:class:`~segrules.errors.CompileError` — nothing unsupported passes silently.
+"""
+
+from __future__ import annotations
+
+import operator
+from datetime import datetime
+from typing import Any, Callable
+
+import ibis
+import ibis.expr.datatypes as dt
+
+from ..check import CheckedSpec
+from ..check.typecheck import EntityColumn, FeatureRef, SourceColumn
+from ..errors import CompileError
+from ..lang import ast as a
+from .functions import SCALARS
+
+COMPARE = {"==": operator.eq, "!=": operator.ne, "<": operator.lt, "<=": operator.le,
+           ">": operator.gt, ">=": operator.ge}
+
+
+def duration(node: a.Duration):
+    if node.unit in ("d", "w"):
+        return ibis.interval(days=node.amount * (7 if node.unit == "w" else 1))
+    return ibis.interval(seconds=node.seconds)
+
+
+def literal(value: Any):
+    """An Ibis literal for a parameter value."""
+    if isinstance(value, bool):
+        return ibis.literal(value, type=dt.boolean)
+    if isinstance(value, int):
+        return ibis.literal(value, type=dt.int64)
+    if isinstance(value, float):
+        return ibis.literal(value, type=dt.float64)
+    if isinstance(value, datetime):
+        return ibis.literal(value, type=dt.timestamp)
+    return ibis.literal(value)
+
+
+class ExprCompiler:
+    """Compiles expressions over ``table``: the joined entity table (``source is None``) or a
+    source table inside an aggregate."""
+
+    def __init__(self, checked: CheckedSpec, table, now: datetime, params: dict[str, Any],
+                 *, source: str | None = None,
+                 feature: Callable[[str], Any] | None = None,
+                 segment: Callable[[str], Any] | None = None,
+                 aggregate: Callable[[a.Aggregate], Any] | None = None):
+        self.checked = checked
+        self.table = table
+        self.now = ibis.literal(now, type=dt.timestamp)
+        self.today = ibis.literal(now.date(), type=dt.date)
+        self.params = params
+        self.source = source
+        self._feature, self._segment, self._aggregate = feature, segment, aggregate
+        self.type_of_call: dt.DataType | None = None
+
+    def compile(self, node: a.Node):
+        method = getattr(self, f"visit_{type(node).__name__}", None)
+        if method is None:
+            raise CompileError(f"no translation for {type(node).__name__}", span=node.span, code="SR450")
+        return method(node)
+
+    def type_of(self, node: a.Node) -> dt.DataType:
+        return self.checked.types[id(node)]
+
+    # -- literals ------------------------------------------------------------------------
+    def visit_Number(self, node):
+        if isinstance(node.value, int):
+            return ibis.literal(node.value, type=dt.int64)
+        return ibis.literal(float(node.value), type=dt.float64)
+
+    def visit_String(self, node):
+        return ibis.literal(node.value, type=dt.string)
+
+    def visit_Boolean(self, node):
+        return ibis.literal(node.value, type=dt.boolean)
+
+    def visit_Null(self, node):
+        return ibis.null()
+
+    def visit_DateLit(self, node):
+        return ibis.literal(node.value, type=dt.date)
+
+    def visit_TimestampLit(self, node):
+        return ibis.literal(node.value, type=dt.timestamp)
+
+    def visit_Duration(self, node):
+        return duration(node)
+
+    def visit_Now(self, node):
+        return self.now
+
+    def visit_Today(self, node):
+        return self.today
+
+    def visit_Param(self, node):
+        return literal(self.params[node.name])
+
+    # -- names ---------------------------------------------------------------------------
+    def visit_Name(self, node):
+        binding = self.checked.bindings[id(node)]
+        if isinstance(binding, FeatureRef):
+            return self._feature(binding.name)
+        if isinstance(binding, (EntityColumn, SourceColumn)):
+            return self.table[binding.name]
+        raise CompileError(f"no translation for name {node.name!r}", span=node.span)
+
+    visit_Dotted = visit_Name
+
+    # -- logic and comparison ------------------------------------------------------------
+    def visit_Not(self, node):
+        return ~self.compile(node.operand)
+
+    def visit_And(self, node):
+        return self.compile(node.left) & self.compile(node.right)
+
+    def visit_Or(self, node):
+        return self.compile(node.left) | self.compile(node.right)
+
+    def _pair(self, left: a.Node, right: a.Node):
+        """Both sides compiled, with null literals typed and dates lifted to timestamps where
+        the other side is a timestamp."""
+        lt, rt = self.type_of(left), self.type_of(right)
+        lv, rv = self.compile(left), self.compile(right)
+        if lt.is_null() and not rt.is_null():
+            lv = ibis.null(rt)
+        elif rt.is_null() and not lt.is_null():
+            rv = ibis.null(lt)
+        if lt.is_date() and rt.is_timestamp():
+            lv = lv.cast(dt.timestamp)
+        elif rt.is_date() and lt.is_timestamp():
+            rv = rv.cast(dt.timestamp)
+        return lv, rv
+
+    def visit_Compare(self, node):
+        lv, rv = self._pair(node.left, node.right)
+        return COMPARE[node.op](lv, rv)
+
+    def visit_InList(self, node):
+        operand = self.compile(node.operand)
+        ored = None
+        for item in node.items:
+            lv, rv = self._pair(node.operand, item)
+            term = lv == rv
+            ored = term if ored is None else ored | term
+        # ``x in (a, b)`` is ``x = a or x = b`` under three-valued logic, as in SQL.
+        result = ored if ored is not None else ibis.literal(False) & operand.notnull()
+        return ~result if node.negated else result
+
+    def visit_Between(self, node):
+        lv, lo = self._pair(node.operand, node.low)
+        lv2, hi = self._pair(node.operand, node.high)
+        result = (lv >= lo) & (lv2 <= hi)
+        return ~result if node.negated else result
+
+    def visit_IsNull(self, node):
+        value = self.compile(node.operand)
+        return value.notnull() if node.negated else value.isnull()
+
+    # -- arithmetic ----------------------------------------------------------------------
+    def visit_Neg(self, node):
+        return -self.compile(node.operand)
+
+    def visit_BinOp(self, node):
+        lt, rt = self.type_of(node.left), self.type_of(node.right)
+        result_type = self.type_of(node)
+        lv, rv = self.compile(node.left), self.compile(node.right)
+        if lt.is_null() or rt.is_null():
+            return ibis.null(result_type)
+        if lt.is_interval() or rt.is_interval():
+            if result_type.is_timestamp():
+                lv = lv.cast(dt.timestamp) if lt.is_date() else lv
+                rv = rv.cast(dt.timestamp) if rt.is_date() else rv
+            return lv + rv if node.op == "+" else lv - rv
+        if node.op == "/":
+            return lv.cast(dt.float64) / rv.nullif(0)  # x / 0 is null on every backend
+        if node.op == "%":
+            return lv % rv.nullif(0)
+        return {"+": operator.add, "-": operator.sub, "*": operator.mul}[node.op](lv, rv)
+
+    # -- calls ---------------------------------------------------------------------------
+    def visit_Call(self, node):
+        args = [self.compile(arg) for arg in node.args]
+        self.type_of_call = self.type_of(node)
+        if node.name in SCALARS:
+            return SCALARS[node.name](self, args, list(node.args))
+        fn = self.checked.functions.get(node.name)
+        if fn is None:
+            raise CompileError(f"no translation for function {node.name!r}", span=node.span, code="SR452")
+        return fn.compile(*args)
+
+    def visit_SegmentRef(self, node):
+        return self._segment(node.name)
+
+    def visit_Aggregate(self, node):
+        return self._aggregate(node)

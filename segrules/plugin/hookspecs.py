@@ -1,0 +1,41 @@
+"""The plugin contract. Every hook a plugin may implement, typed and documented.
+
+All ``register_*`` hooks take no arguments and return a list; segrules concatenates the lists
+of every plugin and rejects two plugins that register the same name, naming both.
+"""
+
+from __future__ import annotations
+
+import pluggy
+
+from .types import FunctionDef, SinkDef, SpecSection, Validator
+
+PROJECT = "segrules"
+hookspec = pluggy.HookspecMarker(PROJECT)
+hookimpl = pluggy.HookimplMarker(PROJECT)
+
+
+@hookspec
+def register_functions() -> list[FunctionDef]:
+    """Scalar functions for the expression language. Names must not clash with built-ins."""
+
+
+@hookspec
+def register_spec_sections() -> list[SpecSection]:
+    """Extra top-level spec sections, each validated by its pydantic model."""
+
+
+@hookspec
+def register_validators() -> list[Validator]:
+    """Checks that ``segrules validate`` runs after the core checks. A validator that raises
+    becomes an SR601 diagnostic naming the plugin."""
+
+
+@hookspec
+def register_sinks() -> list[SinkDef]:
+    """Destinations that audiences (segment memberships) can be written to."""
+
+
+@hookspec
+def register_commands() -> list:
+    """Extra CLI sub-commands: a list of ``click.Command`` objects added to ``segrules``."""

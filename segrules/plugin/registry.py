@@ -1,0 +1,87 @@
+"""Everything the loaded plugins registered, checked for clashes."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Iterable
+
+from ..diagnostics import Diagnostic
+from ..errors import PluginError
+from .host import get_plugin_manager
+from .types import FunctionDef, PluginInfo, SinkDef, SpecSection, Validator
+
+
+@dataclass
+class Registry:
+    """Functions, spec sections, validators, sinks and commands by name, with their plugin."""
+
+    functions: dict[str, FunctionDef] = field(default_factory=dict)
+    sections: dict[str, SpecSection] = field(default_factory=dict)
+    validators: dict[str, Validator] = field(default_factory=dict)
+    sinks: dict[str, SinkDef] = field(default_factory=dict)
+    commands: dict[str, object] = field(default_factory=dict)
+    owner: dict[tuple[str, str], str] = field(default_factory=dict)  # (kind, name) -> plugin
+    plugins: list[PluginInfo] = field(default_factory=list)
+    problems: list[Diagnostic] = field(default_factory=list)
+
+    def sink_for(self, target: str) -> SinkDef | None:
+        lowered = target.lower()
+        for sink in self.sinks.values():
+            if any(lowered.endswith(s) for s in sink.suffixes):
+                return sink
+        return self.sinks.get(target.split(":", 1)[0]) if ":" in target else None
+
+
+_KINDS = (
+    ("register_functions", "functions", "function"),
+    ("register_spec_sections", "sections", "spec section"),
+    ("register_validators", "validators", "validator"),
+    ("register_sinks", "sinks", "sink"),
+    ("register_commands", "commands", "command"),
+)
+
+RESERVED_SECTIONS = frozenset({"version", "name", "description", "entity", "sources", "params",
+                               "features", "segments", "schema"})
+
+
+def build_registry(
+    *, load_entrypoints: bool = True, plugins: Iterable[object] = (),
+    reserved_functions: Iterable[str] = (),
+) -> Registry:
+    """Load plugins and collect their registrations. Two plugins registering the same name (or
+    a plugin reusing a built-in name) is a :class:`PluginError` naming both."""
+    pm, infos, problems = get_plugin_manager(load_entrypoints=load_entrypoints, plugins=plugins)
+    reg = Registry(plugins=infos, problems=problems)
+    reserved = {("functions", n): "segrules (built-in)" for n in reserved_functions}
+    reserved.update({("sections", n): "segrules (built-in)" for n in RESERVED_SECTIONS})
+    clashes: list[Diagnostic] = []
+    for hook_name, attr, label in _KINDS:
+        hook = getattr(pm.hook, hook_name)
+        for impl in reversed(hook.get_hookimpls()):  # registration order
+            plugin_name = pm.get_name(impl.plugin) or repr(impl.plugin)
+            try:
+                items = impl.function() or []
+            except Exception as exc:
+                reg.problems.append(Diagnostic(
+                    "SR602", f"plugin {plugin_name}: {hook_name} raised {type(exc).__name__}: {exc}",
+                    source=plugin_name))
+                continue
+            table = getattr(reg, attr)
+            for item in items:
+                name = getattr(item, "name", None)
+                if not isinstance(name, str):
+                    reg.problems.append(Diagnostic(
+                        "SR603", f"plugin {plugin_name}: {hook_name} returned {item!r}, which has no name",
+                        source=plugin_name))
+                    continue
+                other = reg.owner.get((attr, name)) or reserved.get((attr, name))
+                if other is not None:
+                    clashes.append(Diagnostic(
+                        "SR604", f"{label} {name!r} is registered by both {other} and {plugin_name}",
+                        source=plugin_name))
+                    continue
+                table[name] = item
+                reg.owner[(attr, name)] = plugin_name
+    if clashes:
+        raise PluginError(diagnostics=clashes)
+    return reg

@@ -1,0 +1,52 @@
+"""``segrules preview``: sample members of a segment with the values that put them there."""
+
+from __future__ import annotations
+
+import pyarrow as pa
+
+from .check.typecheck import EntityColumn
+from .compile import Plan
+from .errors import SpecError
+from .lang import ast as a
+from .lang.unparse import unparse
+from .run.execute import _execute
+
+
+def explaining_nodes(checked, segment: str) -> dict[str, a.Node]:
+    """Columns to show for ``segment``: the entity columns, features and aggregates its rule
+    (and the segments and features it uses) read, named by their source text."""
+    shown: dict[str, a.Node] = {}
+    for kind, name in checked.closure([("segment", segment)]):
+        root = checked.segments[name] if kind == "segment" else checked.features[name]
+        if kind == "feature":
+            shown.setdefault(name, a.Name(name))
+            continue
+        for node in root.walk():
+            binding = checked.bindings.get(id(node))
+            if isinstance(node, a.Name) and isinstance(binding, EntityColumn):
+                shown.setdefault(node.name, node)
+            elif isinstance(node, a.Aggregate):
+                shown.setdefault(unparse(node), node)
+    return shown
+
+
+def preview_members(spec, con, segment: str, *, limit: int = 10, as_of=None, params=None) -> pa.Table:
+    if segment not in spec.model.segments:
+        raise SpecError(f"unknown segment {segment!r} (segments: {', '.join(spec.segments)})", code="SR304")
+    from .api import parse_as_of
+    checked = spec.check(con)
+    m = spec.model
+    tables = {t: con.table(t) for t in {m.entity.table, *(s.table for s in m.sources.values())}}
+    plan = Plan(checked, tables, parse_as_of(as_of), spec.params(params))
+    plan.build([segment], features=[])
+    columns = {m.entity.key: plan.joined[m.entity.key]}
+    for label, node in explaining_nodes(checked, segment).items():
+        if isinstance(node, a.Name) and node.name in m.features:
+            columns[label] = plan.feature(node.name)
+        elif isinstance(node, a.Name):
+            columns[label] = plan.joined[node.name]
+        else:
+            columns[label] = plan.aggregate(node)
+    member = plan.segment(segment)
+    query = plan.joined.filter(member).select(**columns).order_by(m.entity.key).limit(limit)
+    return _execute(query.to_pyarrow, "previewing members")

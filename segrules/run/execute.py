@@ -1,0 +1,58 @@
+"""Execute a compiled plan: member counts, materialised membership (wide or long)."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import pyarrow as pa
+import pyarrow.compute as pc
+
+from ..errors import BackendError
+
+
+@dataclass(frozen=True)
+class SegmentCount:
+    segment: str
+    members: int
+    universe: int
+
+    @property
+    def share(self) -> float:
+        return self.members / self.universe if self.universe else 0.0
+
+
+def _execute(fn, what: str):
+    try:
+        return fn()
+    except Exception as exc:  # backend errors come in many types; report them as ours
+        raise BackendError(f"{what} failed: {type(exc).__name__}: {exc}", code="SR703") from None
+
+
+def counts(wide, segments: list[str]) -> list[SegmentCount]:
+    """Members per segment and the universe size, in one query over the wide plan."""
+    metrics = {"__universe": wide.count()}
+    metrics.update({f"__s{i}": wide[s].cast("int64").sum() for i, s in enumerate(segments)})
+    row = _execute(lambda: wide.aggregate(**metrics).to_pyarrow().to_pylist()[0], "counting members")
+    universe = int(row["__universe"] or 0)
+    return [SegmentCount(s, int(row[f"__s{i}"] or 0), universe) for i, s in enumerate(segments)]
+
+
+def materialize(wide) -> pa.Table:
+    """The wide table (key, a boolean per segment, features) as Arrow."""
+    return _execute(wide.to_pyarrow, "evaluating the spec")
+
+
+def counts_from_arrow(table: pa.Table, segments: list[str]) -> list[SegmentCount]:
+    universe = table.num_rows
+    return [SegmentCount(s, int(pc.sum(table[s].cast(pa.int64())).as_py() or 0), universe) for s in segments]
+
+
+def to_long(table: pa.Table, key: str, segments: list[str]) -> pa.Table:
+    """One row per (segment, key) member, segments in spec order, keys in table order."""
+    parts = []
+    for s in segments:
+        keys = table[key].filter(table[s])
+        parts.append(pa.table({"segment": pa.array([s] * len(keys), pa.string()), key: keys}))
+    if not parts:
+        return pa.table({"segment": pa.array([], pa.string()), key: pa.array([], table.schema.field(key).type)})
+    return pa.concat_tables(parts)

@@ -1,0 +1,85 @@
+"""YAML text -> validated :class:`SpecDocument` (model + position index)."""
+
+from __future__ import annotations
+
+import difflib
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from pydantic import BaseModel, ValidationError
+
+from ..diagnostics import Diagnostic
+from ..errors import SpecError
+from .models import SpecModel, spec_model
+from .yamlpos import PositionIndex, load_yaml
+
+
+@dataclass(frozen=True)
+class SpecDocument:
+    """A validated spec with where it came from: file name, text, and YAML positions."""
+
+    model: SpecModel
+    path: str
+    text: str
+    index: PositionIndex
+
+
+def _allowed_keys(model: type[BaseModel], loc: tuple) -> list[str]:
+    """Field names (aliases) allowed at the mapping that holds ``loc[-1]``."""
+    current: Any = model
+    for part in loc[:-1]:
+        if isinstance(current, type) and issubclass(current, BaseModel):
+            field = next((f for n, f in current.model_fields.items() if (f.alias or n) == part), None)
+            if field is None:
+                return []
+            current = field.annotation
+        else:
+            args = [a for a in getattr(current, "__args__", ()) if a is not type(None)]
+            current = args[-1] if args else None
+    if isinstance(current, type) and issubclass(current, BaseModel):
+        return [f.alias or n for n, f in current.model_fields.items()]
+    return []
+
+
+def _diagnostic(err: dict, model: type[BaseModel], index: PositionIndex) -> Diagnostic:
+    loc = tuple(err["loc"])
+    where = ".".join(str(p) for p in loc) or "spec"
+    if err["type"] == "extra_forbidden":
+        allowed = _allowed_keys(model, loc)
+        close = difflib.get_close_matches(str(loc[-1]), allowed, n=1)
+        hint = f"did you mean {close[0]!r}?" if close else (
+            f"allowed keys: {', '.join(allowed)}" if allowed else None)
+        return Diagnostic("SR105", f"unknown key {loc[-1]!r} in {'.'.join(map(str, loc[:-1])) or 'spec'}",
+                          index.key_span(loc), hint=hint)
+    if err["type"] == "missing":
+        return Diagnostic("SR106", f"missing required key {loc[-1]!r} in {'.'.join(map(str, loc[:-1])) or 'spec'}",
+                          index.value_span(loc[:-1]))
+    if err["type"] == "string_pattern_mismatch":
+        span = index.key_span(loc) if loc in index.keys and loc not in index.values else index.value_span(loc)
+        return Diagnostic("SR107", f"{where}: not a valid name (letters, digits and _, not starting with a digit)",
+                          span)
+    return Diagnostic("SR100", f"{where}: {err['msg']}", index.value_span(loc))
+
+
+def parse_spec(text: str, path: str = "<string>", sections: dict[str, Any] | None = None) -> SpecDocument:
+    """Parse and validate spec text. Raises :class:`SpecError` carrying every problem found."""
+    data, index = load_yaml(text, path)
+    model_cls = spec_model(sections)
+    if not isinstance(data, dict):
+        raise SpecError("a spec must be a mapping with version, name, entity and segments",
+                        span=index.value_span(()), code="SR104")
+    try:
+        model = model_cls.model_validate(data)
+    except ValidationError as exc:
+        raise SpecError(diagnostics=[_diagnostic(e, model_cls, index) for e in exc.errors()]) from None
+    return SpecDocument(model, path, text, index)
+
+
+def read_spec(path: str | Path, sections: dict[str, Any] | None = None) -> SpecDocument:
+    path = Path(path)
+    try:
+        text = path.read_text(encoding="utf-8")
+    except (OSError, UnicodeDecodeError) as exc:
+        raise SpecError(f"cannot read spec {path}: {exc}", code="SR108") from None
+    return parse_spec(text, str(path), sections)

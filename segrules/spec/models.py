@@ -1,0 +1,73 @@
+"""The spec format as pydantic v2 models: the single source of truth for validation and for
+the JSON Schema that ``segrules schema`` prints."""
+
+from __future__ import annotations
+
+from datetime import date, datetime
+from typing import Annotated, Any, Literal, Union
+
+from pydantic import BaseModel, ConfigDict, Field, StringConstraints, create_model
+
+Identifier = Annotated[str, StringConstraints(pattern=r"^[A-Za-z_][A-Za-z0-9_]*$")]
+Expression = Annotated[str, Field(description="An expression in the segrules language (docs/language.md).")]
+ParamValue = Union[bool, int, float, datetime, date, str]
+
+
+class _Strict(BaseModel):
+    model_config = ConfigDict(extra="forbid", frozen=True, populate_by_name=True)
+
+
+class Entity(_Strict):
+    """The universe: one row per entity (customer, account...)."""
+
+    table: str = Field(description="Table with one row per entity.")
+    key: Identifier = Field(description="Unique key column of the entity table.")
+    time: Identifier | None = Field(
+        None, description="Optional creation time; with it, entities created after `now` are left out.")
+
+
+class Source(_Strict):
+    """A related table of facts about the entity (orders, events...)."""
+
+    table: str = Field(description="Table holding the source rows.")
+    key: Identifier = Field(description="Column of this table that equals the entity key.")
+    time: Identifier | None = Field(
+        None, description="Event time column: rows after `now` are ignored; windows use it.")
+
+
+class Segment(_Strict):
+    """A named segment: the entities for which `where` is true."""
+
+    where: Expression
+    description: str | None = None
+    owner: str | None = None
+    tags: list[str] = Field(default_factory=list)
+
+
+class SpecModel(_Strict):
+    """A segrules spec file."""
+
+    version: Literal[1] = Field(description="Spec format version.")
+    name: Identifier = Field(description="Name of the spec.")
+    description: str | None = None
+    entity: Entity
+    sources: dict[Identifier, Source] = Field(default_factory=dict)
+    params: dict[Identifier, ParamValue] = Field(
+        default_factory=dict, description="Named values used as `$name`; overridable with `--param`.")
+    features: dict[Identifier, Expression] = Field(
+        default_factory=dict, description="Named, reusable computed traits, used by bare name.")
+    segments: dict[Identifier, Segment]
+    schema_: dict[str, dict[Identifier, str]] | None = Field(
+        None,
+        alias="schema",
+        description="Optional table schemas (column: Ibis type such as int64, string, timestamp) so "
+        "specs validate and compile offline, without a database.",
+    )
+
+
+def spec_model(sections: dict[str, Any] | None = None) -> type[SpecModel]:
+    """The spec model extended with plugin-provided top-level sections (name -> pydantic model)."""
+    if not sections:
+        return SpecModel
+    fields = {name: (model | None, None) for name, model in sections.items()}
+    return create_model("SpecModel", __base__=SpecModel, **fields)

@@ -1,0 +1,164 @@
+"""Load YAML into plain data plus a side index of source positions.
+
+The data handed to pydantic is plain dicts/lists/scalars; positions live beside it in a
+:class:`PositionIndex` keyed by the path of each value (``("segments", "vip", "where")``),
+never injected into the data itself.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Any
+
+import yaml
+
+from ..diagnostics import Diagnostic, Span
+from ..errors import SpecError
+
+Path_ = tuple  # a path into the document: keys and list indices
+
+
+@dataclass(frozen=True)
+class NodePos:
+    span: Span
+    style: str | None = None  # YAML scalar style: None plain, "'", '"', '|', '>'
+    # For string scalars: (offset-in-value, line, column) pieces mapping value text to the file.
+    segments: tuple[tuple[int, int, int], ...] = ()
+
+
+@dataclass
+class PositionIndex:
+    file: str
+    values: dict[Path_, NodePos] = field(default_factory=dict)
+    keys: dict[Path_, Span] = field(default_factory=dict)
+
+    def value_span(self, path: Path_) -> Span | None:
+        """Span of the value at ``path``, or of its nearest ancestor that has one."""
+        path = tuple(path)
+        while True:
+            if path in self.values:
+                return self.values[path].span
+            if not path:
+                return None
+            path = path[:-1]
+
+    def key_span(self, path: Path_) -> Span | None:
+        """Span of the mapping key that introduces ``path`` (falls back to the value)."""
+        return self.keys.get(tuple(path)) or self.value_span(path)
+
+    def segments(self, path: Path_) -> tuple[tuple[int, int, int], ...]:
+        pos = self.values.get(tuple(path))
+        return pos.segments if pos else ()
+
+
+def _span(file: str, node: yaml.Node) -> Span:
+    s, e = node.start_mark, node.end_mark
+    return Span(file, s.line + 1, s.column + 1, e.line + 1, e.column + 1)
+
+
+def _scalar_segments(lines: list[str], node: yaml.ScalarNode, value: str) -> tuple:
+    """Map offsets in a string scalar's value back to file positions (best effort, exact
+    for plain, quoted and block scalars without escapes or blank lines)."""
+    s, e = node.start_mark, node.end_mark
+    if node.style in ("|", ">"):
+        pieces = []
+        indent = None
+        for no in range(s.line + 1, min(e.line + 1, len(lines))):
+            raw = lines[no]
+            if not raw.strip():
+                continue
+            stripped = raw.lstrip(" ")
+            ind = len(raw) - len(stripped)
+            if indent is None:
+                indent = ind
+            if ind < indent:
+                break
+            pieces.append((no + 1, indent + 1, raw[indent:]))
+        sep = "\n" if node.style == "|" else " "
+    else:
+        quote = 1 if node.style in ("'", '"') else 0
+        if s.line == e.line:
+            return ((0, s.line + 1, s.column + 1 + quote),)
+        pieces = [(s.line + 1, s.column + 1 + quote, lines[s.line][s.column + quote:].rstrip())]
+        for no in range(s.line + 1, e.line + 1):
+            raw = lines[no] if no < len(lines) else ""
+            stripped = raw.lstrip(" \t")
+            text = stripped[:-quote].rstrip() if (no == e.line and quote) else stripped.rstrip()
+            if no == e.line and not quote:
+                text = stripped[: e.column - (len(raw) - len(stripped))].rstrip()
+            pieces.append((no + 1, len(raw) - len(stripped) + 1, text))
+        sep = " "
+    out, offset = [], 0
+    for line, col, text in pieces:
+        out.append((offset, line, col))
+        offset += len(text) + len(sep)
+    if sep.join(p[2] for p in pieces) != value.rstrip("\n"):
+        # Escapes or folding we do not model exactly: point every offset at the start.
+        return ((0, s.line + 1, s.column + 1),)
+    return tuple(out)
+
+
+class _Builder:
+    def __init__(self, text: str, file: str):
+        self.file = file
+        self.lines = text.splitlines()
+        self.index = PositionIndex(file)
+        self.constructor = yaml.SafeLoader("")
+        self.diagnostics: list[Diagnostic] = []
+
+    def build(self, node: yaml.Node, path: Path_) -> Any:
+        if isinstance(node, yaml.MappingNode):
+            self.index.values[path] = NodePos(_span(self.file, node))
+            out: dict = {}
+            self.constructor.flatten_mapping(node)
+            for key_node, value_node in node.value:
+                key = self.constructor.construct_object(key_node, deep=True)
+                if not isinstance(key, (str, int, float, bool)) or key is None:
+                    self.diagnostics.append(Diagnostic(
+                        "SR102", "mapping keys must be plain names", _span(self.file, key_node)))
+                    continue
+                if key in out:
+                    self.diagnostics.append(Diagnostic(
+                        "SR103", f"duplicate key {key!r}", _span(self.file, key_node),
+                        hint="a later value would silently replace the earlier one; keep one"))
+                    continue
+                self.index.keys[path + (key,)] = _span(self.file, key_node)
+                out[key] = self.build(value_node, path + (key,))
+            return out
+        if isinstance(node, yaml.SequenceNode):
+            self.index.values[path] = NodePos(_span(self.file, node))
+            return [self.build(child, path + (i,)) for i, child in enumerate(node.value)]
+        value = self.constructor.construct_object(node, deep=True)
+        segments = _scalar_segments(self.lines, node, value) if isinstance(value, str) else ()
+        self.index.values[path] = NodePos(_span(self.file, node), node.style, segments)
+        return value
+
+
+def load_yaml(text: str, file: str) -> tuple[Any, PositionIndex]:
+    """Parse YAML text; return (plain data, position index). Raises :class:`SpecError`."""
+    try:
+        root = yaml.compose(text, Loader=yaml.SafeLoader)
+    except yaml.MarkedYAMLError as exc:
+        mark = exc.problem_mark or exc.context_mark
+        span = Span(file, mark.line + 1, mark.column + 1) if mark else Span(file, 1, 1)
+        problem = exc.problem or "invalid YAML"
+        context = f" ({exc.context})" if exc.context else ""
+        raise SpecError(f"YAML syntax error: {problem}{context}", span=span, code="SR101") from None
+    except yaml.YAMLError as exc:
+        raise SpecError(f"YAML error: {exc}", span=Span(file, 1, 1), code="SR101") from None
+    except RecursionError:
+        raise SpecError("YAML nested too deeply", span=Span(file, 1, 1), code="SR101") from None
+    if root is None:
+        raise SpecError("the spec file is empty", span=Span(file, 1, 1), code="SR104")
+    builder = _Builder(text, file)
+    try:
+        data = builder.build(root, ())
+    except RecursionError:
+        raise SpecError("YAML nested too deeply", span=Span(file, 1, 1), code="SR101") from None
+    except (yaml.YAMLError, ValueError, TypeError) as exc:  # constructor errors, e.g. a bad date
+        mark = getattr(exc, "problem_mark", None)
+        span = Span(file, mark.line + 1, mark.column + 1) if mark else Span(file, 1, 1)
+        raise SpecError(f"YAML error: {getattr(exc, 'problem', exc)}", span=span, code="SR101") from None
+    if builder.diagnostics:
+        raise SpecError(diagnostics=builder.diagnostics)
+    return data, builder.index
