@@ -21,6 +21,7 @@ from .diagnostics import Diagnostic, Severity
 from .errors import SegrulesError, SpecError, TypeCheckError
 from .lang.ast import AGGREGATE_FUNCS
 from .plugin import Registry, ValidationContext, build_registry
+from .run import connect
 from .spec import SpecDocument, parse_spec, read_spec
 
 RESERVED_FUNCTIONS = tuple(BUILTINS) + AGGREGATE_FUNCS + ("segment", "date", "timestamp")
@@ -188,4 +189,4 @@ def load(path: str | Path, *, registry: Registry | None = None) -> Spec:
     return Spec(read_spec(path, sections), registry)
 
 
-__all__ = ["Spec", "load", "load_text", "default_registry", "parse_as_of", "TypeCheckError"]
+__all__ = ["Spec", "load", "load_text", "connect", "default_registry", "parse_as_of", "TypeCheckError"]

@@ -31,8 +31,13 @@ def user_errors():
     try:
         yield
     except SegrulesError as exc:
-        err.print(exc.render(), markup=False, highlight=False)
+        show_diagnostics(exc.render())
         sys.exit(EXIT_BAD_INPUT)
+
+
+def show_diagnostics(text: str) -> None:
+    """Diagnostics go to stderr unwrapped: the caret must stay under its column."""
+    click.echo(text, err=True)
 
 
 def parse_params(values: tuple[str, ...]) -> dict[str, str]:
@@ -54,7 +59,7 @@ def split_names(value: str | None) -> list[str] | None:
 def _registry():
     registry = api.default_registry()
     for problem in registry.problems:
-        err.print(render(problem), markup=False)
+        show_diagnostics(render(problem))
     return registry
 
 
@@ -67,7 +72,7 @@ class SegrulesGroup(click.Group):
             try:
                 registry = api.default_registry()
             except SegrulesError as exc:
-                err.print(exc.render(), markup=False)
+                show_diagnostics(exc.render())
                 return
             for name, command in registry.commands.items():
                 if name not in self.commands:
@@ -132,8 +137,7 @@ def validate(specs, db, fmt, strict):
     else:
         for path, diags in results.items():
             for d in diags:
-                err.print(render(d), markup=False)
-                err.print()
+                show_diagnostics(render(d) + "\n")
             n_err = sum(d.is_error for d in diags)
             n_warn = len(diags) - n_err
             status = "[red]invalid[/red]" if n_err else "[green]valid[/green]"

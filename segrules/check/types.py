@@ -29,7 +29,7 @@ def comparable(a: dt.DataType, b: dt.DataType) -> bool:
         or (is_temporal(a) and is_temporal(b))
         or (a.is_boolean() and b.is_boolean())
         or (a.is_interval() and b.is_interval())
-        or a.name == b.name
+        or type(a) is type(b)
     )
 
 

@@ -62,6 +62,23 @@ def _diagnostic(err: dict, model: type[BaseModel], index: PositionIndex) -> Diag
     return Diagnostic("SR100", f"{where}: {err['msg']}", index.value_span(loc))
 
 
+def _expressions_as_text(data: dict, index: PositionIndex) -> None:
+    """Expressions are text: ``where: true`` or ``ltv: 5`` keep the scalar as written."""
+    paths = []
+    if isinstance(data.get("features"), dict):
+        paths += [("features", k) for k in data["features"]]
+    if isinstance(data.get("segments"), dict):
+        paths += [("segments", k, "where") for k, v in data["segments"].items() if isinstance(v, dict)]
+    for path in paths:
+        parent = data
+        for part in path[:-1]:
+            parent = parent[part]
+        value = parent.get(path[-1])
+        raw = index.raw(path)
+        if value is not None and not isinstance(value, (str, dict, list)) and raw is not None:
+            parent[path[-1]] = raw
+
+
 def parse_spec(text: str, path: str = "<string>", sections: dict[str, Any] | None = None) -> SpecDocument:
     """Parse and validate spec text. Raises :class:`SpecError` carrying every problem found."""
     data, index = load_yaml(text, path)
@@ -69,6 +86,7 @@ def parse_spec(text: str, path: str = "<string>", sections: dict[str, Any] | Non
     if not isinstance(data, dict):
         raise SpecError("a spec must be a mapping with version, name, entity and segments",
                         span=index.value_span(()), code="SR104")
+    _expressions_as_text(data, index)
     try:
         model = model_cls.model_validate(data)
     except ValidationError as exc:

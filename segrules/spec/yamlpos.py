@@ -24,6 +24,7 @@ class NodePos:
     style: str | None = None  # YAML scalar style: None plain, "'", '"', '|', '>'
     # For string scalars: (offset-in-value, line, column) pieces mapping value text to the file.
     segments: tuple[tuple[int, int, int], ...] = ()
+    raw: str | None = None  # the scalar's text as written (``true`` stays ``true``)
 
 
 @dataclass
@@ -45,6 +46,10 @@ class PositionIndex:
     def key_span(self, path: Path_) -> Span | None:
         """Span of the mapping key that introduces ``path`` (falls back to the value)."""
         return self.keys.get(tuple(path)) or self.value_span(path)
+
+    def raw(self, path: Path_) -> str | None:
+        pos = self.values.get(tuple(path))
+        return pos.raw if pos else None
 
     def segments(self, path: Path_) -> tuple[tuple[int, int, int], ...]:
         pos = self.values.get(tuple(path))
@@ -130,7 +135,9 @@ class _Builder:
             return [self.build(child, path + (i,)) for i, child in enumerate(node.value)]
         value = self.constructor.construct_object(node, deep=True)
         segments = _scalar_segments(self.lines, node, value) if isinstance(value, str) else ()
-        self.index.values[path] = NodePos(_span(self.file, node), node.style, segments)
+        if not isinstance(value, str):
+            segments = ((0, node.start_mark.line + 1, node.start_mark.column + 1),)
+        self.index.values[path] = NodePos(_span(self.file, node), node.style, segments, node.value)
         return value
 
 
