@@ -43,7 +43,11 @@ def _aggregate_metric(agg: a.Aggregate, compiler: ExprCompiler, table, key: str,
         return table[key].count(where=where)
     col = table[agg.column]
     if agg.func in ("first", "last"):
-        return getattr(col, agg.func)(where=where, order_by=table[time])
+        # arg_min/arg_max by time, skipping null values: translated by every Ibis backend
+        # (FIRST(.. ORDER BY) on DuckDB, ARRAY_AGG(..)[1] on Postgres, MIN_BY/MAX_BY elsewhere).
+        present = col.notnull() if where is None else where & col.notnull()
+        reduce = col.argmin if agg.func == "first" else col.argmax
+        return reduce(table[time], where=present)
     method = {"count": "count", "count_distinct": "nunique", "sum": "sum", "avg": "mean",
               "min": "min", "max": "max"}[agg.func]
     return getattr(col, method)(where=where)
