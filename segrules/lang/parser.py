@@ -1,0 +1,220 @@
+"""Parse rule expressions into the frozen nodes of :mod:`segrules.lang.ast`.
+
+``parse_expr(text)`` is the entry point.  The Lark parser is built once per
+:class:`Parser` (LALR, basic lexer, ``propagate_positions``); :func:`default_parser` caches
+one, created on first use, never at import.  :class:`AstBuilder` turns Lark's tree into AST
+nodes whose spans go through a :class:`SourceMap`, so they point into the YAML file the
+expression came from.  Every failure is an :class:`ExprSyntaxError` with an ``SR2xx`` code
+(see :mod:`.syntax_errors`).
+
+Grammar decisions
+-----------------
+* Number literals are non-negative; ``-1`` is ``Neg(Number(1))``.
+* Comparisons, ``in``, ``between`` and ``is null`` are non-associative: ``a < b < c`` is
+  an error (SR205).  Their operands, and the bounds of ``between``, are arithmetic
+  expressions, so ``x between 1 and 5 and y`` reads as ``(x between 1 and 5) and y``.
+* ``between`` after a call argument or a ``where`` condition is a shift/reduce conflict,
+  the only one in the grammar (a test pins it).  Lark resolves it as shift, so
+  ``sum(o.a where x between 1 and 5)`` filters on ``x between 1 and 5``.  To give such an
+  aggregate a time range, parenthesise the condition:
+  ``sum(o.a where (x) between date('2024-01-01') and now)``; ``where_paren`` has priority
+  over the parenthesised atom for exactly this.  A condition ending in a comparison needs no
+  parentheses: ``count(o where s == 'paid' between a and b)``.
+* For an aggregate without ``where`` the shift yields ``max(o.t between a and b)`` as a
+  ``Between`` argument; since an aggregate argument can only be a source or column, the
+  builder reads it as the time range.  In other calls it stays an argument:
+  ``f(x between 1 and 2)`` is ``Call('f', (Between(...),))``.
+"""
+
+from __future__ import annotations
+
+import functools
+from importlib import resources
+
+from lark import Lark, Token, Transformer, v_args
+from lark.exceptions import UnexpectedInput, VisitError
+
+from ..diagnostics import Span
+from ..errors import ExprSyntaxError
+from . import ast
+from .calls import build_call
+from .lexicon import LiteralError, decode_duration, decode_number, decode_string
+from .positions import SourceMap
+from .syntax_errors import SyntaxErrorReporter, syntax_error
+
+
+def load_grammar() -> str:
+    return resources.files("segrules.lang").joinpath("grammar.lark").read_text(encoding="utf-8")
+
+
+def build_lark(**options) -> Lark:
+    """A new Lark parser for the grammar; ``options`` override the defaults (tests pass ``debug``)."""
+    settings = dict(parser="lalr", lexer="basic", propagate_positions=True, maybe_placeholders=True)
+    settings.update(options)
+    return Lark(load_grammar(), **settings)
+
+
+class Parser:
+    """One Lark parser and its syntax-error table, reused for every expression."""
+
+    def __init__(self) -> None:
+        self.lark = build_lark()
+        self.reporter = SyntaxErrorReporter(self.lark)
+
+    def parse(self, text: str, source_map: SourceMap | None = None) -> ast.Expr:
+        source_map = source_map or SourceMap.for_text(text)
+        try:
+            tree = self.lark.parse(text)
+        except UnexpectedInput as exc:
+            raise self.reporter.explain(exc, text, source_map) from None
+        try:
+            return AstBuilder(source_map).transform(tree)
+        except VisitError as exc:
+            if isinstance(exc.orig_exc, ExprSyntaxError):
+                raise exc.orig_exc from None
+            if isinstance(exc.orig_exc, RecursionError):
+                raise syntax_error("too_deep", source_map.span(0, len(text))) from None
+            raise
+        except RecursionError:
+            raise syntax_error("too_deep", source_map.span(0, len(text))) from None
+
+
+@functools.lru_cache(maxsize=1)
+def default_parser() -> Parser:
+    return Parser()
+
+
+def parse_expr(text: str, *, source_map: SourceMap | None = None) -> ast.Expr:
+    """Parse one expression; node spans go through ``source_map`` (default: the text itself).
+
+    Raises :class:`ExprSyntaxError` (and nothing else) for any text that is not a valid
+    expression.
+    """
+    return default_parser().parse(text, source_map)
+
+
+@v_args(meta=True)
+class AstBuilder(Transformer):
+    """Lark tree -> AST nodes, one method per grammar alias, a span on every node."""
+
+    def __init__(self, source_map: SourceMap):
+        super().__init__(visit_tokens=False)
+        self._map = source_map
+        # id(Between) -> span from its 'between' keyword on: the span of the time range it
+        # becomes when it is an aggregate's argument (see calls.build_call)
+        self._range_spans: dict[int, Span] = {}
+
+    def _span(self, meta):
+        return self._map.span(meta.start_pos, meta.end_pos)
+
+    def _literal(self, token: Token, decode):
+        try:
+            return decode(token.value)
+        except LiteralError as exc:
+            span = self._map.span(token.start_pos + exc.start, token.start_pos + exc.end)
+            raise syntax_error(exc.key, span, **exc.fields) from None
+
+    # --- operators ----------------------------------------------------------------------
+    def or_(self, meta, children):
+        return ast.Or(*children, span=self._span(meta))
+
+    def and_(self, meta, children):
+        return ast.And(*children, span=self._span(meta))
+
+    def not_(self, meta, children):
+        return ast.Not(*children, span=self._span(meta))
+
+    def neg(self, meta, children):
+        _minus, operand = children
+        return ast.Neg(operand, span=self._span(meta))
+
+    def binop(self, meta, children):
+        left, op, right = children
+        return ast.BinOp(op.value, left, right, span=self._span(meta))
+
+    def compare(self, meta, children):
+        left, op, right = children
+        return ast.Compare(op.value, left, right, span=self._span(meta))
+
+    def in_list(self, meta, children):
+        operand, negated, items = children
+        return ast.InList(operand, tuple(items), negated=negated is not None, span=self._span(meta))
+
+    def items(self, meta, children):
+        return children
+
+    def between(self, meta, children):
+        operand, negated, keyword, low, high = children
+        node = ast.Between(operand, low, high, negated=negated is not None, span=self._span(meta))
+        self._range_spans[id(node)] = self._map.span(keyword.start_pos, meta.end_pos)
+        return node
+
+    def is_null(self, meta, children):
+        operand, negated = children
+        return ast.IsNull(operand, negated=negated is not None, span=self._span(meta))
+
+    # --- literals and names -------------------------------------------------------------
+    def number(self, meta, children):
+        return ast.Number(self._literal(children[0], decode_number), span=self._span(meta))
+
+    def string(self, meta, children):
+        return ast.String(self._literal(children[0], decode_string), span=self._span(meta))
+
+    def duration(self, meta, children):
+        return self._duration(children[0])
+
+    def _duration(self, token: Token) -> ast.Duration:
+        amount, unit = self._literal(token, decode_duration)
+        return ast.Duration(amount, unit, span=self._map.span(token.start_pos, token.end_pos))
+
+    def param(self, meta, children):
+        return ast.Param(children[0].value[1:], span=self._span(meta))
+
+    def true(self, meta, children):
+        return ast.Boolean(True, span=self._span(meta))
+
+    def false(self, meta, children):
+        return ast.Boolean(False, span=self._span(meta))
+
+    def null(self, meta, children):
+        return ast.Null(span=self._span(meta))
+
+    def now(self, meta, children):
+        return ast.Now(span=self._span(meta))
+
+    def today(self, meta, children):
+        return ast.Today(span=self._span(meta))
+
+    def name(self, meta, children):
+        return ast.Name(children[0].value, span=self._span(meta))
+
+    def dotted(self, meta, children):
+        namespace, name = children
+        return ast.Dotted(namespace.value, name.value, span=self._span(meta))
+
+    # --- calls --------------------------------------------------------------------------
+    def call(self, meta, children):
+        name, (args, where, window) = children
+        return build_call(name.value, args or [], where, window, self._span(meta), self._range_spans)
+
+    def call_body(self, meta, children):
+        return children
+
+    def args(self, meta, children):
+        return children
+
+    def where(self, meta, children):
+        return children[0]
+
+    def where_paren(self, meta, children):
+        return children[0]
+
+    def within(self, meta, children):
+        return ast.Within(self._duration(children[0]), span=self._span(meta))
+
+    def time_range(self, meta, children):
+        start, end = children
+        return ast.TimeRange(start, end, span=self._span(meta))
+
+    def __default__(self, data, children, meta):  # pragma: no cover - grammar and builder agree
+        raise AssertionError(f"no AST builder for grammar rule {data!r}")

@@ -1,0 +1,178 @@
+"""AST -> canonical expression text, with only the parentheses the grammar needs.
+
+``parse_expr(unparse(e)) == e`` for every AST the parser can produce (the hypothesis test
+in ``tests/test_lang_roundtrip.py``).  What the grammar cannot say is written as closely as
+possible or refused with ``ValueError``:
+
+* a negative ``Number`` is written ``-5`` and reads back as ``Neg(Number(5))``;
+* a ``Decimal`` without fractional digits is written ``5.0`` (it reads back equal, as a
+  Decimal);
+* non-identifiers as names, a ``Call`` named like an aggregate or ``date``/``timestamp``/
+  ``segment``, empty ``in`` lists and zoned timestamps raise ``ValueError``.
+"""
+
+from __future__ import annotations
+
+from decimal import Decimal
+
+from . import ast
+from .calls import RESERVED_CALL_NAMES
+from .lexicon import (
+    encode_date,
+    encode_duration,
+    encode_number,
+    encode_string,
+    encode_timestamp,
+    is_identifier,
+    is_param_name,
+)
+
+# binding strength, loosest first; mirrors the rule nesting in grammar.lark
+OR, AND, NOT, PREDICATE, SUM, PRODUCT, UNARY, ATOM = range(1, 9)
+_ARITH_PREC = {"+": SUM, "-": SUM, "*": PRODUCT, "/": PRODUCT, "%": PRODUCT}
+
+
+def unparse(expr: ast.Expr) -> str:
+    """Canonical text for ``expr``: single-quoted strings, one space around operators."""
+    return _Unparser().expr(expr, 0)
+
+
+class _Unparser:
+    """``visit_<Node>`` returns ``(text, precedence)``; :meth:`expr` adds parentheses."""
+
+    def expr(self, node: ast.Expr, min_prec: int) -> str:
+        text, prec = self.visit(node)
+        return f"({text})" if prec < min_prec else text
+
+    def visit(self, node: ast.Node) -> tuple[str, int]:
+        method = getattr(self, f"visit_{type(node).__name__}", None)
+        if method is None:
+            raise TypeError(f"cannot unparse {type(node).__name__}: not an expression node")
+        return method(node)
+
+    # --- literals -----------------------------------------------------------------------
+    def visit_Number(self, node: ast.Number):
+        if _is_negative(node.value):
+            return "-" + encode_number(-node.value), UNARY
+        return encode_number(node.value), ATOM
+
+    def visit_String(self, node: ast.String):
+        return encode_string(node.value), ATOM
+
+    def visit_Boolean(self, node: ast.Boolean):
+        return ("true" if node.value else "false"), ATOM
+
+    def visit_Null(self, node: ast.Null):
+        return "null", ATOM
+
+    def visit_DateLit(self, node: ast.DateLit):
+        return encode_date(node.value), ATOM
+
+    def visit_TimestampLit(self, node: ast.TimestampLit):
+        return encode_timestamp(node.value), ATOM
+
+    def visit_Duration(self, node: ast.Duration):
+        return encode_duration(node.amount, node.unit), ATOM
+
+    def visit_Now(self, node: ast.Now):
+        return "now", ATOM
+
+    def visit_Today(self, node: ast.Today):
+        return "today", ATOM
+
+    def visit_Param(self, node: ast.Param):
+        if not is_param_name(node.name):
+            raise ValueError(f"not a parameter name: {node.name!r}")
+        return "$" + node.name, ATOM
+
+    # --- names --------------------------------------------------------------------------
+    def visit_Name(self, node: ast.Name):
+        return _identifier(node.name), ATOM
+
+    def visit_Dotted(self, node: ast.Dotted):
+        return f"{_identifier(node.namespace)}.{_identifier(node.name)}", ATOM
+
+    # --- operators ----------------------------------------------------------------------
+    def visit_Or(self, node: ast.Or):
+        return f"{self.expr(node.left, OR)} or {self.expr(node.right, AND)}", OR
+
+    def visit_And(self, node: ast.And):
+        return f"{self.expr(node.left, AND)} and {self.expr(node.right, NOT)}", AND
+
+    def visit_Not(self, node: ast.Not):
+        return f"not {self.expr(node.operand, NOT)}", NOT
+
+    def visit_Neg(self, node: ast.Neg):
+        operand = self.expr(node.operand, UNARY)
+        return ("- " if operand.startswith("-") else "-") + operand, UNARY
+
+    def visit_Compare(self, node: ast.Compare):
+        if node.op not in ast.COMPARE_OPS:
+            raise ValueError(f"unknown comparison operator: {node.op!r}")
+        return f"{self.expr(node.left, SUM)} {node.op} {self.expr(node.right, SUM)}", PREDICATE
+
+    def visit_BinOp(self, node: ast.BinOp):
+        prec = _ARITH_PREC.get(node.op)
+        if prec is None:
+            raise ValueError(f"unknown arithmetic operator: {node.op!r}")
+        return f"{self.expr(node.left, prec)} {node.op} {self.expr(node.right, prec + 1)}", prec
+
+    def visit_InList(self, node: ast.InList):
+        if not node.items:
+            raise ValueError("an 'in' list needs at least one item")
+        keyword = "not in" if node.negated else "in"
+        return f"{self.expr(node.operand, SUM)} {keyword} ({self._list(node.items)})", PREDICATE
+
+    def visit_Between(self, node: ast.Between):
+        keyword = "not between" if node.negated else "between"
+        text = f"{self.expr(node.operand, SUM)} {keyword} {self._range(node.low, node.high)}"
+        return text, PREDICATE
+
+    def visit_IsNull(self, node: ast.IsNull):
+        return f"{self.expr(node.operand, SUM)} is {'not null' if node.negated else 'null'}", PREDICATE
+
+    # --- calls --------------------------------------------------------------------------
+    def visit_Call(self, node: ast.Call):
+        if node.name in RESERVED_CALL_NAMES:
+            raise ValueError(f"Call({node.name!r}) cannot be written: {node.name}(...) reads as another node")
+        return f"{_identifier(node.name)}({self._list(node.args)})", ATOM
+
+    def visit_SegmentRef(self, node: ast.SegmentRef):
+        return f"segment({encode_string(node.name)})", ATOM
+
+    def visit_Aggregate(self, node: ast.Aggregate):
+        if node.func not in ast.AGGREGATE_FUNCS:
+            raise ValueError(f"unknown aggregate function: {node.func!r}")
+        parts = [_identifier(node.source) + ("" if node.column is None else "." + _identifier(node.column))]
+        if node.where is not None:
+            condition = self.expr(node.where, 0)
+            # `where c between a and b` would read as a Between condition (see parser.py)
+            if isinstance(node.window, ast.TimeRange):
+                condition = f"({condition})"
+            parts.append(f"where {condition}")
+        if isinstance(node.window, ast.Within):
+            parts.append(f"within {self.visit_Duration(node.window.duration)[0]}")
+        elif isinstance(node.window, ast.TimeRange):
+            parts.append(f"between {self._range(node.window.start, node.window.end)}")
+        elif node.window is not None:
+            raise TypeError(f"not a window: {node.window!r}")
+        return f"{node.func}({' '.join(parts)})", ATOM
+
+    # --- helpers ------------------------------------------------------------------------
+    def _list(self, items) -> str:
+        return ", ".join(self.expr(item, 0) for item in items)
+
+    def _range(self, low: ast.Expr, high: ast.Expr) -> str:
+        return f"{self.expr(low, SUM)} and {self.expr(high, SUM)}"
+
+
+def _identifier(text: str) -> str:
+    if not is_identifier(text):
+        raise ValueError(f"not a valid name (identifier, not a keyword): {text!r}")
+    return text
+
+
+def _is_negative(value) -> bool:
+    if isinstance(value, Decimal):
+        return value.is_finite() and value.is_signed()
+    return isinstance(value, int) and not isinstance(value, bool) and value < 0
