@@ -140,7 +140,7 @@ def analyze(doc: SpecDocument, schemas: dict[str, ibis.Schema],
         deps[("feature", name)] = [((k, n), nd) for k, n, nd in checker.feature_refs.get(name, [])]
     for name, node in segments.items():
         checker.refs = []
-        t = checker.check(node)
+        t = checker.value(node)
         if t is not None and not (t.is_boolean() or t.is_null()):
             checker.error("SR406", f"the rule of segment {name!r} must be true/false, got {describe(t)}", node,
                           "compare it, e.g. ... > 0")

@@ -86,6 +86,15 @@ class TypeChecker:
             self.types[id(node)] = t
         return t
 
+    def value(self, node: a.Node, scope: Scope = ENTITY) -> dt.DataType | None:
+        """Like :meth:`check`, for a place that needs a value: a bare duration is an error."""
+        t = self.check(node, scope)
+        if t is not None and t.is_interval():
+            self.error("SR413", "a duration can only be added to or subtracted from a date or timestamp",
+                       node, "e.g. signup_at >= now - 30d")
+            return None
+        return t
+
     def feature_type(self, name: str) -> dt.DataType | None:
         if name in self.feature_types:
             return self.feature_types[name]
@@ -93,7 +102,7 @@ class TypeChecker:
             return None
         self._in_progress.add(name)
         saved, self.refs = self.refs, []
-        t = self.check(self.env.features[name])
+        t = self.value(self.env.features[name])
         self.feature_refs[name] = self.refs
         self.refs = saved
         self._in_progress.discard(name)
@@ -106,7 +115,15 @@ class TypeChecker:
 
     # -- literals ------------------------------------------------------------------------
     def visit_Number(self, node, scope):
-        return dt.int64 if isinstance(node.value, int) else dt.float64
+        if isinstance(node.value, int):
+            return dt.int64 if self._in_range(node.value, node) else None
+        return dt.float64
+
+    def _in_range(self, value: int, node: a.Node) -> bool:
+        if -(2**63) <= value < 2**63:
+            return True
+        self.error("SR414", f"integer {value} is out of the 64-bit range", node)
+        return False
 
     def visit_String(self, node, scope):
         return dt.string
@@ -137,7 +154,10 @@ class TypeChecker:
             self.error("SR305", f"unknown parameter ${node.name}", node,
                        did_you_mean(node.name, self.env.params) or "declare it under params:")
             return None
-        return type_of_value(self.env.params[node.name])
+        value = self.env.params[node.name]
+        if isinstance(value, int) and not isinstance(value, bool) and not self._in_range(value, node):
+            return None
+        return type_of_value(value)
 
     # -- names ---------------------------------------------------------------------------
     def visit_Name(self, node, scope):
@@ -190,7 +210,7 @@ class TypeChecker:
 
     # -- logic ---------------------------------------------------------------------------
     def _boolean(self, node, scope, what: str):
-        t = self.check(node, scope)
+        t = self.value(node, scope)
         if t is not None and not (t.is_boolean() or t.is_null()):
             self.error("SR402", f"{what} must be true/false, got {describe(t)}", node)
             return None
@@ -215,7 +235,7 @@ class TypeChecker:
         return True
 
     def visit_Compare(self, node, scope):
-        lt, rt = self.check(node.left, scope), self.check(node.right, scope)
+        lt, rt = self.value(node.left, scope), self.value(node.right, scope)
         if not self._comparable(node, node.left, node.right, lt, rt, f"'{node.op}'"):
             return None
         if isinstance(node.left, a.Null) or isinstance(node.right, a.Null):
@@ -224,22 +244,22 @@ class TypeChecker:
         return dt.boolean
 
     def visit_InList(self, node, scope):
-        ot = self.check(node.operand, scope)
+        ot = self.value(node.operand, scope)
         ok = ot is not None
         for item in node.items:
-            it = self.check(item, scope)
+            it = self.value(item, scope)
             ok = self._comparable(item, node.operand, item, ot, it, "'in'") and ok
         return dt.boolean if ok else None
 
     def visit_Between(self, node, scope):
-        ot = self.check(node.operand, scope)
-        lo, hi = self.check(node.low, scope), self.check(node.high, scope)
+        ot = self.value(node.operand, scope)
+        lo, hi = self.value(node.low, scope), self.value(node.high, scope)
         ok = self._comparable(node, node.operand, node.low, ot, lo, "'between'")
         ok = self._comparable(node, node.operand, node.high, ot, hi, "'between'") and ok
         return dt.boolean if ok else None
 
     def visit_IsNull(self, node, scope):
-        return dt.boolean if self.check(node.operand, scope) is not None else None
+        return dt.boolean if self.value(node.operand, scope) is not None else None
 
     # -- arithmetic ----------------------------------------------------------------------
     def visit_Neg(self, node, scope):
@@ -282,7 +302,7 @@ class TypeChecker:
 
     # -- calls ---------------------------------------------------------------------------
     def visit_Call(self, node, scope):
-        types = [self.check(arg, scope) for arg in node.args]
+        types = [self.value(arg, scope) for arg in node.args]
         sig = BUILTINS.get(node.name)
         plugin = self.env.functions.get(node.name)
         if sig is None and plugin is None:
@@ -349,7 +369,7 @@ class TypeChecker:
                                "parameters), not columns", bound)
                     ok = False
                     continue
-                bt = self.check(bound, ENTITY)
+                bt = self.value(bound, ENTITY)
                 if bt is not None and not (is_temporal(bt) or bt.is_null()):
                     self.error("SR401", f"a time range bound must be a date or timestamp, got {describe(bt)}",
                                bound)

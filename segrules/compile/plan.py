@@ -135,8 +135,11 @@ class Plan:
 
     def segment(self, name: str):
         if name not in self._segments:
-            value = self.entity.compile(self.checked.segments[name])
-            self._segments[name] = value.fill_null(False) if not value.type().is_null() else ibis.literal(False)
+            node = self.checked.segments[name]
+            if self.checked.types[id(node)].is_null():  # e.g. `where: null`: never a match
+                self._segments[name] = ibis.literal(False)
+            else:
+                self._segments[name] = self.entity.compile(node).fill_null(False)
         return self._segments[name]
 
 

@@ -19,6 +19,12 @@ from ..errors import CompileError
 from ..lang import ast as a
 from .functions import SCALARS
 
+# Functions that do not simply return null for a null argument.
+NULL_TOLERANT = frozenset({"coalesce", "least", "greatest"})
+# The type a bare null argument takes for a plugin function's argument category.
+NULL_AS = {"any": dt.string, "numeric": dt.float64, "integer": dt.int64, "string": dt.string,
+           "boolean": dt.boolean, "date": dt.date, "timestamp": dt.timestamp, "temporal": dt.timestamp}
+
 COMPARE = {"==": operator.eq, "!=": operator.ne, "<": operator.lt, "<=": operator.le,
            ">": operator.gt, ">=": operator.ge}
 
@@ -113,15 +119,19 @@ class ExprCompiler:
 
     visit_Dotted = visit_Name
 
+    def typed(self, node: a.Node, dtype: dt.DataType):
+        """``node`` compiled; a bare ``null`` becomes a null of ``dtype``."""
+        return ibis.null(dtype) if self.type_of(node).is_null() else self.compile(node)
+
     # -- logic and comparison ------------------------------------------------------------
     def visit_Not(self, node):
-        return ~self.compile(node.operand)
+        return ~self.typed(node.operand, dt.boolean)
 
     def visit_And(self, node):
-        return self.compile(node.left) & self.compile(node.right)
+        return self.typed(node.left, dt.boolean) & self.typed(node.right, dt.boolean)
 
     def visit_Or(self, node):
-        return self.compile(node.left) | self.compile(node.right)
+        return self.typed(node.left, dt.boolean) | self.typed(node.right, dt.boolean)
 
     def _pair(self, left: a.Node, right: a.Node):
         """Both sides compiled, with null literals typed and dates lifted to timestamps where
@@ -165,7 +175,8 @@ class ExprCompiler:
 
     # -- arithmetic ----------------------------------------------------------------------
     def visit_Neg(self, node):
-        return -self.compile(node.operand)
+        t = self.type_of(node)
+        return -self.typed(node.operand, dt.int64 if t.is_null() else t)
 
     def visit_BinOp(self, node):
         lt, rt = self.type_of(node.left), self.type_of(node.right)
@@ -186,14 +197,19 @@ class ExprCompiler:
 
     # -- calls ---------------------------------------------------------------------------
     def visit_Call(self, node):
-        args = [self.compile(arg) for arg in node.args]
-        self.type_of_call = self.type_of(node)
+        result_type = self.type_of(node)
+        self.type_of_call = result_type
         if node.name in SCALARS:
+            if node.name not in NULL_TOLERANT and any(self.type_of(arg).is_null() for arg in node.args):
+                return ibis.null(result_type)  # null in, null out
+            args = [self.typed(arg, result_type) for arg in node.args]
             return SCALARS[node.name](self, args, list(node.args))
         fn = self.checked.functions.get(node.name)
         if fn is None:
             raise CompileError(f"no translation for function {node.name!r}", span=node.span, code="SR452")
-        return fn.compile(*args)
+        cats = list(fn.args[:-1]) + [fn.args[-2]] * (len(node.args) - len(fn.args) + 1) \
+            if fn.args and fn.args[-1] == "..." else list(fn.args)
+        return fn.compile(*[self.typed(arg, NULL_AS.get(cat) or dt.dtype(cat)) for arg, cat in zip(node.args, cats)])
 
     def visit_SegmentRef(self, node):
         return self._segment(node.name)

@@ -1,0 +1,165 @@
+"""An example segrules plugin, complete and tested (tests/test_docs.py imports and runs it).
+
+It shows every hook of ``segrules.plugin.hookspecs``:
+
+* ``register_functions``     a scalar function ``domain(email)`` for the expression language;
+* ``register_spec_sections`` a top-level ``exports:`` section validated by a pydantic model;
+* ``register_validators``    a check that ``exports:`` names segments that exist;
+* ``register_sinks``         a JSON-lines sink, picked by ``segrules run --out members.jsonl``;
+* ``register_commands``      a ``segrules export`` command writing every audience under ``exports:``.
+
+Install it like any plugin, by naming the module in your package's ``pyproject.toml``::
+
+    [project.entry-points.segrules]
+    example = "example_plugin"
+
+Walk-through: docs/plugins.md.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import tempfile
+from pathlib import Path
+
+import click
+from pydantic import BaseModel, ConfigDict, Field
+
+import segrules
+from segrules.diagnostics import Diagnostic, Severity
+from segrules.errors import SinkError
+from segrules.plugin import FunctionDef, SinkDef, SinkResult, SpecSection, Validator, hookimpl
+
+
+# --- a function: domain(email) ------------------------------------------------------------------
+def _compile_domain(email):
+    """``email`` is the compiled Ibis expression of the argument; return an Ibis expression."""
+    domain = email.lower().re_extract(r"@([^@]+)$", 1)
+    return domain.nullif("")  # no '@' in the value: null, not ''
+
+
+@hookimpl
+def register_functions():
+    return [
+        FunctionDef(
+            name="domain",
+            args=("string",),
+            returns="string",
+            compile=_compile_domain,
+            doc="domain(email): the lower-cased part after the last '@', or null.",
+        ),
+    ]
+
+
+# --- a spec section: exports: -------------------------------------------------------------------
+class Export(BaseModel):
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+    segment: str = Field(description="A segment of this spec.")
+    to: str = Field(description="Where to write its members, e.g. audiences/vip.jsonl.")
+
+
+class Exports(BaseModel):
+    """``exports:`` lists the audiences that ``segrules export`` writes."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+    audiences: list[Export] = Field(default_factory=list)
+
+
+@hookimpl
+def register_spec_sections():
+    return [SpecSection("exports", Exports, doc="Audiences written by `segrules export`.")]
+
+
+# --- a validator ----------------------------------------------------------------------------------
+def check_exports(ctx):
+    """Every audience names a segment of the spec, and a sink can write its target."""
+    model = ctx.document.model
+    exports = getattr(model, "exports", None)
+    if exports is None:
+        return []
+    diags = []
+    for i, audience in enumerate(exports.audiences):
+        path = ("exports", "audiences", i)
+        if audience.segment not in model.segments:
+            diags.append(Diagnostic(
+                "EXP101", f"exports: unknown segment {audience.segment!r}",
+                ctx.document.index.value_span(path + ("segment",)),
+                hint="segments: " + ", ".join(model.segments), source="example"))
+        if not audience.to.endswith((".jsonl", ".parquet", ".csv")):
+            diags.append(Diagnostic(
+                "EXP102", f"exports: {audience.to!r} is not a .jsonl, .parquet or .csv file",
+                ctx.document.index.value_span(path + ("to",)), severity=Severity.WARNING,
+                source="example"))
+    return diags
+
+
+@hookimpl
+def register_validators():
+    return [Validator("exports_refer_to_segments", check_exports, doc=check_exports.__doc__)]
+
+
+# --- a sink: JSON lines ---------------------------------------------------------------------------
+def write_jsonl(table, target: str, options: dict) -> SinkResult:
+    """Write a PyArrow table as one JSON object per line, all or nothing."""
+    path = Path(target)
+    if not path.parent.is_dir():
+        raise SinkError(f"cannot write {target}: directory {path.parent} does not exist")
+    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
+    try:
+        with os.fdopen(fd, "w", encoding="utf-8") as fh:
+            for row in table.to_pylist():
+                fh.write(json.dumps(row, default=str) + "\n")
+        os.replace(tmp, path)  # a failed run leaves an earlier file intact
+    except OSError as exc:
+        raise SinkError(f"cannot write {target}: {exc}") from None
+    finally:
+        if os.path.exists(tmp):
+            os.unlink(tmp)
+    return SinkResult(rows=table.num_rows, target=str(path))
+
+
+@hookimpl
+def register_sinks():
+    return [SinkDef("jsonl", write_jsonl, suffixes=(".jsonl",), doc="JSON lines, written atomically.")]
+
+
+# --- a command: segrules export -------------------------------------------------------------------
+def export_audiences(spec, con, *, as_of=None) -> list[SinkResult]:
+    """Evaluate ``spec`` once and write each audience under ``exports:`` with the sink for its target."""
+    exports = spec.section("exports")
+    if exports is None or not exports.audiences:
+        return []
+    names = list(dict.fromkeys(a.segment for a in exports.audiences))
+    wide = spec.evaluate(con, as_of=as_of, segments=names, features=False).to_pyarrow()
+    results = []
+    for audience in exports.audiences:
+        sink = spec.registry.sink_for(audience.to)
+        if sink is None:
+            raise SinkError(f"no sink writes {audience.to}")
+        members = wide.filter(wide[audience.segment]).select([spec.key])
+        results.append(sink.write(members, audience.to, {}))
+    return results
+
+
+@click.command("export")
+@click.argument("spec", type=click.Path(dir_okay=False))
+@click.option("--db", metavar="URL", required=True, help="DuckDB file or Ibis URL.")
+@click.option("--as-of", "as_of", metavar="TIME", help="Evaluate as of this date/time.")
+def export_command(spec, db, as_of):
+    """Write every audience listed under exports: to its target."""
+    try:
+        loaded = segrules.load(spec, registry=segrules.default_registry())
+        results = export_audiences(loaded, segrules.connect(db, read_only=True), as_of=as_of)
+    except segrules.SegrulesError as exc:
+        click.echo(exc.render(), err=True)
+        raise SystemExit(2) from None
+    for result in results:
+        click.echo(f"wrote {result.rows} members to {result.target}")
+
+
+@hookimpl
+def register_commands():
+    return [export_command]
