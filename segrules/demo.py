@@ -22,7 +22,7 @@ from __future__ import annotations
 import os
 import shutil
 from concurrent.futures import ThreadPoolExecutor
-from datetime import datetime, timezone
+from datetime import datetime, timedelta, timezone
 from pathlib import Path
 from typing import Callable, Iterator
 
@@ -118,7 +118,7 @@ def write_demo_data(
     if customers < 0 or events_per_customer < 0 or orders_per_customer < 0:
         raise ValueError("customers and the per-customer rates must not be negative")
     now = _naive_utc(now)
-    now_us = int((now - datetime(1970, 1, 1)).total_seconds()) * 1_000_000 + now.microsecond
+    now_us = (now - datetime(1970, 1, 1)) // timedelta(microseconds=1)
     path = Path(path)
     tmp = path.with_name(f".{path.name}.{os.getpid()}.tmp")
     _remove_database(tmp)

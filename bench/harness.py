@@ -1,0 +1,161 @@
+"""What the benchmark scripts share: cached demo data, one subprocess per measured variant (so
+each variant's peak RSS is its own), and the report tables.
+
+``python bench/harness.py worker VARIANT DB NOW REPEAT THREADS`` is the subprocess: it runs the
+variant REPEAT times and prints one JSON line with the counts, the times and its peak RSS.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import resource
+import statistics
+import subprocess
+import sys
+import time
+from datetime import datetime
+from pathlib import Path
+
+BENCH = Path(__file__).resolve().parent
+DEFAULT_NOW = "2026-10-15T12:00:00"
+"""The fixed as-of time: the data is generated with it as ``now`` and every variant runs at it."""
+
+
+def add_data_arguments(parser, customers: int, events: float, orders: float) -> None:
+    parser.add_argument("--customers", type=int, default=customers)
+    parser.add_argument("--events-per-customer", type=float, default=events)
+    parser.add_argument("--orders-per-customer", type=float, default=orders)
+    parser.add_argument("--seed", type=int, default=42)
+    parser.add_argument("--now", type=datetime.fromisoformat, default=DEFAULT_NOW,
+                        help=f"as-of time of the data and of every run (default {DEFAULT_NOW})")
+    parser.add_argument("--data", type=Path, default=BENCH / "data",
+                        help="cache folder for generated databases (default bench/data)")
+    parser.add_argument("--threads", type=int, default=2, help="DuckDB threads (default 2)")
+
+
+def ensure_data(args) -> Path:
+    """The demo database for these parameters, generated once and then reused."""
+    from segrules.demo import write_demo_data
+
+    name = (f"demo_c{args.customers}_e{args.events_per_customer:g}_o{args.orders_per_customer:g}"
+            f"_s{args.seed}_{args.now:%Y%m%dT%H%M%S}.duckdb")
+    path = args.data / name
+    if path.exists():
+        print(f"data: {path} (cached)")
+        return path
+    args.data.mkdir(parents=True, exist_ok=True)
+    started = time.perf_counter()
+
+    def progress(stage: str, done: int, total: int) -> None:
+        print(f"\r  {stage}: {done:,}/{total:,} ({time.perf_counter() - started:.0f} s)",
+              end="", file=sys.stderr, flush=True)
+
+    rows = write_demo_data(path, customers=args.customers, seed=args.seed,
+                           events_per_customer=args.events_per_customer,
+                           orders_per_customer=args.orders_per_customer, now=args.now,
+                           progress=progress)
+    print(file=sys.stderr)
+    print(f"data: {path} generated in {time.perf_counter() - started:.1f} s: "
+          + ", ".join(f"{t} {n:,}" for t, n in rows.items()))
+    return path
+
+
+def measure(variant: str, db: Path, now: datetime, repeat: int, threads: int) -> dict:
+    """Run ``variant`` in a fresh interpreter; its report, or ``{"error": ...}`` if it failed."""
+    command = [sys.executable, str(Path(__file__).resolve()), "worker", variant, str(db),
+               now.isoformat(), str(repeat), str(threads)]
+    print(f"running {variant} x{repeat} ...", flush=True)
+    done = subprocess.run(command, capture_output=True, text=True)
+    if done.returncode != 0:
+        tail = (done.stderr.strip().splitlines() or ["(no output)"])[-1]
+        print(f"  {variant} FAILED: {tail}")
+        return {"variant": variant, "error": tail}
+    report = json.loads(done.stdout.strip().splitlines()[-1])
+    print(f"  {variant}: median {report['median']:.2f} s, runs "
+          + ", ".join(f"{t:.2f}" for t in report["times"])
+          + "".join(f"; {k} {v:.2f} s" for k, v in report["phases"].items()))
+    return report
+
+
+def worker(variant: str, db: str, now: str, repeat: str, threads: str) -> None:
+    sys.path.insert(0, str(BENCH))
+    from variants import VARIANTS
+
+    run = VARIANTS[variant](db, datetime.fromisoformat(now), int(threads))
+    times, phases, counts = [], {}, None
+    for _ in range(int(repeat)):
+        started = time.perf_counter()
+        counts, run_phases = run()
+        times.append(time.perf_counter() - started)
+        for name, seconds in run_phases.items():
+            phases.setdefault(name, []).append(seconds)
+    print(json.dumps({
+        "variant": variant, "times": times, "median": statistics.median(times),
+        "phases": {name: statistics.median(values) for name, values in phases.items()},
+        "peak_rss_mib": peak_rss_mib(),
+        "counts": {name: int(n) for name, n in counts.items()},
+    }))
+
+
+def peak_rss_mib() -> float:
+    """This process's peak RSS.  VmHWM, not ru_maxrss: Linux carries ru_maxrss over from the
+    parent across fork + exec, so a child would report at least its parent's peak."""
+    try:
+        for line in Path("/proc/self/status").read_text().splitlines():
+            if line.startswith("VmHWM:"):
+                return int(line.split()[1]) / 1024
+    except OSError:
+        pass
+    return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024  # not Linux: KiB on most
+
+
+def machine_line() -> str:
+    load = ", ".join(f"{x:.2f}" for x in os.getloadavg())
+    return f"machine: {os.cpu_count()} cores, load average {load} (other work skews timings)"
+
+
+def print_results(results: list[dict], baseline: str) -> None:
+    """variant | median wall | peak RSS | ratio to ``baseline``."""
+    base = next((r["median"] for r in results if r["variant"] == baseline and "error" not in r), None)
+    print(f"\n{'variant':<16}{'median s':>10}{'peak RSS MiB':>14}{'vs ' + baseline:>16}")
+    for r in results:
+        if "error" in r:
+            print(f"{r['variant']:<16}{'failed: ' + r['error'][:80]}")
+            continue
+        ratio = f"{r['median'] / base:.2f}x" if base else "-"
+        print(f"{r['variant']:<16}{r['median']:>10.2f}{r['peak_rss_mib']:>14.0f}{ratio:>16}")
+
+
+def check_counts(results: list[dict]) -> bool:
+    """True if every variant that ran found the same members per segment; else print where not."""
+    ran = [r for r in results if "error" not in r]
+    if not ran:
+        return False
+    segments = list(ran[0]["counts"])
+    for r in ran[1:]:
+        segments += [s for s in r["counts"] if s not in segments]
+    bad = [s for s in segments if len({r["counts"].get(s) for r in ran}) > 1]
+    if not bad:
+        print(f"\ncounts: all {len(ran)} variants agree on all {len(segments)} segments")
+        return True
+    print(f"\nCOUNT MISMATCH in {len(bad)} of {len(segments)} segments:")
+    print(f"{'segment':<26}" + "".join(f"{r['variant']:>16}" for r in ran))
+    for s in bad:
+        print(f"{s:<26}" + "".join(f"{str(r['counts'].get(s, 'missing')):>16}" for r in ran))
+    return False
+
+
+def median_of(results: list[dict], variant: str) -> float | None:
+    return next((r["median"] for r in results if r["variant"] == variant and "error" not in r), None)
+
+
+def print_ratio(label: str, numerator: float | None, denominator: float | None, target: str) -> None:
+    if numerator is None or denominator is None:
+        print(f"{label:<28} n/a (a variant failed)   target {target}")
+    else:
+        print(f"{label:<28} {numerator / denominator:>7.2f}x   target {target}")
+
+
+if __name__ == "__main__" and sys.argv[1:2] == ["worker"]:
+    worker(*sys.argv[2:])
