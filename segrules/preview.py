@@ -9,7 +9,7 @@ from .compile import Plan
 from .errors import SpecError
 from .lang import ast as a
 from .lang.unparse import unparse
-from .run.execute import _execute
+from .run.execute import run_query
 
 
 def explaining_nodes(checked, segment: str) -> dict[str, a.Node]:
@@ -49,4 +49,4 @@ def preview_members(spec, con, segment: str, *, limit: int = 10, as_of=None, par
             columns[label] = plan.aggregate(node)
     member = plan.segment(segment)
     query = plan.joined.filter(member).select(**columns).order_by(m.entity.key).limit(limit)
-    return _execute(query.to_pyarrow, "previewing members")
+    return run_query(query.to_pyarrow, "previewing members")

@@ -238,6 +238,9 @@ class TypeChecker:
         lt, rt = self.value(node.left, scope), self.value(node.right, scope)
         if not self._comparable(node, node.left, node.right, lt, rt, f"'{node.op}'"):
             return None
+        if lt.is_boolean() and rt.is_boolean() and node.op not in ("==", "!="):
+            self.error("SR401", f"true/false values can only be compared with == and !=, not '{node.op}'", node)
+            return None
         if isinstance(node.left, a.Null) or isinstance(node.right, a.Null):
             self.error("SR407", f"'{node.op} null' is never true (comparisons with null are unknown)",
                        node, "use 'is null' or 'is not null'", Severity.WARNING)
@@ -256,6 +259,9 @@ class TypeChecker:
         lo, hi = self.value(node.low, scope), self.value(node.high, scope)
         ok = self._comparable(node, node.operand, node.low, ot, lo, "'between'")
         ok = self._comparable(node, node.operand, node.high, ot, hi, "'between'") and ok
+        if ok and any(t.is_boolean() for t in (ot, lo, hi)):
+            self.error("SR401", "'between' does not apply to true/false values", node)
+            return None
         return dt.boolean if ok else None
 
     def visit_IsNull(self, node, scope):

@@ -12,6 +12,7 @@ from typing import Any, Callable
 
 import ibis
 import ibis.expr.datatypes as dt
+import ibis.expr.operations as ops
 
 from ..check import CheckedSpec
 from ..check.typecheck import EntityColumn, FeatureRef, SourceColumn
@@ -27,6 +28,11 @@ NULL_AS = {"any": dt.string, "numeric": dt.float64, "integer": dt.int64, "string
 
 COMPARE = {"==": operator.eq, "!=": operator.ne, "<": operator.lt, "<=": operator.le,
            ">": operator.gt, ">=": operator.ge}
+
+
+def is_null_literal(expr) -> bool:
+    op = expr.op()
+    return isinstance(op, ops.Literal) and op.value is None
 
 
 def duration(node: a.Duration):
@@ -148,25 +154,31 @@ class ExprCompiler:
             rv = rv.cast(dt.timestamp)
         return lv, rv
 
+    def _compare(self, op: str, left: a.Node, right: a.Node):
+        # A comparison with a null literal is unknown.  Never hand Ibis ``x == NULL``: it
+        # rewrites that to ``x IS NULL``, which is not SQL's three-valued logic.
+        if self.type_of(left).is_null() or self.type_of(right).is_null():
+            return ibis.null(dt.boolean)
+        lv, rv = self._pair(left, right)
+        if is_null_literal(lv) or is_null_literal(rv):  # e.g. `x == (y in (null))`
+            return ibis.null(dt.boolean)
+        return COMPARE[op](lv, rv)
+
     def visit_Compare(self, node):
-        lv, rv = self._pair(node.left, node.right)
-        return COMPARE[node.op](lv, rv)
+        return self._compare(node.op, node.left, node.right)
 
     def visit_InList(self, node):
         operand = self.compile(node.operand)
         ored = None
         for item in node.items:
-            lv, rv = self._pair(node.operand, item)
-            term = lv == rv
+            term = self._compare("==", node.operand, item)
             ored = term if ored is None else ored | term
         # ``x in (a, b)`` is ``x = a or x = b`` under three-valued logic, as in SQL.
         result = ored if ored is not None else ibis.literal(False) & operand.notnull()
         return ~result if node.negated else result
 
     def visit_Between(self, node):
-        lv, lo = self._pair(node.operand, node.low)
-        lv2, hi = self._pair(node.operand, node.high)
-        result = (lv >= lo) & (lv2 <= hi)
+        result = self._compare(">=", node.operand, node.low) & self._compare("<=", node.operand, node.high)
         return ~result if node.negated else result
 
     def visit_IsNull(self, node):
@@ -198,11 +210,11 @@ class ExprCompiler:
     # -- calls ---------------------------------------------------------------------------
     def visit_Call(self, node):
         result_type = self.type_of(node)
-        self.type_of_call = result_type
         if node.name in SCALARS:
             if node.name not in NULL_TOLERANT and any(self.type_of(arg).is_null() for arg in node.args):
                 return ibis.null(result_type)  # null in, null out
             args = [self.typed(arg, result_type) for arg in node.args]
+            self.type_of_call = result_type  # after the arguments: nested calls set it too
             return SCALARS[node.name](self, args, list(node.args))
         fn = self.checked.functions.get(node.name)
         if fn is None:

@@ -21,7 +21,7 @@ class SegmentCount:
         return self.members / self.universe if self.universe else 0.0
 
 
-def _execute(fn, what: str):
+def run_query(fn, what: str):
     try:
         return fn()
     except Exception as exc:  # backend errors come in many types; report them as ours
@@ -32,14 +32,14 @@ def counts(wide, segments: list[str]) -> list[SegmentCount]:
     """Members per segment and the universe size, in one query over the wide plan."""
     metrics = {"__universe": wide.count()}
     metrics.update({f"__s{i}": wide[s].cast("int64").sum() for i, s in enumerate(segments)})
-    row = _execute(lambda: wide.aggregate(**metrics).to_pyarrow().to_pylist()[0], "counting members")
+    row = run_query(lambda: wide.aggregate(**metrics).to_pyarrow().to_pylist()[0], "counting members")
     universe = int(row["__universe"] or 0)
     return [SegmentCount(s, int(row[f"__s{i}"] or 0), universe) for i, s in enumerate(segments)]
 
 
 def materialize(wide) -> pa.Table:
     """The wide table (key, a boolean per segment, features) as Arrow."""
-    return _execute(wide.to_pyarrow, "evaluating the spec")
+    return run_query(wide.to_pyarrow, "evaluating the spec")
 
 
 def counts_from_arrow(table: pa.Table, segments: list[str]) -> list[SegmentCount]:
