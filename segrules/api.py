@@ -14,10 +14,10 @@ from typing import Any, Iterable
 
 import ibis
 
-from .check import CheckedSpec, analyze, resolve_schemas
+from .check import CheckedSpec, analyze, parse_expressions, resolve_schemas
 from .check.signatures import BUILTINS
 from .compile import compile_plan
-from .diagnostics import Diagnostic, Severity
+from .diagnostics import Diagnostic, Severity, Span
 from .errors import SegrulesError, SpecError, TypeCheckError
 from .lang.ast import AGGREGATE_FUNCS
 from .plugin import Registry, ValidationContext, build_registry
@@ -154,14 +154,22 @@ class Spec:
         expr = self.compile(con, as_of=as_of, params=params, segments=segments)
         return str(ibis.to_sql(expr, dialect=dialect))
 
+    def _validate_without_schema(self) -> list[Diagnostic]:
+        """Syntax only: every expression parses. Names and types need schemas."""
+        _, _, syntax = parse_expressions(self.document)
+        return syntax + [_no_schema_note(self.path)]
+
     def validate(self, con=None) -> list[Diagnostic]:
         """Every problem found (all severities), core checks then plugin validators. Never raises
         for a problem in the spec."""
         diags: list[Diagnostic] = []
         checked = None
         try:
-            checked = self.check(con)
-            diags.extend(checked.warnings)
+            if con is None and self.model.schema_ is None:
+                diags.extend(self._validate_without_schema())
+            else:
+                checked = self.check(con)
+                diags.extend(checked.warnings)
         except SegrulesError as exc:
             diags.extend(exc.diagnostics)
         ctx = ValidationContext(self.document, checked, con)
@@ -173,6 +181,12 @@ class Spec:
                 diags.append(Diagnostic("SR601", f"validator {name!r} of plugin {plugin} crashed: "
                                         f"{type(exc).__name__}: {exc}", severity=Severity.ERROR, source=plugin))
         return diags
+
+
+def _no_schema_note(path: str) -> Diagnostic:
+    return Diagnostic("SR120", "names and types not checked: the spec has no schema: block and no --db "
+                      "was given", Span(path, 1, 1), Severity.WARNING,
+                      hint="pass --db URL, or add a schema: block to validate offline")
 
 
 def load_text(text: str, path: str = "<string>", *, registry: Registry | None = None) -> Spec:

@@ -15,7 +15,7 @@ from rich.console import Console
 from rich.table import Table
 
 from . import __version__, api
-from .diagnostics import render
+from .diagnostics import Diagnostic, Severity, render
 from .errors import SegrulesError, SpecError
 from .formats import FORMATS, format_github, format_json, format_junit
 
@@ -75,8 +75,13 @@ class SegrulesGroup(click.Group):
                 show_diagnostics(exc.render())
                 return
             for name, command in registry.commands.items():
-                if name not in self.commands:
-                    self.add_command(command, name)
+                if name in self.commands:
+                    plugin = registry.owner.get(("commands", name), "?")
+                    show_diagnostics(render(Diagnostic(
+                        "SR604", f"command {name!r} is registered by both segrules (built-in) and {plugin}; "
+                        "the plugin's command is not added", severity=Severity.WARNING)))
+                    continue
+                self.add_command(command, name)
 
     def list_commands(self, ctx):
         self._plugins_loaded(ctx)
@@ -118,9 +123,6 @@ def validate(specs, db, fmt, strict):
         try:
             spec = api.load(path, registry=registry)
             diags = spec.validate(con)
-            if con is None and spec.model.schema_ is None:
-                # Without schemas, names and types cannot be checked: still report syntax.
-                diags = [d for d in diags if d.code != "SR307"] or diags
         except SegrulesError as exc:
             diags = exc.diagnostics
         results[path] = diags
@@ -185,7 +187,7 @@ def run(spec, db, as_of, params, segments, out_path, layout):
         loaded = api.load(spec, registry=registry)
         sink = None
         if out_path:
-            sink = registry.sink_for(out_path)
+            sink, out_path = registry.sink_for(out_path)
             if sink is None:
                 suffixes = sorted(s for d in registry.sinks.values() for s in d.suffixes)
                 raise SpecError(f"--out {out_path}: no sink writes this kind of file "
@@ -243,7 +245,8 @@ def preview(spec, segment, db, limit, as_of, params):
 def schema():
     """Print the JSON Schema of the spec format (for editors: yaml-language-server, VS Code)."""
     from .spec import spec_model
-    registry = api.default_registry()
+    with user_errors():
+        registry = _registry()
     model = spec_model({n: s.model for n, s in registry.sections.items()})
     click.echo(json.dumps(model.model_json_schema(by_alias=True), indent=2))
 
@@ -274,7 +277,8 @@ def demo_data(path, customers, seed):
 @main.command()
 def plugins():
     """List the loaded plugins and what they register."""
-    registry = _registry()
+    with user_errors():
+        registry = _registry()
     show = Table(title="plugins")
     for col in ("plugin", "version", "module", "registers"):
         show.add_column(col)

@@ -68,6 +68,17 @@ def test_cli_validate_junit(bad_spec):
     assert len(suite.findall(".//failure")) == 2
 
 
+def test_cli_validate_without_schema_still_checks_syntax(tmp_path):
+    path = tmp_path / "noschema.yaml"
+    path.write_text(spec_text({"a": "country >", "b": "true"}, schema=False))
+    result = invoke("validate", str(path))
+    assert result.exit_code == 2 and "SR2" in result.output
+    path.write_text(spec_text({"a": "country > 5"}, schema=False))
+    result = invoke("validate", str(path))
+    assert result.exit_code == 0 and "SR120" in result.output  # not checked, and says so
+    assert invoke("validate", str(path), "--strict").exit_code == 2
+
+
 def test_cli_validate_yaml_error_no_traceback(tmp_path):
     path = tmp_path / "broken.yaml"
     path.write_text("version: 1\nname: [oops\n")

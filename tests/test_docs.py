@@ -294,7 +294,7 @@ def test_docs_example_plugin_sink_and_command(example_plugin, docs_registry, tmp
     assert result.output == f"wrote 1 members to {tmp_path / 'gmail_buyers.jsonl'}\n"
     lines = (tmp_path / "gmail_buyers.jsonl").read_text(encoding="utf-8").splitlines()
     assert [json.loads(line) for line in lines] == [{"customer_id": 1}]
-    assert docs_registry.sink_for("out.JSONL").name == "jsonl"
+    assert docs_registry.sink_for("out.JSONL")[0].name == "jsonl"
     with pytest.raises(segrules.SinkError):
         example_plugin.write_jsonl(None, str(tmp_path / "missing" / "x.jsonl"), {})
 

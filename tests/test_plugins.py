@@ -32,7 +32,10 @@ def test_plugins_builtin_file_sinks_register_through_entry_points():
     registry = segrules.default_registry()
     assert {"csv", "parquet"} <= set(registry.sinks)
     assert registry.owner[("sinks", "parquet")] == "files"
-    assert registry.sink_for("out/members.PARQUET").name == "parquet"
+    assert registry.sink_for("out/members.PARQUET")[0].name == "parquet"
+    sink, target = registry.sink_for("csv:members.txt")
+    assert (sink.name, target) == ("csv", "members.txt")
+    assert registry.sink_for("members.xlsx") == (None, "members.xlsx")
 
 
 def test_plugins_duplicate_names_name_both_plugins():

@@ -136,11 +136,11 @@ def export_audiences(spec, con, *, as_of=None) -> list[SinkResult]:
     wide = spec.evaluate(con, as_of=as_of, segments=names, features=False).to_pyarrow()
     results = []
     for audience in exports.audiences:
-        sink = spec.registry.sink_for(audience.to)
+        sink, target = spec.registry.sink_for(audience.to)
         if sink is None:
             raise SinkError(f"no sink writes {audience.to}")
         members = wide.filter(wide[audience.segment]).select([spec.key])
-        results.append(sink.write(members, audience.to, {}))
+        results.append(sink.write(members, target, {}))
     return results
 
 

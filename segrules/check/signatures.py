@@ -89,6 +89,8 @@ def _date_trunc(types, nodes):
         return "argument 1 must be one of " + ", ".join(repr(u) for u in DATE_TRUNC_UNITS)
     if not (types[1].is_null() or is_temporal(types[1])):
         return f"argument 2 must be a date or timestamp, got {describe(types[1])}"
+    if types[1].is_date() and nodes[0].value in ("hour", "minute"):
+        return dt.timestamp
     return types[1] if not types[1].is_null() else dt.timestamp
 
 

@@ -326,10 +326,13 @@ class TypeChecker:
     @staticmethod
     def _plugin_call(fn: FunctionDef, types, nodes):
         cats = list(fn.args)
-        if cats and cats[-1] == "...":
+        variadic = bool(cats) and cats[-1] == "..."
+        if variadic:
             cats = cats[:-1] + [cats[-2]] * max(0, len(types) - len(cats) + 1)
         if len(cats) != len(types):
-            return f"takes {len(fn.args)} arguments, got {len(types)}"
+            fixed = len(fn.args) - 1 if variadic else len(fn.args)
+            want = f"at least {fixed}" if variadic else str(fixed)
+            return f"takes {want} argument{'s' * (fixed != 1)}, got {len(types)}"
         for i, (t, cat) in enumerate(zip(types, cats)):
             if not matches_category(t, cat):
                 return f"argument {i + 1} must be {cat}, got {describe(t)}"

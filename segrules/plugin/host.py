@@ -8,6 +8,7 @@ from typing import Iterable
 import pluggy
 
 from ..diagnostics import Diagnostic
+from ..errors import PluginError
 from . import hookspecs
 from .types import PluginInfo
 
@@ -44,6 +45,10 @@ def get_plugin_manager(
             infos.append(PluginInfo(ep.name, version, ep.value, _hooks(pm, module)))
     for plugin in plugins:
         name = getattr(plugin, "__name__", None) or type(plugin).__name__
+        if pm.is_registered(plugin):
+            continue  # already loaded through its entry point
+        if pm.has_plugin(name):
+            raise PluginError(f"two plugins are named {name!r}", code="SR605")
         pm.register(plugin, name=name)
         infos.append(PluginInfo(name, None, name, _hooks(pm, plugin)))
     return pm, infos, problems

@@ -24,12 +24,17 @@ class Registry:
     plugins: list[PluginInfo] = field(default_factory=list)
     problems: list[Diagnostic] = field(default_factory=list)
 
-    def sink_for(self, target: str) -> SinkDef | None:
+    def sink_for(self, target: str) -> tuple[SinkDef | None, str]:
+        """The sink for ``--out TARGET`` and the target it writes to: ``name:rest`` names a sink
+        explicitly (``csv:members.txt``); otherwise the file suffix picks it."""
+        name, _, rest = target.partition(":")
+        if rest and name in self.sinks and "/" not in name:
+            return self.sinks[name], rest
         lowered = target.lower()
         for sink in self.sinks.values():
             if any(lowered.endswith(s) for s in sink.suffixes):
-                return sink
-        return self.sinks.get(target.split(":", 1)[0]) if ":" in target else None
+                return sink, target
+        return None, target
 
 
 _KINDS = (
