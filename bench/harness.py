@@ -3,6 +3,7 @@ each variant's peak RSS is its own), and the report tables.
 
 ``python bench/harness.py worker VARIANT DB NOW REPEAT THREADS`` is the subprocess: it runs the
 variant REPEAT times and prints one JSON line with the counts, the times and its peak RSS.
+The scripts run it with REPEAT 1, round-robin over the variants.
 """
 
 from __future__ import annotations
@@ -61,21 +62,46 @@ def ensure_data(args) -> Path:
     return path
 
 
-def measure(variant: str, db: Path, now: datetime, repeat: int, threads: int) -> dict:
-    """Run ``variant`` in a fresh interpreter; its report, or ``{"error": ...}`` if it failed."""
+def measure(variants: list[str], db: Path, now: datetime, repeat: int, threads: int) -> list[dict]:
+    """Each variant ``repeat`` times, round-robin (so load from other work on the machine falls
+    on all variants alike), every run in a fresh interpreter.  Per variant: median time, median
+    phases, the highest peak RSS, the counts; or ``{"error": ...}`` if a run failed."""
+    runs: dict[str, list[dict]] = {v: [] for v in variants}
+    failed: dict[str, dict] = {}
+    for round_ in range(1, repeat + 1):
+        for variant in variants:
+            if variant in failed:
+                continue
+            print(f"run {round_}/{repeat}: {variant} ...", end=" ", flush=True)
+            report = _run_once(variant, db, now, threads)
+            if "error" in report:
+                print(f"FAILED: {report['error']}")
+                failed[variant] = report
+                continue
+            print(f"{report['times'][0]:.2f} s" + "".join(
+                f", {k} {v:.2f} s" for k, v in report["phases"].items()), flush=True)
+            runs[variant].append(report)
+    return [failed.get(v) or _merge(v, runs[v]) for v in variants]
+
+
+def _run_once(variant: str, db: Path, now: datetime, threads: int) -> dict:
     command = [sys.executable, str(Path(__file__).resolve()), "worker", variant, str(db),
-               now.isoformat(), str(repeat), str(threads)]
-    print(f"running {variant} x{repeat} ...", flush=True)
+               now.isoformat(), "1", str(threads)]
     done = subprocess.run(command, capture_output=True, text=True)
     if done.returncode != 0:
         tail = (done.stderr.strip().splitlines() or ["(no output)"])[-1]
-        print(f"  {variant} FAILED: {tail}")
         return {"variant": variant, "error": tail}
-    report = json.loads(done.stdout.strip().splitlines()[-1])
-    print(f"  {variant}: median {report['median']:.2f} s, runs "
-          + ", ".join(f"{t:.2f}" for t in report["times"])
-          + "".join(f"; {k} {v:.2f} s" for k, v in report["phases"].items()))
-    return report
+    return json.loads(done.stdout.strip().splitlines()[-1])
+
+
+def _merge(variant: str, reports: list[dict]) -> dict:
+    counts = [r["counts"] for r in reports]
+    if any(c != counts[0] for c in counts):
+        return {"variant": variant, "error": "counts differ between runs of the same variant"}
+    times = [t for r in reports for t in r["times"]]
+    phases = {name: statistics.median(r["phases"][name] for r in reports) for name in reports[0]["phases"]}
+    return {"variant": variant, "times": times, "median": statistics.median(times), "phases": phases,
+            "peak_rss_mib": max(r["peak_rss_mib"] for r in reports), "counts": counts[0]}
 
 
 def worker(variant: str, db: str, now: str, repeat: str, threads: str) -> None:

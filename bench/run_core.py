@@ -2,9 +2,9 @@
 
     python bench/run_core.py --customers 1000000 --events-per-customer 20 --repeat 3
 
-Each variant runs in its own process (peak RSS per variant) on the same cached demo database,
-at the same as-of time, with the same DuckDB thread count; all must find the same members.
-Exits 1 if their counts differ.
+Every run is a fresh process (so peak RSS is per variant), round-robin over the variants, on the
+same cached demo database, at the same as-of time, with the same DuckDB thread count; all must
+find the same members.  Exits 1 if their counts differ or a variant fails.
 """
 
 from __future__ import annotations
@@ -31,7 +31,7 @@ def main(argv: list[str] | None = None) -> int:
 
     db = harness.ensure_data(args)
     print(harness.machine_line())
-    results = [harness.measure(v, db, args.now, args.repeat, args.threads) for v in variants]
+    results = harness.measure(variants, db, args.now, args.repeat, args.threads)
     harness.print_results(results, baseline="fused_sql")
     agree = harness.check_counts(results)
     print()

@@ -26,8 +26,7 @@ def main(argv: list[str] | None = None) -> int:
 
     db = harness.ensure_data(args)
     print(harness.machine_line())
-    results = [harness.measure(v, db, args.now, args.repeat, args.threads)
-               for v in args.variants.split(",")]
+    results = harness.measure(args.variants.split(","), db, args.now, args.repeat, args.threads)
     harness.print_results(results, baseline=results[0]["variant"])
     agree = harness.check_counts(results) if len(results) > 1 else True
     ok = agree
