@@ -119,3 +119,21 @@ SCHEMA_BLOCK = """schema:
   orders: {order_id: int64, customer_id: int64, ordered_at: timestamp, amount: float64, status: string}
   events: {event_id: int64, customer_id: int64, ts: timestamp, name: string}
 """
+
+
+def test_engine_days_since_floors_exact_time_just_below_a_boundary():
+    """0.25 s short of 7 days is 6 days and 167 hours (epoch seconds would round it up)."""
+    con = ibis.duckdb.connect()
+    seen = NOW - timedelta(days=7) + timedelta(milliseconds=250)
+    con.create_table("customers", pa.table({
+        "customer_id": pa.array([1, 2], pa.int64()),
+        "seen_at": pa.array([seen, NOW - timedelta(days=7)], pa.timestamp("us")),
+    }))
+    text = """version: 1
+name: t
+entity: {table: customers, key: customer_id}
+features: {d: days_since(seen_at), h: hours_since(seen_at)}
+segments: {week: {where: days_since(seen_at) >= 7}}
+"""
+    rows = segrules.load_text(text).evaluate(con, as_of=NOW).to_pyarrow().to_pylist()
+    assert [(r["d"], r["h"], r["week"]) for r in rows] == [(6, 167, False), (7, 168, True)]

@@ -17,9 +17,10 @@ def _as_timestamp(x):
 
 def _since(seconds: int) -> Callable:
     def compile_(ctx, args, nodes):
-        x = _as_timestamp(args[0])
-        elapsed = ctx.now.epoch_seconds().cast(dt.int64) - x.epoch_seconds().cast(dt.int64)
-        return (elapsed / seconds).floor().cast(dt.int64)
+        # Exact microseconds, floored: epoch seconds would be rounded to whole seconds first
+        # (DuckDB casts EPOCH() to BIGINT by rounding), an off-by-one just below a boundary.
+        elapsed_us = ctx.now.delta(_as_timestamp(args[0]), unit="microsecond")
+        return (elapsed_us / (seconds * 1_000_000)).floor().cast(dt.int64)
     return compile_
 
 

@@ -26,7 +26,7 @@ def _aggregate_metric(agg: a.Aggregate, compiler: ExprCompiler, table, key: str,
     """The Ibis reduction for one aggregate over the (already point-in-time filtered) source."""
     conds = []
     if agg.where is not None:
-        conds.append(compiler.compile(agg.where))
+        conds.append(compiler.typed(agg.where, dt.boolean))
     if isinstance(agg.window, a.Within):
         conds.append(table[time] > compiler.now - duration(agg.window.duration))
     elif isinstance(agg.window, a.TimeRange):
