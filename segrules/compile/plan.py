@@ -97,6 +97,7 @@ class Plan:
         taken = set(entity.columns)
         joined = entity
         counter = 0
+        group_keys = set()
         for source_name, aggs in self.checked.aggregates.items():
             aggs = [agg for agg in aggs if agg in used]
             if not aggs:
@@ -118,8 +119,13 @@ class Plan:
             while group_key in taken:
                 group_key = "_" + group_key
             taken.add(group_key)
+            group_keys.add(group_key)
             grouped = table.group_by(**{group_key: table[src.key]}).aggregate(**metrics)
             joined = joined.left_join(grouped, joined[m.entity.key] == grouped[group_key])
+        if joined is not entity:
+            # Close the join into a plain projection: rules compile against it much faster than
+            # against the join itself (Ibis dereferences every expression through a join).
+            joined = joined.select(*[c for c in joined.columns if c not in group_keys])
         return joined
 
     # -- callbacks for the entity-scope compiler -----------------------------------------

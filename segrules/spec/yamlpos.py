@@ -15,6 +15,9 @@ import yaml
 from ..diagnostics import Diagnostic, Span
 from ..errors import SpecError
 
+# libyaml's composer when PyYAML was built with it (marks are the same), else pure Python.
+_LOADER = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
+
 Path_ = tuple  # a path into the document: keys and list indices
 
 
@@ -144,7 +147,7 @@ class _Builder:
 def load_yaml(text: str, file: str) -> tuple[Any, PositionIndex]:
     """Parse YAML text; return (plain data, position index). Raises :class:`SpecError`."""
     try:
-        root = yaml.compose(text, Loader=yaml.SafeLoader)
+        root = yaml.compose(text, Loader=_LOADER)
     except yaml.MarkedYAMLError as exc:
         mark = exc.problem_mark or exc.context_mark
         span = Span(file, mark.line + 1, mark.column + 1) if mark else Span(file, 1, 1)
