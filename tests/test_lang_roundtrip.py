@@ -149,3 +149,16 @@ def test_unparse_refuses_non_expression_nodes():
 def test_unparse_aggregate_windows_roundtrip(node, text):
     assert unparse(node) == text
     assert parse_expr(text) == node
+
+
+_BETWEEN_NOT = ast.Between(ast.Not(ast.Number(0)), ast.Number(0), ast.Not(ast.Null()))
+
+
+@pytest.mark.parametrize("expr", [
+    ast.Aggregate("count", "A", None, _BETWEEN_NOT),
+    ast.Aggregate("count", "A", None, _BETWEEN_NOT, ast.Within(ast.Duration(923, "s"))),
+])
+def test_roundtrip_where_opening_with_a_parenthesis(expr):
+    # Found by the property test: the unparser must wrap such a condition, or the parenthesised
+    # part reads as the whole `where` and the rest as a time range.
+    assert parse_expr(unparse(expr)) == expr

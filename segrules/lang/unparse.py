@@ -146,8 +146,9 @@ class _Unparser:
         parts = [_identifier(node.source) + ("" if node.column is None else "." + _identifier(node.column))]
         if node.where is not None:
             condition = self.expr(node.where, 0)
-            # `where c between a and b` would read as a Between condition (see parser.py)
-            if isinstance(node.window, ast.TimeRange):
+            # `where c between a and b` would read as a Between condition, and a condition that
+            # opens with a parenthesis would read as the parenthesised where (see parser.py)
+            if isinstance(node.window, ast.TimeRange) or condition.startswith("("):
                 condition = f"({condition})"
             parts.append(f"where {condition}")
         if isinstance(node.window, ast.Within):
