@@ -206,7 +206,7 @@ def run(spec, db, as_of, params, segments, out_path, layout):
                 result = counts_from_arrow(table, names)
                 data = to_long(table, loaded.key, names) if layout == "long" else table
                 written = sink.write(data, out_path, {})
-        show = Table(title=f"{loaded.name}: {len(names)} segments as of {as_of_time:%Y-%m-%d %H:%M:%S}")
+        show = Table(title=loaded.name, caption=f"as of {as_of_time:%Y-%m-%d %H:%M:%S}")
         show.add_column("segment")
         show.add_column("members", justify="right")
         show.add_column("share", justify="right")
