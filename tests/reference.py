@@ -100,7 +100,7 @@ class Context:
 
 
 # --- small semantic helpers ---------------------------------------------------------------
-def _as_timestamp(v: Any) -> Any:
+def as_timestamp(v: Any) -> Any:
     if isinstance(v, date) and not isinstance(v, datetime):
         return datetime(v.year, v.month, v.day)
     return v
@@ -109,7 +109,7 @@ def _as_timestamp(v: Any) -> Any:
 def _comparable(a: Any, b: Any) -> tuple[Any, Any]:
     if isinstance(a, date) or isinstance(b, date):
         if isinstance(a, datetime) or isinstance(b, datetime):
-            return _as_timestamp(a), _as_timestamp(b)
+            return as_timestamp(a), as_timestamp(b)
     if isinstance(a, bool) != isinstance(b, bool):
         raise ReferenceError_(f"cannot compare {a!r} with {b!r}")
     return a, b
@@ -183,7 +183,7 @@ def arith(op: str, a: Any, b: Any) -> Any:
         if isinstance(a, timedelta):
             return a + b if op == "+" else a - b
         if isinstance(a, date) and not isinstance(a, datetime) and b % timedelta(days=1):
-            a = _as_timestamp(a)  # sub-day duration: the date becomes its midnight timestamp
+            a = as_timestamp(a)  # sub-day duration: the date becomes its midnight timestamp
         if isinstance(a, date):  # date or datetime
             return a + b if op == "+" else a - b
     if isinstance(a, timedelta) and op == "+" and isinstance(b, date):
@@ -200,9 +200,12 @@ def round_half_away(x: Any, digits: int = 0) -> Any:
 
 
 def date_trunc(unit: str, x: Any) -> Any:
+    """A date stays a date for units of a day or more; otherwise the result is a timestamp."""
     if unit is None or x is None:
         return None
-    t = _as_timestamp(x)
+    if not isinstance(x, datetime) and unit not in ("hour", "minute"):
+        return date_trunc(unit, as_timestamp(x)).date()
+    t = as_timestamp(x)
     if unit == "year":
         return datetime(t.year, 1, 1)
     if unit == "quarter":
@@ -233,19 +236,19 @@ def _strict(fn: Callable) -> Callable:
 
 
 def _least(ctx: Context, *args: Any) -> Any:
-    vals = [_as_timestamp(a) if any(isinstance(b, datetime) for b in args) else a
+    vals = [as_timestamp(a) if any(isinstance(b, datetime) for b in args) else a
             for a in args if a is not None]
     return min(vals) if vals else None
 
 
 def _greatest(ctx: Context, *args: Any) -> Any:
-    vals = [_as_timestamp(a) if any(isinstance(b, datetime) for b in args) else a
+    vals = [as_timestamp(a) if any(isinstance(b, datetime) for b in args) else a
             for a in args if a is not None]
     return max(vals) if vals else None
 
 
 def _since(ctx: Context, x: Any, unit: timedelta) -> int:
-    return (ctx.now - _as_timestamp(x)) // unit  # floor division of timedeltas
+    return (ctx.now - as_timestamp(x)) // unit  # floor division of timedeltas
 
 
 SCALAR_FUNCS: dict[str, Callable[..., Any]] = {

@@ -123,7 +123,8 @@ def to_text(node: A.Node) -> str:
 # --- expressions --------------------------------------------------------------------------
 @dataclass(frozen=True)
 class Env:
-    """What names an expression may use.  ``features``: name -> inexact (went through ``/``)."""
+    """What names an expression may use.  ``features``: (name, type, inexact) triples, inexact
+    meaning the value went through ``/`` or ``avg``."""
 
     columns: dict
     features: tuple = ()
@@ -137,7 +138,7 @@ SOURCE_ENV = Env(SOURCE_COLUMNS, in_source=True)
 
 def inexact(node: A.Node, env: Env) -> bool:
     """Whether the value may carry a rounding error (so must not be compared with ``==``)."""
-    features = dict(env.features)
+    features = {name: flag for name, _, flag in env.features}
     for sub in node.walk():
         if isinstance(sub, A.BinOp) and sub.op == "/":
             return True
@@ -152,6 +153,11 @@ def _num_literal(draw) -> A.Number:
     if draw(st.booleans()):
         return A.Number(draw(st.integers(0, 5)))
     return A.Number(Decimal(draw(st.sampled_from(["0.5", "0.25", "1.5", "2.0", "2.75"]))))
+
+
+def _feature(draw, env: Env, typ: str) -> A.Node | None:
+    names = [f for f, t, _ in env.features if t == typ]
+    return A.Name(draw(st.sampled_from(names))) if names else None
 
 
 def _column(draw, env: Env, typ: str) -> A.Node | None:
@@ -209,16 +215,14 @@ def expr(draw, typ: str, depth: int, env: Env = ENTITY_ENV) -> A.Node:
 # leaves
 @st.composite
 def num_leaf(draw, env: Env) -> A.Node:
-    options = ["lit", "col"]
-    if env.features:
-        options.append("feature")
+    options = ["lit", "col", "col", "feature"]
     if not env.in_source:
         options += ["agg", "agg"]
     pick = draw(st.sampled_from(options))
     if pick == "col":
         return _column(draw, env, "num")
     if pick == "feature":
-        return A.Name(draw(st.sampled_from([f for f, _ in env.features])))
+        return _feature(draw, env, "num") or _num_literal(draw)
     if pick == "agg":
         return draw(aggregate("num"))
     return _num_literal(draw)
@@ -226,7 +230,10 @@ def num_leaf(draw, env: Env) -> A.Node:
 
 @st.composite
 def str_leaf(draw, env: Env) -> A.Node:
-    pick = draw(st.sampled_from(["lit", "col", "col"] + ([] if env.in_source else ["agg"])))
+    pick = draw(st.sampled_from(["lit", "col", "col", "feature"]
+                                + ([] if env.in_source else ["agg"])))
+    if pick == "feature":
+        return _feature(draw, env, "str") or _column(draw, env, "str")
     if pick == "col":
         return _column(draw, env, "str")
     if pick == "agg":
@@ -236,8 +243,10 @@ def str_leaf(draw, env: Env) -> A.Node:
 
 @st.composite
 def ts_leaf(draw, env: Env) -> A.Node:
-    pick = draw(st.sampled_from(["col", "col", "now", "ago", "today"]
+    pick = draw(st.sampled_from(["col", "col", "now", "ago", "today", "feature"]
                                 + ([] if env.in_source else ["agg"])))
+    if pick == "feature":
+        return _feature(draw, env, "ts") or _column(draw, env, "ts")
     if pick == "col":
         return _column(draw, env, "ts")
     if pick == "now":
@@ -256,7 +265,11 @@ def bool_leaf(draw, env: Env) -> A.Node:
         options += ["col", "col"]
     if env.segments:
         options += ["seg", "seg"]
+    if any(t == "bool" for _, t, _ in env.features):
+        options += ["feature"]
     pick = draw(st.sampled_from(options))
+    if pick == "feature":
+        return _feature(draw, env, "bool")
     if pick == "col":
         return A.Name("active")
     if pick == "seg":
@@ -389,14 +402,17 @@ _COMPOUND = {"num": num_compound, "str": str_compound, "ts": ts_compound, "bool"
 # --- whole rule sets ----------------------------------------------------------------------
 @st.composite
 def rule_sets(draw, max_depth: int = 3) -> dict[str, Any]:
-    """A spec dict (expressions as AST nodes): 0-2 numeric features, 1-4 segments, where a
-    later segment may refer to an earlier one through ``segment('...')``."""
+    """A spec dict (expressions as AST nodes): 0-4 features of any type (their values are
+    compared too, so they probe arithmetic and functions directly), 1-4 segments, where a
+    later feature or segment may use an earlier feature by name and a later segment an
+    earlier one through ``segment('...')``."""
     env = ENTITY_ENV
     features: dict[str, A.Node] = {}
-    for i in range(draw(st.integers(0, 2))):
-        node = draw(expr("num", 2, env))
+    for i in range(draw(st.integers(0, 4))):
+        typ = draw(st.sampled_from(["num", "num", "num", "str", "ts", "bool"]))
+        node = draw(expr(typ, draw(st.integers(1, 3)), env))  # shallow ones probe one operator
         features[f"f{i}"] = node
-        env = replace(env, features=env.features + ((f"f{i}", inexact(node, env)),))
+        env = replace(env, features=env.features + ((f"f{i}", typ, inexact(node, env)),))
     segments: dict[str, dict] = {}
     for i in range(draw(st.integers(1, 4))):
         segments[f"s{i}"] = {"where": draw(expr("bool", max_depth, env))}

@@ -71,7 +71,7 @@ def _load_text():
     return segrules.load_text
 
 
-def assert_good_error(exc: BaseException, text: str, what: str) -> None:
+def assert_good_error(exc: Exception, text: str, what: str) -> None:
     from segrules.errors import SegrulesError
 
     if not isinstance(exc, SegrulesError):
@@ -93,7 +93,7 @@ def run_parse(text: str) -> A.Node | None:
     parse_expr = _parse_expr()
     try:
         node = parse_expr(text)
-    except BaseException as exc:  # noqa: BLE001 - the point is to catch everything
+    except Exception as exc:  # noqa: BLE001 - the point is to catch everything
         assert_good_error(exc, text, "parse_expr")
         return None
     assert isinstance(node, A.Node), f"parse_expr returned {node!r}"
@@ -112,7 +112,7 @@ def run_spec(text: str) -> None:
         spec.compile()
         step = "to_sql"
         spec.to_sql()
-    except BaseException as exc:  # noqa: BLE001
+    except Exception as exc:  # noqa: BLE001
         assert_good_error(exc, text, step)
 
 

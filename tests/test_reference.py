@@ -191,8 +191,13 @@ def test_reference_days_and_hours_since(t, days, hours):
     ],
 )
 def test_reference_date_trunc(unit, expected):
-    row = {"t": datetime(2024, 5, 19, 17, 42, 31)}  # a Sunday
+    row = {"t": datetime(2024, 5, 19, 17, 42, 31), "d": date(2024, 5, 19)}  # a Sunday
     assert ev(call("date_trunc", s(unit), name("t")), row) == expected
+    on_date = ev(call("date_trunc", s(unit), name("d")), row)
+    if unit in ("hour", "minute"):  # a date has no hours: its midnight timestamp
+        assert on_date == datetime(2024, 5, 19)
+    else:  # a date stays a date
+        assert type(on_date) is date and on_date == expected.date()
 
 
 # --- aggregates ---------------------------------------------------------------------------
