@@ -33,6 +33,10 @@ Time
     ``last``.  ``within D`` keeps ``now - D < t <= now``; ``between T1 and T2`` keeps
     ``T1 <= t <= T2`` (T1/T2 evaluated on the entity row; a NULL bound keeps nothing).
 
+Universe
+    One row per entity-table row; with ``entity.time`` set, entities created after ``now``
+    and entities whose creation time is NULL are left out.
+
 Aggregates
     Over the entity's rows of the source (source key == entity key).  Inside ``where``, bare
     names and ``src.col`` are the source row's columns (nothing else: no fallback to the
@@ -76,6 +80,7 @@ class Model:
 
     entity_table: str
     entity_key: str
+    entity_time: str | None
     sources: dict[str, Source]
     features: dict[str, A.Node]
     segments: dict[str, A.Node]
@@ -470,7 +475,7 @@ def build_model(spec: Mapping[str, Any]) -> Model:
     for name, seg in (spec.get("segments") or {}).items():
         segments[name] = _parse(seg["where"] if isinstance(seg, Mapping) else seg)
     entity = spec["entity"]
-    return Model(entity["table"], entity["key"], sources, features, segments)
+    return Model(entity["table"], entity["key"], entity.get("time"), sources, features, segments)
 
 
 def evaluate_rows(
@@ -479,11 +484,15 @@ def evaluate_rows(
     now: datetime,
     params: Mapping[str, Any] | None = None,
 ) -> dict[Any, dict[str, Any]]:
-    """Per entity key: every segment's membership (bool) and every feature's value."""
+    """Per entity key: every segment's membership (bool) and every feature's value.
+    ``params`` default to the spec's ``params:`` values."""
     model = build_model(spec)
+    params = dict(spec.get("params") or {}, **(params or {}))
     out: dict[Any, dict[str, Any]] = {}
     for row in tables[model.entity_table]:
-        ctx = Context(now, row, model, tables, params or {})
+        if model.entity_time and (row[model.entity_time] is None or row[model.entity_time] > now):
+            continue  # not created yet (or never placed in time): not in the universe
+        ctx = Context(now, row, model, tables, params)
         values: dict[str, Any] = {name: is_member(name, ctx) for name in model.segments}
         for name in model.features:
             values[name] = _resolve_name(name, ctx)

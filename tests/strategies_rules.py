@@ -215,10 +215,12 @@ def expr(draw, typ: str, depth: int, env: Env = ENTITY_ENV) -> A.Node:
 # leaves
 @st.composite
 def num_leaf(draw, env: Env) -> A.Node:
-    options = ["lit", "col", "col", "feature"]
+    options = ["lit", "col", "col", "feature", "param"]
     if not env.in_source:
         options += ["agg", "agg"]
     pick = draw(st.sampled_from(options))
+    if pick == "param":
+        return A.Param(draw(st.sampled_from(["n", "x"])))
     if pick == "col":
         return _column(draw, env, "num")
     if pick == "feature":
@@ -230,8 +232,10 @@ def num_leaf(draw, env: Env) -> A.Node:
 
 @st.composite
 def str_leaf(draw, env: Env) -> A.Node:
-    pick = draw(st.sampled_from(["lit", "col", "col", "feature"]
+    pick = draw(st.sampled_from(["lit", "col", "col", "feature", "param"]
                                 + ([] if env.in_source else ["agg"])))
+    if pick == "param":
+        return A.Param("s")
     if pick == "feature":
         return _feature(draw, env, "str") or _column(draw, env, "str")
     if pick == "col":
@@ -243,8 +247,10 @@ def str_leaf(draw, env: Env) -> A.Node:
 
 @st.composite
 def ts_leaf(draw, env: Env) -> A.Node:
-    pick = draw(st.sampled_from(["col", "col", "now", "ago", "today", "feature"]
+    pick = draw(st.sampled_from(["col", "col", "now", "ago", "today", "feature", "param"]
                                 + ([] if env.in_source else ["agg"])))
+    if pick == "param":
+        return A.Param("t")
     if pick == "feature":
         return _feature(draw, env, "ts") or _column(draw, env, "ts")
     if pick == "col":
@@ -402,7 +408,8 @@ _COMPOUND = {"num": num_compound, "str": str_compound, "ts": ts_compound, "bool"
 # --- whole rule sets ----------------------------------------------------------------------
 @st.composite
 def rule_sets(draw, max_depth: int = 3) -> dict[str, Any]:
-    """A spec dict (expressions as AST nodes): 0-4 features of any type (their values are
+    """A spec dict (expressions as AST nodes): parameters n, x (numbers), s (text) and t (a
+    timestamp), 0-4 features of any type (their values are
     compared too, so they probe arithmetic and functions directly), 1-4 segments, where a
     later feature or segment may use an earlier feature by name and a later segment an
     earlier one through ``segment('...')``."""
@@ -417,7 +424,12 @@ def rule_sets(draw, max_depth: int = 3) -> dict[str, Any]:
     for i in range(draw(st.integers(1, 4))):
         segments[f"s{i}"] = {"where": draw(expr("bool", max_depth, env))}
         env = replace(env, segments=env.segments + (f"s{i}",))
-    return dict(SPEC_BASE, features=features, segments=segments)
+    entity = dict(SPEC_BASE["entity"])
+    if draw(st.integers(0, 4)) == 0:  # sometimes the universe is point-in-time too
+        entity["time"] = "joined_at"
+    params = {"n": draw(st.integers(0, 5)), "x": draw(st.sampled_from([0.5, 2.25, -1.5])),
+              "s": draw(st.sampled_from(STRINGS)), "t": draw(TIMES)}
+    return dict(SPEC_BASE, entity=entity, params=params, features=features, segments=segments)
 
 
 def spec_as_text(spec: dict[str, Any]) -> dict[str, Any]:

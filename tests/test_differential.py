@@ -282,3 +282,18 @@ def parsed_spec(text_spec: dict[str, Any]) -> dict[str, Any]:
         features={k: parse_expr(v) for k, v in text_spec["features"].items()},
         segments={k: dict(v, where=parse_expr(v["where"])) for k, v in text_spec["segments"].items()},
     )
+
+
+def test_differential_entity_time_limits_the_universe(duckdb_con):
+    """With entity.time, people created after now (4) or never (2) are not in the result."""
+    _api()
+    text_spec = dict(
+        SPEC_BASE,
+        entity={"table": "people", "key": "id", "time": "joined_at"},
+        features={"spent": "sum(txns.amount)"},
+        segments={"everyone": {"where": "true"}},
+    )
+    load_tables(duckdb_con, FIXED)
+    got = run_segrules(duckdb_con, text_spec)
+    assert sorted(got) == [1, 3, 5]
+    compare(parsed_spec(text_spec), FIXED, got)

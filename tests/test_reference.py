@@ -298,3 +298,10 @@ def test_reference_segment_cycle_is_an_error():
                                      "b": {"where": A.SegmentRef("a")}})
     with pytest.raises(ReferenceError_, match="cycle"):
         evaluate_segments(spec, TABLES, NOW)
+
+
+def test_reference_entity_time_leaves_out_future_and_unplaced_entities():
+    people = [{"id": 1, "t": NOW - H}, {"id": 2, "t": NOW}, {"id": 3, "t": NOW + H}, {"id": 4, "t": None}]
+    spec = dict(SPEC_BASE, entity={"table": "people", "key": "id", "time": "t"},
+                segments={"all": {"where": T}})
+    assert evaluate_segments(spec, dict(TABLES, people=people), NOW) == {"all": {1, 2}}
