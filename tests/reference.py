@@ -37,6 +37,12 @@ Universe
     One row per entity-table row; with ``entity.time`` set, entities created after ``now``
     and entities whose creation time is NULL are left out.
 
+Scalar functions
+    NULL in, NULL out, except ``coalesce``/``least``/``greatest`` (which skip NULLs).
+    ``matches`` is ``re.search``; ``upper``/``lower`` are Python's.  Where the backend's
+    rules differ outside the contract — RE2's ``\\w \\d \\s \\b`` are ASCII-only, DuckDB
+    upper-cases ``ß`` to ``ẞ`` rather than ``SS`` — the strategies stay on common ground.
+
 Aggregates
     Over the entity's rows of the source (source key == entity key).  Inside ``where``, bare
     names and ``src.col`` are the source row's columns (nothing else: no fallback to the

@@ -35,7 +35,7 @@ ENTITY_COLUMNS = {"age": "num", "score": "num", "name": "str", "country": "str",
 SOURCE_COLUMNS = {"amount": "num", "kind": "str", "at": "ts"}
 SOURCE = "txns"
 
-STRINGS = ["", "a", "b", "A", "ab", "a b", " a", "%", "a_b", "a.b", "é", "US", "fr"]
+STRINGS = ["", "a", "b", "A", "ab", "a b", " a", "%", "a_b", "a.b", "é", "US", "fr", "a'b", "\\"]
 PATTERNS = ["a", "^a", "b$", "a.", "[ab]", "A|b", "^$", "[.]", "%", "é"]
 UNITS = ["year", "quarter", "month", "week", "day", "hour", "minute"]
 DURATIONS = [(1, "h"), (6, "h"), (12, "h"), (1, "d"), (2, "d"), (7, "d"), (30, "d"), (1, "w"),
@@ -49,13 +49,13 @@ SPEC_BASE = {
 
 
 # --- printing -----------------------------------------------------------------------------
-_ATOMS = (A.Number, A.String, A.Boolean, A.Null, A.Duration, A.Now, A.Today, A.Name, A.Dotted,
-          A.Call, A.SegmentRef, A.Aggregate, A.Param)
+_ATOMS = (A.Number, A.String, A.Boolean, A.Null, A.DateLit, A.TimestampLit, A.Duration, A.Now,
+          A.Today, A.Name, A.Dotted, A.Call, A.SegmentRef, A.Aggregate, A.Param)
 
 
 def _quote(s: str) -> str:
-    assert "'" not in s and "\\" not in s, s  # the generator never makes these
-    return f"'{s}'"
+    """A single-quoted string literal; ``\\`` and ``'`` are backslash-escaped."""
+    return "'" + s.replace("\\", "\\\\").replace("'", "\\'") + "'"
 
 
 def _op(node: A.Node) -> str:
@@ -73,6 +73,10 @@ def to_text(node: A.Node) -> str:
         return "true" if node.value else "false"
     if isinstance(node, A.Null):
         return "null"
+    if isinstance(node, A.TimestampLit):
+        return f"timestamp('{node.value.isoformat(sep=' ')}')"
+    if isinstance(node, A.DateLit):
+        return f"date('{node.value.isoformat()}')"
     if isinstance(node, A.Duration):
         return f"{node.amount}{node.unit}"
     if isinstance(node, A.Now):
@@ -183,7 +187,8 @@ def window(draw) -> A.Node | None:
     if kind == "range":
         lo = A.BinOp("-", A.Now(), _duration(draw))
         hi = draw(st.sampled_from([A.Now(), A.BinOp("-", A.Now(), A.Duration(1, "d")),
-                                   A.Today(), A.BinOp("-", A.Today(), A.Duration(2, "d"))]))
+                                   A.Today(), A.BinOp("-", A.Today(), A.Duration(2, "d")),
+                                   A.DateLit(NOW.date()), A.TimestampLit(NOW - timedelta(hours=5))]))
         return A.TimeRange(lo, hi)
     return None
 
@@ -247,8 +252,11 @@ def str_leaf(draw, env: Env) -> A.Node:
 
 @st.composite
 def ts_leaf(draw, env: Env) -> A.Node:
-    pick = draw(st.sampled_from(["col", "col", "now", "ago", "today", "feature", "param"]
+    pick = draw(st.sampled_from(["col", "col", "now", "ago", "today", "feature", "param", "lit"]
                                 + ([] if env.in_source else ["agg"])))
+    if pick == "lit":
+        t = draw(TIMES)
+        return A.DateLit(t.date()) if draw(st.booleans()) else A.TimestampLit(t)
     if pick == "param":
         return A.Param("t")
     if pick == "feature":
