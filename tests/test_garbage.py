@@ -12,6 +12,7 @@ point into the text (line >= 1, column >= 1, line within the file) and rendering
 
 from __future__ import annotations
 
+import copy
 from decimal import Decimal
 from typing import Any, Callable
 
@@ -20,6 +21,7 @@ import yaml
 from hypothesis import HealthCheck, assume, given, settings
 from hypothesis import strategies as st
 
+from segrules.errors import SegrulesError
 from segrules.lang import ast as A
 
 from strategies_rules import to_text
@@ -72,8 +74,6 @@ def _load_text():
 
 
 def assert_good_error(exc: Exception, text: str, what: str) -> None:
-    from segrules.errors import SegrulesError
-
     if not isinstance(exc, SegrulesError):
         raise AssertionError(
             f"{what} raised {type(exc).__name__}, not a SegrulesError, on input:\n{text!r}"
@@ -101,12 +101,19 @@ def run_parse(text: str) -> A.Node | None:
 
 
 def run_spec(text: str) -> None:
-    """load -> check -> compile -> to_sql, offline (the spec's schema: block)."""
+    """load -> validate -> check -> compile -> to_sql, offline (the spec's schema: block).
+    ``validate`` must not raise for a problem in the spec: it returns the diagnostics."""
     load_text = _load_text()
-    step = "load_text"
     try:
         spec = load_text(text)
-        step = "check"
+    except Exception as exc:  # noqa: BLE001
+        assert_good_error(exc, text, "load_text")
+        return
+    found = spec.validate()  # raising anything here fails the test with its traceback
+    if found:
+        assert_good_error(SegrulesError(diagnostics=found), text, "validate")
+    step = "check"
+    try:
         spec.check()
         step = "compile"
         spec.compile()
@@ -283,7 +290,7 @@ def structural_mutations(draw) -> str:
         last = path[-1]
         op = draw(st.sampled_from(["rename", "replace", "replace", "delete"]))
         if op == "replace" or not isinstance(parent, dict):
-            parent[last] = draw(st.sampled_from(WEIRD_VALUES))
+            parent[last] = copy.deepcopy(draw(st.sampled_from(WEIRD_VALUES)))  # never shared
         elif op == "delete":
             del parent[last]
         else:
