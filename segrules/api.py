@@ -183,6 +183,11 @@ class Spec:
         return diags
 
 
+def spec_sections(registry: Registry) -> dict:
+    """Plugin spec sections: top-level key -> pydantic model."""
+    return {name: section.model for name, section in registry.sections.items()}
+
+
 def _no_schema_note(path: str) -> Diagnostic:
     return Diagnostic("SR120", "names and types not checked: the spec has no schema: block and no --db "
                       "was given", Span(path, 1, 1), Severity.WARNING,
@@ -192,15 +197,13 @@ def _no_schema_note(path: str) -> Diagnostic:
 def load_text(text: str, path: str = "<string>", *, registry: Registry | None = None) -> Spec:
     """Parse and validate spec text (YAML). Raises :class:`SpecError` on problems."""
     registry = registry if registry is not None else default_registry()
-    sections = {name: s.model for name, s in registry.sections.items()}
-    return Spec(parse_spec(text, path, sections), registry)
+    return Spec(parse_spec(text, path, spec_sections(registry)), registry)
 
 
 def load(path: str | Path, *, registry: Registry | None = None) -> Spec:
     """Load a spec file. Raises :class:`SpecError` with file:line:col on problems."""
     registry = registry if registry is not None else default_registry()
-    sections = {name: s.model for name, s in registry.sections.items()}
-    return Spec(read_spec(path, sections), registry)
+    return Spec(read_spec(path, spec_sections(registry)), registry)
 
 
 __all__ = ["Spec", "load", "load_text", "connect", "default_registry", "parse_as_of", "TypeCheckError"]

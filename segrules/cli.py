@@ -247,7 +247,7 @@ def schema():
     from .spec import spec_model
     with user_errors():
         registry = _registry()
-    model = spec_model({n: s.model for n, s in registry.sections.items()})
+    model = spec_model(api.spec_sections(registry))
     click.echo(json.dumps(model.model_json_schema(by_alias=True), indent=2))
 
 

@@ -38,6 +38,13 @@ class SourceColumn:
 Binding = EntityColumn | FeatureRef | SourceColumn
 
 
+# Nodes whose type never depends on context.
+CONSTANT_TYPES: dict[type, dt.DataType] = {
+    a.String: dt.string, a.Boolean: dt.boolean, a.Null: dt.null, a.DateLit: dt.date,
+    a.TimestampLit: dt.timestamp, a.Duration: INTERVAL, a.Now: dt.timestamp, a.Today: dt.date,
+}
+
+
 @dataclass(frozen=True)
 class Scope:
     """Where an expression stands: on the entity row, or inside an aggregate over ``source``."""
@@ -77,6 +84,10 @@ class TypeChecker:
     # -- entry points --------------------------------------------------------------------
     def check(self, node: a.Node, scope: Scope = ENTITY) -> dt.DataType | None:
         """Type of ``node`` or None when it has an error (already reported)."""
+        constant = CONSTANT_TYPES.get(type(node))
+        if constant is not None:
+            self.types[id(node)] = constant
+            return constant
         method = getattr(self, f"visit_{type(node).__name__}", None)
         if method is None:
             self.error("SR451", f"no type rule for {type(node).__name__}", node)
@@ -124,30 +135,6 @@ class TypeChecker:
             return True
         self.error("SR414", f"integer {value} is out of the 64-bit range", node)
         return False
-
-    def visit_String(self, node, scope):
-        return dt.string
-
-    def visit_Boolean(self, node, scope):
-        return dt.boolean
-
-    def visit_Null(self, node, scope):
-        return dt.null
-
-    def visit_DateLit(self, node, scope):
-        return dt.date
-
-    def visit_TimestampLit(self, node, scope):
-        return dt.timestamp
-
-    def visit_Duration(self, node, scope):
-        return INTERVAL
-
-    def visit_Now(self, node, scope):
-        return dt.timestamp
-
-    def visit_Today(self, node, scope):
-        return dt.date
 
     def visit_Param(self, node, scope):
         if node.name not in self.env.params:
