@@ -289,5 +289,11 @@ def plugins():
     out.print(show)
 
 
-if __name__ == "__main__":  # pragma: no cover
-    main()
+if __name__ == "__main__":  # pragma: no cover  (python -m segrules.cli: run the importable module)
+    from segrules.cli import main as _main
+    _main()
+
+from .sync.cli import sync_command, sync_log_command  # noqa: E402  (they use the helpers above)
+
+main.add_command(sync_command, "sync")
+main.add_command(sync_log_command, "sync-log")

@@ -7,6 +7,7 @@ from typing import Iterable
 
 from ..diagnostics import Diagnostic
 from ..errors import PluginError
+from .destinations import DestinationDef
 from .host import get_plugin_manager
 from .types import FunctionDef, PluginInfo, SinkDef, SpecSection, Validator
 
@@ -19,6 +20,7 @@ class Registry:
     sections: dict[str, SpecSection] = field(default_factory=dict)
     validators: dict[str, Validator] = field(default_factory=dict)
     sinks: dict[str, SinkDef] = field(default_factory=dict)
+    destinations: dict[str, DestinationDef] = field(default_factory=dict)
     commands: dict[str, object] = field(default_factory=dict)
     owner: dict[tuple[str, str], str] = field(default_factory=dict)  # (kind, name) -> plugin
     plugins: list[PluginInfo] = field(default_factory=list)
@@ -42,11 +44,12 @@ _KINDS = (
     ("register_spec_sections", "sections", "spec section"),
     ("register_validators", "validators", "validator"),
     ("register_sinks", "sinks", "sink"),
+    ("register_destinations", "destinations", "destination"),
     ("register_commands", "commands", "command"),
 )
 
 RESERVED_SECTIONS = frozenset({"version", "name", "description", "entity", "sources", "params",
-                               "features", "segments", "schema"})
+                               "features", "segments", "schema", "destinations", "syncs"})
 
 
 def build_registry(
