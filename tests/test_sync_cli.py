@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from pathlib import Path
+
 import ibis
 import pyarrow.csv as pacsv
 import pytest
@@ -12,6 +14,8 @@ from segrules.testing import WebhookReceiver
 
 from sync_helpers import spec_text, write_people
 from test_sync_engine import PEOPLE, SECRET, hook_spec
+
+ROOT = Path(__file__).resolve().parent.parent
 
 
 @pytest.fixture
@@ -102,3 +106,20 @@ def test_sync_cli_spec_without_syncs(project):
     spec.write_text(spec_text("x:\n  type: webhook\n  url: http://127.0.0.1:9", "").replace("syncs:\n", ""))
     res = _invoke(["sync", str(spec), "--db", str(db), "--state", str(tmp / "s.duckdb")])
     assert res.exit_code == 2 and "SR817" in res.output
+
+
+def test_sync_cli_docs_example_runs_on_demo_data(tmp_path, monkeypatch):
+    """docs/examples/sync_shop.yaml against the demo shop, both destinations local."""
+    from segrules.demo import write_demo_data
+    db = tmp_path / "shop.duckdb"
+    write_demo_data(db, customers=600, seed=3)
+    monkeypatch.chdir(tmp_path)
+    text = (ROOT / "docs" / "examples" / "sync_shop.yaml").read_text()
+    with WebhookReceiver(secret="s") as hook:
+        spec = tmp_path / "sync_shop.yaml"
+        spec.write_text(text.replace("http://127.0.0.1:8765/segrules", hook.url))
+        res = _invoke(["sync", str(spec), "--db", str(db)], {"CRM_WEBHOOK_SECRET": "s"})
+        assert res.exit_code == 0, res.output
+        table = ibis.duckdb.connect(str(tmp_path / "audiences.duckdb")).table("at_risk_members").to_pyarrow()
+        assert table.num_rows > 0
+        assert set(table["key"].to_pylist()) == set(hook.members)
