@@ -193,3 +193,25 @@ def test_sync_engine_table_destination_mirrors_atomically(con, tmp_path):
     changes = target.table("active_changes").to_pyarrow().to_pylist()
     assert [(c["op"], c["key"]) for c in changes].count(("remove", "2")) == 1
     target.disconnect()
+
+
+@pytest.mark.parametrize("kind", ["csv", "parquet"])
+def test_sync_engine_file_destination_snapshot_and_changes(con, tmp_path, kind):
+    import pyarrow.csv as pacsv
+    import pyarrow.parquet as pq
+    read = pacsv.read_csv if kind == "csv" else pq.read_table
+    snapshot, changes = tmp_path / f"active.{kind}", tmp_path / "changes"
+    text = spec_text(f"f:\n  type: {kind}\n  path: {snapshot}\n  changes_dir: {changes}",
+                     "to_file:\n  segment: active\n  destination: f\n  identify_by: email\n"
+                     "  fields: {name: first_name}")
+    state = tmp_path / "s.duckdb"
+    run_sync(text, con, state)
+    people = {**PEOPLE, 2: ("bo@x.com", "Bo", 0)}
+    write_people(con, people)
+    (o,) = run_sync(text, con, state)
+    assert o.status == "ok"
+    assert sorted(str(k) for k in read(snapshot)["key"].to_pylist()) == sorted(members(people))
+    files = sorted(changes.iterdir())
+    assert len(files) == 2
+    last = read(files[-1]).to_pylist()
+    assert [(r["op"], str(r["key"])) for r in last] == [("remove", "2")]

@@ -22,7 +22,7 @@ from pydantic import Field, SecretStr
 from segrules.errors import SinkError
 from segrules.plugin import BatchResult, DestinationDef, Limits, Row, SyncContext, hookimpl
 from segrules.sync.batching import iter_chunks
-from segrules.sync.http import HttpClient, HttpOptions, Vendor, retry_after
+from segrules.sync.http import HttpClient, HttpDestination, HttpOptions, Vendor, retry_after
 
 JSONAPI = "application/vnd.api+json"
 STANDARD = ("first_name", "last_name", "organization", "locale", "title", "image")
@@ -38,7 +38,7 @@ class KlaviyoOptions(HttpOptions):
     job_timeout: float = Field(3600.0, gt=0, description="Longest wait for an import job, in seconds.")
 
 
-class KlaviyoClient:
+class KlaviyoClient(HttpDestination):
     def __init__(self, options: KlaviyoOptions, context: SyncContext):
         self.options, self.context = options, context
         key = options.api_key.get_secret_value()
@@ -125,9 +125,6 @@ class KlaviyoClient:
                               json={"data": [{"type": "profile", "id": pid} for pid in present]}, ok=(204,))
         # a profile Klaviyo does not know is not in the list either: the removal holds
         return BatchResult(ok={key: pid for key, pid in ids.items()})
-
-    def close(self) -> None:
-        self.http.close()
 
 
 @hookimpl

@@ -16,7 +16,7 @@ import json
 from pydantic import Field, SecretStr
 
 from segrules.plugin import BatchResult, DestinationDef, Limits, Row, SyncContext, hookimpl
-from segrules.sync.http import HttpClient, HttpOptions, Vendor, ratelimit_reset
+from segrules.sync.http import HttpClient, HttpDestination, HttpOptions, Vendor, ratelimit_reset
 
 SIGNATURE_HEADER = "X-Segrules-Signature"
 
@@ -33,7 +33,7 @@ def signature(secret: str, body: bytes) -> str:
     return "sha256=" + hmac.new(secret.encode(), body, hashlib.sha256).hexdigest()
 
 
-class WebhookClient:
+class WebhookClient(HttpDestination):
     def __init__(self, options: WebhookOptions, context: SyncContext):
         self.options, self.context = options, context
         secret = options.secret.get_secret_value() if options.secret else None
@@ -59,11 +59,7 @@ class WebhookClient:
                 answer = {}
             if isinstance(answer, dict) and isinstance(answer.get("rejected"), dict):
                 rejected = {str(k): str(v) for k, v in answer["rejected"].items()}
-        return BatchResult(ok={r.key: None for r in rows if r.key not in rejected},
-                           rejected={r.key: rejected[r.key] for r in rows if r.key in rejected})
-
-    def close(self) -> None:
-        self.http.close()
+        return BatchResult.except_rejected(rows, rejected)
 
 
 @hookimpl

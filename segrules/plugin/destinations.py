@@ -44,6 +44,12 @@ class BatchResult:
     def all_ok(cls, rows: list[Row]) -> "BatchResult":
         return cls(ok={r.key: r.vendor_id for r in rows})
 
+    @classmethod
+    def except_rejected(cls, rows: list[Row], rejected: dict[str, str]) -> "BatchResult":
+        """Every row acknowledged (without a vendor id) except the ``rejected`` ones."""
+        return cls(ok={r.key: None for r in rows if r.key not in rejected},
+                   rejected={k: v for k, v in rejected.items() if any(r.key == k for r in rows)})
+
 
 @dataclass(frozen=True)
 class Limits:

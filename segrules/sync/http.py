@@ -147,3 +147,13 @@ class HttpClient:
                 raise SinkError(f"{self.vendor.name}: job {path} did not finish within {timeout:.0f}s", code="SR824")
             self.sleep(delay)
             delay = min(delay * 1.5, 30.0)
+
+
+class HttpDestination:
+    """Base class of HTTP destination clients: ``self.http`` (an :class:`HttpClient`) is closed
+    with the client."""
+
+    http: HttpClient
+
+    def close(self) -> None:
+        self.http.close()

@@ -17,7 +17,6 @@ from __future__ import annotations
 import itertools
 import json
 import re
-import time
 from typing import Callable
 
 from .server import EmulatorServer, Faults, Reply, Request
@@ -49,9 +48,7 @@ class KlaviyoEmulator(EmulatorServer):
         self.lists: dict[str, set[str]] = {}
         self.jobs: dict[str, dict] = {}
         self.import_sizes: list[int] = []
-        self.throttled = 0
         self._ids = itertools.count(1)
-        self._window: tuple[int, int] = (0, 0)  # (second, requests in it)
 
     # -- helpers for tests ---------------------------------------------------------------
     def create_list(self, list_id: str) -> None:
@@ -76,15 +73,8 @@ class KlaviyoEmulator(EmulatorServer):
             if problems:
                 self.invalid.extend(problems)
                 raise _error(400, "invalid", "; ".join(problems))
-        if self.burst is not None:
-            with self.lock:
-                second = int(time.monotonic())
-                count = self._window[1] + 1 if self._window[0] == second else 1
-                self._window = (second, count)
-            if count > self.burst:
-                with self.lock:
-                    self.throttled += 1
-                return self.rate_limited()
+        if self.over_burst(self.burst):
+            return self.rate_limited()
         path, method = request.path, request.method
         with self.lock:
             if path == "/api/profile-bulk-import-jobs" and method == "POST":

@@ -85,6 +85,8 @@ class EmulatorServer:
         self.lock = threading.RLock()
         self.requests: dict[str, int] = {}
         self.log: list[Request] = []
+        self.throttled = 0  # requests answered as rate-limited by over_burst
+        self._window = (0, 0)  # (second, requests in it)
         emulator = self
 
         class Handler(BaseHTTPRequestHandler):
@@ -122,6 +124,20 @@ class EmulatorServer:
 
     def rate_limited(self) -> tuple:
         return 429, {"error": "rate limited"}, {"Retry-After": "0"}
+
+    def over_burst(self, burst: int | None) -> bool:
+        """True (and counted in ``throttled``) when this request is past ``burst`` requests in the
+        current second: the emulator should answer with the vendor's rate-limit signal."""
+        if burst is None:
+            return False
+        with self.lock:
+            second = int(time.monotonic())
+            count = self._window[1] + 1 if self._window[0] == second else 1
+            self._window = (second, count)
+            if count > burst:
+                self.throttled += 1
+                return True
+        return False
 
     # -- machinery ---------------------------------------------------------------------
     def _dispatch(self, handler, request: Request) -> None:
