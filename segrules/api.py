@@ -23,6 +23,7 @@ from .lang.ast import AGGREGATE_FUNCS
 from .plugin import Registry, ValidationContext, build_registry
 from .run import connect
 from .spec import SpecDocument, parse_spec, read_spec
+from .sync.config import sync_diagnostics
 
 RESERVED_FUNCTIONS = tuple(BUILTINS) + AGGREGATE_FUNCS + ("segment", "date", "timestamp")
 
@@ -172,6 +173,8 @@ class Spec:
                 diags.extend(checked.warnings)
         except SegrulesError as exc:
             diags.extend(exc.diagnostics)
+        columns = list(checked.schemas[self.model.entity.table].names) if checked is not None else None
+        diags.extend(sync_diagnostics(self.document, columns, self.registry.destinations))
         ctx = ValidationContext(self.document, checked, con)
         for name, validator in self.registry.validators.items():
             plugin = self.registry.owner.get(("validators", name), "?")

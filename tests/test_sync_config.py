@@ -94,3 +94,14 @@ def test_sync_config_removal_limit(value, acked, limit):
     from segrules.spec.syncs import Sync
     sync = Sync(segment="a", destination="b", identify_by="email", max_removals=value)
     assert sync.removal_limit(acked) == limit
+
+
+def test_sync_config_validate_reports_sync_problems_without_secrets():
+    """``segrules validate`` (CI, no secrets in the environment) checks syncs too."""
+    schema = "schema:\n  people: {id: int64, email: string, first_name: string, score: int64}\n"
+    good = segrules.load_text(spec_text(GOOD_DEST, GOOD_SYNC) + schema, "spec.yaml")
+    assert [d for d in good.validate() if d.is_error] == []
+    bad = segrules.load_text(spec_text(GOOD_DEST, GOOD_SYNC.replace("first_name", "frist_name")) + schema, "spec.yaml")
+    assert {d.code for d in bad.validate() if d.is_error} == {"SR813"}
+    literal = segrules.load_text(spec_text(GOOD_DEST.replace("${HOOK_SECRET}", "abc"), GOOD_SYNC), "spec.yaml")
+    assert "SR815" in {d.code for d in literal.validate()}

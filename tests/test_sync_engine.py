@@ -3,11 +3,14 @@ incremental diffs, modes, guards, identifier checks, dry run, the run log, secre
 
 from __future__ import annotations
 
+import os
+import uuid
+
 import ibis
 import pytest
 
-from segrules.sync import SyncState
 from segrules.state import open_state
+from segrules.sync import SyncState
 from segrules.testing import Faults, WebhookReceiver
 
 from sync_helpers import memory_con, members, people_db, run_sync, spec_text, write_people
@@ -215,3 +218,27 @@ def test_sync_engine_file_destination_snapshot_and_changes(con, tmp_path, kind):
     assert len(files) == 2
     last = read(files[-1]).to_pylist()
     assert [(r["op"], str(r["key"])) for r in last] == [("remove", "2")]
+
+
+@pytest.mark.skipif(not os.environ.get("SEGRULES_POSTGRES_URL"), reason="needs SEGRULES_POSTGRES_URL")
+def test_sync_engine_state_in_a_warehouse_schema(con):
+    """State in PostgreSQL (``--state postgres://…#schema``): the diff runs there; incremental."""
+    schema = f"sync_test_{uuid.uuid4().hex[:8]}"
+    url = f"{os.environ['SEGRULES_POSTGRES_URL']}#{schema}"
+    people = dict(PEOPLE)
+    try:
+        with WebhookReceiver(secret=SECRET) as hook:
+            (o,) = run_sync(hook_spec(hook.url), con, url, env=ENV)
+            assert o.status == "ok" and hook.members == _expected(people)
+            people[1] = ("ann@x.com", "Ann", 0)
+            people[4] = ("di@x.com", "Dee", 99)
+            write_people(con, people)
+            (o,) = run_sync(hook_spec(hook.url), con, url, env=ENV)
+            assert (o.counts["added"], o.counts["removed"], o.counts["updated"]) == (1, 1, 0)
+            assert hook.members == _expected(people)
+        store = open_state(url)
+        assert {"sync_changes", "sync_runs"} <= set(store.tables())
+    finally:
+        pg = ibis.connect(os.environ["SEGRULES_POSTGRES_URL"])
+        pg.drop_database(schema, force=True, cascade=True)
+        pg.disconnect()

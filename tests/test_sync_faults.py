@@ -18,6 +18,7 @@ from hypothesis import strategies as st
 from hypothesis.stateful import RuleBasedStateMachine, initialize, invariant, precondition, rule
 
 from segrules.testing import Faults, WebhookReceiver
+from segrules.testing.klaviyo import KlaviyoEmulator
 
 from sync_helpers import memory_con, members, run_sync, write_people
 from test_sync_engine import ENV, SECRET, hook_spec
@@ -42,8 +43,8 @@ class KillingReceiver(WebhookReceiver):
         return answer
 
 
-def _sync_process(spec: Path, db: Path, state: Path) -> subprocess.Popen:
-    env = {**os.environ, **ENV, "COLUMNS": "120"}
+def _sync_process(spec: Path, db: Path, state: Path, extra_env: dict | None = None) -> subprocess.Popen:
+    env = {**os.environ, **(extra_env or ENV), "COLUMNS": "120"}
     return subprocess.Popen([sys.executable, "-m", "segrules.cli", "sync", str(spec), "--db", str(db),
                              "--state", str(state)], cwd=ROOT, env=env,
                             stdout=subprocess.PIPE, stderr=subprocess.PIPE)
@@ -72,6 +73,50 @@ def test_sync_faults_sigkill_mid_sync_then_rerun_ends_exactly_at_membership(tmp_
         again = _sync_process(spec, db, state)
         again.communicate(timeout=120)
         assert again.returncode == 0 and len(hook.batches) == sent, "a run after the recovery sent again"
+
+
+class KillingKlaviyo(KlaviyoEmulator):
+    """SIGKILLs ``victim`` right after applying its request number ``kill_at`` of ``kill_on``."""
+
+    victim: subprocess.Popen | None = None
+    kill_on, kill_at, seen = "", 0, 0
+
+    def handle(self, request):
+        answer = super().handle(request)
+        if self.victim is not None and f"{request.method} {request.path}" == self.kill_on:
+            self.seen += 1
+            if self.seen == self.kill_at:
+                self.victim.send_signal(signal.SIGKILL)
+        return answer
+
+
+def test_sync_faults_sigkill_during_klaviyo_import_and_removal(tmp_path):
+    """Killed after Klaviyo applied an import job (then after a list removal) but before the state
+    recorded it: the rerun replays it harmlessly and the list ends exactly at the membership."""
+    from test_sync_klaviyo import KEY, klaviyo_spec
+    db, state, spec = tmp_path / "people.duckdb", tmp_path / "state.duckdb", tmp_path / "spec.yaml"
+    people = {i: (f"p{i}@shop.com", f"N{i}", (i * 7) % 100) for i in range(1, 301)}
+    con = ibis.duckdb.connect(str(db))
+    write_people(con, people)
+    con.disconnect()
+    env = {"KLAVIYO_API_KEY": KEY}
+    with KillingKlaviyo(KEY) as kl:
+        kl.create_list("L1")
+        spec.write_text(klaviyo_spec(kl.url))
+        for kill_on in ("POST /api/profile-bulk-import-jobs", "DELETE /api/lists/L1/relationships/profiles"):
+            kl.kill_on, kl.kill_at, kl.seen = kill_on, 1, 0
+            kl.victim = _sync_process(spec, db, state, env)
+            kl.victim.wait(timeout=120)
+            assert kl.victim.returncode == -signal.SIGKILL, kill_on
+            kl.victim = None
+            done = _sync_process(spec, db, state, env)
+            out, err = done.communicate(timeout=120)
+            assert done.returncode == 0, out.decode() + err.decode()
+            assert kl.list_emails("L1") == {p[0] for p in members(people).values()}, kill_on
+            people = {i: (e, n, (s + 31) % 100) for i, (e, n, s) in people.items()}
+            con = ibis.duckdb.connect(str(db))
+            write_people(con, people)
+            con.disconnect()
 
 
 def test_sync_faults_no_full_resend_after_one_percent_change(tmp_path):

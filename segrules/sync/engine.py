@@ -19,6 +19,7 @@ import ibis
 import pyarrow as pa
 
 from ..errors import SegrulesError
+from ..run.execute import run_query
 from ..plugin.destinations import OPS, BatchResult, Row, SyncContext
 from .audience import evaluate_audiences, field_columns, json_value, sync_audience
 from .batching import split_batches
@@ -108,7 +109,10 @@ class SyncRun:
         table = ibis.memtable(members)
         outcomes = []
         for p in self.planned:
-            audience = sync_audience(table, p, self.spec.key)
+            # identifier checks and field hashes run in embedded DuckDB (the same hash function
+            # whatever backend holds the state); the diff then runs in the state store's database
+            checked = run_query(sync_audience(table, p, self.spec.key).to_pyarrow, "checking the audience")
+            audience = ibis.memtable(checked)
             diff = compute_diff(audience, self.state.acknowledged(p.name), self.state.last_rejected(p.name),
                                 p.sync.mode, self.full_resync, snapshot=p.definition.snapshot)
             self.diffs[p.name] = diff
