@@ -118,7 +118,7 @@ class Spec:
         if cached is not None and cached[0] is con:
             return cached[1]
         schemas = resolve_schemas(self.document, con)
-        checked = analyze(self.document, schemas, self.registry.functions)
+        checked = analyze(self.document, schemas, self.registry.functions, self.registry.namespaces)
         self._checked[cache_key] = (con, checked)
         return checked
 

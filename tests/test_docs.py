@@ -214,6 +214,9 @@ segments:
     where: domain(email) is null
   gmail_buyers:
     where: segment('gmail') and count(orders within 30d) >= 2
+  big_spenders:
+    where: spend.band == 'high' or spend.total > 25
+spend: {source: orders, amount: amount * 2, high: 50}
 exports:
   audiences:
     - {segment: gmail_buyers, to: "%(dir)s/gmail_buyers.jsonl"}
@@ -223,7 +226,7 @@ exports:
 def test_docs_plugins_excerpts_are_from_the_example_plugin():
     source = EXAMPLE_PLUGIN.read_text(encoding="utf-8")
     excerpts = re.findall(r"<!-- excerpt -->\n```python\n(.*?)```", _read("plugins.md"), re.S)
-    assert len(excerpts) == 5
+    assert len(excerpts) == 6
     for excerpt in excerpts:
         assert excerpt in source, f"docs/plugins.md excerpt not in {EXAMPLE_PLUGIN.name}:\n{excerpt}"
 
@@ -240,13 +243,14 @@ def test_docs_plugins_testing_example_runs(example_plugin, monkeypatch):
 
 def test_docs_example_plugin_registers_every_hook(example_plugin, docs_registry):
     assert set(docs_registry.functions) == {"domain"}
-    assert set(docs_registry.sections) == {"exports"}
+    assert set(docs_registry.sections) == {"exports", "spend"}
+    assert set(docs_registry.namespaces) == {"spend"}
     assert set(docs_registry.validators) == {"exports_refer_to_segments"}
     assert set(docs_registry.sinks) == {"jsonl"}
     assert set(docs_registry.commands) == {"export"}
     assert docs_registry.problems == []
-    assert {kind for kind, _ in docs_registry.owner} == {"functions", "sections", "validators", "sinks",
-                                                          "commands"}
+    assert {kind for kind, _ in docs_registry.owner} == {"functions", "sections", "namespaces", "validators",
+                                                          "sinks", "commands"}
 
 
 def test_docs_example_plugin_function_on_duckdb(docs_registry, tmp_path):
@@ -260,6 +264,10 @@ def test_docs_example_plugin_function_on_duckdb(docs_registry, tmp_path):
     rows = spec.evaluate(con, as_of="2026-10-01").to_pyarrow().to_pylist()
     assert [(r["customer_id"], r["gmail"], r["no_domain"], r["gmail_buyers"]) for r in rows] == [
         (1, True, False, True), (2, False, False, False), (3, False, True, False), (4, False, True, False)]
+    # spend.total = 2 * amount: customer 1 spent 60 (high), customer 2 spent 10, the others none
+    assert [r["big_spenders"] for r in rows] == [True, False, False, False]
+    assert [r["big_spenders"] for r in spec.evaluate(con, as_of="2026-09-10").to_pyarrow().to_pylist()] == [
+        False, False, False, False]  # as of 10 September customer 1 had spent 20
 
 
 def test_docs_example_plugin_validator_and_section(docs_registry, tmp_path):

@@ -3,7 +3,8 @@
 It shows every hook of ``segrules.plugin.hookspecs``:
 
 * ``register_functions``     a scalar function ``domain(email)`` for the expression language;
-* ``register_spec_sections`` a top-level ``exports:`` section validated by a pydantic model;
+* ``register_spec_sections`` top-level ``exports:`` and ``spend:`` sections (pydantic models);
+* ``register_namespaces``    per-customer values ``spend.total`` and ``spend.band`` for rules;
 * ``register_validators``    a check that ``exports:`` names segments that exist;
 * ``register_sinks``         a JSON-lines sink, picked by ``segrules run --out members.jsonl``;
 * ``register_commands``      a ``segrules export`` command writing every audience under ``exports:``.
@@ -29,7 +30,8 @@ from pydantic import BaseModel, ConfigDict, Field
 import segrules
 from segrules.diagnostics import Diagnostic, Severity
 from segrules.errors import SinkError
-from segrules.plugin import FunctionDef, SinkDef, SinkResult, SpecSection, Validator, hookimpl
+from segrules.plugin import (FunctionDef, NamespaceDef, SinkDef, SinkResult, SourceExpression, SpecSection,
+                             Validator, ValueField, hookimpl)
 
 
 # --- a function: domain(email) ------------------------------------------------------------------
@@ -68,9 +70,49 @@ class Exports(BaseModel):
     audiences: list[Export] = Field(default_factory=list)
 
 
+class Spend(BaseModel):
+    """``spend:`` switches on the ``spend.*`` values: money spent per customer in ``source``."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+    source: str = Field(description="A source of the spec, e.g. orders.")
+    amount: str = Field(description="An expression over the source's rows, e.g. amount.")
+    high: float = Field(100, description="spend.band is 'high' from this total on.")
+
+
 @hookimpl
 def register_spec_sections():
-    return [SpecSection("exports", Exports, doc="Audiences written by `segrules export`.")]
+    return [SpecSection("exports", Exports, doc="Audiences written by `segrules export`."),
+            SpecSection("spend", Spend, doc="Switches on the spend.* values.")]
+
+
+# --- a namespace: spend.total, spend.band ---------------------------------------------------------
+def _spend_fields(config: Spend) -> list[ValueField]:
+    return [ValueField("total", "float64", "money spent, 0 without orders", minimum=0, nullable=False),
+            ValueField("band", "string", "'high' or 'low'", values=("high", "low"), nullable=False)]
+
+
+def _spend_expressions(config: Spend) -> list[SourceExpression]:
+    # segrules parses and type-checks this text with the spec; errors point into spend.amount.
+    return [SourceExpression("amount", config.source, config.amount, ("spend", "amount"),
+                             source_path=("spend", "source"), expect="numeric")]
+
+
+def _build_spend(ctx):
+    """One row per customer: the entity key and a column per field, computed with Ibis."""
+    rows = ctx.source(ctx.config.source)  # the source's rows at or before `now` (--as-of)
+    per_key = rows.group_by(k=rows[ctx.source_key(ctx.config.source)]).aggregate(
+        total=ctx.expression("amount", rows).sum())
+    entity = ctx.entity
+    joined = entity.left_join(per_key, entity[ctx.key] == per_key.k)
+    total = joined.total.cast("float64").fill_null(0)
+    return joined.select(ctx.key, total=total, band=(total >= ctx.config.high).ifelse("high", "low"))
+
+
+@hookimpl
+def register_namespaces():
+    return [NamespaceDef("spend", "spend", _spend_fields, _build_spend, _spend_expressions,
+                         doc="spend.total and spend.band per customer.")]
 
 
 # --- a validator ----------------------------------------------------------------------------------

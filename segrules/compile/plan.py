@@ -15,8 +15,10 @@ import ibis
 import ibis.expr.datatypes as dt
 
 from ..check import CheckedSpec
+from ..check.typecheck import NamespaceValue
 from ..errors import CompileError
 from ..lang import ast as a
+from .namespaces import build_namespace, point_in_time
 from .to_ibis import ExprCompiler, duration
 
 ZERO_WHEN_EMPTY = ("count", "count_distinct", "sum")
@@ -62,6 +64,7 @@ class Plan:
         self._features: dict[str, Any] = {}
         self._segments: dict[str, Any] = {}
         self._agg_columns: dict[a.Aggregate, tuple[str, str]] = {}  # agg -> (column, func)
+        self._ns_columns: dict[tuple[str, str], str] = {}  # (namespace, field) -> column
 
     def build(self, segments: list[str] | None = None, features: bool | list[str] = True):
         m = self.model
@@ -75,7 +78,8 @@ class Plan:
         joined = self._join(needed_refs)
         self.joined = joined
         self.entity = ExprCompiler(self.checked, joined, self.now, self.params,
-                                   feature=self.feature, segment=self.segment, aggregate=self.aggregate)
+                                   feature=self.feature, segment=self.segment, aggregate=self.aggregate,
+                                   namespace=self.namespace)
         key = m.entity.key
         columns = {key: joined[key]}
         for name in names:
@@ -87,13 +91,15 @@ class Plan:
     # -- the grouped aggregations --------------------------------------------------------
     def _join(self, needed_refs):
         m = self.model
-        entity = self.tables[m.entity.table]
-        if m.entity.time:
-            entity = entity.filter(entity[m.entity.time] <= ibis.literal(self.now, type=dt.timestamp))
+        entity = point_in_time(self.tables[m.entity.table], m.entity.time, self.now)
         roots = [self.checked.features[n] if k == "feature" else self.checked.segments[n] for k, n in needed_refs]
-        used = set()
+        used, used_ns = set(), {}
         for root in roots:
-            used.update(n for n in root.walk() if isinstance(n, a.Aggregate))
+            for n in root.walk():
+                if isinstance(n, a.Aggregate):
+                    used.add(n)
+                elif isinstance(binding := self.checked.bindings.get(id(n)), NamespaceValue):
+                    used_ns.setdefault(binding.namespace, set()).add(binding.name)
         taken = set(entity.columns)
         joined = entity
         counter = 0
@@ -103,9 +109,7 @@ class Plan:
             if not aggs:
                 continue
             src = m.sources[source_name]
-            table = self.tables[src.table]
-            if src.time:
-                table = table.filter(table[src.time] <= ibis.literal(self.now, type=dt.timestamp))
+            table = point_in_time(self.tables[src.table], src.time, self.now)
             compiler = ExprCompiler(self.checked, table, self.now, self.params, source=source_name)
             metrics = {}
             for agg in aggs:
@@ -122,6 +126,21 @@ class Plan:
             group_keys.add(group_key)
             grouped = table.group_by(**{group_key: table[src.key]}).aggregate(**metrics)
             joined = joined.left_join(grouped, joined[m.entity.key] == grouped[group_key])
+        for ns, fields in sorted(used_ns.items()):
+            fields = sorted(fields)
+            table = build_namespace(ns, self.checked, self.tables, self.now, self.params, fields)
+            renames = {}
+            for f in [m.entity.key, *fields]:
+                column = f"_{ns}_{f}"
+                while column in taken:
+                    column = "_" + column
+                taken.add(column)
+                renames[column] = f
+            table = table.rename(renames)
+            group_key = next(c for c, f in renames.items() if f == m.entity.key)
+            group_keys.add(group_key)
+            self._ns_columns.update({(ns, f): c for c, f in renames.items() if c != group_key})
+            joined = joined.left_join(table, joined[m.entity.key] == table[group_key])
         if joined is not entity:
             # Close the join into a plain projection: rules compile against it much faster than
             # against the join itself (Ibis dereferences every expression through a join).
@@ -133,6 +152,9 @@ class Plan:
         column, func = self._agg_columns[agg]
         value = self.joined[column]
         return value.fill_null(0) if func in ZERO_WHEN_EMPTY else value
+
+    def namespace(self, namespace: str, name: str):
+        return self.joined[self._ns_columns[(namespace, name)]]
 
     def feature(self, name: str):
         if name not in self._features:

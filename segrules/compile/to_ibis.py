@@ -15,7 +15,7 @@ import ibis.expr.datatypes as dt
 import ibis.expr.operations as ops
 
 from ..check import CheckedSpec
-from ..check.typecheck import EntityColumn, FeatureRef, SourceColumn
+from ..check.typecheck import EntityColumn, FeatureRef, NamespaceValue, SourceColumn
 from ..errors import CompileError
 from ..lang import ast as a
 from .functions import SCALARS
@@ -62,7 +62,8 @@ class ExprCompiler:
                  *, source: str | None = None,
                  feature: Callable[[str], Any] | None = None,
                  segment: Callable[[str], Any] | None = None,
-                 aggregate: Callable[[a.Aggregate], Any] | None = None):
+                 aggregate: Callable[[a.Aggregate], Any] | None = None,
+                 namespace: Callable[[str, str], Any] | None = None):
         self.checked = checked
         self.table = table
         self.now = ibis.literal(now, type=dt.timestamp)
@@ -70,6 +71,7 @@ class ExprCompiler:
         self.params = params
         self.source = source
         self._feature, self._segment, self._aggregate = feature, segment, aggregate
+        self._namespace = namespace
         self.type_of_call: dt.DataType | None = None
 
     def compile(self, node: a.Node):
@@ -121,6 +123,8 @@ class ExprCompiler:
             return self._feature(binding.name)
         if isinstance(binding, (EntityColumn, SourceColumn)):
             return self.table[binding.name]
+        if isinstance(binding, NamespaceValue):
+            return self._namespace(binding.namespace, binding.name)
         raise CompileError(f"no translation for name {node.name!r}", span=node.span)
 
     visit_Dotted = visit_Name

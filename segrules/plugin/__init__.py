@@ -2,7 +2,8 @@
 
 from .hookspecs import hookimpl
 from .registry import Registry, build_registry
-from .types import FunctionDef, PluginInfo, SinkDef, SinkResult, SpecSection, ValidationContext, Validator
+from .types import (FunctionDef, NamespaceDef, PluginInfo, SinkDef, SinkResult, SourceExpression, SpecSection,
+                    ValidationContext, Validator, ValueField)
 
-__all__ = ["hookimpl", "Registry", "build_registry", "FunctionDef", "PluginInfo", "SinkDef", "SinkResult",
-           "SpecSection", "ValidationContext", "Validator"]
+__all__ = ["hookimpl", "Registry", "build_registry", "FunctionDef", "NamespaceDef", "PluginInfo", "SinkDef",
+           "SinkResult", "SourceExpression", "SpecSection", "ValidationContext", "Validator", "ValueField"]
