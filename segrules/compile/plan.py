@@ -19,6 +19,7 @@ from ..check.typecheck import NamespaceValue
 from ..errors import CompileError
 from ..lang import ast as a
 from .namespaces import build_namespace, point_in_time
+from .relations import project
 from .to_ibis import ExprCompiler, duration
 
 ZERO_WHEN_EMPTY = ("count", "count_distinct", "sum")
@@ -30,10 +31,10 @@ def _aggregate_metric(agg: a.Aggregate, compiler: ExprCompiler, table, key: str,
     if agg.where is not None:
         conds.append(compiler.typed(agg.where, dt.boolean))
     if isinstance(agg.window, a.Within):
-        conds.append(table[time] > compiler.now - duration(agg.window.duration))
+        conds.append(compiler.column(time) > compiler.window_start(agg.window.duration))
     elif isinstance(agg.window, a.TimeRange):
         start, end = compiler.compile(agg.window.start), compiler.compile(agg.window.end)
-        col = table[time]
+        col = compiler.column(time)
         if col.type().is_timestamp():
             start = start.cast(dt.timestamp) if start.type().is_date() else start
             end = end.cast(dt.timestamp) if end.type().is_date() else end
@@ -42,14 +43,14 @@ def _aggregate_metric(agg: a.Aggregate, compiler: ExprCompiler, table, key: str,
     for cond in conds:
         where = cond if where is None else where & cond
     if agg.column is None:
-        return table[key].count(where=where)
-    col = table[agg.column]
+        return compiler.column(key).count(where=where)
+    col = compiler.column(agg.column)
     if agg.func in ("first", "last"):
         # arg_min/arg_max by time, skipping null values: translated by every Ibis backend
         # (FIRST(.. ORDER BY) on DuckDB, ARRAY_AGG(..)[1] on Postgres, MIN_BY/MAX_BY elsewhere).
         present = col.notnull() if where is None else where & col.notnull()
         reduce = col.argmin if agg.func == "first" else col.argmax
-        return reduce(table[time], where=present)
+        return reduce(compiler.column(time), where=present)
     method = {"count": "count", "count_distinct": "nunique", "sum": "sum", "avg": "mean",
               "min": "min", "max": "max"}[agg.func]
     return getattr(col, method)(where=where)
@@ -63,6 +64,7 @@ class Plan:
         self.model = checked.model
         self._features: dict[str, Any] = {}
         self._segments: dict[str, Any] = {}
+        self._aggregates: dict[a.Aggregate, Any] = {}
         self._agg_columns: dict[a.Aggregate, tuple[str, str]] = {}  # agg -> (column, func)
         self._ns_columns: dict[tuple[str, str], str] = {}  # (namespace, field) -> column
 
@@ -86,7 +88,7 @@ class Plan:
             columns[name] = self.segment(name)
         for name in feature_names:
             columns[name] = self.feature(name)
-        return joined.select(**columns)
+        return project(joined, columns)
 
     # -- the grouped aggregations --------------------------------------------------------
     def _join(self, needed_refs):
@@ -125,7 +127,8 @@ class Plan:
             taken.add(group_key)
             group_keys.add(group_key)
             grouped = table.group_by(**{group_key: table[src.key]}).aggregate(**metrics)
-            joined = joined.left_join(grouped, joined[m.entity.key] == grouped[group_key])
+            # Keys by name: a predicate expression would make Ibis walk the whole aggregation.
+            joined = joined.left_join(grouped, [(m.entity.key, group_key)])
         for ns, fields in sorted(used_ns.items()):
             fields = sorted(fields)
             table = build_namespace(ns, self.checked, self.tables, self.now, self.params, fields)
@@ -140,21 +143,23 @@ class Plan:
             group_key = next(c for c, f in renames.items() if f == m.entity.key)
             group_keys.add(group_key)
             self._ns_columns.update({(ns, f): c for c, f in renames.items() if c != group_key})
-            joined = joined.left_join(table, joined[m.entity.key] == table[group_key])
+            joined = joined.left_join(table, [(m.entity.key, group_key)])
         if joined is not entity:
             # Close the join into a plain projection: rules compile against it much faster than
             # against the join itself (Ibis dereferences every expression through a join).
-            joined = joined.select(*[c for c in joined.columns if c not in group_keys])
+            joined = joined.drop(*group_keys)
         return joined
 
     # -- callbacks for the entity-scope compiler -----------------------------------------
     def aggregate(self, agg: a.Aggregate):
-        column, func = self._agg_columns[agg]
-        value = self.joined[column]
-        return value.fill_null(0) if func in ZERO_WHEN_EMPTY else value
+        if agg not in self._aggregates:
+            column, func = self._agg_columns[agg]
+            value = self.entity.column(column)
+            self._aggregates[agg] = value.fill_null(0) if func in ZERO_WHEN_EMPTY else value
+        return self._aggregates[agg]
 
     def namespace(self, namespace: str, name: str):
-        return self.joined[self._ns_columns[(namespace, name)]]
+        return self.entity.column(self._ns_columns[(namespace, name)])
 
     def feature(self, name: str):
         if name not in self._features:
@@ -167,7 +172,7 @@ class Plan:
             if self.checked.types[id(node)].is_null():  # e.g. `where: null`: never a match
                 self._segments[name] = ibis.literal(False)
             else:
-                self._segments[name] = self.entity.compile(node).fill_null(False)
+                self._segments[name] = self.entity.compile(node).fill_null(self.entity.lit(False, dt.boolean))
         return self._segments[name]
 
 
