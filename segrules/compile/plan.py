@@ -17,6 +17,7 @@ import ibis.expr.datatypes as dt
 from ..check import CheckedSpec
 from ..errors import CompileError
 from ..lang import ast as a
+from .calendar import calendar_condition
 from .to_ibis import ExprCompiler, duration
 
 ZERO_WHEN_EMPTY = ("count", "count_distinct", "sum")
@@ -36,6 +37,8 @@ def _aggregate_metric(agg: a.Aggregate, compiler: ExprCompiler, table, key: str,
             start = start.cast(dt.timestamp) if start.type().is_date() else start
             end = end.cast(dt.timestamp) if end.type().is_date() else end
         conds.append((col >= start) & (col <= end))
+    elif isinstance(agg.window, a.CalendarWindow):
+        conds.append(calendar_condition(agg.window, compiler.now, table[time]))
     where = None
     for cond in conds:
         where = cond if where is None else where & cond
