@@ -8,9 +8,10 @@
 
 from __future__ import annotations
 
-from datetime import date, datetime, timezone
+from datetime import date, datetime
 from pathlib import Path
 from typing import Any, Iterable
+from zoneinfo import ZoneInfo
 
 import ibis
 
@@ -33,10 +34,12 @@ def default_registry(plugins: Iterable[object] = (), load_entrypoints: bool = Tr
                           reserved_functions=RESERVED_FUNCTIONS)
 
 
-def parse_as_of(value: datetime | date | str | None) -> datetime:
-    """``now`` for a run: naive UTC. None means the current time (to the second)."""
+def parse_as_of(value: datetime | date | str | None, zone: str = "UTC") -> datetime:
+    """``now`` for a run: a naive wall-clock time in ``zone`` (the spec's ``timezone:``). None
+    means the current time (to the second); a time with an offset is converted to ``zone``; a
+    date or a time without offset is read in ``zone``."""
     if value is None:
-        return datetime.now(timezone.utc).replace(tzinfo=None, microsecond=0)
+        return datetime.now(ZoneInfo(zone)).replace(tzinfo=None, microsecond=0)
     if isinstance(value, str):
         text = value.strip()
         try:
@@ -46,7 +49,7 @@ def parse_as_of(value: datetime | date | str | None) -> datetime:
                             "2026-01-31T10:00:00)", code="SR109") from None
     if isinstance(value, datetime):
         if value.tzinfo is not None:
-            value = value.astimezone(timezone.utc).replace(tzinfo=None)
+            value = value.astimezone(ZoneInfo(zone)).replace(tzinfo=None)
         return value
     return datetime(value.year, value.month, value.day)
 
@@ -106,6 +109,14 @@ class Spec:
     def key(self) -> str:
         return self.model.entity.key
 
+    @property
+    def timezone(self) -> str:
+        return self.model.timezone
+
+    def now(self, as_of=None) -> datetime:
+        """``now`` for ``as_of`` as a naive wall-clock time in the spec's time zone."""
+        return parse_as_of(as_of, self.model.timezone)
+
     def section(self, name: str):
         """A plugin's top-level section (e.g. ``rfm``), validated by its model, or None."""
         return getattr(self.model, name, None)
@@ -141,7 +152,7 @@ class Spec:
         tables = {}
         for table in {m.entity.table, *(s.table for s in m.sources.values())}:
             tables[table] = con.table(table) if con is not None else ibis.table(checked.schemas[table], name=table)
-        return compile_plan(checked, tables, parse_as_of(as_of), self.params(params), segments, features)
+        return compile_plan(checked, tables, self.now(as_of), self.params(params), segments, features)
 
     def evaluate(self, con, *, as_of=None, params: dict[str, Any] | None = None,
                  segments: list[str] | None = None, features: bool | list[str] = True):

@@ -194,7 +194,7 @@ def run(spec, db, as_of, params, segments, out_path, layout):
                                 f"(known: {', '.join(suffixes)})", code="SR803")
         con = api.connect(db, read_only=True)
         names = split_names(segments)
-        as_of_time = api.parse_as_of(as_of)
+        as_of_time = loaded.now(as_of)
         wide = loaded.evaluate(con, as_of=as_of_time, params=parse_params(params), segments=names,
                                features=True if names is None else [])
         names = names or loaded.segments
@@ -287,6 +287,11 @@ def plugins():
                        if owner == info.name)
         show.add_row(info.name, info.version or "", info.module, ", ".join(names))
     out.print(show)
+
+
+from .testing.command import test_command  # noqa: E402  (commands in their own modules)
+
+main.add_command(test_command)
 
 
 if __name__ == "__main__":  # pragma: no cover

@@ -20,7 +20,8 @@ import pytest
 ROOT = Path(__file__).resolve().parent.parent
 DOCS = ROOT / "docs"
 EXAMPLE_PLUGIN = DOCS / "examples" / "example_plugin.py"
-EXAMPLE_SPECS = sorted((ROOT / "segment_specs" / "examples").glob("*.yaml"))
+EXAMPLE_SPECS = sorted(p for p in (ROOT / "segment_specs" / "examples").glob("*.yaml")
+                       if not p.name.endswith(".test.yaml"))  # spec unit tests: tests/test_spec_tests.py
 CODE = re.compile(r"""["'](SR\d{3})["']""")
 HELP_BLOCK = re.compile(r"(<!-- help: (?P<command>[\w-]+) -->\n```text\n)(?P<body>.*?)(```)", re.S)
 YAML_BLOCK = re.compile(r"^```yaml\n(?P<body>.*?)^```", re.S | re.M)

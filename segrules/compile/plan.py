@@ -18,6 +18,7 @@ from ..check import CheckedSpec
 from ..check.typecheck import NamespaceValue
 from ..errors import CompileError
 from ..lang import ast as a
+from .calendar import calendar_condition
 from .namespaces import build_namespace, point_in_time
 from .relations import project
 from .to_ibis import ExprCompiler, duration
@@ -39,6 +40,8 @@ def _aggregate_metric(agg: a.Aggregate, compiler: ExprCompiler, table, key: str,
             start = start.cast(dt.timestamp) if start.type().is_date() else start
             end = end.cast(dt.timestamp) if end.type().is_date() else end
         conds.append((col >= start) & (col <= end))
+    elif isinstance(agg.window, a.CalendarWindow):
+        conds.append(calendar_condition(agg.window, compiler.now, table[time]))
     where = None
     for cond in conds:
         where = cond if where is None else where & cond

@@ -28,6 +28,7 @@ Grammar decisions
 
 from __future__ import annotations
 
+import difflib
 import functools
 from importlib import resources
 
@@ -235,6 +236,16 @@ class AstBuilder(Transformer):
 
     def within(self, meta, children):
         return ast.Within(self._duration(children[0]), span=self._span(meta))
+
+    def within_calendar(self, meta, children):
+        period, unit = children
+        for token, allowed, key in ((period, ast.CALENDAR_PERIODS, "calendar_period"),
+                                    (unit, ast.CALENDAR_UNITS, "calendar_unit")):
+            if token.value not in allowed:
+                close = difflib.get_close_matches(token.value, allowed, n=1)
+                raise syntax_error(key, self._map.span(token.start_pos, token.end_pos), word=token.value,
+                                   hint=f"did you mean {close[0]!r}?" if close else None)
+        return ast.CalendarWindow(period.value, unit.value, span=self._span(meta))
 
     def time_range(self, meta, children):
         start, end = children
