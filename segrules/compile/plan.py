@@ -17,14 +17,17 @@ import ibis.expr.datatypes as dt
 from ..check import CheckedSpec
 from ..errors import CompileError
 from ..lang import ast as a
+from .backends import backend_name, by_time
 from .relations import project
 from .to_ibis import ExprCompiler, duration
 
 ZERO_WHEN_EMPTY = ("count", "count_distinct", "sum")
 
 
-def _aggregate_metric(agg: a.Aggregate, compiler: ExprCompiler, table, key: str, time: str | None):
-    """The Ibis reduction for one aggregate over the (already point-in-time filtered) source."""
+def _aggregate_metric(agg: a.Aggregate, compiler: ExprCompiler, table, key: str, time: str | None,
+                      backend: str | None = None):
+    """The Ibis reduction for one aggregate over the (already point-in-time filtered) source;
+    ``backend`` names the backend of the source table, for the translations in ``backends``."""
     conds = []
     if agg.where is not None:
         conds.append(compiler.typed(agg.where, dt.boolean))
@@ -45,13 +48,24 @@ def _aggregate_metric(agg: a.Aggregate, compiler: ExprCompiler, table, key: str,
     col = compiler.column(agg.column)
     if agg.func in ("first", "last"):
         # arg_min/arg_max by time, skipping null values: translated by every Ibis backend
-        # (FIRST(.. ORDER BY) on DuckDB, ARRAY_AGG(..)[1] on Postgres, MIN_BY/MAX_BY elsewhere).
+        # (ARRAY_AGG(..)[1] on Postgres, MIN_BY/MAX_BY elsewhere); DuckDB's own arg_min/arg_max
+        # where the backend is known (Ibis would write the slower FIRST(.. ORDER BY)).
         present = col.notnull() if where is None else where & col.notnull()
+        builtin = by_time(backend, agg.func, col.type(), compiler.column(time).type())
+        if builtin is not None:
+            return builtin(col, compiler.column(time), where=present)
         reduce = col.argmin if agg.func == "first" else col.argmax
         return reduce(compiler.column(time), where=present)
     method = {"count": "count", "count_distinct": "nunique", "sum": "sum", "avg": "mean",
               "min": "min", "max": "max"}[agg.func]
     return getattr(col, method)(where=where)
+
+
+def _widest_window(aggs: list[a.Aggregate]) -> a.Duration | None:
+    """The longest ``within`` duration if every aggregate has one, else ``None``."""
+    if not all(isinstance(agg.window, a.Within) for agg in aggs):
+        return None
+    return max((agg.window.duration for agg in aggs), key=lambda d: d.seconds)
 
 
 class Plan:
@@ -106,8 +120,14 @@ class Plan:
                 continue
             src = m.sources[source_name]
             table = self.tables[src.table]
+            backend = backend_name(table)
             if src.time:
-                table = table.filter(table[src.time] <= ibis.literal(self.now, type=dt.timestamp))
+                now = ibis.literal(self.now, type=dt.timestamp)
+                scan = table[src.time] <= now
+                widest = _widest_window(aggs)
+                if widest is not None:  # every aggregate is windowed: skip rows none of them counts
+                    scan = scan & (table[src.time] > now - duration(widest))
+                table = table.filter(scan)
             compiler = ExprCompiler(self.checked, table, self.now, self.params, source=source_name)
             metrics = {}
             for agg in aggs:
@@ -115,7 +135,7 @@ class Plan:
                     counter += 1
                 column = f"_agg{counter}"
                 taken.add(column)
-                metrics[column] = _aggregate_metric(agg, compiler, table, src.key, src.time)
+                metrics[column] = _aggregate_metric(agg, compiler, table, src.key, src.time, backend)
                 self._agg_columns[agg] = (column, agg.func)
             group_key = f"_key_{source_name}"
             while group_key in taken:
