@@ -1,41 +1,22 @@
 """compile.backends: DuckDB's arg_min/arg_max for first/last, the portable ops elsewhere."""
 
-from datetime import datetime, timedelta
+from datetime import datetime
 
 import ibis
 import ibis.expr.datatypes as dt
-import pyarrow as pa
 
 import segrules
-from helpers import spec_text
+from helpers import duckdb_shop, spec_text
 from segrules.compile.backends import backend_name, by_time
 
 NOW = datetime(2026, 11, 1, 12, 0, 0)
 RULES = {"first_paid": "first(orders.status) == 'paid'",
          "last_refunded": "last(orders.status where amount > 10 within 30d) == 'refunded'"}
-
-
-def _shop():
-    con = ibis.duckdb.connect()
-    con.create_table("customers", pa.table({
-        "customer_id": pa.array([1, 2, 3, 4], pa.int64()), "email": ["a", "b", "c", "d"],
-        "country": ["DE"] * 4, "signup_at": pa.array([NOW] * 4, pa.timestamp("us")),
-        "plan": ["free"] * 4, "birth_date": pa.array([NOW.date()] * 4, pa.date32()),
-        "marketing_opt_in": [True] * 4}))
-    # (customer, days ago, amount, status): first and last skip null statuses; 5.0 is not > 10;
-    # -1 days ago is after now, so ignored
-    rows = [(1, 40, 5.0, "paid"), (1, 3, 50.0, "refunded"), (1, 1, 50.0, None),
-            (2, 50, None, None), (2, 20, 20.0, "refunded"), (2, 2, 5.0, "paid"),
-            (3, -1, 99.0, "paid"), (3, 10, 99.0, "cancelled")]
-    con.create_table("orders", pa.table({
-        "order_id": pa.array(range(len(rows)), pa.int64()),
-        "customer_id": pa.array([r[0] for r in rows], pa.int64()),
-        "ordered_at": pa.array([NOW - timedelta(days=r[1]) for r in rows], pa.timestamp("us")),
-        "amount": [r[2] for r in rows], "status": [r[3] for r in rows]}))
-    con.create_table("events", pa.table({
-        "event_id": pa.array([], pa.int64()), "customer_id": pa.array([], pa.int64()),
-        "ts": pa.array([], pa.timestamp("us")), "name": pa.array([], pa.string())}))
-    return con
+# (customer, days ago, amount, status): first and last skip null statuses; 5.0 is not > 10;
+# -1 days ago is after now, so ignored
+ORDERS = [(1, 40, 5.0, "paid"), (1, 3, 50.0, "refunded"), (1, 1, 50.0, None),
+          (2, 50, None, None), (2, 20, 20.0, "refunded"), (2, 2, 5.0, "paid"),
+          (3, -1, 99.0, "paid"), (3, 10, 99.0, "cancelled")]
 
 
 def test_translation_table():
@@ -47,7 +28,7 @@ def test_translation_table():
 
 
 def test_duckdb_gets_arg_min_and_max_with_the_portable_results():
-    con = _shop()
+    con = duckdb_shop(NOW, orders=ORDERS)
     spec = segrules.load_text(spec_text(RULES, schema=False))
     bound_sql = spec.to_sql(con=con, as_of=NOW)
     assert "ARG_MIN(" in bound_sql and "ARG_MAX(" in bound_sql and "ORDER BY" not in bound_sql
