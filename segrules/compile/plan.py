@@ -18,6 +18,7 @@ from ..check import CheckedSpec
 from ..check.typecheck import NamespaceValue
 from ..errors import CompileError
 from ..lang import ast as a
+from .backends import backend_name, by_time
 from .calendar import calendar_condition
 from .namespaces import build_namespace, point_in_time
 from .relations import project
@@ -26,8 +27,10 @@ from .to_ibis import ExprCompiler, duration
 ZERO_WHEN_EMPTY = ("count", "count_distinct", "sum")
 
 
-def _aggregate_metric(agg: a.Aggregate, compiler: ExprCompiler, table, key: str, time: str | None):
-    """The Ibis reduction for one aggregate over the (already point-in-time filtered) source."""
+def _aggregate_metric(agg: a.Aggregate, compiler: ExprCompiler, table, key: str, time: str | None,
+                      backend: str | None = None):
+    """The Ibis reduction for one aggregate over the (already point-in-time filtered) source;
+    ``backend`` names the backend of the source table, for the translations in ``backends``."""
     conds = []
     if agg.where is not None:
         conds.append(compiler.typed(agg.where, dt.boolean))
@@ -50,13 +53,24 @@ def _aggregate_metric(agg: a.Aggregate, compiler: ExprCompiler, table, key: str,
     col = compiler.column(agg.column)
     if agg.func in ("first", "last"):
         # arg_min/arg_max by time, skipping null values: translated by every Ibis backend
-        # (FIRST(.. ORDER BY) on DuckDB, ARRAY_AGG(..)[1] on Postgres, MIN_BY/MAX_BY elsewhere).
+        # (ARRAY_AGG(..)[1] on Postgres, MIN_BY/MAX_BY elsewhere); DuckDB's own arg_min/arg_max
+        # where the backend is known (Ibis would write the slower FIRST(.. ORDER BY)).
         present = col.notnull() if where is None else where & col.notnull()
+        builtin = by_time(backend, agg.func, col.type(), compiler.column(time).type())
+        if builtin is not None:
+            return builtin(col, compiler.column(time), where=present)
         reduce = col.argmin if agg.func == "first" else col.argmax
         return reduce(compiler.column(time), where=present)
     method = {"count": "count", "count_distinct": "nunique", "sum": "sum", "avg": "mean",
               "min": "min", "max": "max"}[agg.func]
     return getattr(col, method)(where=where)
+
+
+def _widest_window(aggs: list[a.Aggregate]) -> a.Duration | None:
+    """The longest ``within`` duration if every aggregate has one, else ``None``."""
+    if not all(isinstance(agg.window, a.Within) for agg in aggs):
+        return None
+    return max((agg.window.duration for agg in aggs), key=lambda d: d.seconds)
 
 
 class Plan:
@@ -114,7 +128,15 @@ class Plan:
             if not aggs:
                 continue
             src = m.sources[source_name]
-            table = point_in_time(self.tables[src.table], src.time, self.now)
+            table = self.tables[src.table]
+            backend = backend_name(table)
+            if src.time:
+                now = ibis.literal(self.now, type=dt.timestamp)
+                scan = table[src.time] <= now
+                widest = _widest_window(aggs)
+                if widest is not None:  # every aggregate is windowed: skip rows none of them counts
+                    scan = scan & (table[src.time] > now - duration(widest))
+                table = table.filter(scan)
             compiler = ExprCompiler(self.checked, table, self.now, self.params, source=source_name)
             metrics = {}
             for agg in aggs:
@@ -122,7 +144,7 @@ class Plan:
                     counter += 1
                 column = f"_agg{counter}"
                 taken.add(column)
-                metrics[column] = _aggregate_metric(agg, compiler, table, src.key, src.time)
+                metrics[column] = _aggregate_metric(agg, compiler, table, src.key, src.time, backend)
                 self._agg_columns[agg] = (column, agg.func)
             group_key = f"_key_{source_name}"
             while group_key in taken:
