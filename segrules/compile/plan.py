@@ -18,7 +18,7 @@ from ..check import CheckedSpec
 from ..errors import CompileError
 from ..lang import ast as a
 from .calendar import calendar_condition
-from .to_ibis import ExprCompiler, duration
+from .to_ibis import ExprCompiler, duration, now_value
 
 ZERO_WHEN_EMPTY = ("count", "count_distinct", "sum")
 
@@ -92,7 +92,7 @@ class Plan:
         m = self.model
         entity = self.tables[m.entity.table]
         if m.entity.time:
-            entity = entity.filter(entity[m.entity.time] <= ibis.literal(self.now, type=dt.timestamp))
+            entity = entity.filter(entity[m.entity.time] <= now_value(self.now))
         roots = [self.checked.features[n] if k == "feature" else self.checked.segments[n] for k, n in needed_refs]
         used = set()
         for root in roots:
@@ -108,7 +108,7 @@ class Plan:
             src = m.sources[source_name]
             table = self.tables[src.table]
             if src.time:
-                table = table.filter(table[src.time] <= ibis.literal(self.now, type=dt.timestamp))
+                table = table.filter(table[src.time] <= now_value(self.now))
             compiler = ExprCompiler(self.checked, table, self.now, self.params, source=source_name)
             metrics = {}
             for agg in aggs:
