@@ -179,7 +179,11 @@ def compile_(spec, segments, dialect, db, as_of, params):
 @click.option("--format", "layout", type=click.Choice(["long", "wide"]), default="long", show_default=True,
               help="--out layout: long = one row per (segment, key); wide = one row per entity with a "
               "boolean per segment and the features.")
-def run(spec, db, as_of, params, segments, out_path, layout):
+@click.option("--snapshot", is_flag=True, help="Store the membership in the state store's history (run id, "
+              "spec hash, as-of, counts; see `segrules changes`).")
+@click.option("--state", "state_url", metavar="URL", help="State store for --snapshot: a DuckDB file (default "
+              ".segrules/state.duckdb) or URL#schema.")
+def run(spec, db, as_of, params, segments, out_path, layout, snapshot, state_url):
     """Evaluate every segment; print members and share of the universe per segment."""
     from .run import counts, counts_from_arrow, materialize, to_long
     with user_errors():
@@ -217,6 +221,9 @@ def run(spec, db, as_of, params, segments, out_path, layout):
             out.print(f"universe: {result[0].universe:,} {loaded.model.entity.table}")
         if sink is not None:
             out.print(f"wrote {written.rows:,} rows ({layout}) to {written.target}")
+        if snapshot:
+            from .history.commands import take_snapshot
+            out.print(take_snapshot(loaded, con, as_of_time, parse_params(params), state_url), soft_wrap=True)
 
 
 @main.command()
@@ -289,9 +296,11 @@ def plugins():
     out.print(show)
 
 
-from .testing.command import test_command  # noqa: E402  (commands in their own modules)
+from .history.commands import COMMANDS as HISTORY_COMMANDS  # noqa: E402  (commands in their own modules)
+from .testing.command import test_command  # noqa: E402
 
-main.add_command(test_command)
+for _command in (test_command, *HISTORY_COMMANDS):
+    main.add_command(_command)
 
 
 if __name__ == "__main__":  # pragma: no cover

@@ -11,12 +11,11 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
-import ibis
 import ibis.expr.datatypes as dt
 
 from ..check import CheckedSpec
 from ..errors import CompileError
-from .to_ibis import ExprCompiler
+from .to_ibis import ExprCompiler, now_value
 
 
 def point_in_time(table, time: str | None, now: datetime):
@@ -24,7 +23,7 @@ def point_in_time(table, time: str | None, now: datetime):
     time compares unknown, so those rows are left out too."""
     if not time:
         return table
-    return table.filter(table[time] <= ibis.literal(now, type=dt.timestamp))
+    return table.filter(table[time] <= now_value(now))
 
 
 @dataclass
@@ -46,7 +45,7 @@ class NamespaceBuild:
 
     @property
     def now_literal(self):
-        return ibis.literal(self.now, type=dt.timestamp)
+        return now_value(self.now)
 
     @property
     def entity(self):

@@ -22,7 +22,7 @@ from .backends import backend_name, by_time
 from .calendar import calendar_condition
 from .namespaces import build_namespace, point_in_time
 from .relations import project
-from .to_ibis import ExprCompiler, duration
+from .to_ibis import ExprCompiler, duration, now_value
 
 ZERO_WHEN_EMPTY = ("count", "count_distinct", "sum")
 
@@ -131,7 +131,7 @@ class Plan:
             table = self.tables[src.table]
             backend = backend_name(table)
             if src.time:
-                now = ibis.literal(self.now, type=dt.timestamp)
+                now = now_value(self.now)
                 scan = table[src.time] <= now
                 widest = _widest_window(aggs)
                 if widest is not None:  # every aggregate is windowed: skip rows none of them counts

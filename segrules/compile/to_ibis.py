@@ -41,6 +41,12 @@ def duration(node: a.Duration):
     return ibis.interval(seconds=node.seconds)
 
 
+def now_value(now):
+    """``now`` as an Ibis value: a timestamp literal, or a scalar parameter (``ibis.param``) when
+    one plan is executed for many points in time (``segrules backfill``)."""
+    return now if isinstance(now, ibis.Expr) else ibis.literal(now, type=dt.timestamp)
+
+
 def literal(value: Any):
     """An Ibis literal for a parameter value."""
     if isinstance(value, bool):
@@ -66,8 +72,8 @@ class ExprCompiler:
                  namespace: Callable[[str, str], Any] | None = None):
         self.checked = checked
         self.table = table
-        self.now = ibis.literal(now, type=dt.timestamp)
-        self.today = ibis.literal(now.date(), type=dt.date)
+        self.now = now_value(now)
+        self.today = ibis.literal(now.date(), type=dt.date) if isinstance(now, datetime) else self.now.cast(dt.date)
         self.params = params
         self.source = source
         self._feature, self._segment, self._aggregate = feature, segment, aggregate
