@@ -1,9 +1,11 @@
 """Plugin stage: the hook contract, the manager factory and the registry."""
 
+from .destinations import BatchResult, DestinationDef, Limits, Row, SyncContext
 from .hookspecs import hookimpl
 from .registry import Registry, build_registry
 from .types import (FunctionDef, NamespaceDef, PluginInfo, SinkDef, SinkResult, SourceExpression, SpecSection,
                     ValidationContext, Validator, ValueField)
 
 __all__ = ["hookimpl", "Registry", "build_registry", "FunctionDef", "NamespaceDef", "PluginInfo", "SinkDef",
-           "SinkResult", "SourceExpression", "SpecSection", "ValidationContext", "Validator", "ValueField"]
+           "SinkResult", "SourceExpression", "SpecSection", "ValidationContext", "Validator", "ValueField",
+           "BatchResult", "DestinationDef", "Limits", "Row", "SyncContext"]

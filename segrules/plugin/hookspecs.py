@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import pluggy
 
+from .destinations import DestinationDef
 from .types import FunctionDef, NamespaceDef, SinkDef, SpecSection, Validator
 
 PROJECT = "segrules"
@@ -40,7 +41,13 @@ def register_validators() -> list[Validator]:
 
 @hookspec
 def register_sinks() -> list[SinkDef]:
-    """Destinations that audiences (segment memberships) can be written to."""
+    """File sinks for ``segrules run --out``: where a one-off membership is written."""
+
+
+@hookspec
+def register_destinations() -> list[DestinationDef]:
+    """Destination types for ``destinations:`` and ``segrules sync`` (webhook, table, klaviyo...):
+    each with its options model and a client that delivers batches of adds, removes and updates."""
 
 
 @hookspec

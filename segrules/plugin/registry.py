@@ -7,6 +7,7 @@ from typing import Iterable
 
 from ..diagnostics import Diagnostic
 from ..errors import PluginError
+from .destinations import DestinationDef
 from .host import get_plugin_manager
 from .types import FunctionDef, NamespaceDef, PluginInfo, SinkDef, SpecSection, Validator
 
@@ -20,6 +21,7 @@ class Registry:
     namespaces: dict[str, NamespaceDef] = field(default_factory=dict)
     validators: dict[str, Validator] = field(default_factory=dict)
     sinks: dict[str, SinkDef] = field(default_factory=dict)
+    destinations: dict[str, DestinationDef] = field(default_factory=dict)
     commands: dict[str, object] = field(default_factory=dict)
     owner: dict[tuple[str, str], str] = field(default_factory=dict)  # (kind, name) -> plugin
     plugins: list[PluginInfo] = field(default_factory=list)
@@ -44,11 +46,12 @@ _KINDS = (
     ("register_namespaces", "namespaces", "namespace"),
     ("register_validators", "validators", "validator"),
     ("register_sinks", "sinks", "sink"),
+    ("register_destinations", "destinations", "destination"),
     ("register_commands", "commands", "command"),
 )
 
 RESERVED_SECTIONS = frozenset({"version", "name", "description", "entity", "sources", "params",
-                               "features", "segments", "schema"})
+                               "features", "segments", "schema", "destinations", "syncs"})
 
 
 def build_registry(

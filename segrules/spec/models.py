@@ -11,6 +11,8 @@ from pydantic_core import PydanticCustomError
 
 from .timezones import check_timezone
 
+from .syncs import Destination, Sync
+
 Identifier = Annotated[str, StringConstraints(pattern=r"^[A-Za-z_][A-Za-z0-9_]*$")]
 Expression = Annotated[str, Field(description="An expression in the segrules language (docs/language.md).")]
 ParamValue = Union[bool, int, float, datetime, date, str]
@@ -68,6 +70,10 @@ class SpecModel(_Strict):
     features: dict[Identifier, Expression] = Field(
         default_factory=dict, description="Named, reusable computed traits, used by bare name.")
     segments: dict[Identifier, Segment]
+    destinations: dict[Identifier, Destination] = Field(
+        default_factory=dict, description="Where audiences are synced to (docs/sync.md).")
+    syncs: dict[Identifier, Sync] = Field(
+        default_factory=dict, description="Which segment goes to which destination (`segrules sync`).")
     schema_: dict[str, dict[Identifier, str]] | None = Field(
         None,
         alias="schema",

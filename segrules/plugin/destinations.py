@@ -1,0 +1,105 @@
+"""What a destination plugin hands to segrules (``register_destinations``) and what the sync
+engine hands back to it.
+
+The engine does the work every destination shares: the audience, the diff against what the
+destination acknowledged, identifier checks, batching, concurrency, state and the run log.  A
+destination only turns a batch of rows into its vendor's calls and says, per row, what the vendor
+accepted (with the vendor's record id when later calls need it) and what it rejected (with the
+vendor's reason).  Rows it says nothing about are not acknowledged: they are sent again next run,
+so every call must be safe to replay.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Any, Callable, Literal, Protocol
+
+Op = Literal["add", "update", "remove", "upsert"]
+OPS: tuple[str, ...] = ("remove", "add", "update", "upsert")  # the order the engine sends them in
+
+
+@dataclass(frozen=True)
+class Row:
+    """One audience member in a batch.  ``fields``: destination field -> JSON-ready value;
+    ``vendor_id``: the id the destination returned when the row was last acknowledged;
+    ``message_id``: deterministic (same sync, op, key and values -> same id) for vendors that
+    deduplicate on it."""
+
+    key: str
+    identifier: str
+    fields: dict[str, Any] = field(default_factory=dict)
+    vendor_id: str | None = None
+    message_id: str = ""
+
+
+@dataclass
+class BatchResult:
+    """Per-row outcome of one batch: ``ok`` maps key -> vendor record id (None if the vendor has
+    none); ``rejected`` maps key -> the vendor's reason.  Keys in neither are unacknowledged."""
+
+    ok: dict[str, str | None] = field(default_factory=dict)
+    rejected: dict[str, str] = field(default_factory=dict)
+
+    @classmethod
+    def all_ok(cls, rows: list[Row]) -> "BatchResult":
+        return cls(ok={r.key: r.vendor_id for r in rows})
+
+
+@dataclass(frozen=True)
+class Limits:
+    """A destination's documented batch limits and how many batches may be in flight at once.
+    ``max_bytes`` bounds the JSON size of a batch's rows (leave headroom for the envelope)."""
+
+    max_rows: int = 1000
+    max_bytes: int | None = None
+    concurrency: int = 1
+
+
+@dataclass(frozen=True)
+class SyncContext:
+    """What a destination is opened with besides its options."""
+
+    sync: str
+    destination: str
+    mode: str
+    identifier: str  # the identifier kind: email, phone or external_id
+    fields: tuple[str, ...]
+
+
+class DestinationClient(Protocol):
+    """An open destination.  Stream destinations implement :meth:`send`; snapshot destinations
+    (``DestinationDef.snapshot``) implement :meth:`write_snapshot` instead."""
+
+    limits: Limits  # or a method ``limits_for(op) -> Limits`` when they differ per operation
+
+    def send(self, op: str, rows: list[Row]) -> BatchResult:
+        """Deliver one batch of ``op`` rows; raise :class:`~segrules.errors.SinkError` when the
+        whole batch failed (nothing of it is acknowledged)."""
+
+    def write_snapshot(self, audience: Any, changes: Any) -> None:
+        """Replace the destination's content with ``audience`` (a PyArrow table: key, identifier,
+        fields) and record ``changes`` (op, key, identifier, fields), atomically."""
+
+    def close(self) -> None:
+        """Release connections."""
+
+
+@dataclass(frozen=True)
+class DestinationDef:
+    """A destination type usable as ``destinations: {x: {type: NAME, ...}}``.
+
+    ``options``: pydantic model of the destination's keys (besides ``type``); ``secrets``: option
+    names that must be written ``${ENV_VAR}``; ``open(options, context)`` returns a
+    :class:`DestinationClient`; ``identifiers`` and ``modes`` it supports; ``snapshot``: it gets
+    the whole audience at once (files, tables) instead of batches; ``replay``: what a replay after
+    a crash can and cannot duplicate (shown in the docs)."""
+
+    name: str
+    options: Any
+    open: Callable[[Any, SyncContext], DestinationClient]
+    secrets: tuple[str, ...] = ()
+    identifiers: tuple[str, ...] = ("email", "phone", "external_id")
+    modes: tuple[str, ...] = ("mirror", "add_only", "upsert")
+    snapshot: bool = False
+    replay: str = ""
+    doc: str = ""

@@ -1,0 +1,41 @@
+"""Split rows into batches that respect a destination's documented limits: at most
+``max_rows`` rows and ``max_bytes`` bytes of JSON per batch."""
+
+from __future__ import annotations
+
+import json
+from typing import Iterator
+
+from ..plugin.destinations import Limits, Row
+
+
+def row_bytes(row: Row) -> int:
+    """The size of a row's JSON (identifier and fields), plus a separator."""
+    return len(json.dumps({"id": row.identifier, **row.fields}, default=str, separators=(",", ":"))
+               .encode("utf-8")) + 1
+
+
+def split_batches(rows: list[Row], limits: Limits) -> tuple[list[list[Row]], list[tuple[Row, str]]]:
+    """Batches in row order, and the rows too large to send at all with the reason."""
+    batches: list[list[Row]] = []
+    too_large: list[tuple[Row, str]] = []
+    current: list[Row] = []
+    size = 0
+    for row in rows:
+        n = row_bytes(row) if limits.max_bytes else 0
+        if limits.max_bytes and n > limits.max_bytes:
+            too_large.append((row, f"row is {n} bytes of JSON; the destination takes at most {limits.max_bytes}"))
+            continue
+        if current and (len(current) >= limits.max_rows or (limits.max_bytes and size + n > limits.max_bytes)):
+            batches.append(current)
+            current, size = [], 0
+        current.append(row)
+        size += n
+    if current:
+        batches.append(current)
+    return batches, too_large
+
+
+def iter_chunks(items: list, size: int) -> Iterator[list]:
+    for start in range(0, len(items), size):
+        yield items[start:start + size]

@@ -1,0 +1,155 @@
+"""``segrules sync`` and ``segrules sync-log``."""
+
+from __future__ import annotations
+
+import sys
+
+import click
+from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
+from rich.table import Table
+
+from .. import api
+from ..cli import (EXIT_CHECK_FAILED, _registry, as_of_option, err, out, param_option,
+                   parse_params, show_diagnostics, user_errors)
+from ..diagnostics import Diagnostic, render
+from ..errors import SpecError
+from ..state import open_state
+from .config import plan_syncs
+from .engine import Outcome, SyncRun
+from .state import SyncState
+
+state_option = click.option("--state", "state_url", metavar="URL",
+                            help="State store: a DuckDB file or an Ibis URL[#schema] "
+                            "(default: .segrules/state.duckdb).")
+STYLE = {"ok": "green", "partial": "yellow", "failed": "red", "refused": "red", "dry-run": "cyan"}
+
+
+class _Bars:
+    def __init__(self, progress: Progress):
+        self.progress, self.tasks = progress, {}
+
+    def start(self, sync, total):
+        self.tasks[sync] = self.progress.add_task(sync, total=total)
+
+    def advance(self, sync, rows):
+        self.progress.advance(self.tasks[sync], rows)
+
+
+def _summary(outcomes: list[Outcome], title: str) -> Table:
+    show = Table(title=title)
+    for col in ("sync", "destination", "mode", "added", "removed", "updated", "rejected", "retried", "status"):
+        show.add_column(col, justify="right" if col in ("added", "removed", "updated", "rejected", "retried") else "left")
+    for o in outcomes:
+        c = o.counts
+        show.add_row(o.sync, o.destination, o.mode, *[f"{c.get(k, 0):,}" for k in
+                     ("added", "removed", "updated", "rejected", "retried")],
+                     f"[{STYLE.get(o.status, 'white')}]{o.status}[/]")
+    return show
+
+
+def _details(o: Outcome, samples: bool) -> None:
+    if o.error:
+        out.print(f"[red]{o.sync}: {o.error}[/red]")
+    for reason, n in sorted(o.reasons.items(), key=lambda kv: -kv[1]):
+        out.print(f"{o.sync}: {n:,} rejected: {reason}")
+    if not samples:
+        return
+    for op, rows in o.samples.items():
+        out.print(f"[bold]{o.sync}[/bold] {op} (first {len(rows)}):")
+        for row in rows:
+            if isinstance(row, dict):
+                out.print(f"  {row['key']}  {row['identifier'] or '∅'}  {row['problem']}")
+            else:
+                fields = ", ".join(f"{k}={v!r}" for k, v in row.fields.items())
+                out.print(f"  {row.key}  {row.identifier}" + (f"  {fields}" if fields else ""))
+
+
+@click.command("sync")
+@click.argument("spec", type=click.Path(dir_okay=False))
+@click.option("--db", metavar="URL", required=True, help="DuckDB file or Ibis URL holding the spec's tables.")
+@click.option("--sync", "names", multiple=True, metavar="NAME", help="Only this sync (repeatable; default: all).")
+@click.option("--dry-run", is_flag=True, help="Show adds, removes, updates and rejected rows with samples; "
+              "send nothing.")
+@click.option("--full-resync", is_flag=True, help="Send every member again, as if nothing was acknowledged "
+              "(removals still come from the state).")
+@as_of_option
+@param_option
+@state_option
+def sync_command(spec, db, names, dry_run, full_resync, as_of, params, state_url):
+    """Sync segment audiences to their destinations (the spec's syncs: section): send only what
+    changed since the destination last acknowledged, add, remove and update in batches.
+    Exit 0 when every sync finished, 1 when one failed or max_removals refused the run (then
+    nothing is sent), 2 on bad input."""
+    with user_errors():
+        registry = _registry()
+        loaded = api.load(spec, registry=registry)
+        con = api.connect(db, read_only=True)
+        click.get_current_context().call_on_close(con.disconnect)
+        columns = list(loaded.check(con).schemas[loaded.model.entity.table].names)
+        planned = plan_syncs(loaded.document, columns, registry.destinations, list(names) or None)
+        store = open_state(state_url)
+        click.get_current_context().call_on_close(store.con.disconnect)
+        run = SyncRun(loaded, con, store, planned, as_of=api.parse_as_of(as_of),
+                      params=parse_params(params), full_resync=full_resync)
+        with err.status(f"Computing the changes of {len(planned)} sync{'s' * (len(planned) != 1)}…"):
+            outcomes = run.plan()
+    refused = [o for o in outcomes if o.status == "refused"]
+    if dry_run or refused:
+        for o in outcomes:
+            o.status = o.status if o.status == "refused" else "dry-run"
+        out.print(_summary(outcomes, f"{loaded.name}: {'dry run' if dry_run else 'refused'}, nothing sent"))
+        for o in outcomes:
+            _details(o, samples=dry_run)
+        if refused:
+            show_diagnostics(render(Diagnostic("SR820", f"max_removals refused {', '.join(o.sync for o in refused)}; "
+                                               "nothing was sent", hint="check the segment, or raise max_removals")))
+        sys.exit(EXIT_CHECK_FAILED if refused else 0)
+    with Progress(TextColumn("{task.description}"), BarColumn(), MofNCompleteColumn(), TimeElapsedColumn(),
+                  console=err, transient=True) as progress:
+        run.progress = _Bars(progress)
+        with user_errors():
+            run.deliver(outcomes)
+    out.print(_summary(outcomes, f"{loaded.name}: run {run.run_id}"))
+    for o in outcomes:
+        _details(o, samples=False)
+    sys.exit(EXIT_CHECK_FAILED if any(o.status == "failed" for o in outcomes) else 0)
+
+
+@click.command("sync-log")
+@state_option
+@click.option("--sync", "sync_name", metavar="NAME", help="Only this sync.")
+@click.option("--run", "run_id", metavar="ID", help="Show the row-level changelog of this run (a prefix is enough).")
+@click.option("--limit", default=20, show_default=True, help="Most rows shown (0: all).")
+@click.option("--export", "export", metavar="FILE", help="Write what is shown to FILE (.csv or .parquet) instead.")
+def sync_log_command(state_url, sync_name, run_id, limit, export):
+    """Show the sync run log (newest first): per run and sync, start and end, counts, status and
+    error; with --run, that run's row-level changelog."""
+    with user_errors():
+        state = SyncState(open_state(state_url))
+        click.get_current_context().call_on_close(state.store.con.disconnect)
+        if run_id and not state.store.has_table("sync_changes"):
+            raise SpecError("the state store has no sync runs yet", code="SR772")
+        table = state.changes(run_id, sync_name, limit or None) if run_id else state.runs(sync_name, limit or None)
+        if export:
+            registry = _registry()
+            sink, target = registry.sink_for(export)
+            if sink is None:
+                raise SpecError(f"--export {export}: use a .csv or .parquet file", code="SR773")
+            written = sink.write(table, target, {})
+            out.print(f"wrote {written.rows:,} rows to {written.target}")
+            return
+    show = Table(title=f"sync changes of run {run_id}" if run_id else "sync runs")
+    if run_id:
+        columns = ["sync", "op", "status", "key", "identifier", "vendor_id", "reason"]
+    else:
+        columns = ["run_id", "sync", "started_at", "status", "added", "removed", "updated", "rejected", "retried",
+                   "error"]
+    for name in columns:
+        show.add_column(name.replace("_at", ""), overflow="fold",
+                        justify="right" if name in ("added", "removed", "updated", "rejected", "retried") else "left")
+    for row in table.select(columns).to_pylist():
+        show.add_row(*["" if v is None else f"{v:%m-%d %H:%M:%S}" if hasattr(v, "strftime") else str(v)
+                       for v in row.values()])
+    out.print(show)
+    if table.num_rows == 0:
+        out.print("no sync runs recorded" if not run_id else f"no changes recorded for run {run_id}")

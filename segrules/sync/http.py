@@ -1,0 +1,149 @@
+"""The HTTP layer every vendor destination shares (httpx, a timeout on every call).
+
+* rate limits from the vendor's own signal: ``Retry-After`` (seconds or an HTTP date),
+  ``X-RateLimit-Reset`` (epoch seconds), or a destination-specific reader (HubSpot's policy body);
+  a bare 429 (Mailchimp) falls back to backoff;
+* exponential backoff with full jitter and a cap for 5xx, timeouts and dropped connections;
+* a bounded number of attempts, then :class:`~segrules.errors.SinkError` (SR821): the batch is not
+  acknowledged and is sent again next run;
+* async jobs polled to completion (:meth:`HttpClient.poll`).
+
+Secrets travel in headers only; error messages quote the vendor's answer with every secret
+scrubbed, never the request.
+"""
+
+from __future__ import annotations
+
+import email.utils
+import random
+import threading
+import time
+from dataclasses import dataclass
+from typing import Any, Callable
+
+import httpx
+from pydantic import BaseModel, ConfigDict, Field
+
+from ..errors import SinkError
+
+
+class HttpOptions(BaseModel):
+    """Options every HTTP destination accepts besides its own."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+    timeout: float = Field(30.0, gt=0, description="Seconds per HTTP call (connect, read, write).")
+    max_attempts: int = Field(8, ge=1, description="Attempts per call before the batch is given up.")
+    backoff_base: float = Field(0.5, ge=0, description="First backoff in seconds; doubles per attempt.")
+    backoff_cap: float = Field(30.0, ge=0, description="Longest backoff in seconds.")
+    max_wait: float = Field(300.0, ge=0, description="Longest rate-limit wait honoured, in seconds.")
+    concurrency: int | None = Field(None, ge=1, description="Batches in flight at once (default: the vendor's).")
+
+
+def retry_after(response: httpx.Response) -> float | None:
+    """Seconds from ``Retry-After`` (an integer or an HTTP date)."""
+    value = response.headers.get("Retry-After")
+    if value is None:
+        return None
+    try:
+        return max(0.0, float(value))
+    except ValueError:
+        parsed = email.utils.parsedate_to_datetime(value) if value else None
+        return max(0.0, parsed.timestamp() - time.time()) if parsed else None
+
+
+def ratelimit_reset(response: httpx.Response) -> float | None:
+    """Seconds until ``X-RateLimit-Reset`` (epoch seconds), or ``Retry-After``."""
+    value = response.headers.get("X-RateLimit-Reset")
+    if value is not None:
+        try:
+            return max(0.0, float(value) - time.time())
+        except ValueError:
+            pass
+    return retry_after(response)
+
+
+@dataclass(frozen=True)
+class Vendor:
+    """How one vendor signals trouble: ``is_rate_limited(response)`` (default: status 429) and
+    ``wait(response)`` -> seconds to wait, or None to back off."""
+
+    name: str
+    is_rate_limited: Callable[[httpx.Response], bool] = lambda r: r.status_code == 429
+    wait: Callable[[httpx.Response], float | None] = retry_after
+
+
+class HttpClient:
+    """One destination's HTTP client: a shared connection pool, safe to use from threads."""
+
+    def __init__(self, base_url: str, options: HttpOptions, vendor: Vendor, *, headers: dict[str, str] | None = None,
+                 auth: Any = None, secrets: tuple[str, ...] = (), sleep: Callable[[float], None] = time.sleep):
+        self.options, self.vendor, self.secrets, self.sleep = options, vendor, secrets, sleep
+        self.client = httpx.Client(base_url=base_url, headers=headers or {}, auth=auth,
+                                   timeout=httpx.Timeout(options.timeout))
+        self._lock = threading.Lock()
+        self.retries = 0
+
+    def close(self) -> None:
+        self.client.close()
+
+    def scrub(self, text: str) -> str:
+        for secret in self.secrets:
+            if secret:
+                text = text.replace(secret, "***")
+        return text
+
+    def backoff(self, attempt: int) -> float:
+        """Full jitter: uniform in [0, min(cap, base * 2**attempt)]."""
+        return random.uniform(0, min(self.options.backoff_cap, self.options.backoff_base * 2 ** attempt))
+
+    def _fail(self, code: str, what: str, response: httpx.Response | None = None) -> SinkError:
+        detail = f": HTTP {response.status_code} {response.text[:300]}" if response is not None else ""
+        return SinkError(self.scrub(f"{self.vendor.name}: {what}{detail}"), code=code)
+
+    def request(self, method: str, path: str, *, ok: tuple[int, ...] = (200, 201, 202, 204),
+                **kwargs) -> httpx.Response:
+        """Send with retries; return the first response whose status is in ``ok``."""
+        last = "no attempt"
+        for attempt in range(self.options.max_attempts):
+            if attempt:
+                with self._lock:
+                    self.retries += 1
+            try:
+                response = self.client.request(method, path, timeout=self.options.timeout, **kwargs)
+            except (httpx.TimeoutException, httpx.TransportError) as exc:
+                last = f"{type(exc).__name__} on {method} {path}"
+                self.sleep(self.backoff(attempt))
+                continue
+            if self.vendor.is_rate_limited(response):
+                wait = self.vendor.wait(response)
+                if wait is not None and wait > self.options.max_wait:
+                    raise self._fail("SR821", f"rate limited for {wait:.0f}s, longer than max_wait", response)
+                last = f"rate limited (HTTP {response.status_code}) on {method} {path}"
+                self.sleep(self.backoff(attempt) if wait is None else wait + random.uniform(0, 0.05))
+                continue
+            if response.status_code >= 500:
+                last = f"HTTP {response.status_code} on {method} {path}"
+                self.sleep(self.backoff(attempt))
+                continue
+            if response.status_code in ok:
+                return response
+            if response.status_code in (401, 403):
+                raise self._fail("SR822", f"{method} {path} was refused: check the API key", response)
+            raise self._fail("SR823", f"{method} {path} failed", response)
+        raise SinkError(self.scrub(f"{self.vendor.name}: gave up after {self.options.max_attempts} attempts "
+                                   f"({last})"), code="SR821")
+
+    def poll(self, path: str, done: Callable[[dict], bool], *, interval: float = 1.0,
+             timeout: float = 3600.0) -> dict:
+        """GET ``path`` until ``done(json)``; SR824 when it takes longer than ``timeout`` seconds."""
+        deadline = time.monotonic() + timeout
+        delay = interval
+        while True:
+            body = self.request("GET", path).json()
+            if done(body):
+                return body
+            if time.monotonic() > deadline:
+                raise SinkError(f"{self.vendor.name}: job {path} did not finish within {timeout:.0f}s", code="SR824")
+            self.sleep(delay)
+            delay = min(delay * 1.5, 30.0)
