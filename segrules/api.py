@@ -18,6 +18,7 @@ import ibis
 from .check import CheckedSpec, analyze, parse_expressions, resolve_schemas
 from .check.signatures import BUILTINS
 from .compile import compile_plan
+from .compile.namespaces import build_namespace
 from .diagnostics import Diagnostic, Severity, Span
 from .errors import SegrulesError, SpecError, TypeCheckError
 from .lang.ast import AGGREGATE_FUNCS
@@ -148,11 +149,23 @@ class Spec:
         """The wide membership table as an Ibis expression. Without ``con`` the tables are
         unbound (from the ``schema:`` block), for SQL generation and offline checks."""
         checked = self.check(con)
+        return compile_plan(checked, self._tables(con, checked), self.now(as_of), self.params(params),
+                            segments, features)
+
+    def _tables(self, con, checked: CheckedSpec) -> dict[str, Any]:
         m = self.model
-        tables = {}
-        for table in {m.entity.table, *(s.table for s in m.sources.values())}:
-            tables[table] = con.table(table) if con is not None else ibis.table(checked.schemas[table], name=table)
-        return compile_plan(checked, tables, self.now(as_of), self.params(params), segments, features)
+        return {table: con.table(table) if con is not None else ibis.table(checked.schemas[table], name=table)
+                for table in {m.entity.table, *(s.table for s in m.sources.values())}}
+
+    def namespace(self, con, name: str, *, as_of=None, params: dict[str, Any] | None = None):
+        """All values of the plugin namespace ``name`` (``rfm``) as an Ibis table: the key and one
+        column per value, at most one row per entity (as the plan joins it)."""
+        checked = self.check(con)
+        if name not in checked.namespaces:
+            raise SpecError(f"the spec does not switch on the {name}.* values", code="SR313")
+        _, _, fields = checked.namespaces[name]
+        return build_namespace(name, checked, self._tables(con, checked), self.now(as_of),
+                               self.params(params), list(fields))
 
     def evaluate(self, con, *, as_of=None, params: dict[str, Any] | None = None,
                  segments: list[str] | None = None, features: bool | list[str] = True):
