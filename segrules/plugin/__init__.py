@@ -2,8 +2,8 @@
 
 from .hookspecs import hookimpl
 from .registry import Registry, build_registry
-from .types import (FunctionDef, NamespaceDef, PluginInfo, SinkDef, SinkResult, SourceExpression, SpecSection,
-                    ValidationContext, Validator, ValueField)
+from .types import (DerivedSegment, FunctionDef, NamespaceDef, PluginInfo, SegmentOutputDef, SinkDef, SinkResult,
+                    SourceExpression, SpecSection, ValidationContext, Validator, ValueField)
 
-__all__ = ["hookimpl", "Registry", "build_registry", "FunctionDef", "NamespaceDef", "PluginInfo", "SinkDef",
-           "SinkResult", "SourceExpression", "SpecSection", "ValidationContext", "Validator", "ValueField"]
+__all__ = ["hookimpl", "Registry", "build_registry", "DerivedSegment", "SegmentOutputDef", "FunctionDef",
+           "NamespaceDef", "PluginInfo", "SinkDef", "SinkResult", "SourceExpression", "SpecSection", "ValidationContext", "Validator", "ValueField"]
