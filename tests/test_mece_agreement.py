@@ -34,13 +34,15 @@ segments:
   a: {where: "%s"}
   b: {where: "%s"}
 schema:
-  customers: {customer_id: int64, x: int64, y: float64, s: string, signup_at: timestamp}
+  customers: {customer_id: int64, x: int64, y: float64, s: string, signup_at: timestamp, flag: boolean,
+              born: date}
   orders: {customer_id: int64, ordered_at: timestamp, amount: "decimal(12, 2)", status: string}
 """
 NOW = datetime(2026, 3, 1, 12, 0, 0)
 SCHEMAS = {
     "customers": pa.schema([("customer_id", pa.int64()), ("x", pa.int64()), ("y", pa.float64()),
-                            ("s", pa.string()), ("signup_at", pa.timestamp("us"))]),
+                            ("s", pa.string()), ("signup_at", pa.timestamp("us")), ("flag", pa.bool_()),
+                            ("born", pa.date32())]),
     "orders": pa.schema([("customer_id", pa.int64()), ("ordered_at", pa.timestamp("us")),
                          ("amount", pa.decimal128(12, 2)), ("status", pa.string())]),
 }
@@ -61,6 +63,9 @@ atoms = st.one_of(
     st.builds(lambda op, c: f"sum(orders.amount) {op} {c}", st.sampled_from([">", "<="]), st.integers(0, 50)),
     st.builds(lambda op, d: f"max(orders.ordered_at) {op} now - {d}d", st.sampled_from([">", "<="]), days),
     st.builds(lambda d: f"days_since(max(orders.ordered_at)) > {d}", days),
+    st.sampled_from(["flag", "flag == false", "flag is null"]),
+    st.builds(lambda op, d: f"born {op} today - {d}d", st.sampled_from([">=", "<"]), days),
+    st.builds(lambda op, d: f"born {op} now - {d}d", st.sampled_from([">", "<="]), days),
 )
 
 
@@ -93,6 +98,8 @@ customer = st.fixed_dictionaries({
     "y": st.one_of(st.none(), st.sampled_from([-3.5, -1.0, 0.0, 0.5, 2.0, 3.0, 6.0])),
     "s": st.one_of(st.none(), st.sampled_from(["p", "q", "r", "z"])),
     "signup_days": st.integers(0, 200),
+    "flag": st.one_of(st.none(), st.booleans()),
+    "born_days": st.one_of(st.none(), st.integers(0, 130)),
     "orders": st.lists(st.tuples(st.integers(0, 200), st.integers(0, 4000), st.sampled_from(["paid", "refunded"])),
                        max_size=4),
 })
@@ -120,8 +127,10 @@ def _evaluate(spec, tables: dict, as_of) -> list[dict]:
 def _random_tables(customers: list[dict]) -> dict:
     people, orders = [], []
     for i, c in enumerate(customers, start=1):
+        born = None if c["born_days"] is None else (NOW - timedelta(days=c["born_days"])).date()
         people.append({"customer_id": i, "x": c["x"], "y": c["y"], "s": c["s"],
-                       "signup_at": NOW - timedelta(days=c["signup_days"], hours=3)})
+                       "signup_at": NOW - timedelta(days=c["signup_days"], hours=3), "flag": c["flag"],
+                       "born": born})
         for d, cents, status in c["orders"]:
             orders.append({"customer_id": i, "ordered_at": NOW - timedelta(days=d, minutes=7),
                            "amount": Decimal(cents) / 100, "status": status})

@@ -178,3 +178,34 @@ def test_mece_assume_non_negative_sum_is_used(registry):
     assert any(amount < 0 for amount in amounts)
     assumed = segrules.load_text(ASSUME + "assume:\n  orders.amount: {minimum: 0}\n", registry=registry)
     assert Prover(assumed.check()).pair("paid_above_total", "everyone").kind == "disjoint"
+
+
+NAMESPACE = HEAD + """\
+  high: {where: "spend.band == 'high'"}
+  low: {where: "spend.band == 'low'"}
+  big: {where: spend.total > 100}
+  negative: {where: spend.total < 0}
+spend: {source: orders, amount: amount, high: 50}
+schema:
+  customers: {customer_id: int64, email: string}
+  orders: {customer_id: int64, ordered_at: timestamp, amount: float64}
+"""
+
+
+def test_mece_plugin_values_are_variables_of_their_domain():
+    """The example plugin's spend.band takes 'high' or 'low' (never null), spend.total >= 0."""
+    import importlib.util
+    import sys
+    path = ROOT / "docs" / "examples" / "example_plugin.py"
+    spec_ = importlib.util.spec_from_file_location("example_plugin", path)
+    module = importlib.util.module_from_spec(spec_)
+    sys.modules.setdefault("example_plugin", module)
+    spec_.loader.exec_module(module)
+    registry = segrules.default_registry(plugins=[segrules_mece, module], load_entrypoints=False)
+    prover = Prover(segrules.load_text(NAMESPACE, registry=registry).check())
+    assert prover.pair("high", "low").kind == "disjoint"
+    assert prover.gap(["high", "low"]).kind == "exhaustive"
+    assert prover.pair("negative", "low").kind == "disjoint"  # spend.total has minimum 0
+    both = prover.pair("high", "big")
+    assert both.kind == "overlap" and not both.witness.insertable
+    assert both.witness.values["spend.band"] == "high" and both.witness.values["spend.total"] > 100

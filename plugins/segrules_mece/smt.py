@@ -169,10 +169,6 @@ class Translator:
             self.env.opaque[key] = Val(fresh(f"?{label}", kind), z3.Bool(f"?{label} is null"), kind)
         return self.env.opaque[key]
 
-    def boolean(self, node: a.Node) -> Val:
-        """The condition of a rule as a Val, ``null`` literal included."""
-        return self.translate(node)
-
     def member(self, name: str):
         """The z3 condition 'the entity is in segment ``name``' (unknown counts as not)."""
         return self.env.segment(self, name)
@@ -241,7 +237,7 @@ class Translator:
             raise Unsupported("ordering of strings depends on the database's collation")
         if "bool" in (x.kind, y.kind) and x.kind != y.kind:
             # a null literal (kind bool) against a typed value: always unknown
-            if z3.is_true(z3.simplify(x.null)) or z3.is_true(z3.simplify(y.null)):
+            if is_null_literal(x) or is_null_literal(y):
                 return bool_val(FALSE, FALSE)
             raise Unsupported(f"cannot compare a {x.kind} with a {y.kind}")
         kind = common(x, y)
@@ -310,6 +306,8 @@ class Translator:
         if kind in ("date", "ts"):
             return self._shift(node, kind)
         x, y = self.translate(node.left), self.translate(node.right)
+        if is_null_literal(x) or is_null_literal(y):
+            return null_of(kind)  # null in, null out
         if x.kind not in ("int", "real") or y.kind not in ("int", "real"):
             return self.opaque(node, f"'{node.op}' on {x.kind} and {y.kind}")
         null = z3.Or(x.null, y.null)
@@ -348,6 +346,8 @@ class Translator:
         if method is None:
             return self.opaque(node, f"{node.name}() is not modelled")
         args = [self.translate(arg) for arg in node.args]
+        if node.name != "coalesce" and any(is_null_literal(x) for x in args):
+            return null_of(kind_of(self.checked.types[id(node)]))  # null in, null out
         return method(node, args)
 
     def _since(self, args, unit):
@@ -383,7 +383,7 @@ class Translator:
 
     def call_coalesce(self, node, args):
         kind = kind_of(self.checked.types[id(node)])
-        typed = [x for x in args if not z3.is_true(z3.simplify(x.null))]
+        typed = [x for x in args if not is_null_literal(x)]
         if not typed:
             return const(None)
         value, null = numeric(typed[-1], kind) if kind in ("int", "real", "ts") else typed[-1].v, typed[-1].null
@@ -399,6 +399,17 @@ class Translator:
         if self.row is not None:
             raise Unsupported("aggregate inside an aggregate", node)
         return self.env.aggregate(self, node)
+
+
+def is_null_literal(x: Val) -> bool:
+    return z3.is_true(z3.simplify(x.null))
+
+
+def null_of(kind: str) -> Val:
+    """A null of ``kind`` (its value is never looked at)."""
+    zero = {"int": z3.IntVal(0), "date": z3.IntVal(0), "real": z3.RealVal(0), "ts": z3.RealVal(0),
+            "str": z3.StringVal(""), "bool": FALSE}.get(kind, FALSE)
+    return Val(zero, TRUE, kind if kind in ("int", "date", "real", "ts", "str") else "bool")
 
 
 def _is_constant(term) -> bool:
