@@ -97,23 +97,31 @@ def report_dict(spec, chosen, overlap: Overlap, diags: dict[str, list[Diagnostic
 
 
 def print_text(console, spec, chosen, overlap: Overlap) -> None:
+    """Per taxonomy: sizes with the overlap matrix (columns numbered like the rows), then the
+    overlapping pairs with Jaccard and a sample key, then who is in several / in none."""
     for name, tax in chosen.items():
         group = overlap.groups[name]
         declared = [p for p, on in (("exclusive", tax.exclusive), ("exhaustive", tax.exhaustive),
                                     ("resolve: priority", tax.resolve == "priority")) if on]
         table = Table(title=f"taxonomy {name}" + (f" ({', '.join(declared)})" if declared else ""),
-                      caption="cells: entities in both (Jaccard)")
-        table.add_column("segment")
-        table.add_column("members", justify="right")
-        table.add_column("share", justify="right")
-        for other in tax.segments:
-            table.add_column(other, justify="right")
-        for s in tax.segments:
+                      caption="columns 1, 2, …: members also in that segment")
+        for col in ("#", "segment", "members", "share", *map(str, range(1, len(tax.segments) + 1))):
+            table.add_column(col, justify="left" if col == "segment" else "right")
+        for i, s in enumerate(tax.segments, start=1):
             size = overlap.sizes[s]
-            cells = ["—" if o == s else f"{overlap.both(s, o):,} ({overlap.jaccard(s, o):.2f})" for o in tax.segments]
+            cells = ["·" if o == s else f"{overlap.both(s, o):,}" for o in tax.segments]
             share = f"{size / overlap.universe:.1%}" if overlap.universe else "—"
-            table.add_row(s, f"{size:,}", share, *cells)
+            table.add_row(str(i), s, f"{size:,}", share, *cells)
         console.print(table)
+        pairs = [(a, b) for a, b in combinations(tax.segments, 2) if overlap.both(a, b)]
+        if pairs:
+            shown = Table(title="overlapping pairs")
+            for col in ("segments", "in both", "Jaccard", "e.g. key"):
+                shown.add_column(col, justify="left" if col == "segments" else "right")
+            for a, b in pairs:
+                sample = overlap.pairs[(a, b)][1] if (a, b) in overlap.pairs else overlap.pairs[(b, a)][1]
+                shown.add_row(f"{a} & {b}", f"{overlap.both(a, b):,}", f"{overlap.jaccard(a, b):.3f}", str(sample))
+            console.print(shown)
         console.print(f"universe: {overlap.universe:,}; in several segments: {group.in_several:,}"
                       + (f" (e.g. {_keys(group.several_samples)})" if group.in_several else "")
                       + f"; in none: {group.in_none:,}"
