@@ -18,6 +18,7 @@ import ibis
 from .check import CheckedSpec, analyze, parse_expressions, resolve_schemas
 from .check.signatures import BUILTINS
 from .compile import compile_plan
+from .compile.derived import apply_derived, check_derived, raw_segments
 from .compile.namespaces import build_namespace
 from .diagnostics import Diagnostic, Severity, Span
 from .errors import SegrulesError, SpecError, TypeCheckError
@@ -100,7 +101,18 @@ class Spec:
 
     @property
     def segments(self) -> list[str]:
-        return list(self.model.segments)
+        """The output segments: the spec's own, then those plugins derive (an ``else`` segment)."""
+        return list(dict.fromkeys([*self.model.segments, *self.derived()]))
+
+    def derived(self) -> dict:
+        """Output segments derived by plugins (``register_segment_outputs``), by name."""
+        found = []
+        for definition in self.registry.segment_outputs.values():
+            config = getattr(self.model, definition.section, None)
+            if config is not None:
+                found += definition.derive(config, self.model)
+        taken = {*self.model.features, self.model.entity.key}
+        return check_derived(found, self.model.segments, taken)
 
     @property
     def features(self) -> list[str]:
@@ -145,12 +157,19 @@ class Spec:
         return values
 
     def compile(self, con=None, *, as_of=None, params: dict[str, Any] | None = None,
-                segments: list[str] | None = None, features: bool | list[str] = True):
+                segments: list[str] | None = None, features: bool | list[str] = True, derived: bool = True):
         """The wide membership table as an Ibis expression. Without ``con`` the tables are
-        unbound (from the ``schema:`` block), for SQL generation and offline checks."""
+        unbound (from the ``schema:`` block), for SQL generation and offline checks.
+        ``derived=False``: each segment's own rule, without the plugins' output rewrites."""
         checked = self.check(con)
-        return compile_plan(checked, self._tables(con, checked), self.now(as_of), self.params(params),
-                            segments, features)
+        tables, now, values = self._tables(con, checked), self.now(as_of), self.params(params)
+        derived = self.derived() if derived else {}
+        if not derived:
+            return compile_plan(checked, tables, now, values, segments, features)
+        names = self.segments if segments is None else list(segments)
+        raw = raw_segments(names, derived, self.model.segments)
+        wide = compile_plan(checked, tables, now, values, raw, features)
+        return apply_derived(wide, self.key, names, raw, derived)
 
     def _tables(self, con, checked: CheckedSpec) -> dict[str, Any]:
         m = self.model
@@ -168,10 +187,11 @@ class Spec:
                                self.params(params), list(fields))
 
     def evaluate(self, con, *, as_of=None, params: dict[str, Any] | None = None,
-                 segments: list[str] | None = None, features: bool | list[str] = True):
+                 segments: list[str] | None = None, features: bool | list[str] = True, derived: bool = True):
         """Like :meth:`compile` against a connection: an Ibis table with one row per entity,
         the key, one boolean column per segment, then the features. ``.to_pyarrow()`` runs it."""
-        return self.compile(con, as_of=as_of, params=params, segments=segments, features=features)
+        return self.compile(con, as_of=as_of, params=params, segments=segments, features=features,
+                            derived=derived)
 
     def to_sql(self, dialect: str = "duckdb", *, con=None, segments: list[str] | None = None,
                as_of=None, params: dict[str, Any] | None = None) -> str:

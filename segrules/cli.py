@@ -15,7 +15,7 @@ from rich.console import Console
 from rich.table import Table
 
 from . import __version__, api
-from .diagnostics import Diagnostic, Severity, render
+from .diagnostics import Diagnostic, Severity, exit_code, render
 from .errors import SegrulesError, SpecError
 from .formats import FORMATS, format_github, format_json, format_junit
 
@@ -113,8 +113,9 @@ def main():
               help="Output format: text for people, json, github (Actions annotations), junit (XML).")
 @click.option("--strict", is_flag=True, help="Treat warnings as errors.")
 def validate(specs, db, fmt, strict):
-    """Check spec files: YAML, keys, expression syntax, names, types, cycles and plugin checks.
-    Reports every problem in every file. Exit 0 when valid, 2 when not."""
+    """Check spec files: YAML, keys, expression syntax, names, types, cycles and plugin checks
+    (e.g. taxonomies proved exclusive). Reports every problem in every file. Exit 0 when valid,
+    1 when valid but a check failed, 2 when invalid."""
     results: dict[str, list] = {}
     with user_errors():
         registry = _registry()
@@ -126,8 +127,6 @@ def validate(specs, db, fmt, strict):
         except SegrulesError as exc:
             diags = exc.diagnostics
         results[path] = diags
-    failed = any(d.is_error or (strict and d.severity.value == "warning")
-                 for ds in results.values() for d in ds)
     if fmt == "json":
         click.echo(format_json(results))
     elif fmt == "github":
@@ -141,11 +140,12 @@ def validate(specs, db, fmt, strict):
             for d in diags:
                 show_diagnostics(render(d) + "\n")
             n_err = sum(d.is_error for d in diags)
-            n_warn = len(diags) - n_err
-            status = "[red]invalid[/red]" if n_err else "[green]valid[/green]"
+            n_warn = sum(d.severity is Severity.WARNING for d in diags)
+            code = exit_code(diags, strict)
+            status = {0: "[green]valid[/green]", 1: "[red]check failed[/red]", 2: "[red]invalid[/red]"}[code]
             out.print(f"{path}: {status} ({n_err} error{'s' * (n_err != 1)}, "
                       f"{n_warn} warning{'s' * (n_warn != 1)})")
-    sys.exit(EXIT_BAD_INPUT if failed else EXIT_OK)
+    sys.exit(max((exit_code(ds, strict) for ds in results.values()), default=EXIT_OK))
 
 
 @main.command("compile")

@@ -231,7 +231,7 @@ exports:
 def test_docs_plugins_excerpts_are_from_the_example_plugin():
     source = EXAMPLE_PLUGIN.read_text(encoding="utf-8")
     excerpts = re.findall(r"<!-- excerpt -->\n```python\n(.*?)```", _read("plugins.md"), re.S)
-    assert len(excerpts) == 6
+    assert len(excerpts) == 7
     for excerpt in excerpts:
         assert excerpt in source, f"docs/plugins.md excerpt not in {EXAMPLE_PLUGIN.name}:\n{excerpt}"
 
@@ -251,11 +251,12 @@ def test_docs_example_plugin_registers_every_hook(example_plugin, docs_registry)
     assert set(docs_registry.sections) == {"exports", "spend"}
     assert set(docs_registry.namespaces) == {"spend"}
     assert set(docs_registry.validators) == {"exports_refer_to_segments"}
+    assert set(docs_registry.segment_outputs) == {"suppress"}
     assert set(docs_registry.sinks) == {"jsonl"}
     assert set(docs_registry.commands) == {"export"}
     assert docs_registry.problems == []
     assert {kind for kind, _ in docs_registry.owner} == {"functions", "sections", "namespaces", "validators",
-                                                          "sinks", "commands"}
+                                                          "segment_outputs", "sinks", "commands"}
 
 
 def test_docs_example_plugin_function_on_duckdb(docs_registry, tmp_path):
@@ -273,6 +274,22 @@ def test_docs_example_plugin_function_on_duckdb(docs_registry, tmp_path):
     assert [r["big_spenders"] for r in rows] == [True, False, False, False]
     assert [r["big_spenders"] for r in spec.evaluate(con, as_of="2026-09-10").to_pyarrow().to_pylist()] == [
         False, False, False, False]  # as of 10 September customer 1 had spent 20
+
+
+def test_docs_example_plugin_segment_output_suppresses(docs_registry, tmp_path):
+    import ibis
+
+    import segrules
+    con = ibis.duckdb.connect()
+    _tables(con)
+    text = (PLUGIN_SPEC % {"dir": tmp_path}).replace("exports:\n", "exports:\n  suppress: big_spenders\n")
+    spec = segrules.load_text(text, registry=docs_registry)
+    assert spec.validate(con) == []
+    rows = spec.evaluate(con, as_of="2026-10-01").to_pyarrow().to_pylist()
+    # customer 1 is a gmail buyer, but also a big spender: suppressed from the exported segment
+    assert [(r["gmail_buyers"], r["big_spenders"], r["gmail"]) for r in rows] == [
+        (False, True, True), (False, False, False), (False, False, False), (False, False, False)]
+    assert spec.segments == ["gmail", "no_domain", "gmail_buyers", "big_spenders"]
 
 
 def test_docs_example_plugin_validator_and_section(docs_registry, tmp_path):

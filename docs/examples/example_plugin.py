@@ -5,6 +5,7 @@ It shows every hook of ``segrules.plugin.hookspecs``:
 * ``register_functions``     a scalar function ``domain(email)`` for the expression language;
 * ``register_spec_sections`` top-level ``exports:`` and ``spend:`` sections (pydantic models);
 * ``register_namespaces``    per-customer values ``spend.total`` and ``spend.band`` for rules;
+* ``register_segment_outputs`` ``exports: {suppress: ...}`` removes a segment's members from the audiences;
 * ``register_validators``    a check that ``exports:`` names segments that exist;
 * ``register_sinks``         a JSON-lines sink, picked by ``segrules run --out members.jsonl``;
 * ``register_commands``      a ``segrules export`` command writing every audience under ``exports:``.
@@ -30,8 +31,8 @@ from pydantic import BaseModel, ConfigDict, Field
 import segrules
 from segrules.diagnostics import Diagnostic, Severity
 from segrules.errors import SinkError
-from segrules.plugin import (FunctionDef, NamespaceDef, SinkDef, SinkResult, SourceExpression, SpecSection,
-                             Validator, ValueField, hookimpl)
+from segrules.plugin import (DerivedSegment, FunctionDef, NamespaceDef, SegmentOutputDef, SinkDef, SinkResult,
+                             SourceExpression, SpecSection, Validator, ValueField, hookimpl)
 
 
 # --- a function: domain(email) ------------------------------------------------------------------
@@ -68,6 +69,7 @@ class Exports(BaseModel):
     model_config = ConfigDict(extra="forbid", frozen=True)
 
     audiences: list[Export] = Field(default_factory=list)
+    suppress: str | None = Field(None, description="A segment whose members are left out of the audiences.")
 
 
 class Spend(BaseModel):
@@ -113,6 +115,30 @@ def _build_spend(ctx):
 def register_namespaces():
     return [NamespaceDef("spend", "spend", _spend_fields, _build_spend, _spend_expressions,
                          doc="spend.total and spend.band per customer.")]
+
+
+
+# --- segment outputs: exports.suppress ---------------------------------------------------------
+def _suppressed(segment: str, suppress: str):
+    def combine(raw):
+        """``raw``: input segment name -> its Ibis boolean column; return an Ibis boolean."""
+        return raw[segment] & ~raw[suppress]
+    return combine
+
+
+def derive_suppressed(exports: Exports, model) -> list[DerivedSegment]:
+    """Each exported segment, minus the members of ``exports.suppress`` (e.g. unsubscribed)."""
+    if exports.suppress is None:
+        return []
+    names = dict.fromkeys(a.segment for a in exports.audiences if a.segment != exports.suppress)
+    return [DerivedSegment(name, (name, exports.suppress), _suppressed(name, exports.suppress))
+            for name in names]
+
+
+@hookimpl
+def register_segment_outputs():
+    return [SegmentOutputDef("suppress", "exports", derive_suppressed,
+                             doc="Leave the members of exports.suppress out of the exported segments.")]
 
 
 # --- a validator ----------------------------------------------------------------------------------

@@ -127,6 +127,32 @@ class NamespaceDef:
     doc: str = ""
 
 
+@dataclass(frozen=True)
+class DerivedSegment:
+    """An output membership column computed from other segments' membership booleans, in the
+    spec's one query.  ``combine`` gets ``{input name: Ibis boolean column}`` (the segments'
+    own rules, never null) and returns an Ibis boolean.  A ``name`` that is a segment of the
+    spec replaces that segment's output column; a new name adds an output segment (listed after
+    the spec's own).  Rules that use ``segment('x')`` still see x's own rule."""
+
+    name: str
+    inputs: tuple[str, ...]
+    combine: Callable[[dict[str, Any]], Any]
+    doc: str = ""
+
+
+@dataclass(frozen=True)
+class SegmentOutputDef:
+    """Rewrites of the output segments, active when the spec has the top-level ``section``.
+    ``derive(config, model)`` gets that section's config and the spec model and returns the
+    :class:`DerivedSegment` list."""
+
+    name: str
+    section: str
+    derive: Callable[[Any, Any], list[DerivedSegment]]
+    doc: str = ""
+
+
 @dataclass
 class PluginInfo:
     name: str
