@@ -59,6 +59,16 @@ def timed(fn, repeat: int) -> list[float]:
     return times
 
 
+def per_spec(fn, specs) -> list[float]:
+    """``fn(spec)`` timed once for each spec."""
+    times = []
+    for spec in specs:
+        started = time.perf_counter()
+        fn(spec)
+        times.append(time.perf_counter() - started)
+    return times
+
+
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--copies", type=int, default=10, help="copies of the 50 segments (default 10)")
@@ -83,6 +93,9 @@ def main(argv: list[str] | None = None) -> int:
         expr = spec.compile()
         to_sql = statistics.median(timed(lambda: ibis.to_sql(expr, dialect="duckdb"), max(1, args.repeat // 2)))
         load_only = statistics.median(timed(lambda: segrules.load(path), args.repeat))
+        fresh = [segrules.load(path) for _ in range(args.repeat)]
+        check = statistics.median(per_spec(lambda s: s.check(), fresh))
+        plan = statistics.median(per_spec(lambda s: s.compile(), fresh))  # check() cached
 
     expressions = list(spec_data["features"].values()) + [s["where"] for s in spec_data["segments"].values()]
     parse_expr = _find_parse_expr()
@@ -91,6 +104,8 @@ def main(argv: list[str] | None = None) -> int:
     print(f"load + compile, median of {args.repeat}:    {median:.3f} s  (runs "
           + ", ".join(f"{t:.3f}" for t in warm) + f")  target < {TARGET_SECONDS} s")
     print(f"  of which load (YAML + model): {load_only:.3f} s")
+    print(f"  of which check (parse, names, types): {check:.3f} s")
+    print(f"  of which the Ibis plan:       {plan:.3f} s")
     if parse_expr is not None:
         parse = statistics.median(timed(lambda: [parse_expr(e) for e in expressions], args.repeat))
         print(f"parse {len(expressions)} expressions alone:  {parse:.3f} s")

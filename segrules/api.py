@@ -8,15 +8,18 @@
 
 from __future__ import annotations
 
-from datetime import date, datetime, timezone
+from datetime import date, datetime
 from pathlib import Path
 from typing import Any, Iterable
+from zoneinfo import ZoneInfo
 
 import ibis
 
 from .check import CheckedSpec, analyze, parse_expressions, resolve_schemas
 from .check.signatures import BUILTINS
 from .compile import compile_plan
+from .compile.derived import apply_derived, check_derived, raw_segments
+from .compile.namespaces import build_namespace
 from .diagnostics import Diagnostic, Severity, Span
 from .errors import SegrulesError, SpecError, TypeCheckError
 from .lang.ast import AGGREGATE_FUNCS
@@ -34,10 +37,12 @@ def default_registry(plugins: Iterable[object] = (), load_entrypoints: bool = Tr
                           reserved_functions=RESERVED_FUNCTIONS)
 
 
-def parse_as_of(value: datetime | date | str | None) -> datetime:
-    """``now`` for a run: naive UTC. None means the current time (to the second)."""
+def parse_as_of(value: datetime | date | str | None, zone: str = "UTC") -> datetime:
+    """``now`` for a run: a naive wall-clock time in ``zone`` (the spec's ``timezone:``). None
+    means the current time (to the second); a time with an offset is converted to ``zone``; a
+    date or a time without offset is read in ``zone``."""
     if value is None:
-        return datetime.now(timezone.utc).replace(tzinfo=None, microsecond=0)
+        return datetime.now(ZoneInfo(zone)).replace(tzinfo=None, microsecond=0)
     if isinstance(value, str):
         text = value.strip()
         try:
@@ -47,7 +52,7 @@ def parse_as_of(value: datetime | date | str | None) -> datetime:
                             "2026-01-31T10:00:00)", code="SR109") from None
     if isinstance(value, datetime):
         if value.tzinfo is not None:
-            value = value.astimezone(timezone.utc).replace(tzinfo=None)
+            value = value.astimezone(ZoneInfo(zone)).replace(tzinfo=None)
         return value
     return datetime(value.year, value.month, value.day)
 
@@ -97,7 +102,18 @@ class Spec:
 
     @property
     def segments(self) -> list[str]:
-        return list(self.model.segments)
+        """The output segments: the spec's own, then those plugins derive (an ``else`` segment)."""
+        return list(dict.fromkeys([*self.model.segments, *self.derived()]))
+
+    def derived(self) -> dict:
+        """Output segments derived by plugins (``register_segment_outputs``), by name."""
+        found = []
+        for definition in self.registry.segment_outputs.values():
+            config = getattr(self.model, definition.section, None)
+            if config is not None:
+                found += definition.derive(config, self.model)
+        taken = {*self.model.features, self.model.entity.key}
+        return check_derived(found, self.model.segments, taken)
 
     @property
     def features(self) -> list[str]:
@@ -106,6 +122,14 @@ class Spec:
     @property
     def key(self) -> str:
         return self.model.entity.key
+
+    @property
+    def timezone(self) -> str:
+        return self.model.timezone
+
+    def now(self, as_of=None) -> datetime:
+        """``now`` for ``as_of`` as a naive wall-clock time in the spec's time zone."""
+        return parse_as_of(as_of, self.model.timezone)
 
     def section(self, name: str):
         """A plugin's top-level section (e.g. ``rfm``), validated by its model, or None."""
@@ -119,7 +143,7 @@ class Spec:
         if cached is not None and cached[0] is con:
             return cached[1]
         schemas = resolve_schemas(self.document, con)
-        checked = analyze(self.document, schemas, self.registry.functions)
+        checked = analyze(self.document, schemas, self.registry.functions, self.registry.namespaces)
         self._checked[cache_key] = (con, checked)
         return checked
 
@@ -134,21 +158,41 @@ class Spec:
         return values
 
     def compile(self, con=None, *, as_of=None, params: dict[str, Any] | None = None,
-                segments: list[str] | None = None, features: bool | list[str] = True):
+                segments: list[str] | None = None, features: bool | list[str] = True, derived: bool = True):
         """The wide membership table as an Ibis expression. Without ``con`` the tables are
-        unbound (from the ``schema:`` block), for SQL generation and offline checks."""
+        unbound (from the ``schema:`` block), for SQL generation and offline checks.
+        ``derived=False``: each segment's own rule, without the plugins' output rewrites."""
         checked = self.check(con)
+        tables, now, values = self._tables(con, checked), self.now(as_of), self.params(params)
+        derived = self.derived() if derived else {}
+        if not derived:
+            return compile_plan(checked, tables, now, values, segments, features)
+        names = self.segments if segments is None else list(segments)
+        raw = raw_segments(names, derived, self.model.segments)
+        wide = compile_plan(checked, tables, now, values, raw, features)
+        return apply_derived(wide, self.key, names, raw, derived)
+
+    def _tables(self, con, checked: CheckedSpec) -> dict[str, Any]:
         m = self.model
-        tables = {}
-        for table in {m.entity.table, *(s.table for s in m.sources.values())}:
-            tables[table] = con.table(table) if con is not None else ibis.table(checked.schemas[table], name=table)
-        return compile_plan(checked, tables, parse_as_of(as_of), self.params(params), segments, features)
+        return {table: con.table(table) if con is not None else ibis.table(checked.schemas[table], name=table)
+                for table in {m.entity.table, *(s.table for s in m.sources.values())}}
+
+    def namespace(self, con, name: str, *, as_of=None, params: dict[str, Any] | None = None):
+        """All values of the plugin namespace ``name`` (``rfm``) as an Ibis table: the key and one
+        column per value, at most one row per entity (as the plan joins it)."""
+        checked = self.check(con)
+        if name not in checked.namespaces:
+            raise SpecError(f"the spec does not switch on the {name}.* values", code="SR313")
+        _, _, fields = checked.namespaces[name]
+        return build_namespace(name, checked, self._tables(con, checked), self.now(as_of),
+                               self.params(params), list(fields))
 
     def evaluate(self, con, *, as_of=None, params: dict[str, Any] | None = None,
-                 segments: list[str] | None = None, features: bool | list[str] = True):
+                 segments: list[str] | None = None, features: bool | list[str] = True, derived: bool = True):
         """Like :meth:`compile` against a connection: an Ibis table with one row per entity,
         the key, one boolean column per segment, then the features. ``.to_pyarrow()`` runs it."""
-        return self.compile(con, as_of=as_of, params=params, segments=segments, features=features)
+        return self.compile(con, as_of=as_of, params=params, segments=segments, features=features,
+                            derived=derived)
 
     def to_sql(self, dialect: str = "duckdb", *, con=None, segments: list[str] | None = None,
                as_of=None, params: dict[str, Any] | None = None) -> str:
@@ -174,7 +218,7 @@ class Spec:
         except SegrulesError as exc:
             diags.extend(exc.diagnostics)
         columns = list(checked.schemas[self.model.entity.table].names) if checked is not None else None
-        diags.extend(sync_diagnostics(self.document, columns, self.registry.destinations))
+        diags.extend(sync_diagnostics(self, columns))
         ctx = ValidationContext(self.document, checked, con)
         for name, validator in self.registry.validators.items():
             plugin = self.registry.owner.get(("validators", name), "?")

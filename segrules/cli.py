@@ -15,7 +15,7 @@ from rich.console import Console
 from rich.table import Table
 
 from . import __version__, api
-from .diagnostics import Diagnostic, Severity, render
+from .diagnostics import Diagnostic, Severity, exit_code, render
 from .errors import SegrulesError, SpecError
 from .formats import FORMATS, format_github, format_json, format_junit
 
@@ -113,8 +113,9 @@ def main():
               help="Output format: text for people, json, github (Actions annotations), junit (XML).")
 @click.option("--strict", is_flag=True, help="Treat warnings as errors.")
 def validate(specs, db, fmt, strict):
-    """Check spec files: YAML, keys, expression syntax, names, types, cycles and plugin checks.
-    Reports every problem in every file. Exit 0 when valid, 2 when not."""
+    """Check spec files: YAML, keys, expression syntax, names, types, cycles and plugin checks
+    (e.g. taxonomies proved exclusive). Reports every problem in every file. Exit 0 when valid,
+    1 when valid but a check failed, 2 when invalid."""
     results: dict[str, list] = {}
     with user_errors():
         registry = _registry()
@@ -126,8 +127,6 @@ def validate(specs, db, fmt, strict):
         except SegrulesError as exc:
             diags = exc.diagnostics
         results[path] = diags
-    failed = any(d.is_error or (strict and d.severity.value == "warning")
-                 for ds in results.values() for d in ds)
     if fmt == "json":
         click.echo(format_json(results))
     elif fmt == "github":
@@ -141,11 +140,12 @@ def validate(specs, db, fmt, strict):
             for d in diags:
                 show_diagnostics(render(d) + "\n")
             n_err = sum(d.is_error for d in diags)
-            n_warn = len(diags) - n_err
-            status = "[red]invalid[/red]" if n_err else "[green]valid[/green]"
+            n_warn = sum(d.severity is Severity.WARNING for d in diags)
+            code = exit_code(diags, strict)
+            status = {0: "[green]valid[/green]", 1: "[red]check failed[/red]", 2: "[red]invalid[/red]"}[code]
             out.print(f"{path}: {status} ({n_err} error{'s' * (n_err != 1)}, "
                       f"{n_warn} warning{'s' * (n_warn != 1)})")
-    sys.exit(EXIT_BAD_INPUT if failed else EXIT_OK)
+    sys.exit(max((exit_code(ds, strict) for ds in results.values()), default=EXIT_OK))
 
 
 @main.command("compile")
@@ -179,7 +179,11 @@ def compile_(spec, segments, dialect, db, as_of, params):
 @click.option("--format", "layout", type=click.Choice(["long", "wide"]), default="long", show_default=True,
               help="--out layout: long = one row per (segment, key); wide = one row per entity with a "
               "boolean per segment and the features.")
-def run(spec, db, as_of, params, segments, out_path, layout):
+@click.option("--snapshot", is_flag=True, help="Store the membership in the state store's history (run id, "
+              "spec hash, as-of, counts; see `segrules changes`).")
+@click.option("--state", "state_url", metavar="URL", help="State store for --snapshot: a DuckDB file (default "
+              ".segrules/state.duckdb) or URL#schema.")
+def run(spec, db, as_of, params, segments, out_path, layout, snapshot, state_url):
     """Evaluate every segment; print members and share of the universe per segment."""
     from .run import counts, counts_from_arrow, materialize, to_long
     with user_errors():
@@ -194,7 +198,7 @@ def run(spec, db, as_of, params, segments, out_path, layout):
                                 f"(known: {', '.join(suffixes)})", code="SR803")
         con = api.connect(db, read_only=True)
         names = split_names(segments)
-        as_of_time = api.parse_as_of(as_of)
+        as_of_time = loaded.now(as_of)
         wide = loaded.evaluate(con, as_of=as_of_time, params=parse_params(params), segments=names,
                                features=True if names is None else [])
         names = names or loaded.segments
@@ -217,6 +221,9 @@ def run(spec, db, as_of, params, segments, out_path, layout):
             out.print(f"universe: {result[0].universe:,} {loaded.model.entity.table}")
         if sink is not None:
             out.print(f"wrote {written.rows:,} rows ({layout}) to {written.target}")
+        if snapshot:
+            from .history.commands import take_snapshot
+            out.print(take_snapshot(loaded, con, as_of_time, parse_params(params), state_url), soft_wrap=True)
 
 
 @main.command()
@@ -289,11 +296,16 @@ def plugins():
     out.print(show)
 
 
+from .history.commands import COMMANDS as HISTORY_COMMANDS  # noqa: E402  (commands in their own modules)
+from .sync.cli import sync_command, sync_log_command  # noqa: E402
+from .testing.command import test_command  # noqa: E402
+
+for _command in (test_command, *HISTORY_COMMANDS):
+    main.add_command(_command)
+main.add_command(sync_command, "sync")
+main.add_command(sync_log_command, "sync-log")
+
+
 if __name__ == "__main__":  # pragma: no cover  (python -m segrules.cli: run the importable module)
     from segrules.cli import main as _main
     _main()
-
-from .sync.cli import sync_command, sync_log_command  # noqa: E402  (they use the helpers above)
-
-main.add_command(sync_command, "sync")
-main.add_command(sync_log_command, "sync-log")

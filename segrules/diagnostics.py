@@ -36,7 +36,11 @@ class Severity(str, enum.Enum):
 
 @dataclass(frozen=True)
 class Diagnostic:
-    """One problem found in a spec. ``code`` is stable (``SR2xx`` syntax, ...) so CI can grep it."""
+    """One problem found in a spec. ``code`` is stable (``SR2xx`` syntax, ...) so CI can grep it.
+
+    ``check``: the spec is valid but a check of it failed (a taxonomy is not exclusive): exit
+    code 1, where an invalid spec is 2.  ``related``: other places the problem involves (the
+    other segment of an overlapping pair), shown as notes and annotated in CI."""
 
     code: str
     message: str
@@ -44,6 +48,8 @@ class Diagnostic:
     severity: Severity = Severity.ERROR
     hint: str | None = None
     source: str = field(default="segrules", compare=False)
+    check: bool = field(default=False, compare=False)
+    related: tuple[Span, ...] = field(default=(), compare=False)
 
     @property
     def is_error(self) -> bool:
@@ -62,6 +68,8 @@ class Diagnostic:
             "end_line": span.end_line if span else None,
             "end_column": span.end_column if span else None,
             "source": self.source,
+            "check": self.check,
+            "related": [{"file": r.file, "line": r.line, "column": r.column} for r in self.related if r],
         }
 
 
@@ -101,7 +109,17 @@ def render(diag: Diagnostic, sources: dict[str, str] | None = None) -> str:
             out.append(f" {pad} | {' ' * (diag.span.column - 1)}{'^' * width}")
     if diag.hint:
         out.append(f"  = hint: {diag.hint}")
+    out.extend(f"  = see: {span}" for span in diag.related if span)
     return "\n".join(out)
+
+
+def exit_code(diags: list[Diagnostic], strict: bool = False) -> int:
+    """0 when nothing failed; 2 when the spec is invalid; 1 when it is valid but a check failed.
+    ``strict``: warnings count as failures."""
+    failed = [d for d in diags if d.is_error or (strict and d.severity is Severity.WARNING)]
+    if not failed:
+        return 0
+    return 1 if all(d.check for d in failed) else 2
 
 
 def render_all(diags: list[Diagnostic], sources: dict[str, str] | None = None) -> str:

@@ -27,6 +27,10 @@ def format_github(results: dict[str, list[Diagnostic]]) -> str:
                 loc += f",endLine={span.end_line},endColumn={span.end_column}"
             message = d.message + (f" ({d.hint})" if d.hint else "")
             lines.append(f"::{level} {loc},title={d.code}::{_github_escape(message)}")
+            for other in d.related:  # the other segments involved get the annotation too
+                if other:
+                    lines.append(f"::{level} file={other.file or file},line={other.line},col={other.column},"
+                                 f"title={d.code}::{_github_escape(message)}")
     return "\n".join(lines)
 
 
@@ -42,12 +46,12 @@ def format_json(results: dict[str, list[Diagnostic]]) -> str:
     return json.dumps(payload, indent=2, default=str)
 
 
-def format_junit(results: dict[str, list[Diagnostic]]) -> str:
+def format_junit(results: dict[str, list[Diagnostic]], title: str = "segrules validate") -> str:
     """One test suite, one test case per spec file; each error is a <failure>."""
-    suite = ET.Element("testsuite", name="segrules validate", tests=str(len(results)))
+    suite = ET.Element("testsuite", name=title, tests=str(len(results)))
     failures = 0
     for file, diags in results.items():
-        case = ET.SubElement(suite, "testcase", classname="segrules.validate", name=file)
+        case = ET.SubElement(suite, "testcase", classname=title.replace(" ", "."), name=file)
         errors = [d for d in diags if d.is_error]
         for d in errors:
             failure = ET.SubElement(case, "failure", message=f"{d.code}: {d.message}", type=d.code)

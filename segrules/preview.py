@@ -33,11 +33,10 @@ def explaining_nodes(checked, segment: str) -> dict[str, a.Node]:
 def preview_members(spec, con, segment: str, *, limit: int = 10, as_of=None, params=None) -> pa.Table:
     if segment not in spec.model.segments:
         raise SpecError(f"unknown segment {segment!r} (segments: {', '.join(spec.segments)})", code="SR304")
-    from .api import parse_as_of
     checked = spec.check(con)
     m = spec.model
     tables = {t: con.table(t) for t in {m.entity.table, *(s.table for s in m.sources.values())}}
-    plan = Plan(checked, tables, parse_as_of(as_of), spec.params(params))
+    plan = Plan(checked, tables, spec.now(as_of), spec.params(params))
     plan.build([segment], features=[])
     columns = {m.entity.key: plan.joined[m.entity.key]}
     for label, node in explaining_nodes(checked, segment).items():

@@ -25,3 +25,32 @@ features:
 def spec_text(segments: dict[str, str], schema: bool = True) -> str:
     body = "segments:\n" + "".join(f"  {name}:\n    where: {rule}\n" for name, rule in segments.items())
     return HEAD + body + (SCHEMA if schema else "")
+
+
+def duckdb_shop(now, orders=(), events=()):
+    """An in-memory DuckDB with the tables of :data:`SCHEMA`: customers 1-4 and the given
+    ``orders`` (customer, days before ``now``, amount, status) and ``events`` (customer,
+    days before ``now``, name)."""
+    from datetime import timedelta
+
+    import ibis
+    import pyarrow as pa
+
+    def at(days):
+        return pa.array([now - timedelta(days=d) for d in days], pa.timestamp("us"))
+
+    con = ibis.duckdb.connect()
+    con.create_table("customers", pa.table({
+        "customer_id": pa.array([1, 2, 3, 4], pa.int64()), "email": ["a", "b", "c", "d"],
+        "country": ["DE"] * 4, "signup_at": at([0] * 4), "plan": ["free"] * 4,
+        "birth_date": pa.array([now.date()] * 4, pa.date32()), "marketing_opt_in": [True] * 4}))
+    con.create_table("orders", pa.table({
+        "order_id": pa.array(range(len(orders)), pa.int64()),
+        "customer_id": pa.array([r[0] for r in orders], pa.int64()), "ordered_at": at([r[1] for r in orders]),
+        "amount": pa.array([r[2] for r in orders], pa.float64()),
+        "status": pa.array([r[3] for r in orders], pa.string())}))
+    con.create_table("events", pa.table({
+        "event_id": pa.array(range(len(events)), pa.int64()),
+        "customer_id": pa.array([r[0] for r in events], pa.int64()), "ts": at([r[1] for r in events]),
+        "name": pa.array([r[2] for r in events], pa.string())}))
+    return con

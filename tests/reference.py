@@ -235,6 +235,15 @@ def date_trunc(unit: str, x: Any) -> Any:
     raise ReferenceError_(f"unknown date_trunc unit {unit!r}")
 
 
+def previous_period_start(unit: str, start: datetime) -> datetime:
+    """The start of the calendar period before the one starting at ``start``."""
+    if unit == "week":
+        return start - timedelta(days=7)
+    if unit == "year":
+        return datetime(start.year - 1, 1, 1)
+    return date_trunc(unit, start - timedelta(days=1))  # day, month, quarter
+
+
 def _strict(fn: Callable) -> Callable:
     """Null in, null out."""
 
@@ -279,6 +288,8 @@ SCALAR_FUNCS: dict[str, Callable[..., Any]] = {
     "days_since": _strict(lambda ctx, x: _since(ctx, x, timedelta(days=1))),
     "hours_since": _strict(lambda ctx, x: _since(ctx, x, timedelta(hours=1))),
     "date_trunc": lambda ctx, unit, x: date_trunc(unit, x),
+    **{f"start_of_{unit}": (lambda unit: lambda ctx, x: date_trunc(unit, x))(unit)
+       for unit in ("day", "week", "month", "quarter", "year")},
 }
 
 
@@ -306,6 +317,12 @@ def _in_window(agg: A.Aggregate, src: Source, rows: list, ctx: Context) -> list:
     if isinstance(w, A.Within):
         start = ctx.now - timedelta(seconds=w.duration.seconds)
         return [r for r in rows if start < r[src.time] <= ctx.now]
+    if isinstance(w, A.CalendarWindow):
+        start = date_trunc(w.unit, ctx.now)
+        if w.period == "this":
+            return [r for r in rows if start <= r[src.time] <= ctx.now]
+        previous = previous_period_start(w.unit, start)
+        return [r for r in rows if previous <= r[src.time] < start]
     lo, hi = eval_expr(w.start, ctx), eval_expr(w.end, ctx)
     return [r for r in rows
             if compare("<=", lo, r[src.time]) is True and compare("<=", r[src.time], hi) is True]

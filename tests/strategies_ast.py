@@ -49,7 +49,9 @@ def _compound(children: st.SearchStrategy) -> st.SearchStrategy:
     def binary(node_type, ops):
         return st.builds(node_type, st.sampled_from(ops), children, children)
 
-    window = st.none() | st.builds(ast.Within, durations) | st.builds(ast.TimeRange, children, children)
+    window = (st.none() | st.builds(ast.Within, durations) | st.builds(ast.TimeRange, children, children)
+              | st.builds(ast.CalendarWindow, st.sampled_from(ast.CALENDAR_PERIODS),
+                          st.sampled_from(ast.CALENDAR_UNITS)))
     return st.one_of(
         st.builds(ast.Not, children),
         st.builds(ast.Neg, children),

@@ -120,6 +120,8 @@ def to_text(node: A.Node) -> str:
             out += f" within {to_text(node.window.duration)}"
         elif isinstance(node.window, A.TimeRange):
             out += f" between {_op(node.window.start)} and {_op(node.window.end)}"
+        elif isinstance(node.window, A.CalendarWindow):
+            out += f" within {node.window.period} {node.window.unit}"
         return f"{node.func}({out})"
     raise TypeError(f"cannot print {node!r}")
 
@@ -181,9 +183,11 @@ def _duration(draw) -> A.Duration:
 
 @st.composite
 def window(draw) -> A.Node | None:
-    kind = draw(st.sampled_from(["none", "none", "within", "within", "range"]))
+    kind = draw(st.sampled_from(["none", "none", "within", "within", "range", "calendar"]))
     if kind == "within":
         return A.Within(_duration(draw))
+    if kind == "calendar":
+        return A.CalendarWindow(draw(st.sampled_from(A.CALENDAR_PERIODS)), draw(st.sampled_from(A.CALENDAR_UNITS)))
     if kind == "range":
         lo = A.BinOp("-", A.Now(), _duration(draw))
         hi = draw(st.sampled_from([A.Now(), A.BinOp("-", A.Now(), A.Duration(1, "d")),
@@ -338,6 +342,8 @@ def ts_compound(draw, depth: int, env: Env) -> A.Node:
     if pick == "shift":
         return A.BinOp(draw(st.sampled_from("+-")), sub, _duration(draw))
     if pick == "trunc":
+        if draw(st.booleans()):
+            return A.Call(f"start_of_{draw(st.sampled_from(A.CALENDAR_UNITS))}", (sub,))
         return A.Call("date_trunc", (A.String(draw(st.sampled_from(UNITS))), sub))
     if pick == "coalesce":
         return A.Call("coalesce", (sub, A.BinOp("-", A.Now(), _duration(draw))))
@@ -462,6 +468,11 @@ TIMES = st.one_of(
     HOURS.map(lambda h: NOW + timedelta(hours=h, minutes=30)),
     st.sampled_from([datetime(2024, 6, 15), datetime(2024, 6, 14, 23, 59, 59),
                      datetime(2024, 4, 1), datetime(2024, 6, 10)]),  # midnights, Monday
+    # calendar period bounds around NOW (Saturday 2024-06-15): week, month, quarter, year starts
+    st.sampled_from([datetime(2024, 6, 9, 23, 59, 59), datetime(2024, 6, 3), datetime(2024, 6, 2, 23, 59, 59),
+                     datetime(2024, 6, 1), datetime(2024, 5, 31, 23, 59, 59), datetime(2024, 5, 1),
+                     datetime(2024, 4, 30, 23, 59, 59), datetime(2024, 3, 31, 23, 59, 59), datetime(2024, 1, 1),
+                     datetime(2023, 12, 31, 23, 59, 59), datetime(2023, 1, 1), datetime(2022, 12, 31, 23)]),
 )
 TEXT = st.sampled_from(STRINGS + ["  a  ", "B", "ÉA", "a%b"])
 

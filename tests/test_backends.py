@@ -62,3 +62,43 @@ def test_backends_features_agree(backends):
         assert row["orders_90d"] == other["orders_90d"]
         assert row["last_order_at"] == other["last_order_at"]
         assert row["ltv"] == pytest.approx(other["ltv"])
+
+
+CALENDAR_SPEC = """
+version: 1
+name: calendar
+timezone: America/New_York
+entity: {table: customers, key: customer_id}
+sources:
+  orders: {table: orders, key: customer_id, time: ordered_at}
+  events: {table: events, key: customer_id, time: ts}
+features:
+  this_month: count(orders within this month)
+  last_month: sum(orders.amount within last month)
+  last_week: count(events within last week)
+  this_quarter: count(events where name == 'product_view' within this quarter)
+  last_year: count(orders within last year)
+  since_monday: count(events between start_of_week(now) and now)
+  signup_month: start_of_month(signup_at)
+segments:
+  bought_this_month: {where: this_month > 0}
+  active_last_week: {where: last_week > 0 and signup_at < start_of_year(now)}
+  yesterday: {where: count(events within last day) > 0}
+"""
+
+
+def test_backends_calendar_windows_and_time_zone_agree(backends):
+    duck, pg = backends
+    spec = segrules.load_text(CALENDAR_SPEC, "calendar.yaml")
+    results = [{r["customer_id"]: r for r in spec.evaluate(con, as_of="2026-11-01T06:30:00Z").to_pyarrow().to_pylist()}
+               for con in (duck, pg)]
+    assert results[0].keys() == results[1].keys()
+    for key, row in results[0].items():
+        other = results[1][key]
+        for name in ("this_month", "last_week", "this_quarter", "last_year", "since_monday", "signup_month",
+                     *spec.segments):
+            assert row[name] == other[name], (key, name)
+        assert row["last_month"] == pytest.approx(other["last_month"])
+    # 06:30 UTC is 01:30 EST on November 1st (after the fall-back): October is last month
+    assert sum(bool(r["last_month"]) for r in results[0].values()) > 20
+    assert any(r["active_last_week"] for r in results[0].values())

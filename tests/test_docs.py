@@ -20,7 +20,8 @@ import pytest
 ROOT = Path(__file__).resolve().parent.parent
 DOCS = ROOT / "docs"
 EXAMPLE_PLUGIN = DOCS / "examples" / "example_plugin.py"
-EXAMPLE_SPECS = sorted((ROOT / "segment_specs" / "examples").glob("*.yaml"))
+EXAMPLE_SPECS = sorted(p for p in (ROOT / "segment_specs" / "examples").glob("*.yaml")
+                       if not p.name.endswith(".test.yaml"))  # spec unit tests: tests/test_spec_tests.py
 CODE = re.compile(r"""["'](SR\d{3})["']""")
 HELP_BLOCK = re.compile(r"(<!-- help: (?P<command>[\w-]+) -->\n```text\n)(?P<body>.*?)(```)", re.S)
 YAML_BLOCK = re.compile(r"^```yaml\n(?P<body>.*?)^```", re.S | re.M)
@@ -70,8 +71,12 @@ def docs_registry(example_plugin):
 
 # --- (a) every CLI command and option is in docs/cli.md -------------------------------------------
 def _commands():
+    """Every command, plugin commands included (``list_commands`` loads them)."""
+    import click
+
     from segrules.cli import main
-    return sorted(main.commands.items())
+    ctx = click.Context(main)
+    return sorted((name, main.get_command(ctx, name)) for name in main.list_commands(ctx))
 
 
 def test_docs_cli_every_command_has_a_section():
@@ -214,6 +219,9 @@ segments:
     where: domain(email) is null
   gmail_buyers:
     where: segment('gmail') and count(orders within 30d) >= 2
+  big_spenders:
+    where: spend.band == 'high' or spend.total > 25
+spend: {source: orders, amount: amount * 2, high: 50}
 exports:
   audiences:
     - {segment: gmail_buyers, to: "%(dir)s/gmail_buyers.jsonl"}
@@ -223,7 +231,7 @@ exports:
 def test_docs_plugins_excerpts_are_from_the_example_plugin():
     source = EXAMPLE_PLUGIN.read_text(encoding="utf-8")
     excerpts = re.findall(r"<!-- excerpt -->\n```python\n(.*?)```", _read("plugins.md"), re.S)
-    assert len(excerpts) == 5
+    assert len(excerpts) == 7
     for excerpt in excerpts:
         assert excerpt in source, f"docs/plugins.md excerpt not in {EXAMPLE_PLUGIN.name}:\n{excerpt}"
 
@@ -240,13 +248,15 @@ def test_docs_plugins_testing_example_runs(example_plugin, monkeypatch):
 
 def test_docs_example_plugin_registers_every_hook(example_plugin, docs_registry):
     assert set(docs_registry.functions) == {"domain"}
-    assert set(docs_registry.sections) == {"exports"}
+    assert set(docs_registry.sections) == {"exports", "spend"}
+    assert set(docs_registry.namespaces) == {"spend"}
     assert set(docs_registry.validators) == {"exports_refer_to_segments"}
+    assert set(docs_registry.segment_outputs) == {"suppress"}
     assert set(docs_registry.sinks) == {"jsonl"}
     assert set(docs_registry.commands) == {"export"}
     assert docs_registry.problems == []
-    assert {kind for kind, _ in docs_registry.owner} == {"functions", "sections", "validators", "sinks",
-                                                          "commands"}
+    assert {kind for kind, _ in docs_registry.owner} == {"functions", "sections", "namespaces", "validators",
+                                                          "segment_outputs", "sinks", "commands"}
 
 
 def test_docs_example_plugin_function_on_duckdb(docs_registry, tmp_path):
@@ -260,6 +270,26 @@ def test_docs_example_plugin_function_on_duckdb(docs_registry, tmp_path):
     rows = spec.evaluate(con, as_of="2026-10-01").to_pyarrow().to_pylist()
     assert [(r["customer_id"], r["gmail"], r["no_domain"], r["gmail_buyers"]) for r in rows] == [
         (1, True, False, True), (2, False, False, False), (3, False, True, False), (4, False, True, False)]
+    # spend.total = 2 * amount: customer 1 spent 60 (high), customer 2 spent 10, the others none
+    assert [r["big_spenders"] for r in rows] == [True, False, False, False]
+    assert [r["big_spenders"] for r in spec.evaluate(con, as_of="2026-09-10").to_pyarrow().to_pylist()] == [
+        False, False, False, False]  # as of 10 September customer 1 had spent 20
+
+
+def test_docs_example_plugin_segment_output_suppresses(docs_registry, tmp_path):
+    import ibis
+
+    import segrules
+    con = ibis.duckdb.connect()
+    _tables(con)
+    text = (PLUGIN_SPEC % {"dir": tmp_path}).replace("exports:\n", "exports:\n  suppress: big_spenders\n")
+    spec = segrules.load_text(text, registry=docs_registry)
+    assert spec.validate(con) == []
+    rows = spec.evaluate(con, as_of="2026-10-01").to_pyarrow().to_pylist()
+    # customer 1 is a gmail buyer, but also a big spender: suppressed from the exported segment
+    assert [(r["gmail_buyers"], r["big_spenders"], r["gmail"]) for r in rows] == [
+        (False, True, True), (False, False, False), (False, False, False), (False, False, False)]
+    assert spec.segments == ["gmail", "no_domain", "gmail_buyers", "big_spenders"]
 
 
 def test_docs_example_plugin_validator_and_section(docs_registry, tmp_path):

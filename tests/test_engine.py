@@ -52,8 +52,9 @@ def members(table, segment):
 def test_engine_ecommerce_membership(shop):
     spec = segrules.load(SPEC)
     wide = spec.evaluate(shop, as_of=NOW).to_pyarrow()
-    assert wide.column_names[:8] == ["customer_id", *spec.segments]
-    assert wide.column_names[8:] == spec.features
+    n = 1 + len(spec.segments)
+    assert wide.column_names[:n] == ["customer_id", *spec.segments]
+    assert wide.column_names[n:] == spec.features
     assert members(wide, "new_customers") == {1, 3}
     # paid within 90d: c1 400+200=600 > 500; c2's 1000 is 100 days old; c3's order is after now
     assert members(wide, "big_spenders") == {1}
@@ -103,8 +104,11 @@ def test_engine_segment_selection_only_computes_what_is_needed(shop):
 
 def test_engine_one_grouped_aggregation_per_source():
     spec = segrules.load_text(open(SPEC).read().replace("segments:", SCHEMA_BLOCK + "segments:"), SPEC)
-    sql = spec.to_sql("duckdb", as_of=NOW)
+    rfm_segments = {"champions", "win_back", "high_value_recent"}
+    sql = spec.to_sql("duckdb", as_of=NOW, segments=[s for s in spec.segments if s not in rfm_segments])
     assert sql.upper().count("GROUP BY") == 2  # orders and events, all aggregates fused
+    # the rfm.* values add their own per-customer aggregation, joined once, only when used
+    assert spec.to_sql("duckdb", as_of=NOW).upper().count("GROUP BY") == 3
     assert sql.upper().count("FILTER(WHERE") + sql.upper().count("FILTER (WHERE") >= 4
 
 

@@ -190,7 +190,8 @@ def _trees(children):
             A.Aggregate, st.sampled_from(A.AGGREGATE_FUNCS), st.sampled_from(["txns", "people", "nope"]),
             st.sampled_from([None, "amount", "at", "kind", "nope"]), st.none() | children,
             st.none() | st.builds(A.Within, st.builds(A.Duration, st.integers(0, 100), st.just("d")))
-            | st.builds(A.TimeRange, children, children),
+            | st.builds(A.TimeRange, children, children)
+            | st.builds(A.CalendarWindow, st.sampled_from(A.CALENDAR_PERIODS), st.sampled_from(A.CALENDAR_UNITS)),
         ),
     )
 

@@ -3,7 +3,9 @@
 It shows every hook of ``segrules.plugin.hookspecs``:
 
 * ``register_functions``     a scalar function ``domain(email)`` for the expression language;
-* ``register_spec_sections`` a top-level ``exports:`` section validated by a pydantic model;
+* ``register_spec_sections`` top-level ``exports:`` and ``spend:`` sections (pydantic models);
+* ``register_namespaces``    per-customer values ``spend.total`` and ``spend.band`` for rules;
+* ``register_segment_outputs`` ``exports: {suppress: ...}`` removes a segment's members from the audiences;
 * ``register_validators``    a check that ``exports:`` names segments that exist;
 * ``register_sinks``         a JSON-lines sink, picked by ``segrules run --out members.jsonl``;
 * ``register_commands``      a ``segrules export`` command writing every audience under ``exports:``.
@@ -29,7 +31,8 @@ from pydantic import BaseModel, ConfigDict, Field
 import segrules
 from segrules.diagnostics import Diagnostic, Severity
 from segrules.errors import SinkError
-from segrules.plugin import FunctionDef, SinkDef, SinkResult, SpecSection, Validator, hookimpl
+from segrules.plugin import (DerivedSegment, FunctionDef, NamespaceDef, SegmentOutputDef, SinkDef, SinkResult,
+                             SourceExpression, SpecSection, Validator, ValueField, hookimpl)
 
 
 # --- a function: domain(email) ------------------------------------------------------------------
@@ -66,11 +69,76 @@ class Exports(BaseModel):
     model_config = ConfigDict(extra="forbid", frozen=True)
 
     audiences: list[Export] = Field(default_factory=list)
+    suppress: str | None = Field(None, description="A segment whose members are left out of the audiences.")
+
+
+class Spend(BaseModel):
+    """``spend:`` switches on the ``spend.*`` values: money spent per customer in ``source``."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+    source: str = Field(description="A source of the spec, e.g. orders.")
+    amount: str = Field(description="An expression over the source's rows, e.g. amount.")
+    high: float = Field(100, description="spend.band is 'high' from this total on.")
 
 
 @hookimpl
 def register_spec_sections():
-    return [SpecSection("exports", Exports, doc="Audiences written by `segrules export`.")]
+    return [SpecSection("exports", Exports, doc="Audiences written by `segrules export`."),
+            SpecSection("spend", Spend, doc="Switches on the spend.* values.")]
+
+
+# --- a namespace: spend.total, spend.band ---------------------------------------------------------
+def _spend_fields(config: Spend) -> list[ValueField]:
+    return [ValueField("total", "float64", "money spent, 0 without orders", minimum=0, nullable=False),
+            ValueField("band", "string", "'high' or 'low'", values=("high", "low"), nullable=False)]
+
+
+def _spend_expressions(config: Spend) -> list[SourceExpression]:
+    # segrules parses and type-checks this text with the spec; errors point into spend.amount.
+    return [SourceExpression("amount", config.source, config.amount, ("spend", "amount"),
+                             source_path=("spend", "source"), expect="numeric")]
+
+
+def _build_spend(ctx):
+    """One row per customer: the entity key and a column per field, computed with Ibis."""
+    rows = ctx.source(ctx.config.source)  # the source's rows at or before `now` (--as-of)
+    per_key = rows.group_by(k=rows[ctx.source_key(ctx.config.source)]).aggregate(
+        total=ctx.expression("amount", rows).sum())
+    entity = ctx.entity
+    joined = entity.left_join(per_key, entity[ctx.key] == per_key.k)
+    total = joined.total.cast("float64").fill_null(0)
+    return joined.select(ctx.key, total=total, band=(total >= ctx.config.high).ifelse("high", "low"))
+
+
+@hookimpl
+def register_namespaces():
+    return [NamespaceDef("spend", "spend", _spend_fields, _build_spend, _spend_expressions,
+                         doc="spend.total and spend.band per customer.")]
+
+
+
+# --- segment outputs: exports.suppress ---------------------------------------------------------
+def _suppressed(segment: str, suppress: str):
+    def combine(raw):
+        """``raw``: input segment name -> its Ibis boolean column; return an Ibis boolean."""
+        return raw[segment] & ~raw[suppress]
+    return combine
+
+
+def derive_suppressed(exports: Exports, model) -> list[DerivedSegment]:
+    """Each exported segment, minus the members of ``exports.suppress`` (e.g. unsubscribed)."""
+    if exports.suppress is None:
+        return []
+    names = dict.fromkeys(a.segment for a in exports.audiences if a.segment != exports.suppress)
+    return [DerivedSegment(name, (name, exports.suppress), _suppressed(name, exports.suppress))
+            for name in names]
+
+
+@hookimpl
+def register_segment_outputs():
+    return [SegmentOutputDef("suppress", "exports", derive_suppressed,
+                             doc="Leave the members of exports.suppress out of the exported segments.")]
 
 
 # --- a validator ----------------------------------------------------------------------------------

@@ -13,12 +13,13 @@ from ..errors import ExprSyntaxError, TypeCheckError, raise_if_errors
 from ..lang import ast as a
 from ..lang.parser import parse_expr
 from ..lang.positions import SourceMap
-from ..plugin.types import FunctionDef
+from ..plugin.types import FunctionDef, NamespaceDef, SourceExpression, ValueField
 from ..spec import SpecDocument
 from .cycles import Ref, find_cycles, topological_order
 from .schema import did_you_mean
 from .types import describe, is_temporal
-from .typecheck import Binding, Env, TypeChecker
+from .typecheck import Binding, Env, Scope, TypeChecker
+from .types import matches_category
 
 
 @dataclass
@@ -38,6 +39,10 @@ class CheckedSpec:
     deps: dict[Ref, list[tuple[Ref, a.Node]]]
     functions: dict[str, FunctionDef] = field(default_factory=dict)
     warnings: list[Diagnostic] = field(default_factory=list)
+    # active plugin namespaces: name -> (definition, its section's config, field -> ValueField)
+    namespaces: dict[str, tuple[NamespaceDef, object, dict[str, ValueField]]] = field(default_factory=dict)
+    # plugin source expressions, parsed and checked: (namespace, key) -> (declaration, node)
+    source_expressions: dict[tuple[str, str], tuple[SourceExpression, a.Node]] = field(default_factory=dict)
 
     @property
     def model(self):
@@ -55,24 +60,25 @@ class CheckedSpec:
         return [r for r in self.order if r in wanted]
 
 
+def _parse_at(doc: SpecDocument, text: str, path: tuple, diags: list[Diagnostic]) -> a.Node | None:
+    """Parse the expression ``text`` found at ``path`` of the spec; syntax errors go to ``diags``."""
+    span = doc.index.value_span(path)
+    segs = doc.index.segments(path) or ((0, span.line, span.column),)
+    try:
+        return parse_expr(text, source_map=SourceMap(doc.path, segs))
+    except ExprSyntaxError as exc:
+        diags.extend(exc.diagnostics)
+        return None
+
+
 def parse_expressions(doc: SpecDocument) -> tuple[dict[str, a.Node], dict[str, a.Node], list[Diagnostic]]:
     features, segments, diags = {}, {}, []
-
-    def parse(text: str, path: tuple):
-        span = doc.index.value_span(path)
-        segs = doc.index.segments(path) or ((0, span.line, span.column),)
-        try:
-            return parse_expr(text, source_map=SourceMap(doc.path, segs))
-        except ExprSyntaxError as exc:
-            diags.extend(exc.diagnostics)
-            return None
-
     for name, text in doc.model.features.items():
-        node = parse(text, ("features", name))
+        node = _parse_at(doc, text, ("features", name), diags)
         if node is not None:
             features[name] = node
     for name, seg in doc.model.segments.items():
-        node = parse(seg.where, ("segments", name, "where"))
+        node = _parse_at(doc, seg.where, ("segments", name, "where"), diags)
         if node is not None:
             segments[name] = node
     return features, segments, diags
@@ -114,12 +120,54 @@ def _structure(doc: SpecDocument, schemas: dict[str, ibis.Schema]) -> list[Diagn
     return diags
 
 
+def _namespaces(doc: SpecDocument, namespaces: dict[str, NamespaceDef]):
+    """The plugin namespaces the spec switches on (by having their section), those it does not,
+    and clashes with source names."""
+    m, active, inactive, diags = doc.model, {}, {}, []
+    for name, nd in namespaces.items():
+        config = getattr(m, nd.section, None)
+        if config is None:
+            inactive[name] = nd.section
+        elif name in m.sources:
+            diags.append(Diagnostic("SR312", f"source {name!r} has the name of the {name}.* values of the "
+                                    f"{nd.section}: section", doc.index.key_span(("sources", name)),
+                                    hint="rename the source"))
+        else:
+            active[name] = (nd, config, {f.name: f for f in nd.fields(config)})
+    return active, inactive, diags
+
+
+def _source_expressions(doc: SpecDocument, checker: TypeChecker, active, syntax: list[Diagnostic]):
+    """Parse and type-check the source expressions of the active namespaces' sections."""
+    result, reported = {}, set()
+    for ns, (nd, config, _) in active.items():
+        for se in nd.expressions(config) if nd.expressions else []:
+            if se.source not in checker.env.sources:
+                if (se.source, se.source_path) in reported:
+                    continue
+                reported.add((se.source, se.source_path))
+                checker.diagnostics.append(Diagnostic(
+                    "SR302", f"unknown source {se.source!r}", doc.index.value_span(se.source_path or se.path),
+                    hint=did_you_mean(se.source, checker.env.sources)))
+                continue
+            node = _parse_at(doc, se.text, se.path, syntax)
+            if node is None:
+                continue
+            t = checker.value(node, Scope(se.source))
+            if t is not None and not matches_category(t, se.expect):
+                checker.error("SR415", f"{'.'.join(map(str, se.path))} must be {se.expect}, got {describe(t)}", node)
+            result[(ns, se.key)] = (se, node)
+    return result
+
+
 def analyze(doc: SpecDocument, schemas: dict[str, ibis.Schema],
-            functions: dict[str, FunctionDef] | None = None) -> CheckedSpec:
+            functions: dict[str, FunctionDef] | None = None,
+            namespaces: dict[str, NamespaceDef] | None = None) -> CheckedSpec:
     """Parse, resolve and type-check a spec against ``schemas``. Raises the first stage's error
     type carrying all its diagnostics: :class:`ExprSyntaxError` or :class:`TypeCheckError`."""
     features, segments, syntax = parse_expressions(doc)
-    structure = _structure(doc, schemas)
+    active, inactive, clashes = _namespaces(doc, namespaces or {})
+    structure = _structure(doc, schemas) + clashes
     if structure:
         raise TypeCheckError(diagnostics=syntax + structure)
     m = doc.model
@@ -132,8 +180,11 @@ def analyze(doc: SpecDocument, schemas: dict[str, ibis.Schema],
         params=dict(m.params),
         functions=dict(functions or {}),
         broken=set(m.features) - set(features),
+        namespaces={ns: {f.name: dt.dtype(f.dtype) for f in fields.values()} for ns, (_, _, fields) in active.items()},
+        inactive=inactive,
     )
     checker = TypeChecker(env)
+    source_expressions = _source_expressions(doc, checker, active, syntax)
     deps: dict[Ref, list[tuple[Ref, a.Node]]] = {}
     for name in features:
         checker.feature_type(name)
@@ -158,6 +209,6 @@ def analyze(doc: SpecDocument, schemas: dict[str, ibis.Schema],
         document=doc, schemas=schemas, features=features, segments=segments, types=checker.types,
         bindings=checker.bindings, feature_types={k: v for k, v in checker.feature_types.items() if v},
         aggregates=aggregates, order=topological_order(deps), deps=deps, functions=env.functions,
-        warnings=[d for d in errors if not d.is_error],
+        warnings=[d for d in errors if not d.is_error], namespaces=active, source_expressions=source_expressions,
     )
 

@@ -94,6 +94,14 @@ def _date_trunc(types, nodes):
     return types[1] if not types[1].is_null() else dt.timestamp
 
 
+def _start_of(types, nodes):
+    """``start_of_month(t)`` and friends: ``date_trunc('month', t)``, a date stays a date."""
+    return _fixed(1, "temporal", None)(types, nodes) if types and not types[0].is_null() else (
+        _arity(1)(types) or dt.timestamp)
+
+
+START_OF_UNITS = ("day", "week", "month", "quarter", "year")
+
 BUILTINS: dict[str, Sig] = {
     "lower": _fixed(1, "string", dt.string),
     "upper": _fixed(1, "string", dt.string),
@@ -111,4 +119,5 @@ BUILTINS: dict[str, Sig] = {
     "days_since": _since,
     "hours_since": _since,
     "date_trunc": _date_trunc,
+    **{f"start_of_{unit}": _start_of for unit in START_OF_UNITS},
 }

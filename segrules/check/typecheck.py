@@ -35,7 +35,15 @@ class SourceColumn:
     name: str
 
 
-Binding = EntityColumn | FeatureRef | SourceColumn
+@dataclass(frozen=True)
+class NamespaceValue:
+    """``rfm.label``: a per-entity value computed by a plugin namespace."""
+
+    namespace: str
+    name: str
+
+
+Binding = EntityColumn | FeatureRef | SourceColumn | NamespaceValue
 
 
 # Nodes whose type never depends on context.
@@ -67,6 +75,8 @@ class Env:
     params: dict[str, object]
     functions: dict[str, FunctionDef] = field(default_factory=dict)
     broken: set[str] = field(default_factory=set)  # features that did not parse (already reported)
+    namespaces: dict[str, dict[str, dt.DataType]] = field(default_factory=dict)  # active: ns -> field -> type
+    inactive: dict[str, str] = field(default_factory=dict)  # registered but off: ns -> its spec section
 
 
 class TypeChecker:
@@ -170,6 +180,13 @@ class TypeChecker:
         return None
 
     def visit_Dotted(self, node, scope):
+        if node.namespace in self.env.namespaces and node.namespace not in self.env.sources:
+            return self._namespace_value(node, scope)
+        if node.namespace in self.env.inactive:
+            section = self.env.inactive[node.namespace]
+            self.error("SR313", f"{node.namespace}.{node.name} needs a {section}: section in the spec", node,
+                       f"add a top-level {section}: section (see the plugin's documentation)")
+            return None
         if node.namespace not in self.env.sources:
             self.error("SR302", f"unknown source {node.namespace!r}", node,
                        did_you_mean(node.namespace, self.env.sources))
@@ -183,6 +200,19 @@ class TypeChecker:
                        "belongs to another source", node)
             return None
         return self._source_column(node, node.namespace, node.name)
+
+    def _namespace_value(self, node, scope):
+        fields = self.env.namespaces[node.namespace]
+        if node.name not in fields:
+            self.error("SR311", f"{node.namespace} has no value {node.name!r}", node,
+                       did_you_mean(node.name, fields) or f"{node.namespace} has: {', '.join(fields)}")
+            return None
+        if scope.source is not None:
+            self.error("SR308", f"{node.namespace}.{node.name} is a value per entity, not per row; it cannot "
+                       f"be used inside an aggregate over {scope.source}", node)
+            return None
+        self.bindings[id(node)] = NamespaceValue(node.namespace, node.name)
+        return fields[node.name]
 
     def _source_column(self, node, source: str, column: str):
         schema = self.env.sources[source]

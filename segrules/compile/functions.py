@@ -39,6 +39,13 @@ def _date_trunc(ctx, args, nodes):
     return ibis.ifelse(x.isnull(), ibis.null(x.type()), x.truncate(unit))
 
 
+def _start_of(unit: str) -> Callable:
+    def compile_(ctx, args, nodes):
+        x = args[0]
+        return ibis.ifelse(x.isnull(), ibis.null(x.type()), x.truncate(TRUNC_CODES[unit]))
+    return compile_
+
+
 def _common(fn):
     def compile_(ctx, args, nodes):
         return fn(*[arg.cast(ctx.type_of_call) for arg in args])
@@ -63,5 +70,6 @@ SCALARS: dict[str, Callable] = {
     "days_since": _since(86400),
     "hours_since": _since(3600),
     "date_trunc": _date_trunc,
+    **{f"start_of_{unit}": _start_of(unit) for unit in ("day", "week", "month", "quarter", "year")},
 }
 

@@ -15,42 +15,62 @@ import ibis
 import ibis.expr.datatypes as dt
 
 from ..check import CheckedSpec
+from ..check.typecheck import NamespaceValue
 from ..errors import CompileError
 from ..lang import ast as a
-from .to_ibis import ExprCompiler, duration
+from .backends import backend_name, by_time
+from .calendar import calendar_condition
+from .namespaces import build_namespace, point_in_time
+from .relations import project
+from .to_ibis import ExprCompiler, duration, now_value
 
 ZERO_WHEN_EMPTY = ("count", "count_distinct", "sum")
 
 
-def _aggregate_metric(agg: a.Aggregate, compiler: ExprCompiler, table, key: str, time: str | None):
-    """The Ibis reduction for one aggregate over the (already point-in-time filtered) source."""
+def _aggregate_metric(agg: a.Aggregate, compiler: ExprCompiler, table, key: str, time: str | None,
+                      backend: str | None = None):
+    """The Ibis reduction for one aggregate over the (already point-in-time filtered) source;
+    ``backend`` names the backend of the source table, for the translations in ``backends``."""
     conds = []
     if agg.where is not None:
         conds.append(compiler.typed(agg.where, dt.boolean))
     if isinstance(agg.window, a.Within):
-        conds.append(table[time] > compiler.now - duration(agg.window.duration))
+        conds.append(compiler.column(time) > compiler.window_start(agg.window.duration))
     elif isinstance(agg.window, a.TimeRange):
         start, end = compiler.compile(agg.window.start), compiler.compile(agg.window.end)
-        col = table[time]
+        col = compiler.column(time)
         if col.type().is_timestamp():
             start = start.cast(dt.timestamp) if start.type().is_date() else start
             end = end.cast(dt.timestamp) if end.type().is_date() else end
         conds.append((col >= start) & (col <= end))
+    elif isinstance(agg.window, a.CalendarWindow):
+        conds.append(calendar_condition(agg.window, compiler.now, table[time]))
     where = None
     for cond in conds:
         where = cond if where is None else where & cond
     if agg.column is None:
-        return table[key].count(where=where)
-    col = table[agg.column]
+        return compiler.column(key).count(where=where)
+    col = compiler.column(agg.column)
     if agg.func in ("first", "last"):
         # arg_min/arg_max by time, skipping null values: translated by every Ibis backend
-        # (FIRST(.. ORDER BY) on DuckDB, ARRAY_AGG(..)[1] on Postgres, MIN_BY/MAX_BY elsewhere).
+        # (ARRAY_AGG(..)[1] on Postgres, MIN_BY/MAX_BY elsewhere); DuckDB's own arg_min/arg_max
+        # where the backend is known (Ibis would write the slower FIRST(.. ORDER BY)).
         present = col.notnull() if where is None else where & col.notnull()
+        builtin = by_time(backend, agg.func, col.type(), compiler.column(time).type())
+        if builtin is not None:
+            return builtin(col, compiler.column(time), where=present)
         reduce = col.argmin if agg.func == "first" else col.argmax
-        return reduce(table[time], where=present)
+        return reduce(compiler.column(time), where=present)
     method = {"count": "count", "count_distinct": "nunique", "sum": "sum", "avg": "mean",
               "min": "min", "max": "max"}[agg.func]
     return getattr(col, method)(where=where)
+
+
+def _widest_window(aggs: list[a.Aggregate]) -> a.Duration | None:
+    """The longest ``within`` duration if every aggregate has one, else ``None``."""
+    if not all(isinstance(agg.window, a.Within) for agg in aggs):
+        return None
+    return max((agg.window.duration for agg in aggs), key=lambda d: d.seconds)
 
 
 class Plan:
@@ -61,7 +81,9 @@ class Plan:
         self.model = checked.model
         self._features: dict[str, Any] = {}
         self._segments: dict[str, Any] = {}
+        self._aggregates: dict[a.Aggregate, Any] = {}
         self._agg_columns: dict[a.Aggregate, tuple[str, str]] = {}  # agg -> (column, func)
+        self._ns_columns: dict[tuple[str, str], str] = {}  # (namespace, field) -> column
 
     def build(self, segments: list[str] | None = None, features: bool | list[str] = True):
         m = self.model
@@ -75,25 +97,28 @@ class Plan:
         joined = self._join(needed_refs)
         self.joined = joined
         self.entity = ExprCompiler(self.checked, joined, self.now, self.params,
-                                   feature=self.feature, segment=self.segment, aggregate=self.aggregate)
+                                   feature=self.feature, segment=self.segment, aggregate=self.aggregate,
+                                   namespace=self.namespace)
         key = m.entity.key
         columns = {key: joined[key]}
         for name in names:
             columns[name] = self.segment(name)
         for name in feature_names:
             columns[name] = self.feature(name)
-        return joined.select(**columns)
+        return project(joined, columns)
 
     # -- the grouped aggregations --------------------------------------------------------
     def _join(self, needed_refs):
         m = self.model
-        entity = self.tables[m.entity.table]
-        if m.entity.time:
-            entity = entity.filter(entity[m.entity.time] <= ibis.literal(self.now, type=dt.timestamp))
+        entity = point_in_time(self.tables[m.entity.table], m.entity.time, self.now)
         roots = [self.checked.features[n] if k == "feature" else self.checked.segments[n] for k, n in needed_refs]
-        used = set()
+        used, used_ns = set(), {}
         for root in roots:
-            used.update(n for n in root.walk() if isinstance(n, a.Aggregate))
+            for n in root.walk():
+                if isinstance(n, a.Aggregate):
+                    used.add(n)
+                elif isinstance(binding := self.checked.bindings.get(id(n)), NamespaceValue):
+                    used_ns.setdefault(binding.namespace, set()).add(binding.name)
         taken = set(entity.columns)
         joined = entity
         counter = 0
@@ -104,8 +129,14 @@ class Plan:
                 continue
             src = m.sources[source_name]
             table = self.tables[src.table]
+            backend = backend_name(table)
             if src.time:
-                table = table.filter(table[src.time] <= ibis.literal(self.now, type=dt.timestamp))
+                now = now_value(self.now)
+                scan = table[src.time] <= now
+                widest = _widest_window(aggs)
+                if widest is not None:  # every aggregate is windowed: skip rows none of them counts
+                    scan = scan & (table[src.time] > now - duration(widest))
+                table = table.filter(scan)
             compiler = ExprCompiler(self.checked, table, self.now, self.params, source=source_name)
             metrics = {}
             for agg in aggs:
@@ -113,7 +144,7 @@ class Plan:
                     counter += 1
                 column = f"_agg{counter}"
                 taken.add(column)
-                metrics[column] = _aggregate_metric(agg, compiler, table, src.key, src.time)
+                metrics[column] = _aggregate_metric(agg, compiler, table, src.key, src.time, backend)
                 self._agg_columns[agg] = (column, agg.func)
             group_key = f"_key_{source_name}"
             while group_key in taken:
@@ -121,18 +152,39 @@ class Plan:
             taken.add(group_key)
             group_keys.add(group_key)
             grouped = table.group_by(**{group_key: table[src.key]}).aggregate(**metrics)
-            joined = joined.left_join(grouped, joined[m.entity.key] == grouped[group_key])
+            # Keys by name: a predicate expression would make Ibis walk the whole aggregation.
+            joined = joined.left_join(grouped, [(m.entity.key, group_key)])
+        for ns, fields in sorted(used_ns.items()):
+            fields = sorted(fields)
+            table = build_namespace(ns, self.checked, self.tables, self.now, self.params, fields)
+            renames = {}
+            for f in [m.entity.key, *fields]:
+                column = f"_{ns}_{f}"
+                while column in taken:
+                    column = "_" + column
+                taken.add(column)
+                renames[column] = f
+            table = table.rename(renames)
+            group_key = next(c for c, f in renames.items() if f == m.entity.key)
+            group_keys.add(group_key)
+            self._ns_columns.update({(ns, f): c for c, f in renames.items() if c != group_key})
+            joined = joined.left_join(table, [(m.entity.key, group_key)])
         if joined is not entity:
             # Close the join into a plain projection: rules compile against it much faster than
             # against the join itself (Ibis dereferences every expression through a join).
-            joined = joined.select(*[c for c in joined.columns if c not in group_keys])
+            joined = joined.drop(*group_keys)
         return joined
 
     # -- callbacks for the entity-scope compiler -----------------------------------------
     def aggregate(self, agg: a.Aggregate):
-        column, func = self._agg_columns[agg]
-        value = self.joined[column]
-        return value.fill_null(0) if func in ZERO_WHEN_EMPTY else value
+        if agg not in self._aggregates:
+            column, func = self._agg_columns[agg]
+            value = self.entity.column(column)
+            self._aggregates[agg] = value.fill_null(0) if func in ZERO_WHEN_EMPTY else value
+        return self._aggregates[agg]
+
+    def namespace(self, namespace: str, name: str):
+        return self.entity.column(self._ns_columns[(namespace, name)])
 
     def feature(self, name: str):
         if name not in self._features:
@@ -145,7 +197,7 @@ class Plan:
             if self.checked.types[id(node)].is_null():  # e.g. `where: null`: never a match
                 self._segments[name] = ibis.literal(False)
             else:
-                self._segments[name] = self.entity.compile(node).fill_null(False)
+                self._segments[name] = self.entity.compile(node).fill_null(self.entity.lit(False, dt.boolean))
         return self._segments[name]
 
 

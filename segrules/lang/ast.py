@@ -201,7 +201,24 @@ class TimeRange(Node):
     end: "Expr"
 
 
-Window = Union[Within, TimeRange]
+CALENDAR_PERIODS = ("this", "last")
+CALENDAR_UNITS = ("day", "week", "month", "quarter", "year")
+
+
+@dataclass(frozen=True)
+class CalendarWindow(Node):
+    """``within this month`` / ``within last week``: a calendar period in the spec's time zone.
+
+    ``this``: from the start of the current ``unit`` (``date_trunc(unit, now)``) to ``now``;
+    ``last``: the whole previous ``unit``, ``start - 1 unit <= t < start``.  Weeks start on
+    Monday (ISO).
+    """
+
+    period: str  # one of CALENDAR_PERIODS
+    unit: str  # one of CALENDAR_UNITS
+
+
+Window = Union[Within, TimeRange, CalendarWindow]
 
 
 @dataclass(frozen=True)

@@ -104,8 +104,10 @@ CATALOGUE: tuple[SyntaxErrorKind, ...] = (
     _kind("double_dot", "SR213", "a name has at most one dot: namespace.name", "a.b.c", "a.b.c.d",
           tokens=frozenset({"DOT"})),
     _kind("name_after_dot", "SR214", "expected a name after '.'", "a.", "a.1", "a.and", "a.(b)"),
-    _kind("within_needs_duration", "SR215", "'within' needs a duration such as 30d",
-          "count(o within 30)", "count(o within x)", "count(o within)"),
+    _kind("within_needs_duration", "SR215",
+          "'within' needs a duration such as 30d, or a calendar period such as 'this month'",
+          "count(o within 30)", "count(o within x)", "count(o within)", "count(o within this)",
+          "count(o within this 30d)"),
     # --- the lexer gave up --------------------------------------------------------------------
     _kind("unterminated_string", "SR220", "unterminated string", "'abc", "x == \"abc", "'it\\'s",
           match="char", chars="'\"", hint="close the string with the quote it starts with"),
@@ -145,6 +147,10 @@ CATALOGUE: tuple[SyntaxErrorKind, ...] = (
     _kind("window_order", "SR242", "an aggregate takes one time window, after its 'where' clause",
           "count(orders between 1 and 2 where x)", "count(orders between 1 and 2 within 30d)",
           match="build"),
+    _kind("calendar_period", "SR260", "unknown calendar period '{word}': use 'this' or 'last', e.g. "
+          "within last month", "count(o within next month)", "count(o within these weeks)", match="build"),
+    _kind("calendar_unit", "SR261", "unknown calendar unit '{word}': use day, week, month, quarter or year",
+          "count(o within this months)", "count(o within last fortnight)", match="build"),
     _kind("too_deep", "SR250", "expression is nested too deeply", "-" * 3000 + "x", match="build"),
     _kind("unexpected_token", "SR200", "unexpected {found}", "a, b", "x where y", "within 30d", match="fallback",
           hint="expected {expected}"),

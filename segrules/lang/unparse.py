@@ -155,6 +155,10 @@ class _Unparser:
             parts.append(f"within {self.visit_Duration(node.window.duration)[0]}")
         elif isinstance(node.window, ast.TimeRange):
             parts.append(f"between {self._range(node.window.start, node.window.end)}")
+        elif isinstance(node.window, ast.CalendarWindow):
+            if node.window.period not in ast.CALENDAR_PERIODS or node.window.unit not in ast.CALENDAR_UNITS:
+                raise ValueError(f"not a calendar window: {node.window!r}")
+            parts.append(f"within {node.window.period} {node.window.unit}")
         elif node.window is not None:
             raise TypeError(f"not a window: {node.window!r}")
         return f"{node.func}({' '.join(parts)})", ATOM

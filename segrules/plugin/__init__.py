@@ -3,8 +3,10 @@
 from .destinations import BatchResult, DestinationDef, Limits, Row, SyncContext
 from .hookspecs import hookimpl
 from .registry import Registry, build_registry
-from .types import FunctionDef, PluginInfo, SinkDef, SinkResult, SpecSection, ValidationContext, Validator
+from .types import (DerivedSegment, FunctionDef, NamespaceDef, PluginInfo, SegmentOutputDef, SinkDef, SinkResult,
+                    SourceExpression, SpecSection, ValidationContext, Validator, ValueField)
 
-__all__ = ["hookimpl", "Registry", "build_registry", "FunctionDef", "PluginInfo", "SinkDef", "SinkResult",
-           "SpecSection", "ValidationContext", "Validator", "BatchResult", "DestinationDef", "Limits", "Row",
+__all__ = ["hookimpl", "Registry", "build_registry", "DerivedSegment", "SegmentOutputDef", "FunctionDef",
+           "NamespaceDef", "PluginInfo", "SinkDef", "SinkResult", "SourceExpression", "SpecSection",
+           "ValidationContext", "Validator", "ValueField", "BatchResult", "DestinationDef", "Limits", "Row",
            "SyncContext"]

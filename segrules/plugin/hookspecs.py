@@ -9,7 +9,7 @@ from __future__ import annotations
 import pluggy
 
 from .destinations import DestinationDef
-from .types import FunctionDef, SinkDef, SpecSection, Validator
+from .types import FunctionDef, NamespaceDef, SegmentOutputDef, SinkDef, SpecSection, Validator
 
 PROJECT = "segrules"
 hookspec = pluggy.HookspecMarker(PROJECT)
@@ -24,6 +24,20 @@ def register_functions() -> list[FunctionDef]:
 @hookspec
 def register_spec_sections() -> list[SpecSection]:
     """Extra top-level spec sections, each validated by its pydantic model."""
+
+
+@hookspec
+def register_namespaces() -> list[NamespaceDef]:
+    """Per-entity values computed by the plugin (``rfm.label``, ``rfm.r``), used in rules as
+    ``namespace.field`` and joined into the spec's one query plan when a rule uses them.
+    A namespace must not have the name of a source of the spec that activates it."""
+
+
+@hookspec
+def register_segment_outputs() -> list[SegmentOutputDef]:
+    """Output segment columns derived from the segments' membership in the one query plan
+    (``resolve: priority`` keeps an entity in the first of overlapping segments only; an
+    ``else`` segment collects the rest)."""
 
 
 @hookspec

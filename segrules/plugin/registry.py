@@ -9,15 +9,17 @@ from ..diagnostics import Diagnostic
 from ..errors import PluginError
 from .destinations import DestinationDef
 from .host import get_plugin_manager
-from .types import FunctionDef, PluginInfo, SinkDef, SpecSection, Validator
+from .types import FunctionDef, NamespaceDef, PluginInfo, SegmentOutputDef, SinkDef, SpecSection, Validator
 
 
 @dataclass
 class Registry:
-    """Functions, spec sections, validators, sinks and commands by name, with their plugin."""
+    """Functions, spec sections, namespaces, segment outputs, validators, sinks and commands by name, with their plugin."""
 
     functions: dict[str, FunctionDef] = field(default_factory=dict)
     sections: dict[str, SpecSection] = field(default_factory=dict)
+    namespaces: dict[str, NamespaceDef] = field(default_factory=dict)
+    segment_outputs: dict[str, SegmentOutputDef] = field(default_factory=dict)
     validators: dict[str, Validator] = field(default_factory=dict)
     sinks: dict[str, SinkDef] = field(default_factory=dict)
     destinations: dict[str, DestinationDef] = field(default_factory=dict)
@@ -42,6 +44,8 @@ class Registry:
 _KINDS = (
     ("register_functions", "functions", "function"),
     ("register_spec_sections", "sections", "spec section"),
+    ("register_namespaces", "namespaces", "namespace"),
+    ("register_segment_outputs", "segment_outputs", "segment output"),
     ("register_validators", "validators", "validator"),
     ("register_sinks", "sinks", "sink"),
     ("register_destinations", "destinations", "destination"),

@@ -74,6 +74,85 @@ class SinkDef:
     doc: str = ""
 
 
+@dataclass(frozen=True)
+class ValueField:
+    """One per-entity value of a namespace, used in rules as ``namespace.name`` (``rfm.r``).
+
+    ``dtype`` is an Ibis type string.  ``minimum``/``maximum`` (inclusive) and ``values`` (the only
+    strings it can take) describe its domain for static analysis (e.g. MECE proofs); leave them
+    None when unknown.  ``nullable``: whether some entities have no value."""
+
+    name: str
+    dtype: str
+    doc: str = ""
+    minimum: float | None = None
+    maximum: float | None = None
+    values: tuple[str, ...] | None = None
+    nullable: bool = True
+
+
+@dataclass(frozen=True)
+class SourceExpression:
+    """An expression written in a plugin's spec section and evaluated over the rows of a source
+    (``rfm: {amount: amount * 0.9, where: status == 'paid'}``).  segrules parses and type-checks
+    it with the spec (errors point into the section) and compiles it for the plugin.
+
+    ``path``: where its text is in the spec, e.g. ``("rfm", "where")``; ``source_path``: where the
+    source name is (for an unknown source).  ``expect``: a type category (``TYPE_CATEGORIES``)."""
+
+    key: str
+    source: str
+    text: str
+    path: tuple
+    source_path: tuple | None = None
+    expect: str = "any"
+
+
+@dataclass(frozen=True)
+class NamespaceDef:
+    """Per-entity values a plugin computes in the database and rules use as ``name.field``.
+
+    Active when the spec has the top-level section ``section`` (a spec section the plugin also
+    registers).  ``fields(config)`` lists the values for that section's config (a pydantic model
+    instance); ``expressions(config)`` the source expressions it uses; ``build(ctx)`` gets a
+    :class:`NamespaceBuild` and returns an Ibis table with the entity key column (``ctx.key``)
+    and one column per field, at most one row per entity (entities without a row get nulls).
+    The table is joined into the spec's one query plan only when a rule uses the namespace."""
+
+    name: str
+    section: str
+    fields: Callable[[Any], list[ValueField]]
+    build: Callable[[Any], Any]
+    expressions: Callable[[Any], list[SourceExpression]] | None = None
+    doc: str = ""
+
+
+@dataclass(frozen=True)
+class DerivedSegment:
+    """An output membership column computed from other segments' membership booleans, in the
+    spec's one query.  ``combine`` gets ``{input name: Ibis boolean column}`` (the segments'
+    own rules, never null) and returns an Ibis boolean.  A ``name`` that is a segment of the
+    spec replaces that segment's output column; a new name adds an output segment (listed after
+    the spec's own).  Rules that use ``segment('x')`` still see x's own rule."""
+
+    name: str
+    inputs: tuple[str, ...]
+    combine: Callable[[dict[str, Any]], Any]
+    doc: str = ""
+
+
+@dataclass(frozen=True)
+class SegmentOutputDef:
+    """Rewrites of the output segments, active when the spec has the top-level ``section``.
+    ``derive(config, model)`` gets that section's config and the spec model and returns the
+    :class:`DerivedSegment` list."""
+
+    name: str
+    section: str
+    derive: Callable[[Any, Any], list[DerivedSegment]]
+    doc: str = ""
+
+
 @dataclass
 class PluginInfo:
     name: str

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import difflib
+import re
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -45,6 +46,9 @@ def _allowed_keys(model: type[BaseModel], loc: tuple) -> list[str]:
 def _diagnostic(err: dict, model: type[BaseModel], index: PositionIndex) -> Diagnostic:
     loc = tuple(err["loc"])
     where = ".".join(str(p) for p in loc) or "spec"
+    if re.fullmatch(r"SR\d{3}", err["type"]):  # a validator's PydanticCustomError carries its code
+        return Diagnostic(err["type"], f"{where}: {err['msg']}", index.value_span(loc),
+                          hint=(err.get("ctx") or {}).get("hint"))
     if err["type"] == "extra_forbidden":
         allowed = _allowed_keys(model, loc)
         close = difflib.get_close_matches(str(loc[-1]), allowed, n=1)
@@ -60,6 +64,11 @@ def _diagnostic(err: dict, model: type[BaseModel], index: PositionIndex) -> Diag
         return Diagnostic("SR107", f"{where}: not a valid name (letters, digits and _, not starting with a digit)",
                           span)
     return Diagnostic("SR100", f"{where}: {err['msg']}", index.value_span(loc))
+
+
+def validation_diagnostics(exc: ValidationError, model: type[BaseModel], index: PositionIndex) -> list[Diagnostic]:
+    """A pydantic error as diagnostics positioned through ``index`` (spec and test files)."""
+    return [_diagnostic(e, model, index) for e in exc.errors()]
 
 
 def _expressions_as_text(data: dict, index: PositionIndex) -> None:
@@ -90,7 +99,7 @@ def parse_spec(text: str, path: str = "<string>", sections: dict[str, Any] | Non
     try:
         model = model_cls.model_validate(data)
     except ValidationError as exc:
-        raise SpecError(diagnostics=[_diagnostic(e, model_cls, index) for e in exc.errors()]) from None
+        raise SpecError(diagnostics=validation_diagnostics(exc, model_cls, index)) from None
     return SpecDocument(model, path, text, index)
 
 

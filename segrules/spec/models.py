@@ -6,7 +6,10 @@ from __future__ import annotations
 from datetime import date, datetime
 from typing import Annotated, Any, Literal, Union
 
-from pydantic import BaseModel, ConfigDict, Field, StringConstraints, create_model
+from pydantic import BaseModel, ConfigDict, Field, StringConstraints, create_model, field_validator
+from pydantic_core import PydanticCustomError
+
+from .timezones import check_timezone
 
 from .syncs import Destination, Sync
 
@@ -44,6 +47,11 @@ class Segment(_Strict):
     description: str | None = None
     owner: str | None = None
     tags: list[str] = Field(default_factory=list)
+    min_days_in: int | None = Field(
+        None, ge=0, description="With history (`run --snapshot`): a member stays at least this many days "
+        "after it entered, even when the rule stops matching.")
+    cooldown_days: int | None = Field(
+        None, ge=0, description="With history: no re-entry within this many days of leaving.")
 
 
 class SpecModel(_Strict):
@@ -52,6 +60,9 @@ class SpecModel(_Strict):
     version: Literal[1] = Field(description="Spec format version.")
     name: Identifier = Field(description="Name of the spec.")
     description: str | None = None
+    timezone: str = Field(
+        "UTC", description="IANA time zone (e.g. Europe/Berlin) of `now`, `today`, date_trunc and calendar "
+        "windows; timestamps without a zone are read in it.")
     entity: Entity
     sources: dict[Identifier, Source] = Field(default_factory=dict)
     params: dict[Identifier, ParamValue] = Field(
@@ -69,6 +80,14 @@ class SpecModel(_Strict):
         description="Optional table schemas (column: Ibis type such as int64, string, timestamp) so "
         "specs validate and compile offline, without a database.",
     )
+
+    @field_validator("timezone")
+    @classmethod
+    def _known_timezone(cls, value: str) -> str:
+        problem = check_timezone(value)
+        if problem:
+            raise PydanticCustomError("SR130", "{message}", {"message": problem[0], "hint": problem[1]})
+        return value
 
 
 def spec_model(sections: dict[str, Any] | None = None) -> type[SpecModel]:

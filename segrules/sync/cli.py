@@ -89,7 +89,7 @@ def sync_command(spec, db, names, dry_run, full_resync, as_of, params, state_url
         planned = plan_syncs(loaded.document, columns, registry.destinations, list(names) or None)
         store = open_state(state_url)
         click.get_current_context().call_on_close(store.con.disconnect)
-        run = SyncRun(loaded, con, store, planned, as_of=api.parse_as_of(as_of),
+        run = SyncRun(loaded, con, store, planned, as_of=loaded.now(as_of),
                       params=parse_params(params), full_resync=full_resync)
         with err.status(f"Computing the changes of {len(planned)} sync{'s' * (len(planned) != 1)}…"):
             outcomes = run.plan()

@@ -13,7 +13,7 @@ from typing import Any, Mapping
 from pydantic import ValidationError
 
 from ..diagnostics import Diagnostic
-from ..errors import SpecError, raise_if_errors
+from ..errors import SegrulesError, SpecError, raise_if_errors
 from ..plugin.destinations import DestinationDef
 from ..spec.syncs import Sync
 
@@ -107,22 +107,31 @@ class AnyEnv(dict):
         return f"<{name} from the environment>"
 
 
-def sync_diagnostics(document, columns: list[str] | None, destinations: Mapping[str, DestinationDef]) -> list[Diagnostic]:
-    """The problems of a spec's ``destinations:``/``syncs:`` without running anything and without
-    the secrets (``segrules validate``).  None ``columns``: column names are not checked."""
+def sync_diagnostics(spec, columns: list[str] | None) -> list[Diagnostic]:
+    """The problems of a :class:`~segrules.api.Spec`'s ``destinations:``/``syncs:`` without running
+    anything and without the secrets (``segrules validate``).  None ``columns``: column names are
+    not checked."""
+    document = spec.document
     if not document.model.syncs and not document.model.destinations:
         return []
     try:
-        plan_syncs(document, columns, destinations, env=AnyEnv())
+        segments = spec.segments  # with the segments plugins derive
+    except SegrulesError:  # reported by the core checks
+        segments = list(document.model.segments)
+    try:
+        plan_syncs(document, columns, spec.registry.destinations, env=AnyEnv(), segments=segments)
     except SpecError as exc:
         return list(exc.diagnostics)
     return []
 
 
 def plan_syncs(document, columns: list[str] | None, destinations: Mapping[str, DestinationDef],
-               names: list[str] | None = None, env: Mapping[str, str] | None = None) -> list[PlannedSync]:
+               names: list[str] | None = None, env: Mapping[str, str] | None = None,
+               segments: list[str] | None = None) -> list[PlannedSync]:
     """The syncs ``names`` (all when None) of ``document``, checked and with secrets read from
-    ``env``.  ``columns``: the entity table's columns (None: not checked).  Raises :class:`SpecError`."""
+    ``env``.  ``columns``: the entity table's columns (None: not checked); ``segments``: the
+    segments a sync may name (default the spec's own; ``Spec.segments`` adds plugin-derived ones).
+    Raises :class:`SpecError`."""
     env = os.environ if env is None else env
     model, index = document.model, document.index
     diags: list[Diagnostic] = []
@@ -151,9 +160,10 @@ def plan_syncs(document, columns: list[str] | None, destinations: Mapping[str, D
                 diags.append(Diagnostic("SR810", f"unknown destination type {dest.type!r}",
                                         index.value_span(("destinations", sync.destination, "type")),
                                         hint=_hint(dest.type, destinations)))
-        if sync.segment not in model.segments:
+        known_segments = list(model.segments) if segments is None else segments
+        if sync.segment not in known_segments:
             diags.append(Diagnostic("SR812", f"sync {name}: unknown segment {sync.segment!r}",
-                                    index.value_span(at + ("segment",)), hint=_hint(sync.segment, model.segments)))
+                                    index.value_span(at + ("segment",)), hint=_hint(sync.segment, known_segments)))
         known = set(columns or ()) | set(model.features)
         sources = {"identifier": sync.identify_by, **sync.fields}
         for out, source in sources.items():

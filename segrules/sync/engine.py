@@ -112,8 +112,9 @@ class SyncRun:
             # identifier checks and field hashes run in embedded DuckDB (the same hash function
             # whatever backend holds the state); the diff then runs in the state store's database
             checked = run_query(sync_audience(table, p, self.spec.key).to_pyarrow, "checking the audience")
-            audience = ibis.memtable(checked)
-            diff = compute_diff(audience, self.state.acknowledged(p.name), self.state.last_rejected(p.name),
+            audience = self.state.stage("audience", checked)
+            latest = self.state.stage("latest", self.state.acknowledged(p.name))
+            diff = compute_diff(audience, latest, self.state.last_rejected(p.name),
                                 p.sync.mode, self.full_resync, snapshot=p.definition.snapshot)
             self.diffs[p.name] = diff
             outcome = Outcome(p.name, p.destination, p.sync.mode, _counts(diff))

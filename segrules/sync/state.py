@@ -98,6 +98,13 @@ class SyncState:
         t = self._latest(sync, ok_only=False)
         return t.filter(t.status == "rejected").select("key")
 
+    def stage(self, name: str, obj):
+        """``obj`` (an Ibis expression or Arrow table) as a temporary table of the store's
+        connection, so the diff's queries read it once instead of recomputing or re-uploading it."""
+        table = f"_segrules_sync_{name}"
+        self._call(lambda: self.store.con.create_table(table, obj, temp=True, overwrite=True), f"staging {name}")
+        return self.store.con.table(table)
+
     # -- writing -----------------------------------------------------------------------
     def record(self, run_id: str, sync: str, op: str, rows: list[dict]) -> None:
         """Append row outcomes at once: dicts with key, identifier, hash, vendor_id, status, reason."""

@@ -1,0 +1,148 @@
+"""RFM benchmark: the rfm.* values of segrules (Ibis on DuckDB) vs the same RFM in pandas.
+
+    nice python bench/run_rfm.py --customers 1000000 --orders-per-customer 20 --repeat 1
+
+The spec is the ``rfm:`` block of segment_specs/ecommerce.yaml (paid orders of the last 365 days,
+quantile scores over 5 bins, the default label map). Both variants compute every value for every
+customer and report the customers per label and per score; the script fails if they differ.
+Every run is a fresh process (peak RSS per variant), round-robin, on the same cached demo data.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+import time
+from datetime import datetime, timedelta
+from pathlib import Path
+
+import harness
+
+SPEC = harness.BENCH.parent / "segment_specs" / "ecommerce.yaml"
+ALL = ["segrules", "pandas"]
+
+
+def _summary(labels, scores) -> dict[str, int]:
+    counts = {f"label {k}": int(v) for k, v in labels.items()}
+    counts.update({f"score {k}": int(v) for k, v in scores.items()})
+    return counts
+
+
+def run_segrules(db: str, now: datetime, threads: int):
+    """Every rfm.* value of every customer to Arrow, then the counts (in DuckDB, 2 threads)."""
+    import ibis
+    import pyarrow.compute as pc
+
+    import segrules
+
+    con = ibis.duckdb.connect(db, read_only=True, threads=threads)
+    spec = segrules.load(SPEC)
+
+    def run():
+        table = spec.namespace(con, "rfm", as_of=now).to_pyarrow()
+        labels = {r["values"]: r["counts"] for r in pc.value_counts(table["label"]).to_pylist()}
+        scores = {r["values"]: r["counts"] for r in pc.value_counts(table["score"].fill_null("none")).to_pylist()}
+        return _summary(labels, scores), {}
+    return run
+
+
+def run_pandas(db: str, now: datetime, threads: int):
+    """Load customers and orders into pandas (timed as 'load'), then the same definitions."""
+    import duckdb
+    import numpy as np
+    import pandas as pd
+
+    sys.path.insert(0, str(harness.BENCH.parent / "plugins"))
+    from segrules_rfm.labels import default_label_map
+
+    label_map = default_label_map()
+    lookup = np.empty(6 * 6 * 6, dtype=object)  # label of r*36 + f*6 + m
+    for r in range(1, 6):
+        for f in range(1, 6):
+            for m in range(1, 6):
+                lookup[r * 36 + f * 6 + m] = label_map.label_of(r, f, m)[0]
+
+    def run():
+        started = time.perf_counter()
+        con = duckdb.connect(db, read_only=True)
+        con.execute(f"SET threads = {threads}")
+        customers = con.execute("SELECT customer_id FROM customers").df()
+        orders = con.execute("SELECT customer_id, ordered_at, CAST(amount * 100 AS BIGINT) AS cents, status "
+                             "FROM orders").df()
+        con.close()
+        loaded = time.perf_counter()
+        o = orders[(orders.ordered_at <= now) & (orders.ordered_at > now - timedelta(days=365))
+                   & (orders.status == "paid") & orders.customer_id.notna()]
+        g = o.groupby("customer_id", sort=False)
+        per = pd.DataFrame({"last": g.ordered_at.max(), "frequency": g.size(), "cents": g.cents.sum()})
+        per["recency_days"] = (now - per["last"]) // pd.Timedelta(days=1)
+        per["monetary"] = per.cents / 100
+        n = len(per)
+
+        def score(values, lower_is_better=False):
+            below = (-values if lower_is_better else values).rank(method="min").astype(np.int64) - 1
+            return (below * 5) // n + 1
+
+        per["r"], per["f"], per["m"] = score(per.recency_days, True), score(per.frequency), score(per.cents)
+        per["label"] = lookup[(per.r * 36 + per.f * 6 + per.m).to_numpy()]
+        per["score"] = per.r.astype(str) + per.f.astype(str) + per.m.astype(str)
+        full = customers.merge(per, left_on="customer_id", right_index=True, how="left")
+        full["label"] = full["label"].fillna("No purchases")
+        full["frequency"] = full.frequency.fillna(0)
+        counts = _summary(full.label.value_counts().to_dict(), full.score.fillna("none").value_counts().to_dict())
+        return counts, {"load": loaded - started, "compute": time.perf_counter() - loaded}
+    return run
+
+
+VARIANTS = {"segrules": run_segrules, "pandas": run_pandas}
+
+
+def _run_once(variant: str, db: Path, now: datetime, threads: int) -> dict:
+    import subprocess
+    command = [sys.executable, __file__, "worker", variant, str(db), now.isoformat(), str(threads)]
+    done = subprocess.run(command, capture_output=True, text=True)
+    if done.returncode != 0:
+        return {"variant": variant, "error": (done.stderr.strip().splitlines() or ["(no output)"])[-1]}
+    return json.loads(done.stdout.strip().splitlines()[-1])
+
+
+def worker(variant: str, db: str, now: str, threads: str) -> None:
+    run = VARIANTS[variant](db, datetime.fromisoformat(now), int(threads))
+    started = time.perf_counter()
+    counts, phases = run()
+    print(json.dumps({"variant": variant, "times": [time.perf_counter() - started], "phases": phases,
+                      "peak_rss_mib": harness.peak_rss_mib(), "counts": counts}))
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    harness.add_data_arguments(parser, customers=1_000_000, events=0, orders=20)
+    parser.add_argument("--repeat", type=int, default=1, help="runs per variant; the median counts")
+    args = parser.parse_args(argv)
+    db = harness.ensure_data(args)
+    print(harness.machine_line())
+    runs: dict[str, list[dict]] = {v: [] for v in ALL}
+    failed = {}
+    for round_ in range(1, args.repeat + 1):
+        for variant in ALL:
+            print(f"run {round_}/{args.repeat}: {variant} ...", end=" ", flush=True)
+            report = _run_once(variant, db, args.now, args.threads)
+            if "error" in report:
+                print(f"FAILED: {report['error']}")
+                failed[variant] = report
+                continue
+            print(f"{report['times'][0]:.2f} s" + "".join(f", {k} {v:.2f} s" for k, v in report["phases"].items()))
+            runs[variant].append(report)
+    results = [failed.get(v) or harness._merge(v, runs[v]) for v in ALL]
+    harness.print_results(results, baseline="segrules")
+    agree = harness.check_counts(results)
+    harness.print_ratio("pandas / segrules", harness.median_of(results, "pandas"),
+                        harness.median_of(results, "segrules"), ">= 10")
+    return 0 if agree and not failed else 1
+
+
+if __name__ == "__main__" and sys.argv[1:2] == ["worker"]:
+    worker(*sys.argv[2:])
+elif __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,149 @@
+"""``segrules audit SPEC --db URL``: segment hygiene on data, in one query.
+
+Findings: empty segments (MECE130), tiny ones (MECE131, fewer than ``--min-size`` members),
+near-duplicate pairs (MECE132, Jaccard at least ``--jaccard``), and segments contained in
+another (MECE133); with each segment's taxonomies.  Exit 1 when there is a finding."""
+
+from __future__ import annotations
+
+import json
+from contextlib import nullcontext
+import sys
+from itertools import combinations
+
+import click
+from rich.table import Table
+
+import segrules
+from segrules.diagnostics import Diagnostic, Severity, exit_code, render
+from segrules.errors import SegrulesError
+from segrules.formats import format_github, format_junit
+
+from .measure import Overlap, measure
+from .ondata import EXIT_BAD_INPUT, mece_options
+from .section import SOURCE, taxonomies
+
+
+def findings(spec, overlap: Overlap, jaccard: float, min_size: int) -> list[Diagnostic]:
+    """One warning per finding, on the segment's key; ``labels`` (segment -> short notes) is
+    filled for the table."""
+    return _Findings(spec, overlap).run(jaccard, min_size)
+
+
+class _Findings:
+    def __init__(self, spec, overlap: Overlap):
+        self.spec, self.overlap = spec, overlap
+        self.diags: list[Diagnostic] = []
+        self.labels: dict[str, list[str]] = {}
+
+    def at(self, segment):
+        return self.spec.document.index.key_span(("segments", segment))
+
+    def add(self, code, message, segment, label, other=None):
+        related = (self.at(other),) if other else ()
+        self.diags.append(Diagnostic(code, message, self.at(segment), Severity.WARNING, source=SOURCE, check=True,
+                                     related=related))
+        self.labels.setdefault(segment, []).append(label)
+
+    def run(self, jaccard: float, min_size: int) -> list[Diagnostic]:
+        overlap, finding = self.overlap, self.add
+        for s, size in overlap.sizes.items():
+            if size == 0:
+                finding("MECE130", f"segment {s!r} is empty", s, "empty")
+            elif size < min_size:
+                finding("MECE131", f"segment {s!r} is tiny: {size:,} members (fewer than {min_size:,})", s, "tiny")
+        for (a, b), (both, _) in overlap.pairs.items():
+            if not both:
+                continue
+            j = overlap.jaccard(a, b)
+            if j >= jaccard:
+                finding("MECE132", f"segments {a!r} and {b!r} are near-duplicates: Jaccard {j:.3f} "
+                        f"({both:,} in both, {overlap.sizes[a]:,} and {overlap.sizes[b]:,} members)", a,
+                        f"≈ {b}", b)
+            elif both == overlap.sizes[a] or both == overlap.sizes[b]:
+                small, large = (a, b) if both == overlap.sizes[a] else (b, a)
+                finding("MECE133", f"segment {small!r} is contained in {large!r}: all its {both:,} members "
+                        f"are in {large!r} ({overlap.sizes[large]:,} members)", small, f"⊆ {large}", large)
+        return self.diags
+
+
+def memberships(spec) -> dict[str, list[str]]:
+    out = {s: [] for s in spec.model.segments}
+    for name, tax in taxonomies(spec.document).items():
+        for s in tax.segments:
+            if s in out and name not in out[s]:
+                out[s].append(name)
+    return out
+
+
+def audit_dict(spec, overlap: Overlap, diags) -> dict:
+    tax = memberships(spec)
+    return {
+        "spec": spec.path, "universe": overlap.universe, "ok": not diags,
+        "segments": [{"segment": s, "members": n, "share": n / overlap.universe if overlap.universe else None,
+                      "taxonomies": tax[s]} for s, n in overlap.sizes.items()],
+        "pairs": [{"a": a, "b": b, "both": both, "jaccard": round(overlap.jaccard(a, b), 6)}
+                  for (a, b), (both, _) in overlap.pairs.items() if both],
+        "findings": [d.to_dict() for d in diags],
+    }
+
+
+def run_audit(spec_path, db, as_of, params, fmt, jaccard, min_size, console) -> int:
+    try:
+        spec = segrules.load(spec_path)
+        con = segrules.connect(db, read_only=True)
+        names = list(spec.model.segments)
+        wide = spec.evaluate(con, as_of=as_of, params=params, features=False, derived=False)
+        with console.status(f"Auditing {len(names)} segments…") if fmt == "text" else nullcontext():
+            overlap = measure(wide, spec.key, names, list(combinations(names, 2)), {}, samples=0)
+    except SegrulesError as exc:
+        click.echo(exc.render(), err=True)
+        return EXIT_BAD_INPUT
+    found = _Findings(spec, overlap)
+    diags = found.run(jaccard, min_size)
+    if fmt == "json":
+        click.echo(json.dumps(audit_dict(spec, overlap, diags), indent=2, default=str))
+    elif fmt == "github":
+        text = format_github({spec.path: diags})
+        if text:
+            click.echo(text)
+    elif fmt == "junit":
+        click.echo(format_junit({spec.path: diags}, title="segrules audit"))
+    else:
+        print_audit(console, spec, overlap, diags, found.labels)
+    return 1 if diags else 0
+
+
+def print_audit(console, spec, overlap: Overlap, diags, flagged: dict[str, list[str]]) -> None:
+    tax = memberships(spec)
+    table = Table(title=f"audit of {spec.name}", caption=f"universe: {overlap.universe:,}")
+    for col in ("segment", "members", "share", "taxonomies", "findings"):
+        table.add_column(col, justify="right" if col in ("members", "share") else "left")
+    for s, n in overlap.sizes.items():
+        share = f"{n / overlap.universe:.1%}" if overlap.universe else "—"
+        table.add_row(s, f"{n:,}", share, ", ".join(tax[s]), ", ".join(flagged.get(s, [])))
+    console.print(table)
+    for d in diags:
+        click.echo(render(d) + "\n", err=True)
+    console.print(f"{len(diags)} finding{'s' * (len(diags) != 1)}")
+
+
+
+@click.command("audit")
+@mece_options
+@click.option("--jaccard", default=0.9, show_default=True, type=click.FloatRange(0, 1),
+              help="Pairs at least this similar (Jaccard) are near-duplicates.")
+@click.option("--min-size", default=10, show_default=True, type=click.IntRange(0),
+              help="Segments with fewer members (but not empty) are tiny.")
+def audit_command(spec, db, as_of, params, fmt, jaccard, min_size):
+    """Audit segment hygiene on data in one query: empty and tiny segments, near-duplicate
+    pairs, segments contained in another, and each segment's taxonomies. Exit 1 when there is
+    a finding."""
+    from rich.console import Console
+    from segrules.cli import parse_params
+    try:
+        parsed = parse_params(params)
+    except SegrulesError as exc:
+        click.echo(exc.render(), err=True)
+        sys.exit(EXIT_BAD_INPUT)
+    sys.exit(run_audit(spec, db, as_of, parsed, fmt, jaccard, min_size, Console(highlight=False)))

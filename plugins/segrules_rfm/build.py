@@ -1,0 +1,96 @@
+"""The ``rfm`` namespace, built with Ibis in the database: one row per entity.
+
+Definitions (docs/plugins/rfm.md has them with examples):
+
+* qualifying transaction: a row of ``source`` with a key, a time at or before ``now``, within
+  ``window`` (``now - window < time``) when set, and ``where`` true (null counts as false);
+* ``recency_days``: whole days from the last qualifying transaction to ``now`` (floored);
+* ``frequency``: number of qualifying transactions (0 without any);
+* ``monetary``: sum of ``amount`` over them; null amounts count as 0, floating-point amounts are
+  summed exactly as decimals with 6 places, so the result does not depend on the row order;
+* quantile score of a value v among the N entities with a qualifying transaction:
+  ``1 + floor(bins * below(v) / N)`` where ``below(v)`` is how many of them have a strictly worse
+  value (lower frequency or monetary, more recency days). Equal values get equal scores;
+* threshold score: 1 + the number of cut points the value exceeds (recency: bins minus that).
+"""
+
+from __future__ import annotations
+
+import ibis
+import ibis.expr.datatypes as dt
+
+from segrules.errors import PluginError
+
+from .checks import label_map_of, section_diagnostics
+
+_US_PER_DAY = 86_400_000_000
+
+
+def _as_timestamp(col):
+    return col.cast(dt.timestamp) if col.type().is_date() else col
+
+
+def _exact_sum(amount):
+    """Sum without order-dependent rounding: floats as decimals with 6 places."""
+    if amount.type().is_floating():
+        amount = amount.cast(dt.Decimal(38, 6))
+    return amount.sum().cast(dt.float64)
+
+
+def per_entity(ctx):
+    """Buyers only: ``k``, ``recency_days``, ``frequency``, ``monetary`` from the qualifying rows."""
+    cfg = ctx.config
+    rows = ctx.source(cfg.source)
+    key, time = ctx.source_key(cfg.source), _as_timestamp(rows[ctx.source_time(cfg.source)])
+    keep = rows[key].notnull()
+    if cfg.window_seconds:
+        keep &= time > ctx.now_literal - ibis.interval(seconds=cfg.window_seconds)
+    if cfg.where:
+        keep &= ctx.expression("where", rows).fill_null(False)
+    rows = rows.filter(keep)
+    time = _as_timestamp(rows[ctx.source_time(cfg.source)])
+    per = rows.group_by(k=rows[key]).aggregate(
+        last=time.max(), frequency=rows.count(), monetary=_exact_sum(ctx.expression("amount", rows)))
+    elapsed = ctx.now_literal.delta(per["last"], unit="microsecond")
+    return per.select("k", recency_days=(elapsed / _US_PER_DAY).floor().cast(dt.int64),
+                      frequency=per.frequency.cast(dt.int64), monetary=per.monetary.fill_null(0.0))
+
+
+def quantile_score(value, bins: int, n, better_is_lower: bool = False):
+    """``1 + floor(bins * below / n)``; ``below`` = rank among strictly worse values (ties share it)."""
+    order = ibis.desc(value) if better_is_lower else ibis.asc(value)
+    below = ibis.rank().over(order_by=order)  # Ibis ranks from 0: the number of strictly smaller
+    return ((below * bins) / n).floor().cast(dt.int64) + 1
+
+
+def threshold_score(value, cuts, bins: int, better_is_lower: bool = False):
+    exceeded = sum(ibis.ifelse(value > ibis.literal(float(c)), 1, 0) for c in cuts)
+    return (bins - exceeded) if better_is_lower else (exceeded + 1)
+
+
+def scores(per, cfg):
+    if cfg.method == "thresholds":
+        t = cfg.thresholds
+        return per.mutate(r=threshold_score(per.recency_days, t.recency_days, cfg.bins, True),
+                          f=threshold_score(per.frequency, t.frequency, cfg.bins),
+                          m=threshold_score(per.monetary, t.monetary, cfg.bins))
+    n = per.k.count().over()
+    return per.mutate(r=quantile_score(per.recency_days, cfg.bins, n, True),
+                      f=quantile_score(per.frequency, cfg.bins, n),
+                      m=quantile_score(per.monetary, cfg.bins, n))
+
+
+def build_rfm(ctx):
+    """``NamespaceDef.build``: the key and every ``rfm.*`` value for each entity."""
+    cfg, document = ctx.config, ctx.checked.document
+    errors = [d for d in section_diagnostics(document) if d.is_error]
+    if errors:
+        raise PluginError(diagnostics=errors)
+    label_map, _ = label_map_of(document, cfg)
+    scored = scores(per_entity(ctx), cfg)
+    entity = ctx.entity.select(ctx.key)
+    j = entity.left_join(scored, entity[ctx.key] == scored.k)
+    score = j.r.cast(dt.string).concat(j.f.cast(dt.string), j.m.cast(dt.string))
+    return j.select(ctx.key, recency_days=j.recency_days, frequency=j.frequency.fill_null(0),
+                    monetary=j.monetary.fill_null(0.0), r=j.r, f=j.f, m=j.m, score=score,
+                    label=label_map.expression(j.r, j.f, j.m, cfg.no_purchase_label))

@@ -1,0 +1,238 @@
+"""Command-line side of the history: ``run --snapshot``, ``changes``, ``plan``, ``backfill``."""
+
+from __future__ import annotations
+
+import json
+import sys
+from datetime import timedelta
+
+import click
+from rich.console import Console
+from rich.table import Table
+
+from ..errors import BackendError, SegrulesError, SpecError
+from ..lang.ast import DURATION_SECONDS
+from ..lang.lexicon import LiteralError, decode_duration
+from .backfill import backfill, points_in_time
+from .diff import over_limit, plan_against
+from .snapshots import MembershipQuery, evaluate_matches, snapshot
+from .store import HistoryStore
+
+out = Console(highlight=False, soft_wrap=True)  # messages keep paths on one line
+err = Console(stderr=True, highlight=False)
+
+state_option = click.option("--state", "state_url", metavar="URL",
+                            help="State store: a DuckDB file (default .segrules/state.duckdb) or URL#schema.")
+
+
+def _fail(exc: SegrulesError) -> None:
+    click.echo(exc.render(), err=True)
+    sys.exit(2)
+
+
+def _store(url):
+    try:
+        return HistoryStore.open(url)
+    except SegrulesError:
+        raise
+    except Exception as exc:  # the backend's own error types
+        raise BackendError(f"cannot open the history tables: {type(exc).__name__}: {exc}", code="SR755") from None
+
+
+def _load(spec_path: str):
+    from ..api import load
+    from ..cli import _registry
+    return load(spec_path, registry=_registry())
+
+
+def take_snapshot(spec, con, as_of, params, state_url) -> str:
+    """For ``run --snapshot``: store the membership at ``as_of``; a line to print."""
+    store = _store(state_url)
+    matches, universe, now = evaluate_matches(spec, con, as_of, params)
+    try:
+        info = snapshot(store, spec, matches, universe, now)
+    except SegrulesError:
+        raise
+    except Exception as exc:
+        raise BackendError(f"writing the snapshot failed (the previous one is intact): "
+                           f"{type(exc).__name__}: {exc}", code="SR755") from None
+    counts = store.counts(info.run_id).to_pyarrow().to_pylist()
+    entered, exited = sum(c["entered"] for c in counts), sum(c["exited"] for c in counts)
+    return f"snapshot {info.run_id} stored in {store.state.location} (+{entered:,} entered, −{exited:,} exited)"
+
+
+# --- changes ---------------------------------------------------------------------------------------
+@click.command("changes")
+@click.argument("spec", type=click.Path(dir_okay=False))
+@state_option
+@click.option("--since", "since", metavar="RUN", help="Events of every snapshot after RUN (a run id or "
+              "prefix). Default: the events of the latest snapshot.")
+@click.option("--out", "out_path", metavar="FILE", help="Write the events to FILE (.parquet, .csv, or any sink).")
+@click.option("--table", "table_name", metavar="NAME", help="Write the events to table NAME of --db "
+              "(replacing it).")
+@click.option("--db", metavar="URL", help="Database for --table (default: the state store).")
+@click.option("--limit", default=20, show_default=True, help="How many events to print.")
+def changes_command(spec, state_url, since, out_path, table_name, db, limit):
+    """Enter/exit events between membership snapshots: key, segment, entered|exited, run, time."""
+    try:
+        loaded = _load(spec)
+        store = _store(state_url)
+        if since:
+            events = store.events(loaded.name, after_seq=store.resolve(loaded.name, since).seq)
+        else:
+            events = store.events(loaded.name, run_id=store.resolve(loaded.name, "latest").run_id)
+        table = events.to_pyarrow()
+        written = []
+        if out_path:
+            from ..cli import _registry
+            sink, target = _registry().sink_for(out_path)
+            if sink is None:
+                raise SpecError(f"--out {out_path}: no sink writes this kind of file", code="SR803")
+            written.append(sink.write(table, target, {}).target)
+        if table_name:
+            from ..run import connect
+            con = connect(db) if db else store.con
+            kwargs = {"database": store.state.schema} if (not db and store.state.schema) else {}
+            con.create_table(table_name, table, overwrite=True, **kwargs)
+            written.append(f"table {table_name}")
+    except SegrulesError as exc:
+        _fail(exc)
+    show = Table(title=f"{loaded.name}: {table.num_rows:,} event{'s' * (table.num_rows != 1)}"
+                 + (f" since {since}" if since else " in the latest snapshot"))
+    for col in table.column_names:
+        show.add_column(col)
+    for row in table.slice(0, limit).to_pylist():
+        show.add_row(*[str(v) for v in row.values()])
+    out.print(show)
+    if table.num_rows > limit:
+        out.print(f"… {table.num_rows - limit:,} more (use --out or --limit)")
+    for target in written:
+        out.print(f"wrote {table.num_rows:,} events to {target}")
+
+
+# --- plan ------------------------------------------------------------------------------------------
+def _percent(text: str | None) -> float | None:
+    if text is None:
+        return None
+    try:
+        value = float(text.strip().rstrip("%"))
+    except ValueError:
+        raise SpecError(f"--max-change {text!r}: expected a percentage such as 20%", code="SR754") from None
+    if value < 0:
+        raise SpecError(f"--max-change {text!r}: must not be negative", code="SR754")
+    return value
+
+
+def format_plan(plans, baseline, as_of, fmt: str, limit: float | None) -> str:
+    bad = {p.segment for p in over_limit(plans, limit)}
+    if fmt == "json":
+        return json.dumps({
+            "against": baseline.run_id, "as_of": str(as_of), "max_change": limit, "over_limit": sorted(bad),
+            "segments": [{**p.__dict__, "change": round(p.change, 2)} for p in plans]}, indent=2)
+    rows = []
+    for p in plans:
+        sample = ", ".join([f"+{k}" for k in p.added_sample] + [f"−{k}" for k in p.removed_sample])
+        flag = " ⚠" if p.segment in bad else ""
+        rows.append((p.segment + flag, p.status, f"{p.before:,}", f"{p.after:,}", f"+{p.added:,}",
+                     f"−{p.removed:,}", f"{p.unchanged:,}", f"{p.change:.1f}%", sample))
+    head = ("segment", "status", "before", "after", "added", "removed", "unchanged", "change", "sample keys")
+    title = f"Membership plan against snapshot `{baseline.run_id}` (as of {as_of:%Y-%m-%d %H:%M:%S})"
+    lines = [f"### {title}", "", "| " + " | ".join(head) + " |", "|" + "---|" * len(head)]
+    lines += ["| " + " | ".join(r) + " |" for r in rows]
+    if bad:
+        lines += ["", f"**{len(bad)} segment(s) change by more than {limit:g}%:** {', '.join(sorted(bad))}"]
+    if fmt == "markdown":
+        return "\n".join(lines)
+    show = Table(title=title.replace("`", ""))
+    for col in head:
+        show.add_column(col, justify="right" if col in ("before", "after", "added", "removed", "unchanged",
+                                                        "change") else "left")
+    for r in rows:
+        show.add_row(*r)
+    wide = Console(highlight=False, width=max(out.width, 140))  # a plan table is wide; keep its columns whole
+    with wide.capture() as captured:
+        wide.print(show)
+        if bad:
+            wide.print(f"{len(bad)} segment(s) change by more than {limit:g}%: {', '.join(sorted(bad))}")
+    return captured.get().rstrip("\n")
+
+
+@click.command("plan")
+@click.argument("spec", type=click.Path(dir_okay=False))
+@click.option("--db", metavar="URL", required=True, help="DuckDB file or Ibis URL with the data.")
+@click.option("--against", default="latest", show_default=True, metavar="latest|RUN",
+              help="The snapshot to compare with: latest, or a run id (or unique prefix).")
+@state_option
+@click.option("--as-of", "as_of", metavar="TIME", help="Evaluate the spec at TIME (default: the snapshot's as-of, "
+              "so only the spec change shows).")
+@click.option("--param", "params", multiple=True, metavar="NAME=VALUE", help="Override a spec parameter; repeatable.")
+@click.option("--format", "fmt", type=click.Choice(["text", "json", "markdown"]), default="text",
+              show_default=True, help="text, json, or a Markdown table for a pull-request comment.")
+@click.option("--max-change", "max_change", metavar="PCT", help="Exit 1 when a segment's membership would "
+              "change by more than PCT (e.g. 20%) of its size in the snapshot.")
+@click.option("--samples", default=5, show_default=True, help="Sample keys added/removed per segment.")
+def plan_command(spec, db, against, state_url, as_of, params, fmt, max_change, samples):
+    """What membership a (changed) spec would have compared with a snapshot: per segment the
+    members added, removed and unchanged, with sample keys. Exit 1 over --max-change."""
+    from ..cli import parse_params
+    from ..run import connect
+    try:
+        limit = _percent(max_change)
+        loaded = _load(spec)
+        store = _store(state_url)
+        baseline = store.resolve(loaded.name, against)
+        con = connect(db, read_only=True)
+        now = loaded.now(as_of) if as_of else baseline.as_of
+        matches, _ = MembershipQuery(loaded, con, parse_params(params)).matches(now)
+        plans = plan_against(store, loaded, matches, baseline, samples)
+    except SegrulesError as exc:
+        _fail(exc)
+    click.echo(format_plan(plans, baseline, now, fmt, limit))
+    sys.exit(1 if over_limit(plans, limit) else 0)
+
+
+# --- backfill --------------------------------------------------------------------------------------
+def _every(text: str) -> timedelta:
+    try:
+        if not text.strip()[:1].isdigit():
+            raise LiteralError("bad_duration_unit", 0, len(text))
+        amount, unit = decode_duration(text.strip())
+    except LiteralError:
+        raise SpecError(f"--every {text!r}: expected a duration such as 1d, 12h or 1w", code="SR753") from None
+    return timedelta(seconds=amount * DURATION_SECONDS[unit])
+
+
+@click.command("backfill")
+@click.argument("spec", type=click.Path(dir_okay=False))
+@click.option("--db", metavar="URL", required=True, help="DuckDB file or Ibis URL with the data.")
+@click.option("--from", "start", metavar="TIME", required=True, help="First point in time (a date or timestamp).")
+@click.option("--to", "end", metavar="TIME", required=True, help="Last point in time (included).")
+@click.option("--every", default="1d", show_default=True, metavar="DURATION", help="Step: 1d, 12h, 1w…")
+@state_option
+@click.option("--param", "params", multiple=True, metavar="NAME=VALUE", help="Override a spec parameter; repeatable.")
+def backfill_command(spec, db, start, end, every, state_url, params):
+    """Evaluate point-in-time membership from --from to --to every --every and store a snapshot
+    for each (one compiled plan, run once per point), e.g. for size-over-time charts."""
+    from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeRemainingColumn
+
+    from ..cli import parse_params
+    from ..run import connect
+    try:
+        loaded = _load(spec)
+        times = list(points_in_time(loaded.now(start), loaded.now(end), _every(every)))
+        con = connect(db, read_only=True)
+        store = _store(state_url)
+        with Progress(TextColumn("{task.description}"), BarColumn(), MofNCompleteColumn(), TimeRemainingColumn(),
+                      console=err, transient=True) as progress:
+            task = progress.add_task(f"backfilling {loaded.name}", total=len(times))
+
+            def report(done, total, info):
+                progress.update(task, completed=done, description=f"backfilling {loaded.name} {info.as_of:%Y-%m-%d %H:%M}")
+            runs = backfill(store, loaded, con, times, parse_params(params), progress=report)
+    except SegrulesError as exc:
+        _fail(exc)
+    out.print(f"stored {len(runs)} snapshots of {loaded.name} from {times[0]} to {times[-1]} "
+              f"in {store.state.location}")
+
+
+COMMANDS = (changes_command, plan_command, backfill_command)

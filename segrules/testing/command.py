@@ -1,0 +1,37 @@
+"""``segrules test``: run spec unit tests (``<spec>.test.yaml``) on in-memory DuckDB."""
+
+from __future__ import annotations
+
+import sys
+
+import click
+
+from ..diagnostics import render
+from ..formats import FORMATS
+from .report import FORMATTERS
+from .runner import find_test_files, run_test_file
+
+
+@click.command("test")
+@click.argument("paths", nargs=-1, required=True, type=click.Path(exists=True))
+@click.option("--format", "fmt", type=click.Choice(FORMATS), default="text", show_default=True,
+              help="Output format: text, json, github (Actions annotations), junit (XML).")
+def test_command(paths, fmt):
+    """Run the unit tests of specs: each PATH is a spec (its SPEC.test.yaml beside it is run), a
+    test file, or a folder (every *.test.yaml under it). Fixture tables are loaded into in-memory
+    DuckDB; no database is needed. Exit 0 when every case passes, 1 when one fails, 2 on bad input."""
+    from ..api import default_registry
+    from ..errors import SegrulesError
+    files, problems = find_test_files(list(paths))
+    for problem in problems:
+        click.echo(render(problem), err=True)
+    try:
+        registry = default_registry()
+    except SegrulesError as exc:
+        click.echo(exc.render(), err=True)
+        sys.exit(2)
+    results = [run_test_file(path, registry) for path in files]
+    click.echo(FORMATTERS[fmt](results))
+    if problems or any(fr.errors for fr in results) or not files:
+        sys.exit(2)
+    sys.exit(0 if all(fr.passed for fr in results) else 1)
