@@ -110,11 +110,11 @@ class SyncRun:
         outcomes = []
         for p in self.planned:
             # identifier checks and field hashes run in embedded DuckDB (the same hash function
-            # whatever backend holds the state); the diff then runs in the state store's database
+            # whatever backend holds the state); the diff then runs in the state store's database,
+            # a warehouse getting the audience uploaded once as a temporary table
             checked = run_query(sync_audience(table, p, self.spec.key).to_pyarrow, "checking the audience")
-            audience = self.state.stage("audience", checked)
-            latest = self.state.stage("latest", self.state.acknowledged(p.name))
-            diff = compute_diff(audience, latest, self.state.last_rejected(p.name),
+            audience = self.state.stage("audience", checked) if self.state.store.schema else ibis.memtable(checked)
+            diff = compute_diff(audience, self.state.acknowledged(p.name), self.state.last_rejected(p.name),
                                 p.sync.mode, self.full_resync, snapshot=p.definition.snapshot)
             self.diffs[p.name] = diff
             outcome = Outcome(p.name, p.destination, p.sync.mode, _counts(diff))
