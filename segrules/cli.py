@@ -296,16 +296,15 @@ def plugins():
     out.print(show)
 
 
-from .history.commands import COMMANDS as HISTORY_COMMANDS  # noqa: E402  (commands in their own modules)
-from .sync.cli import sync_command, sync_log_command  # noqa: E402
-from .testing.command import test_command  # noqa: E402
-
-for _command in (test_command, *HISTORY_COMMANDS):
-    main.add_command(_command)
-main.add_command(sync_command, "sync")
-main.add_command(sync_log_command, "sync-log")
-
-
-if __name__ == "__main__":  # pragma: no cover  (python -m segrules.cli: run the importable module)
-    from segrules.cli import main as _main
+if __name__ == "__main__":  # pragma: no cover  (python -m segrules.cli: run the importable module,
+    from segrules.cli import main as _main  # whose commands below import this module's helpers)
     _main()
+else:
+    from .history.commands import COMMANDS as HISTORY_COMMANDS  # noqa: E402  (commands in their own modules)
+    from .sync.cli import sync_command, sync_log_command  # noqa: E402
+    from .testing.command import test_command  # noqa: E402
+
+    for _command in (test_command, *HISTORY_COMMANDS):
+        main.add_command(_command)
+    main.add_command(sync_command, "sync")
+    main.add_command(sync_log_command, "sync-log")

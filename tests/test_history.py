@@ -281,7 +281,9 @@ def test_history_plan_reports_removed_segments(shop, tmp_path):
     cli("run", SPEC, "--db", shop, "--as-of", "2026-09-20", "--snapshot", "--state", state)
     changed = tmp_path / "ecommerce.yaml"
     text = SPEC.read_text()
-    changed.write_text(text[:text.index("  eu_gmail:")])
+    start = text.index("  eu_gmail:\n")
+    end = text.index("\n", text.index("    where:", start)) + 1
+    changed.write_text(text[:start] + text[end:])  # the spec without the segment eu_gmail
     result = cli("plan", changed, "--db", shop, "--state", state, "--format", "json", "--max-change", "50%")
     payload = json.loads(result.output)
     (gone,) = [p for p in payload["segments"] if p["segment"] == "eu_gmail"]
