@@ -48,6 +48,7 @@ def test_sync_config_good_spec_plans():
     assert p.name == "active_hook" and p.definition.name == "webhook"
     assert p.sources == {"identifier": "email", "name": "first_name", "ds": "double_score"}
     assert p.options.secret.get_secret_value() == "s3cr3t-value"
+    assert "s3cr3t-value" not in repr(p) + str(p.options), "a secret shows in a repr (tracebacks, logs)"
     assert p.sync.identifier_kind == "email"
 
 

@@ -7,7 +7,7 @@ from __future__ import annotations
 import difflib
 import os
 import re
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any, Mapping
 
 from pydantic import ValidationError
@@ -30,8 +30,8 @@ class PlannedSync:
     destination: str
     definition: DestinationDef
     options: Any
-    secrets: tuple[str, ...]  # resolved secret values, to scrub from any text shown or stored
-    sources: dict[str, str]  # "identifier" and each field -> column or feature name
+    secrets: tuple[str, ...] = field(repr=False)  # resolved values, to scrub from any text shown or stored
+    sources: dict[str, str] = field(default_factory=dict)  # "identifier" and each field -> column or feature
 
     @property
     def fields(self) -> tuple[str, ...]:
