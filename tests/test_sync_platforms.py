@@ -29,6 +29,10 @@ class Platform:
     audience: Callable[[object], set[str]]
     prepare: Callable[[object], None] = lambda e: None
     limit: int = 100  # the vendor's batch limit, enforced by the emulator
+    type: str = ""  # the destination type, when it differs from name
+
+    def __post_init__(self):
+        self.type = self.type or self.name
 
 
 PLATFORMS = [
@@ -37,6 +41,9 @@ PLATFORMS = [
     Platform("mailchimp", "api_key: ${MAILCHIMP_API_KEY}\n  list_id: aud1\n  segment_id: '9'", "MAILCHIMP_API_KEY",
              MailchimpEmulator, lambda e: e.segment_emails("aud1", "9"), lambda e: e.create_segment("aud1", "9"),
              limit=500),
+    Platform("mailchimp_tag", "api_key: ${MAILCHIMP_API_KEY}\n  list_id: aud1\n  tag: vip\n  archive_removed: true",
+             "MAILCHIMP_API_KEY", MailchimpEmulator, lambda e: e.tag_emails("aud1", "vip"),
+             lambda e: e.members.setdefault("aud1", {}), limit=500, type="mailchimp"),
     Platform("braze", "api_key: ${BRAZE_API_KEY}\n  audience: active", "BRAZE_API_KEY",
              BrazeEmulator, lambda e: e.audience("segrules_audiences", "active"), limit=75),
 ]
@@ -47,7 +54,7 @@ def platform_spec(p: Platform, url: str, attempts: int = 20, base: float = 0.001
                   concurrency: int = 1) -> str:
     return spec_text(f"""
 dest:
-  type: {p.name}
+  type: {p.type}
   base_url: {url}
   {p.options}
 {HTTP.format(attempts=attempts, base=base, cap=cap, concurrency=concurrency)}
@@ -97,6 +104,7 @@ def test_platform_row_errors_in_2xx_become_rejected_rows_and_are_retried(p, tmp_
 RATE_LIMITED = {
     "hubspot": dict(burst=2),                       # 429 + policyName body, no Retry-After
     "mailchimp": dict(max_connections=1, hold=0.05, bare_403=True),   # bare 403, no body, no headers
+    "mailchimp_tag": dict(max_connections=2, hold=0.002),               # bare 429
     "braze": dict(burst=2),                         # 429 + X-RateLimit-Reset
 }
 
@@ -128,3 +136,30 @@ def test_platform_converges_under_faults(p, tmp_path):
             people = {i: (e, n, (s + 29) % 100) for i, (e, n, s) in people.items()}
             write_people(con, people)
     assert set(faults.injected) >= {"rate_429", "rate_5xx", "after"}
+
+
+def test_platform_mailchimp_tag_mode_archives_who_leaves(tmp_path):
+    p = next(p for p in PLATFORMS if p.name == "mailchimp_tag")
+    people = dict(PEOPLE)
+    with people_db(people) as con, p.emulator(KEY) as emu:
+        p.prepare(emu)
+        run_sync(platform_spec(p, emu.url), con, tmp_path / "s.duckdb", env={p.env: KEY})
+        leaving = sorted(members(people))[:3]
+        people.update({int(k): (people[int(k)][0], "x", 0) for k in leaving})
+        write_people(con, people)
+        (o,) = run_sync(platform_spec(p, emu.url), con, tmp_path / "s.duckdb", env={p.env: KEY})
+        assert o.counts["removed"] == 3 and p.audience(emu) == _emails(people)
+        assert emu.archived("aud1") == {PEOPLE[int(k)][0] for k in leaving}
+        people.update({int(k): (people[int(k)][0], "x", 99) for k in leaving})  # they come back
+        write_people(con, people)
+        run_sync(platform_spec(p, emu.url), con, tmp_path / "s.duckdb", env={p.env: KEY})
+        assert p.audience(emu) == _emails(people) and emu.archived("aud1") == set()
+
+
+def test_platform_mailchimp_needs_exactly_one_membership_kind():
+    from segrules.errors import SpecError
+    p = next(p for p in PLATFORMS if p.name == "mailchimp")
+    text = platform_spec(p, "http://127.0.0.1:9").replace("segment_id: '9'", "segment_id: '9'\n    tag: vip")
+    with people_db(PEOPLE) as con, pytest.raises(SpecError, match="exactly one of segment_id") as info:
+        run_sync(text, con, "unused.duckdb", env={p.env: KEY})
+    assert info.value.diagnostics[0].code == "SR816" and info.value.diagnostics[0].span.line > 1

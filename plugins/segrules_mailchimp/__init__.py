@@ -5,7 +5,12 @@
   ``POST /3.0/lists/{list_id}/segments/{segment_id}`` with ``members_to_add``; ``errors[]`` of both
   become rejected rows with Mailchimp's reason;
 * update / upsert mode: the batch subscribe only (merge fields);
-* remove: ``members_to_remove`` of the static segment (the contact stays in the audience);
+* or, with ``tag:`` instead of ``segment_id:``, the audience is a tag: ``POST
+  /3.0/lists/{list_id}/members/{subscriber_hash}/tags`` (``active`` / ``inactive``), one call per
+  member (204; 404 becomes a rejected row);
+* remove: ``members_to_remove`` of the static segment, or the tag set inactive (the contact stays
+  in the audience); with ``archive_removed: true`` the contact is also archived
+  (``DELETE /3.0/lists/{list_id}/members/{subscriber_hash}``; already archived or gone is fine);
 * rate limits: Mailchimp limits concurrent connections and answers a bare 429 — or a bare 403
   without a body — with no header: both are retried with backoff.
 
@@ -14,10 +19,11 @@ Replay: batch subscribe with ``update_existing`` and segment add/remove are idem
 
 from __future__ import annotations
 
+import hashlib
 from typing import Literal
 
 import httpx
-from pydantic import Field, SecretStr
+from pydantic import Field, SecretStr, model_validator
 
 from segrules.plugin import BatchResult, DestinationDef, Limits, Row, SyncContext, hookimpl
 from segrules.sync.http import HttpClient, HttpDestination, HttpOptions, Vendor
@@ -26,10 +32,24 @@ from segrules.sync.http import HttpClient, HttpDestination, HttpOptions, Vendor
 class MailchimpOptions(HttpOptions):
     api_key: SecretStr = Field(description="API key: ${MAILCHIMP_API_KEY} (ends with -<dc>).")
     list_id: str = Field(description="The audience (list) id.")
-    segment_id: str = Field(description="A static segment of that audience: the synced members.")
+    segment_id: str | None = Field(None, description="A static segment of that audience: the synced members.")
+    tag: str | None = Field(None, description="Or: a tag that marks the synced members.")
+    archive_removed: bool = Field(False, description="Also archive contacts that leave the audience.")
     base_url: str | None = Field(None, description="Default https://<dc>.api.mailchimp.com from the key.")
     status_if_new: Literal["subscribed", "transactional", "pending", "unsubscribed"] = Field(
         "subscribed", description="Status of people new to the audience; existing members keep theirs.")
+
+
+    @model_validator(mode="after")
+    def _one_membership(self):
+        if (self.segment_id is None) == (self.tag is None):
+            raise ValueError("give exactly one of segment_id (a static segment) and tag")
+        return self
+
+
+def subscriber_hash(email: str) -> str:
+    """Mailchimp's member id: the MD5 of the lower-cased email."""
+    return hashlib.md5(email.lower().encode()).hexdigest()
 
 
 def rate_limited(response: httpx.Response) -> bool:
@@ -57,7 +77,9 @@ class MailchimpClient(HttpDestination):
                 key = by_email.get((error.get("email_address") or "").lower())
                 if key is not None:
                     rejected[key] = error.get("error") or error.get("error_code") or "rejected by Mailchimp"
-        if op in ("add", "remove"):
+        if op in ("add", "remove") and self.options.tag is not None:
+            rejected.update(self._tag([r for r in rows if r.key not in rejected], op))
+        elif op in ("add", "remove"):
             emails = [r.identifier for r in rows if r.key not in rejected]
             field = "members_to_add" if op == "add" else "members_to_remove"
             if emails:
@@ -68,13 +90,29 @@ class MailchimpClient(HttpDestination):
                         key = by_email.get(email.lower())
                         if key is not None:
                             rejected[key] = error.get("error") or "rejected by Mailchimp"
+        if op == "remove" and self.options.archive_removed:
+            for row in rows:
+                self.http.request("DELETE", self._member(row), ok=(204, 404, 405))  # 405: archived already
         return BatchResult.except_rejected(rows, rejected)
+
+    def _member(self, row: Row) -> str:
+        return f"/3.0/lists/{self.options.list_id}/members/{subscriber_hash(row.identifier)}"
+
+    def _tag(self, rows: list[Row], op: str) -> dict[str, str]:
+        status = "active" if op == "add" else "inactive"
+        rejected = {}
+        for row in rows:
+            answer = self.http.request("POST", self._member(row) + "/tags", ok=(204, 404),
+                                       json={"tags": [{"name": self.options.tag, "status": status}]})
+            if answer.status_code == 404 and op == "add":
+                rejected[row.key] = "not a member of the audience"
+        return rejected
 
 
 @hookimpl
 def register_destinations():
     return [DestinationDef(
         "mailchimp", MailchimpOptions, MailchimpClient, secrets=("api_key",), identifiers=("email",),
-        replay="batch subscribe (update_existing) and static-segment add/remove are idempotent: a replay "
-        "changes nothing twice",
-        doc="A static segment of a Mailchimp audience: batch subscribe + segment members.")]
+        replay="batch subscribe (update_existing), static-segment add/remove, tag status and archiving are "
+        "idempotent: a replay changes nothing twice",
+        doc="A static segment (or a tag) of a Mailchimp audience: batch subscribe + membership.")]

@@ -7,6 +7,8 @@ API 3.0 contract.
   ``status_if_new``; emails in ``reject_emails`` (or malformed) come back in ``errors[]`` of a 200;
 * ``POST /3.0/lists/{list_id}/segments/{segment_id}``: ``members_to_add`` / ``members_to_remove``
   (<= 500 emails); unknown emails come back in ``errors[]``; idempotent;
+* ``POST /3.0/lists/{list_id}/members/{hash}/tags``: tag status active/inactive, 204 (404 for an
+  unknown member); ``DELETE /3.0/lists/{list_id}/members/{hash}``: archive (405 if archived already);
 * concurrency: more than ``max_connections`` requests in flight -> a bare 429 (no body, no
   headers), or a bare 403 with ``bare_403=True``, like Mailchimp under load.
 """
@@ -78,6 +80,11 @@ class MailchimpEmulator(EmulatorServer):
                 m = re.fullmatch(r"/3\.0/lists/([^/]+)/segments/([^/]+)", request.path)
                 if m and request.method == "POST":
                     return self._segment(m.group(1), m.group(2), request.json())
+                m = re.fullmatch(r"/3\.0/lists/([^/]+)/members/([0-9a-f]{32})(/tags)?", request.path)
+                if m and request.method == "POST" and m.group(3):
+                    return self._tags(m.group(1), m.group(2), request.json())
+                if m and request.method == "DELETE" and not m.group(3):
+                    return self._archive(m.group(1), m.group(2))
             raise _problem(404, "Resource Not Found", f"{request.method} {request.path}")
         finally:
             with self._count_lock:
@@ -109,12 +116,41 @@ class MailchimpEmulator(EmulatorServer):
                                             "status": m.get("status") or m.get("status_if_new"), "merge_fields": {}}
                 new.append(record)
             else:
-                if m.get("status"):
-                    record["status"] = m["status"]
+                if m.get("status") or record["status"] == "archived":  # re-adding unarchives
+                    record["status"] = m.get("status") or m.get("status_if_new")
                 updated.append(record)
             record["merge_fields"].update(m.get("merge_fields") or {})
         return 200, {"new_members": new, "updated_members": updated, "errors": errors,
                      "total_created": len(new), "total_updated": len(updated), "error_count": len(errors)}
+
+    def _by_hash(self, list_id: str, member_hash: str) -> dict:
+        for record in self.members.get(list_id, {}).values():
+            if record["id"] == member_hash:
+                return record
+        raise _problem(404, "Resource Not Found", "The requested resource could not be found.")
+
+    def _tags(self, list_id: str, member_hash: str, body):
+        record = self._by_hash(list_id, member_hash)
+        tags = record.setdefault("tags", [])
+        for tag in body.get("tags") or []:
+            if tag.get("status") == "active" and tag["name"] not in tags:
+                tags.append(tag["name"])
+            elif tag.get("status") == "inactive" and tag["name"] in tags:
+                tags.remove(tag["name"])
+        return 204, None
+
+    def _archive(self, list_id: str, member_hash: str):
+        record = self._by_hash(list_id, member_hash)
+        if record["status"] == "archived":
+            raise _problem(405, "Method Not Allowed", "This member is archived already.")
+        record["status"] = "archived"
+        return 204, None
+
+    def tag_emails(self, list_id: str, tag: str) -> set[str]:
+        return {e for e, r in self.members.get(list_id, {}).items() if tag in r.get("tags", ()) and r["status"] != "archived"}
+
+    def archived(self, list_id: str) -> set[str]:
+        return {e for e, r in self.members.get(list_id, {}).items() if r["status"] == "archived"}
 
     def _segment(self, list_id: str, segment_id: str, body):
         if (list_id, segment_id) not in self.segments:
