@@ -11,6 +11,8 @@ from xml.etree import ElementTree as ET
 import pytest
 from click.testing import CliRunner
 
+import segrules
+
 from segrules.cli import main
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -165,3 +167,57 @@ cases:
 """)
     result = run(tmp_path / "s.yaml")
     assert result.exit_code == 0, result.output
+
+
+def test_spec_tests_the_example_in_docs_testing_runs_and_passes(shop):
+    import re
+    text = (ROOT / "docs" / "testing.md").read_text(encoding="utf-8")
+    block = re.search(r"^```yaml\n(.*?)^```", text, re.S | re.M).group(1)
+    assert block.startswith("# segment_specs/ecommerce.test.yaml\nspec: ecommerce.yaml")
+    write(shop, block)
+    result = run(shop / "ecommerce.yaml")
+    assert result.exit_code == 0, result.output
+    assert "2 passed, 0 failed" in result.output
+
+
+ISSUE_EXAMPLE = """\
+spec: ecommerce.yaml
+cases:
+  - name: a paid order over the threshold makes a big spender
+    as_of: 2025-06-30
+    data:
+      customers: [{customer_id: 1, signup_at: 2024-01-01, country: US, email: a@gmail.com}]
+      orders:    [{customer_id: 1, amount: 600, status: paid, ordered_at: 2025-06-01}]
+    expect:
+      1: {in: [big_spenders], not_in: [lapsed, new_customers]}
+"""
+
+
+def test_spec_tests_columns_no_row_shows_are_typed_by_their_use(shop):
+    """No schema anywhere and no events rows: events.name (compared with a string) and events.ts
+    (the time column) still get types, so the example of the issue runs as written."""
+    from segrules.testing.fixtures import fixture_schemas
+    from segrules.testing.loader import read_test_file
+    path = write(shop, ISSUE_EXAMPLE)
+    result = run(path)
+    assert result.exit_code == 0, result.output
+    doc = read_test_file(path)
+    schemas, problems = fixture_schemas(doc, segrules.load(doc.spec_path))
+    assert problems == []
+    events = schemas["events"]
+    assert events["ts"].is_timestamp() and events["name"].is_string() and events["customer_id"].is_integer()
+    assert schemas["customers"]["signup_at"].is_date()  # from the rows: YAML dates
+
+
+def test_spec_tests_a_source_the_rules_never_read_gets_its_key_column(shop):
+    from segrules.testing.fixtures import fixture_schemas
+    from segrules.testing.loader import read_test_file
+    spec = (shop / "ecommerce.yaml").read_text().replace(
+        "  events: {table: events, key: customer_id, time: ts}\n",
+        "  events: {table: events, key: customer_id, time: ts}\n  notes: {table: notes, key: customer_id}\n")
+    (shop / "ecommerce.yaml").write_text(spec)
+    path = write(shop, ISSUE_EXAMPLE)
+    assert run(path).exit_code == 0
+    doc = read_test_file(path)
+    schemas, _ = fixture_schemas(doc, segrules.load(doc.spec_path))
+    assert schemas["notes"].names == ("customer_id",) and schemas["notes"]["customer_id"].is_integer()
