@@ -4,12 +4,15 @@ passes; bad test files get positioned errors; failures explain themselves."""
 from __future__ import annotations
 
 import json
+import re
 import shutil
 from pathlib import Path
 from xml.etree import ElementTree as ET
 
 import pytest
 from click.testing import CliRunner
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
 
 import segrules
 
@@ -170,7 +173,6 @@ cases:
 
 
 def test_spec_tests_the_example_in_docs_testing_runs_and_passes(shop):
-    import re
     text = (ROOT / "docs" / "testing.md").read_text(encoding="utf-8")
     block = re.search(r"^```yaml\n(.*?)^```", text, re.S | re.M).group(1)
     assert block.startswith("# segment_specs/ecommerce.test.yaml\nspec: ecommerce.yaml")
@@ -221,3 +223,34 @@ def test_spec_tests_a_source_the_rules_never_read_gets_its_key_column(shop):
     doc = read_test_file(path)
     schemas, _ = fixture_schemas(doc, segrules.load(doc.spec_path))
     assert schemas["notes"].names == ("customer_id",) and schemas["notes"]["customer_id"].is_integer()
+
+
+@pytest.fixture(scope="module")
+def garbage_dir(tmp_path_factory):
+    folder = tmp_path_factory.mktemp("garbage")
+    shutil.copy(ROOT / "segment_specs" / "ecommerce.yaml", folder / "ecommerce.yaml")
+    return folder
+
+
+SNIPPETS = ["", "x", "1", "-", ":", "[", "]", "{", "}", "null", "[1, 2]", "{a: 1}", "2025-13-01", "'", "in",
+            "not_in", "as_of", "customers", "- name: x", "expect:", "9: {in: []}", "true", "1e999", "\t"]
+
+
+@given(data=st.data())
+@settings(max_examples=60, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
+def test_spec_tests_garbage_test_files_never_crash(garbage_dir, data):
+    """Random line edits of a valid test file: always an exit code (0, 1 or 2) and, for 2,
+    diagnostics with a file:line:col inside the file; never a traceback."""
+    lines = REFUNDS.splitlines()
+    for _ in range(data.draw(st.integers(1, 3))):
+        i = data.draw(st.integers(0, len(lines) - 1))
+        line = lines[i]
+        cut = data.draw(st.integers(0, len(line)))
+        lines[i] = line[:cut] + data.draw(st.sampled_from(SNIPPETS)) + line[cut + data.draw(st.integers(0, 6)):]
+    path = garbage_dir / "ecommerce.test.yaml"
+    path.write_text("\n".join(lines) + "\n", encoding="utf-8")
+    result = CliRunner().invoke(main, ["test", str(path)])
+    assert result.exception is None or isinstance(result.exception, SystemExit), result.output
+    assert result.exit_code in (0, 1, 2)
+    if result.exit_code == 2:
+        assert re.search(r"ecommerce(\.test)?\.yaml:\d+:\d+: error\[SR\d{3}\]", result.output), result.output
