@@ -252,12 +252,14 @@ def preview(spec, segment, db, limit, as_of, params):
 
 
 @main.command()
-def schema():
+@click.option("--test-file", "test_file", is_flag=True, help="The schema of spec test files (*.test.yaml) instead.")
+def schema(test_file):
     """Print the JSON Schema of the spec format (for editors: yaml-language-server, VS Code)."""
     from .spec import spec_model
+    from .testing.model import SpecTestModel
     with user_errors():
         registry = _registry()
-    model = spec_model(api.spec_sections(registry))
+    model = SpecTestModel if test_file else spec_model(api.spec_sections(registry))
     click.echo(json.dumps(model.model_json_schema(by_alias=True), indent=2))
 
 

@@ -254,3 +254,12 @@ def test_spec_tests_garbage_test_files_never_crash(garbage_dir, data):
     assert result.exit_code in (0, 1, 2)
     if result.exit_code == 2:
         assert re.search(r"ecommerce(\.test)?\.yaml:\d+:\d+: error\[SR\d{3}\]", result.output), result.output
+
+
+def test_spec_tests_json_schema_of_the_test_file_format():
+    result = CliRunner().invoke(main, ["schema", "--test-file"])
+    schema = json.loads(result.output)
+    assert schema["title"] == "SpecTestModel" and set(schema["required"]) == {"spec", "cases"}
+    case = schema["$defs"]["Case"]
+    assert {"name", "as_of", "params", "data", "expect"} <= set(case["properties"])
+    assert set(schema["$defs"]["Expectation"]["properties"]) == {"in", "not_in"}
