@@ -107,8 +107,9 @@ def test_rfm_values_are_used_in_rules_and_as_of_changes_them(con):
         "amount": [100.0, 300.0, 20.0, 50.0], "status": ["paid", "paid", "paid", "paid"]})
     shop = Shop(con, [1, 2, 3, 4], orders)
     try:
-        spec = shop.spec("rfm: {source: orders, amount: amount, bins: 2, labels: {top: m == 2, low: m == 1}}\n",
-                         "  top: {where: rfm.label == 'top'}\n  none: {where: rfm.label == 'No purchases'}\n"
+        spec = shop.spec("rfm: {source: orders, amount: amount, bins: 2, labels: {top: m == 2, low: m == 1},\n"
+                         "      no_purchase_label: Never}\n",
+                         "  top: {where: rfm.label == 'top'}\n  none: {where: rfm.label == 'Never'}\n"
                          "  big: {where: rfm.monetary > 100}\n")
 
         def members(as_of):
