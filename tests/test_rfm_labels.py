@@ -164,3 +164,12 @@ def test_rfm_misspelt_label_in_a_rule_is_an_error_with_a_suggestion():
     assert found_ == [("RFM116", *position(text, "'Chmpions'"), "did you mean 'Champions'?"),
                       ("RFM116", *position(text, "'Sleepy'"), found_[1][3])]
     assert "Champions" in found_[1][3]
+
+
+def test_rfm_misspelt_label_stops_a_run(tmp_path):
+    db = tmp_path / "shop.duckdb"
+    write_demo_data(db, customers=50)
+    path = tmp_path / "s.yaml"
+    path.write_text(HEAD + "rfm: {source: orders, amount: amount}\nsegments:\n  a: {where: rfm.label == 'Lsot'}\n")
+    result = CliRunner().invoke(main, ["run", str(path), "--db", str(db)])
+    assert result.exit_code == 2 and "RFM116" in result.output and "did you mean 'Lost'?" in result.output

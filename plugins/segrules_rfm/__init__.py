@@ -57,7 +57,7 @@ def register_namespaces():
 
 def check_rfm_section(ctx):
     """The rfm: section: source time column, thresholds, and a MECE label map (RFM1xx)."""
-    return section_diagnostics(ctx.document)
+    return section_diagnostics(ctx.document, ctx.checked)
 
 
 @hookimpl

@@ -93,7 +93,7 @@ def scores(per, cfg):
 def build_rfm(ctx):
     """``NamespaceDef.build``: the key and every ``rfm.*`` value for each entity."""
     cfg, document = ctx.config, ctx.checked.document
-    errors = [d for d in section_diagnostics(document) if d.is_error]
+    errors = [d for d in section_diagnostics(document, ctx.checked) if d.is_error]
     if errors:
         raise PluginError(diagnostics=errors)
     label_map, _ = label_map_of(document, cfg)

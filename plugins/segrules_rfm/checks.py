@@ -92,21 +92,24 @@ def _label_literals(node):
             yield from (item for item in sub.items if isinstance(item, ast.String))
 
 
-def _rule_checks(document, config) -> list[Diagnostic]:
+def _rule_checks(document, config, rules) -> list[Diagnostic]:
     """``rfm.label == 'Chmpions'`` can never hold: a misspelt label is an error, not an empty segment."""
     values = label_values(config)
-    features, segments, _ = parse_expressions(document)  # syntax errors are the core's to report
+    if rules is None:
+        features, segments, _ = parse_expressions(document)  # syntax errors are the core's to report
+        rules = [*features.values(), *segments.values()]
     return [_diag("RFM116", f"rfm.label is never {literal.value!r}: no such label", literal.span,
                   hint=did_you_mean(literal.value, values) or "labels: " + ", ".join(values))
-            for node in [*features.values(), *segments.values()]
-            for literal in _label_literals(node) if literal.value not in values]
+            for node in rules for literal in _label_literals(node) if literal.value not in values]
 
 
-def section_diagnostics(document) -> list[Diagnostic]:
-    """Every problem of the ``rfm:`` section (none when the spec has no such section)."""
+def section_diagnostics(document, checked=None) -> list[Diagnostic]:
+    """Every problem of the ``rfm:`` section (none when the spec has no such section). ``checked``
+    (a CheckedSpec) saves parsing the rules again."""
     config = getattr(document.model, SECTION, None)
     if config is None:
         return []
     _, label_diags = label_map_of(document, config)
+    rules = None if checked is None else [*checked.features.values(), *checked.segments.values()]
     return (_source_checks(document, config) + _threshold_checks(document, config) + label_diags
-            + _rule_checks(document, config))
+            + _rule_checks(document, config, rules))
