@@ -209,3 +209,16 @@ def test_mece_plugin_values_are_variables_of_their_domain():
     both = prover.pair("high", "big")
     assert both.kind == "overlap" and not both.witness.insertable
     assert both.witness.values["spend.band"] == "high" and both.witness.values["spend.total"] > 100
+
+
+def test_mece_docs_show_the_real_witnesses(monkeypatch):
+    """docs/plugins/mece.md pastes `segrules validate` output for both lifecycle specs: it is current."""
+    monkeypatch.chdir(ROOT)
+    docs = (ROOT / "docs" / "plugins" / "mece.md").read_text(encoding="utf-8")
+    for path in (LIFECYCLE, NOT_MECE):
+        rel = path.relative_to(ROOT)
+        block = docs.split(f"$ segrules validate {rel}\n", 1)[1].split("```", 1)[0]
+        result = CliRunner().invoke(main, ["validate", str(rel)])
+        shown = [ln for ln in block.splitlines() if ln.startswith(str(rel))]
+        actual = [ln for ln in (result.stderr + result.stdout).splitlines() if ln.startswith(str(rel))]
+        assert shown == actual

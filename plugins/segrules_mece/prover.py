@@ -101,8 +101,10 @@ class Prover:
     def _witness(self, segments, on_sat, abstract_model) -> Answer:
         """Look for data realising the abstract model's answer: bounded symbolic rows."""
         sizes = self._row_counts(abstract_model)
-        tries = [sizes] if all(n >= self.max_rows for n in sizes.values()) else \
-            [sizes, {s: self.max_rows for s in sizes}]
+        tries, n = [sizes], max(sizes.values(), default=1)
+        while n < self.max_rows:  # more rows per source, doubling: small data sets solve fastest
+            n = min(self.max_rows, max(2, n * 2))
+            tries.append({s: max(k, n) for s, k in sizes.items()})
         last = None
         for rows in tries:
             env = Env(self.checked, rows=rows)
