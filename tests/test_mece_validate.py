@@ -222,3 +222,20 @@ def test_mece_docs_show_the_real_witnesses(monkeypatch):
         shown = [ln for ln in block.splitlines() if ln.startswith(str(rel))]
         actual = [ln for ln in (result.stderr + result.stdout).splitlines() if ln.startswith(str(rel))]
         assert shown == actual
+
+
+def test_mece_misspelt_taxonomy_key_is_positioned_with_a_hint(registry):
+    text = SPEC % "  a:\n    segments: [buyers]\n    exclusiv: true"
+    with pytest.raises(segrules.SpecError) as exc:
+        segrules.load_text(text, "t.yaml", registry=registry)
+    [diag] = exc.value.diagnostics
+    assert diag.code == "SR105" and diag.hint == "did you mean 'exclusive'?"
+    assert text.splitlines()[diag.span.line - 1][diag.span.column - 1:] == "exclusiv: true"
+
+
+def test_mece_witness_budget_keeps_proofs_going(registry):
+    checked = segrules.load(NOT_MECE, registry=registry).check()
+    prover = Prover(checked, witness_budget_s=0)
+    spent = prover.pair("new_customers", "active")
+    assert spent.kind == "unknown" and "no witness searched" in spent.reason
+    assert prover.pair("active", "lapsed").kind == "disjoint"  # proofs are not budgeted

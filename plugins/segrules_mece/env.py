@@ -87,13 +87,16 @@ class Row:
         self.env, self.source, self.name = env, source, name
         self.present = z3.Bool(f"{name}.present")
         self.columns: dict[str, Val] = {}
+        self.facts: list = []  # what the columns' domains say (also in env.facts)
 
     def column(self, column: str) -> Val:
         if column not in self.columns:
             domain = self.env.source_domain(self.source, column)
             x = Val(fresh(f"{self.name}.{column}", domain.kind), z3.Bool(f"{self.name}.{column} is null"),
                     domain.kind)
-            self.env.facts += domain.facts(x, self.env.now, self.env.concrete)
+            facts = domain.facts(x, self.env.now, self.env.concrete)
+            self.facts += facts
+            self.env.facts += facts
             self.env.note_time(x)
             self.columns[column] = x
         return self.columns[column]
