@@ -239,3 +239,11 @@ def test_mece_witness_budget_keeps_proofs_going(registry):
     spent = prover.pair("new_customers", "active")
     assert spent.kind == "unknown" and "no witness searched" in spent.reason
     assert prover.pair("active", "lapsed").kind == "disjoint"  # proofs are not budgeted
+
+
+def test_mece_unknown_fails_only_with_strict(tmp_path):
+    path = tmp_path / "mail.yaml"
+    path.write_text(SPEC % "  mail: {segments: [gmail, yahoo], exclusive: true}")
+    result = _invoke("validate", path)
+    assert result.exit_code == 0 and "MECE112" in result.output
+    assert _invoke("validate", path, "--strict").exit_code == 1  # a failed check, not an invalid spec
