@@ -196,18 +196,21 @@ def run(spec, db, as_of, params, segments, out_path, layout, snapshot, state_url
                 suffixes = sorted(s for d in registry.sinks.values() for s in d.suffixes)
                 raise SpecError(f"--out {out_path}: no sink writes this kind of file "
                                 f"(known: {', '.join(suffixes)})", code="SR803")
-        con = api.connect(db, read_only=True)
         names = split_names(segments)
+        if snapshot and names:
+            raise SpecError("--snapshot stores every segment of the spec; leave out --segments", code="SR756")
+        con = api.connect(db, read_only=True)
         as_of_time = loaded.now(as_of)
         wide = loaded.evaluate(con, as_of=as_of_time, params=parse_params(params), segments=names,
                                features=True if names is None else [])
         names = names or loaded.segments
         with err.status(f"Evaluating {len(names)} segments as of {as_of_time:%Y-%m-%d %H:%M:%S}…"):
-            if sink is None:
+            if sink is None and not snapshot:
                 result = counts(wide, names)
             else:
                 table = materialize(wide)
                 result = counts_from_arrow(table, names)
+            if sink is not None:
                 data = to_long(table, loaded.key, names) if layout == "long" else table
                 written = sink.write(data, out_path, {})
         show = Table(title=loaded.name, caption=f"as of {as_of_time:%Y-%m-%d %H:%M:%S}")
@@ -223,7 +226,7 @@ def run(spec, db, as_of, params, segments, out_path, layout, snapshot, state_url
             out.print(f"wrote {written.rows:,} rows ({layout}) to {written.target}")
         if snapshot:
             from .history.commands import take_snapshot
-            out.print(take_snapshot(loaded, con, as_of_time, parse_params(params), state_url), soft_wrap=True)
+            out.print(take_snapshot(loaded, table, as_of_time, state_url), soft_wrap=True)
 
 
 @main.command()
@@ -249,12 +252,14 @@ def preview(spec, segment, db, limit, as_of, params):
 
 
 @main.command()
-def schema():
+@click.option("--test-file", "test_file", is_flag=True, help="The schema of spec test files (*.test.yaml) instead.")
+def schema(test_file):
     """Print the JSON Schema of the spec format (for editors: yaml-language-server, VS Code)."""
     from .spec import spec_model
+    from .testing.model import SpecTestModel
     with user_errors():
         registry = _registry()
-    model = spec_model(api.spec_sections(registry))
+    model = SpecTestModel if test_file else spec_model(api.spec_sections(registry))
     click.echo(json.dumps(model.model_json_schema(by_alias=True), indent=2))
 
 

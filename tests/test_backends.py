@@ -102,3 +102,17 @@ def test_backends_calendar_windows_and_time_zone_agree(backends):
     # 06:30 UTC is 01:30 EST on November 1st (after the fall-back): October is last month
     assert sum(bool(r["last_month"]) for r in results[0].values()) > 20
     assert any(r["active_last_week"] for r in results[0].values())
+
+
+def test_backends_run_counts_members_on_postgres(backends):
+    """`segrules run` counts members in the database (no boolean-to-integer cast on PostgreSQL)."""
+    from click.testing import CliRunner
+
+    from segrules.cli import main
+    duck, pg = backends
+    spec = segrules.load(SPECS[0])
+    expected = spec.evaluate(duck, as_of=NOW, features=[]).to_pyarrow()
+    result = CliRunner().invoke(main, ["run", SPECS[0], "--db", URL, "--as-of", NOW.isoformat()])
+    assert result.exit_code == 0, result.output
+    lapsed = sum(expected["lapsed"].to_pylist())
+    assert f"lapsed            │ {lapsed:>7,}" in result.output

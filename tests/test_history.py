@@ -326,6 +326,14 @@ def test_history_backfill_rejects_bad_ranges(shop, tmp_path):
         assert result.exit_code == 2 and text in result.output, result.output
     result = cli("backfill", SPEC, "--db", shop, "--from", "2026-09-02", "--to", "2026-09-01", "--state", tmp_path / "s.duckdb")
     assert result.exit_code == 2 and "is before --from" in result.output
+    result = cli("backfill", SPEC, "--db", shop, "--from", "yesterday", "--to", "2026-09-01", "--state", tmp_path / "s.duckdb")
+    assert result.exit_code == 2 and "error[SR753]: --from 'yesterday': not a date or timestamp" in result.output
+
+
+def test_history_snapshot_needs_every_segment(shop, tmp_path):
+    result = cli("run", SPEC, "--db", shop, "--segments", "lapsed", "--snapshot", "--state", tmp_path / "s.duckdb")
+    assert result.exit_code == 2 and "error[SR756]" in result.output
+    assert not (tmp_path / "s.duckdb").exists()
 
 
 # --- a warehouse schema as the state store ------------------------------------------------------------------

@@ -64,6 +64,11 @@ atoms = st.one_of(
     st.builds(lambda op, d: f"max(orders.ordered_at) {op} now - {d}d", st.sampled_from([">", "<="]), days),
     st.builds(lambda d: f"days_since(max(orders.ordered_at)) > {d}", days),
     st.sampled_from(["flag", "flag == false", "flag is null"]),
+    st.builds(lambda op, c: f"avg(orders.amount) {op} {c}", st.sampled_from([">", "<="]), st.integers(0, 40)),
+    st.builds(lambda op, c: f"min(orders.amount where status == 'paid') {op} {c}", st.sampled_from([">", "<="]),
+              st.integers(0, 40)),
+    st.builds(lambda k: f"count_distinct(orders.status) >= {k}", st.integers(1, 2)),
+    st.builds(lambda s: f"last(orders.status) == '{s}'", st.sampled_from(["paid", "refunded"])),
     st.builds(lambda op, d: f"born {op} today - {d}d", st.sampled_from([">=", "<"]), days),
     st.builds(lambda op, d: f"born {op} now - {d}d", st.sampled_from([">", "<="]), days),
 )
@@ -83,13 +88,15 @@ rules = st.recursive(atoms, _combine, max_leaves=4)
 @st.composite
 def rule_pairs(draw):
     a = draw(rules)
-    kind = draw(st.sampled_from(["free", "negated", "narrowed"]))
+    kind = draw(st.sampled_from(["free", "negated", "narrowed", "referenced"]))
     if kind == "free":
         b = draw(rules)
     elif kind == "negated":
         b = f"not ({a})"
-    else:
+    elif kind == "narrowed":
         b = f"not ({a}) and ({draw(rules)})"
+    else:
+        b = f"not segment('a') and ({draw(rules)})"
     return a, b
 
 

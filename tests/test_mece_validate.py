@@ -209,3 +209,41 @@ def test_mece_plugin_values_are_variables_of_their_domain():
     both = prover.pair("high", "big")
     assert both.kind == "overlap" and not both.witness.insertable
     assert both.witness.values["spend.band"] == "high" and both.witness.values["spend.total"] > 100
+
+
+def test_mece_docs_show_the_real_witnesses(monkeypatch):
+    """docs/plugins/mece.md pastes `segrules validate` output for both lifecycle specs: it is current."""
+    monkeypatch.chdir(ROOT)
+    docs = (ROOT / "docs" / "plugins" / "mece.md").read_text(encoding="utf-8")
+    for path in (LIFECYCLE, NOT_MECE):
+        rel = path.relative_to(ROOT)
+        block = docs.split(f"$ segrules validate {rel}\n", 1)[1].split("```", 1)[0]
+        result = CliRunner().invoke(main, ["validate", str(rel)])
+        shown = [ln for ln in block.splitlines() if ln.startswith(str(rel))]
+        actual = [ln for ln in (result.stderr + result.stdout).splitlines() if ln.startswith(str(rel))]
+        assert shown == actual
+
+
+def test_mece_misspelt_taxonomy_key_is_positioned_with_a_hint(registry):
+    text = SPEC % "  a:\n    segments: [buyers]\n    exclusiv: true"
+    with pytest.raises(segrules.SpecError) as exc:
+        segrules.load_text(text, "t.yaml", registry=registry)
+    [diag] = exc.value.diagnostics
+    assert diag.code == "SR105" and diag.hint == "did you mean 'exclusive'?"
+    assert text.splitlines()[diag.span.line - 1][diag.span.column - 1:] == "exclusiv: true"
+
+
+def test_mece_witness_budget_keeps_proofs_going(registry):
+    checked = segrules.load(NOT_MECE, registry=registry).check()
+    prover = Prover(checked, witness_budget_s=0)
+    spent = prover.pair("new_customers", "active")
+    assert spent.kind == "unknown" and "no witness searched" in spent.reason
+    assert prover.pair("active", "lapsed").kind == "disjoint"  # proofs are not budgeted
+
+
+def test_mece_unknown_fails_only_with_strict(tmp_path):
+    path = tmp_path / "mail.yaml"
+    path.write_text(SPEC % "  mail: {segments: [gmail, yahoo], exclusive: true}")
+    result = _invoke("validate", path)
+    assert result.exit_code == 0 and "MECE112" in result.output
+    assert _invoke("validate", path, "--strict").exit_code == 1  # a failed check, not an invalid spec

@@ -8,6 +8,7 @@ import re
 import shutil
 import subprocess
 from datetime import datetime
+from pathlib import Path
 
 import pytest
 from click.testing import CliRunner
@@ -104,3 +105,22 @@ def test_rfm_html_renders_in_headless_chromium(db, tmp_path):
     subprocess.run([chromium, *flags, f"--screenshot={shot}", "--window-size=1100,1400", out.as_uri()],
                    capture_output=True, timeout=120)
     assert shot.read_bytes()[:8] == b"\x89PNG\r\n\x1a\n" and shot.stat().st_size > 20_000
+
+
+def test_rfm_report_escapes_labels_and_takes_campaigns_from_a_file(db, tmp_path):
+    spec = tmp_path / "s.yaml"
+    spec.write_text(Path(SPEC).read_text().replace(
+        "  window: 365d\n", "  window: 365d\n  bins: 2\n  labels:\n    '<b>big</b>': m == 2\n    'small & co': m == 1\n"
+    ).split("  # RFM value segments")[0])
+    campaigns = tmp_path / "campaigns.yaml"
+    campaigns.write_text("'<b>big</b>': {goal: protect, campaign: 'VIP <dinner>'}\n")
+    out = tmp_path / "r.html"
+    result = CliRunner().invoke(main, ["rfm", str(spec), "--db", db, "--as-of", NOW.isoformat(), "--out", str(out),
+                                       "--campaigns", str(campaigns)])
+    assert result.exit_code == 0, result.output
+    html = out.read_text(encoding="utf-8")
+    assert "<b>big" not in html and "&lt;b&gt;big&lt;/b&gt;" in html and "small &amp; co" in html
+    assert "VIP &lt;dinner&gt;" in html and "no suggestion" in html  # small & co has none in the file
+    campaigns.write_text("- not a mapping\n")
+    result = CliRunner().invoke(main, ["rfm", str(spec), "--db", db, "--campaigns", str(campaigns)])
+    assert result.exit_code == 2 and "--campaigns" in result.output

@@ -107,8 +107,9 @@ def test_rfm_values_are_used_in_rules_and_as_of_changes_them(con):
         "amount": [100.0, 300.0, 20.0, 50.0], "status": ["paid", "paid", "paid", "paid"]})
     shop = Shop(con, [1, 2, 3, 4], orders)
     try:
-        spec = shop.spec("rfm: {source: orders, amount: amount, bins: 2, labels: {top: m == 2, low: m == 1}}\n",
-                         "  top: {where: rfm.label == 'top'}\n  none: {where: rfm.label == 'No purchases'}\n"
+        spec = shop.spec("rfm: {source: orders, amount: amount, bins: 2, labels: {top: m == 2, low: m == 1},\n"
+                         "      no_purchase_label: Never}\n",
+                         "  top: {where: rfm.label == 'top'}\n  none: {where: rfm.label == 'Never'}\n"
                          "  big: {where: rfm.monetary > 100}\n")
 
         def members(as_of):
@@ -121,3 +122,26 @@ def test_rfm_values_are_used_in_rules_and_as_of_changes_them(con):
         assert members(datetime(2025, 3, 1)) == {"top": [1], "none": [2, 4], "big": []}
     finally:
         shop.drop()
+
+
+def test_rfm_report_aggregates_on_each_backend(con):
+    from segrules_rfm.report import compute_report
+
+    orders = pd.DataFrame({
+        "customer_id": [1, 1, 2, 3, 4, 4, 4],
+        "ordered_at": pd.to_datetime(["2025-06-01", "2025-06-20", "2025-01-10", "2025-05-01", "2025-02-01",
+                                      "2025-03-01", "2025-06-25"]),
+        "amount": [100.0, 300.0, 20.0, 50.0, 10.0, 10.0, 10.0], "status": ["paid"] * 7})
+    shop = Shop(con, [1, 2, 3, 4, 5], orders)
+    try:
+        spec = shop.spec("rfm: {source: orders, amount: amount}\n")
+        report = compute_report(spec, con, as_of=NOW)
+        values = shop.rfm("rfm: {source: orders, amount: amount}\n", NOW)
+    finally:
+        shop.drop()
+    labels = report.labels.set_index("label")
+    assert report.customers == 5 and report.revenue == 500
+    for label, group in values.groupby("label"):
+        assert labels.customers[label] == len(group)
+        assert abs(labels.revenue[label] - group.monetary.sum()) < 1e-9
+    assert labels.customers["No purchases"] == 1 and report.grid.customers.sum() == 4

@@ -4,12 +4,17 @@ passes; bad test files get positioned errors; failures explain themselves."""
 from __future__ import annotations
 
 import json
+import re
 import shutil
 from pathlib import Path
 from xml.etree import ElementTree as ET
 
 import pytest
 from click.testing import CliRunner
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
+
+import segrules
 
 from segrules.cli import main
 
@@ -165,3 +170,96 @@ cases:
 """)
     result = run(tmp_path / "s.yaml")
     assert result.exit_code == 0, result.output
+
+
+def test_spec_tests_the_example_in_docs_testing_runs_and_passes(shop):
+    text = (ROOT / "docs" / "testing.md").read_text(encoding="utf-8")
+    block = re.search(r"^```yaml\n(.*?)^```", text, re.S | re.M).group(1)
+    assert block.startswith("# segment_specs/ecommerce.test.yaml\nspec: ecommerce.yaml")
+    write(shop, block)
+    result = run(shop / "ecommerce.yaml")
+    assert result.exit_code == 0, result.output
+    assert "2 passed, 0 failed" in result.output
+
+
+ISSUE_EXAMPLE = """\
+spec: ecommerce.yaml
+cases:
+  - name: a paid order over the threshold makes a big spender
+    as_of: 2025-06-30
+    data:
+      customers: [{customer_id: 1, signup_at: 2024-01-01, country: US, email: a@gmail.com}]
+      orders:    [{customer_id: 1, amount: 600, status: paid, ordered_at: 2025-06-01}]
+    expect:
+      1: {in: [big_spenders], not_in: [lapsed, new_customers]}
+"""
+
+
+def test_spec_tests_columns_no_row_shows_are_typed_by_their_use(shop):
+    """No schema anywhere and no events rows: events.name (compared with a string) and events.ts
+    (the time column) still get types, so the example of the issue runs as written."""
+    from segrules.testing.fixtures import fixture_schemas
+    from segrules.testing.loader import read_test_file
+    path = write(shop, ISSUE_EXAMPLE)
+    result = run(path)
+    assert result.exit_code == 0, result.output
+    doc = read_test_file(path)
+    schemas, problems = fixture_schemas(doc, segrules.load(doc.spec_path))
+    assert problems == []
+    events = schemas["events"]
+    assert events["ts"].is_timestamp() and events["name"].is_string() and events["customer_id"].is_integer()
+    assert schemas["customers"]["signup_at"].is_date()  # from the rows: YAML dates
+
+
+def test_spec_tests_a_source_the_rules_never_read_gets_its_key_column(shop):
+    from segrules.testing.fixtures import fixture_schemas
+    from segrules.testing.loader import read_test_file
+    spec = (shop / "ecommerce.yaml").read_text().replace(
+        "  events: {table: events, key: customer_id, time: ts}\n",
+        "  events: {table: events, key: customer_id, time: ts}\n  notes: {table: notes, key: customer_id}\n")
+    (shop / "ecommerce.yaml").write_text(spec)
+    path = write(shop, ISSUE_EXAMPLE)
+    assert run(path).exit_code == 0
+    doc = read_test_file(path)
+    schemas, _ = fixture_schemas(doc, segrules.load(doc.spec_path))
+    assert schemas["notes"].names == ("customer_id",) and schemas["notes"]["customer_id"].is_integer()
+
+
+@pytest.fixture(scope="module")
+def garbage_dir(tmp_path_factory):
+    folder = tmp_path_factory.mktemp("garbage")
+    shutil.copy(ROOT / "segment_specs" / "ecommerce.yaml", folder / "ecommerce.yaml")
+    return folder
+
+
+SNIPPETS = ["", "x", "1", "-", ":", "[", "]", "{", "}", "null", "[1, 2]", "{a: 1}", "2025-13-01", "'", "in",
+            "not_in", "as_of", "customers", "- name: x", "expect:", "9: {in: []}", "true", "1e999", "\t"]
+
+
+@given(data=st.data())
+@settings(max_examples=60, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
+def test_spec_tests_garbage_test_files_never_crash(garbage_dir, data):
+    """Random line edits of a valid test file: always an exit code (0, 1 or 2) and, for 2,
+    diagnostics with a file:line:col inside the file; never a traceback."""
+    lines = REFUNDS.splitlines()
+    for _ in range(data.draw(st.integers(1, 3))):
+        i = data.draw(st.integers(0, len(lines) - 1))
+        line = lines[i]
+        cut = data.draw(st.integers(0, len(line)))
+        lines[i] = line[:cut] + data.draw(st.sampled_from(SNIPPETS)) + line[cut + data.draw(st.integers(0, 6)):]
+    path = garbage_dir / "ecommerce.test.yaml"
+    path.write_text("\n".join(lines) + "\n", encoding="utf-8")
+    result = CliRunner().invoke(main, ["test", str(path)])
+    assert result.exception is None or isinstance(result.exception, SystemExit), result.output
+    assert result.exit_code in (0, 1, 2)
+    if result.exit_code == 2:
+        assert re.search(r"ecommerce(\.test)?\.yaml:\d+:\d+: error\[SR\d{3}\]", result.output), result.output
+
+
+def test_spec_tests_json_schema_of_the_test_file_format():
+    result = CliRunner().invoke(main, ["schema", "--test-file"])
+    schema = json.loads(result.output)
+    assert schema["title"] == "SpecTestModel" and set(schema["required"]) == {"spec", "cases"}
+    case = schema["$defs"]["Case"]
+    assert {"name", "as_of", "params", "data", "expect"} <= set(case["properties"])
+    assert set(schema["$defs"]["Expectation"]["properties"]) == {"in", "not_in"}

@@ -164,3 +164,19 @@ def test_time_start_of_functions_keep_dates_and_check_their_argument():
     with pytest.raises(segrules.TypeCheckError) as exc:
         spec("UTC", {"x": "start_of_month(1)"}).check()
     assert exc.value.diagnostics[0].code == "SR404"
+
+
+def test_time_zoned_time_columns_get_a_warning():
+    loaded = segrules.load_text("""\
+version: 1
+name: z
+timezone: Europe/Berlin
+entity: {table: u, key: id}
+sources: {o: {table: o, key: id, time: at}}
+segments: {a: {where: count(o within 1d) > 0}}
+schema: {u: {id: int64}, o: {id: int64, at: 'timestamp("UTC")'}}
+""", "z.yaml")
+    (warning,) = [d for d in loaded.validate() if d.code == "SR420"]
+    assert warning.severity.value == "warning" and (warning.span.line, warning.span.column) == (5, 40)
+    assert "o.at has a time zone (UTC)" in warning.message and "Europe/Berlin" in warning.hint
+    assert not [d for d in spec("UTC", {"n": "count(o)"}).validate() if d.code == "SR420"]

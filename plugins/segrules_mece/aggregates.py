@@ -85,7 +85,8 @@ def _implies(env: Env, p: _Abstract, q: _Abstract) -> bool:
     for column, x in p.row.columns.items():
         y = q.row.column(column)
         same_row += [x.null == y.null, z3.Implies(z3.Not(x.null), x.v == y.v)]
-    solver.add(env.facts + same_row + [p.predicate, z3.Not(q.predicate)])
+    # Only the two generic rows' facts matter: nothing else constrains their columns.
+    solver.add(p.row.facts + q.row.facts + same_row + [p.predicate, z3.Not(q.predicate)])
     return solver.check() == z3.unsat
 
 

@@ -87,13 +87,16 @@ class Row:
         self.env, self.source, self.name = env, source, name
         self.present = z3.Bool(f"{name}.present")
         self.columns: dict[str, Val] = {}
+        self.facts: list = []  # what the columns' domains say (also in env.facts)
 
     def column(self, column: str) -> Val:
         if column not in self.columns:
             domain = self.env.source_domain(self.source, column)
             x = Val(fresh(f"{self.name}.{column}", domain.kind), z3.Bool(f"{self.name}.{column} is null"),
                     domain.kind)
-            self.env.facts += domain.facts(x, self.env.now, self.env.concrete)
+            facts = domain.facts(x, self.env.now, self.env.concrete)
+            self.facts += facts
+            self.env.facts += facts
             self.env.note_time(x)
             self.columns[column] = x
         return self.columns[column]
@@ -122,6 +125,7 @@ class Env:
         self.aggregates: dict[a.Aggregate, Val] = {}
         self.assumptions = dict(getattr(self.model, "assume", None) or {})
         self.times: list = []  # temporal values of the witness, in seconds (concrete mode)
+        self.numbers: list = []  # numeric values of the witness
         if self.concrete:
             self.facts += [z3.IsInt(self.now), self.now >= NOW_RANGE[0], self.now <= NOW_RANGE[1]]
             self.rows = {s: [Row(self, s, f"{s}#{i + 1}") for i in range(n)] for s, n in rows.items()}
@@ -160,13 +164,16 @@ class Env:
     def note_time(self, x: Val) -> None:
         if x.kind in ("ts", "date"):
             self.times.append((x.null, _ts(x)))
+        elif x.kind in ("int", "real"):
+            self.numbers.append((x.null, x.v))
 
     def readable(self, reference: int, years: int = 3) -> list:
         """Preferences for a witness people can read: ``now`` at ``reference`` (epoch seconds) and
-        every time within ``years`` before it."""
+        every time within ``years`` before it, numbers within a million of 0."""
         out = [self.now == reference]
         out += [z3.Implies(z3.Not(null), z3.And(t <= self.now, t >= self.now - years * YEAR))
                 for null, t in self.times]
+        out += [z3.Implies(z3.Not(null), z3.And(v <= 10**6, v >= -(10**6))) for null, v in self.numbers]
         return out
 
     def namespace_value(self, namespace: str, name: str) -> Val:

@@ -8,6 +8,7 @@ inserted as rows), or *unknown* (with the reason).  The same for the gap: *exhau
 
 from __future__ import annotations
 
+import time
 from dataclasses import dataclass, field
 from itertools import combinations
 
@@ -22,6 +23,9 @@ MAX_ROWS = 12  # symbolic rows per source when looking for a witness
 # Witnesses are first looked for as of this time (2026-01-01 12:00 UTC), with every time in the
 # three years before it, so that they read well; then at any time.
 REFERENCE_NOW = 1767268800
+# Searching witnesses costs far more than proving; past this many seconds per spec, a question the
+# rules do not settle is answered unknown without a witness (proofs go on).
+WITNESS_BUDGET_S = 20.0
 
 
 @dataclass
@@ -55,8 +59,11 @@ class Proof:
 class Prover:
     """Answers MECE questions about the segments of one checked spec."""
 
-    def __init__(self, checked, timeout_ms: int = TIMEOUT_MS, max_rows: int = MAX_ROWS):
+    def __init__(self, checked, timeout_ms: int = TIMEOUT_MS, max_rows: int = MAX_ROWS,
+                 witness_budget_s: float = WITNESS_BUDGET_S):
         self.checked, self.timeout_ms, self.max_rows = checked, timeout_ms, max_rows
+        self.witness_budget_s = witness_budget_s
+        self.witness_seconds = 0.0
         self.env = Env(checked)
         self.members: dict[str, object] = {}
         self.failures: dict[str, Unsupported] = {}
@@ -100,9 +107,21 @@ class Prover:
 
     def _witness(self, segments, on_sat, abstract_model) -> Answer:
         """Look for data realising the abstract model's answer: bounded symbolic rows."""
+        if self.witness_seconds >= self.witness_budget_s:
+            return Answer("unknown", segments, reason=f"not proved; no witness searched (the {self.witness_budget_s:g} s "
+                          "budget for witnesses is spent)")
+        start = time.monotonic()
+        try:
+            return self._search(segments, on_sat, abstract_model)
+        finally:
+            self.witness_seconds += time.monotonic() - start
+
+    def _search(self, segments, on_sat, abstract_model) -> Answer:
         sizes = self._row_counts(abstract_model)
-        tries = [sizes] if all(n >= self.max_rows for n in sizes.values()) else \
-            [sizes, {s: self.max_rows for s in sizes}]
+        tries, n = [sizes], max(sizes.values(), default=1)
+        while n < self.max_rows:  # more rows per source, doubling: small data sets solve fastest
+            n = min(self.max_rows, max(2, n * 2))
+            tries.append({s: max(k, n) for s, k in sizes.items()})
         last = None
         for rows in tries:
             env = Env(self.checked, rows=rows)
@@ -122,6 +141,8 @@ class Prover:
                 last = solver.check()
             if last == z3.sat:
                 return Answer(on_sat, segments, witness=extract_witness(env, solver.model(), segments))
+            if last == z3.unknown:
+                break  # more rows would only be harder
         if last == z3.unknown:
             reason = "the solver gave up looking for a witness"
         else:

@@ -10,13 +10,11 @@ from __future__ import annotations
 from segrules.plugin import NamespaceDef, SourceExpression, SpecSection, Validator, ValueField, hookimpl
 
 from .build import build_rfm
-from .checks import SECTION, section_diagnostics
+from .checks import SECTION, label_values, section_diagnostics
 from .config import RfmConfig
-from .labels import default_label_map
 
 
 def rfm_fields(config: RfmConfig) -> list[ValueField]:
-    labels = tuple(config.labels) if config.labels is not None else default_label_map().labels
     bins = float(config.bins)
 
     def score(name, what):
@@ -33,7 +31,7 @@ def rfm_fields(config: RfmConfig) -> list[ValueField]:
         score("r", "recency"), score("f", "frequency"), score("m", "monetary"),
         ValueField("score", "string", "r, f and m as digits, e.g. '545'; null without purchases"),
         ValueField("label", "string", "the RFM segment, or no_purchase_label",
-                   values=labels + (config.no_purchase_label,), nullable=False),
+                   values=label_values(config), nullable=False),
     ]
 
 
@@ -59,7 +57,7 @@ def register_namespaces():
 
 def check_rfm_section(ctx):
     """The rfm: section: source time column, thresholds, and a MECE label map (RFM1xx)."""
-    return section_diagnostics(ctx.document)
+    return section_diagnostics(ctx.document, ctx.checked)
 
 
 @hookimpl

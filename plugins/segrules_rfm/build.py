@@ -46,7 +46,7 @@ def per_entity(ctx):
     if cfg.window_seconds:
         keep &= time > ctx.now_literal - ibis.interval(seconds=cfg.window_seconds)
     if cfg.where:
-        keep &= ctx.expression("where", rows).fill_null(False)
+        keep &= ctx.expression("where", rows)  # null: the filter drops the row (and scans stay pushable)
     rows = rows.filter(keep)
     time = _as_timestamp(rows[ctx.source_time(cfg.source)])
     per = rows.group_by(k=rows[key]).aggregate(
@@ -56,16 +56,24 @@ def per_entity(ctx):
                       frequency=per.frequency.cast(dt.int64), monetary=per.monetary.fill_null(0.0))
 
 
-def quantile_score(value, bins: int, n, better_is_lower: bool = False):
-    """``1 + floor(bins * below / n)``; ``below`` = rank among strictly worse values (ties share it)."""
-    order = ibis.desc(value) if better_is_lower else ibis.asc(value)
-    below = ibis.rank().over(order_by=order)  # Ibis ranks from 0: the number of strictly smaller
+def below_counts(per, column: str, lower_is_better: bool = False):
+    """Per distinct value ``v`` of ``column``: ``below``, how many entities have a strictly worse
+    value, and ``n``, how many have a value. Grouping by value first makes ties share one row (so
+    they can only share a score) and sorts the distinct values only, not every entity."""
+    counts = per.group_by(v=per[column]).aggregate(c=per.count())
+    order = ibis.desc(counts.v) if lower_is_better else ibis.asc(counts.v)
+    running = counts.c.sum().over(ibis.window(order_by=order, rows=(None, 0)))
+    return counts.select("v", below=running - counts.c, n=counts.c.sum().over(ibis.window()))
+
+
+def quantile_score(below, n, bins: int):
+    """``1 + floor(bins * below / n)``."""
     return ((below * bins) / n).floor().cast(dt.int64) + 1
 
 
-def threshold_score(value, cuts, bins: int, better_is_lower: bool = False):
+def threshold_score(value, cuts, bins: int, lower_is_better: bool = False):
     exceeded = sum(ibis.ifelse(value > ibis.literal(float(c)), 1, 0) for c in cuts)
-    return (bins - exceeded) if better_is_lower else (exceeded + 1)
+    return (bins - exceeded) if lower_is_better else (exceeded + 1)
 
 
 def scores(per, cfg):
@@ -74,16 +82,18 @@ def scores(per, cfg):
         return per.mutate(r=threshold_score(per.recency_days, t.recency_days, cfg.bins, True),
                           f=threshold_score(per.frequency, t.frequency, cfg.bins),
                           m=threshold_score(per.monetary, t.monetary, cfg.bins))
-    n = per.k.count().over()
-    return per.mutate(r=quantile_score(per.recency_days, cfg.bins, n, True),
-                      f=quantile_score(per.frequency, cfg.bins, n),
-                      m=quantile_score(per.monetary, cfg.bins, n))
+    r = below_counts(per, "recency_days", lower_is_better=True)
+    f = below_counts(per, "frequency")
+    m = below_counts(per, "monetary")
+    return (per.join(r, per.recency_days == r.v).join(f, per.frequency == f.v).join(m, per.monetary == m.v)
+            .select(*per.columns, r=quantile_score(r.below, r.n, cfg.bins),
+                    f=quantile_score(f.below, f.n, cfg.bins), m=quantile_score(m.below, m.n, cfg.bins)))
 
 
 def build_rfm(ctx):
     """``NamespaceDef.build``: the key and every ``rfm.*`` value for each entity."""
     cfg, document = ctx.config, ctx.checked.document
-    errors = [d for d in section_diagnostics(document) if d.is_error]
+    errors = [d for d in section_diagnostics(document, ctx.checked) if d.is_error]
     if errors:
         raise PluginError(diagnostics=errors)
     label_map, _ = label_map_of(document, cfg)

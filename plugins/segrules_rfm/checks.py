@@ -3,7 +3,10 @@
 
 from __future__ import annotations
 
+from segrules.check import parse_expressions
+from segrules.check.schema import did_you_mean
 from segrules.diagnostics import Diagnostic, Severity
+from segrules.lang import ast
 
 from .labels import DEFAULT_BINS, LabelMap, default_label_map, mece_diagnostics, spec_label_map
 
@@ -68,10 +71,45 @@ def label_map_of(document, config) -> tuple[LabelMap | None, list[Diagnostic]]:
     return (label_map if not any(d.is_error for d in diags) else None), diags
 
 
-def section_diagnostics(document) -> list[Diagnostic]:
-    """Every problem of the ``rfm:`` section (none when the spec has no such section)."""
+def label_values(config) -> tuple[str, ...]:
+    """Every value ``rfm.label`` can take: the map's labels, then ``no_purchase_label``."""
+    labels = tuple(config.labels) if config.labels is not None else default_label_map().labels
+    return labels + (config.no_purchase_label,)
+
+
+def _is_label(node) -> bool:
+    return isinstance(node, ast.Dotted) and (node.namespace, node.name) == (SECTION, "label")
+
+
+def _label_literals(node):
+    """The string literals ``rfm.label`` is compared with (``==``, ``!=``, ``in``) in ``node``."""
+    for sub in node.walk():
+        if isinstance(sub, ast.Compare) and sub.op in ("==", "!="):
+            for this, other in ((sub.left, sub.right), (sub.right, sub.left)):
+                if _is_label(this) and isinstance(other, ast.String):
+                    yield other
+        elif isinstance(sub, ast.InList) and _is_label(sub.operand):
+            yield from (item for item in sub.items if isinstance(item, ast.String))
+
+
+def _rule_checks(document, config, rules) -> list[Diagnostic]:
+    """``rfm.label == 'Chmpions'`` can never hold: a misspelt label is an error, not an empty segment."""
+    values = label_values(config)
+    if rules is None:
+        features, segments, _ = parse_expressions(document)  # syntax errors are the core's to report
+        rules = [*features.values(), *segments.values()]
+    return [_diag("RFM116", f"rfm.label is never {literal.value!r}: no such label", literal.span,
+                  hint=did_you_mean(literal.value, values) or "labels: " + ", ".join(values))
+            for node in rules for literal in _label_literals(node) if literal.value not in values]
+
+
+def section_diagnostics(document, checked=None) -> list[Diagnostic]:
+    """Every problem of the ``rfm:`` section (none when the spec has no such section). ``checked``
+    (a CheckedSpec) saves parsing the rules again."""
     config = getattr(document.model, SECTION, None)
     if config is None:
         return []
     _, label_diags = label_map_of(document, config)
-    return _source_checks(document, config) + _threshold_checks(document, config) + label_diags
+    rules = None if checked is None else [*checked.features.values(), *checked.segments.values()]
+    return (_source_checks(document, config) + _threshold_checks(document, config) + label_diags
+            + _rule_checks(document, config, rules))

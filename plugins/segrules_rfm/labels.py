@@ -9,6 +9,7 @@ comparisons, ``in (...)``, ``between ... and ...``, ``and``, ``or``, ``not`` and
 from __future__ import annotations
 
 import itertools
+import math
 import operator
 from dataclasses import dataclass
 from decimal import Decimal
@@ -26,7 +27,17 @@ SCORES = ("r", "f", "m")
 ALLOWED = "r, f, m, numbers, + - * / %, comparisons, in, between, and, or, not"
 _COMPARE = {"==": operator.eq, "!=": operator.ne, "<": operator.lt, "<=": operator.le,
             ">": operator.gt, ">=": operator.ge}
-_ARITH = {"+": operator.add, "-": operator.sub, "*": operator.mul, "/": operator.truediv, "%": operator.mod}
+
+
+def _mod(a, b):
+    """``%`` keeps the sign of the left operand, as in SQL and the segrules language (``-7 % 3`` is -1)."""
+    if not isinstance(a, (int, float)):
+        return a % b  # Ibis: SQL's own modulo
+    result = math.fmod(a, b)
+    return int(result) if isinstance(a, int) and isinstance(b, int) else result
+
+
+_ARITH = {"+": operator.add, "-": operator.sub, "*": operator.mul, "/": operator.truediv, "%": _mod}
 
 
 @dataclass(frozen=True)
@@ -133,7 +144,7 @@ def _parse(text: str, source_map: SourceMap, diags: list[Diagnostic]) -> ast.Nod
         diags.append(Diagnostic("RFM111", str(exc), exc.node.span, hint=f"use {ALLOWED}",
                                 source="rfm"))
         return None
-    except ZeroDivisionError:
+    except (ZeroDivisionError, ValueError):
         pass  # reported with the combination by mece_diagnostics
     return node
 
@@ -190,7 +201,7 @@ def mece_diagnostics(label_map: LabelMap, bins: int, span_of, gap_span: Span | N
         for rule in label_map.rules:
             try:
                 value = evaluate(rule.node, scores, PYTHON)
-            except ZeroDivisionError:
+            except (ZeroDivisionError, ValueError):  # x / 0, x % 0 (math.fmod raises ValueError)
                 value = None
             if not isinstance(value, bool):
                 if rule.label not in broken:

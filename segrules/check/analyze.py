@@ -8,7 +8,7 @@ from dataclasses import dataclass, field
 import ibis
 import ibis.expr.datatypes as dt
 
-from ..diagnostics import Diagnostic
+from ..diagnostics import Diagnostic, Severity
 from ..errors import ExprSyntaxError, TypeCheckError, raise_if_errors
 from ..lang import ast as a
 from ..lang.parser import parse_expr
@@ -160,6 +160,23 @@ def _source_expressions(doc: SpecDocument, checker: TypeChecker, active, syntax:
     return result
 
 
+def _zoned_time_columns(doc: SpecDocument, schemas: dict[str, ibis.Schema]) -> list[Diagnostic]:
+    """Warnings for time columns stored with a time zone: rules compare wall-clock times of the
+    spec's ``timezone:``, and the database converts zoned values in its own session zone."""
+    m, out = doc.model, []
+    places = [(m.entity.table, m.entity.time, ("entity", "time"))] + [
+        (s.table, s.time, ("sources", name, "time")) for name, s in m.sources.items()]
+    for table, column, path in places:
+        dtype = schemas.get(table, ibis.schema({})).get(column) if column else None
+        if dtype is not None and dtype.is_timestamp() and dtype.timezone:
+            out.append(Diagnostic(
+                "SR420", f"time column {table}.{column} has a time zone ({dtype.timezone}); rules compare "
+                f"wall-clock times in the spec's zone ({m.timezone}), and the database converts zoned values "
+                "in its session zone", doc.index.value_span(path), Severity.WARNING,
+                hint=f"store it without a zone, or run with a session time zone of {m.timezone}"))
+    return out
+
+
 def analyze(doc: SpecDocument, schemas: dict[str, ibis.Schema],
             functions: dict[str, FunctionDef] | None = None,
             namespaces: dict[str, NamespaceDef] | None = None) -> CheckedSpec:
@@ -196,7 +213,7 @@ def analyze(doc: SpecDocument, schemas: dict[str, ibis.Schema],
             checker.error("SR406", f"the rule of segment {name!r} must be true/false, got {describe(t)}", node,
                           "compare it, e.g. ... > 0")
         deps[("segment", name)] = [((k, n), nd) for k, n, nd in checker.refs]
-    errors = checker.diagnostics + find_cycles(deps)
+    errors = checker.diagnostics + find_cycles(deps) + _zoned_time_columns(doc, schemas)
     raise_if_errors(syntax + errors, ExprSyntaxError if syntax else TypeCheckError)
     aggregates: dict[str, list[a.Aggregate]] = {name: [] for name in m.sources}
     seen: set = set()

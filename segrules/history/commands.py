@@ -15,7 +15,7 @@ from ..lang.ast import DURATION_SECONDS
 from ..lang.lexicon import LiteralError, decode_duration
 from .backfill import backfill, points_in_time
 from .diff import over_limit, plan_against
-from .snapshots import MembershipQuery, evaluate_matches, snapshot
+from .snapshots import MembershipQuery, matches_from_wide, snapshot
 from .store import HistoryStore
 
 out = Console(highlight=False, soft_wrap=True)  # messages keep paths on one line
@@ -45,12 +45,12 @@ def _load(spec_path: str):
     return load(spec_path, registry=_registry())
 
 
-def take_snapshot(spec, con, as_of, params, state_url) -> str:
-    """For ``run --snapshot``: store the membership at ``as_of``; a line to print."""
+def take_snapshot(spec, wide, now, state_url) -> str:
+    """For ``run --snapshot``: store the membership of the evaluated ``wide`` table (key and a
+    boolean per segment, as Arrow) at ``now``; a line to print."""
     store = _store(state_url)
-    matches, universe, now = evaluate_matches(spec, con, as_of, params)
     try:
-        info = snapshot(store, spec, matches, universe, now)
+        info = snapshot(store, spec, matches_from_wide(wide, spec), wide.num_rows, now)
     except SegrulesError:
         raise
     except Exception as exc:
@@ -202,6 +202,14 @@ def _every(text: str) -> timedelta:
     return timedelta(seconds=amount * DURATION_SECONDS[unit])
 
 
+def _time(spec, option: str, text: str):
+    try:
+        return spec.now(text)
+    except SpecError:
+        raise SpecError(f"{option} {text!r}: not a date or timestamp (use 2026-01-31 or 2026-01-31T10:00:00)",
+                        code="SR753") from None
+
+
 @click.command("backfill")
 @click.argument("spec", type=click.Path(dir_okay=False))
 @click.option("--db", metavar="URL", required=True, help="DuckDB file or Ibis URL with the data.")
@@ -219,7 +227,7 @@ def backfill_command(spec, db, start, end, every, state_url, params):
     from ..run import connect
     try:
         loaded = _load(spec)
-        times = list(points_in_time(loaded.now(start), loaded.now(end), _every(every)))
+        times = list(points_in_time(_time(loaded, "--from", start), _time(loaded, "--to", end), _every(every)))
         con = connect(db, read_only=True)
         store = _store(state_url)
         with Progress(TextColumn("{task.description}"), BarColumn(), MofNCompleteColumn(), TimeRemainingColumn(),

@@ -41,10 +41,13 @@ class MembershipQuery:
     def matches(self, as_of: datetime) -> tuple[pa.Table, int]:
         """One query: the key and a boolean per segment, unpivoted to (segment, key) members."""
         wide = run_query(lambda: self.wide.to_pyarrow(params={self.now: as_of}), "evaluating the spec")
-        key = self.spec.key
-        long = to_long(wide, key, self.spec.segments)
-        table = pa.table({"segment": long["segment"], "key": long[key].cast(pa.string())})
-        return table, wide.num_rows
+        return matches_from_wide(wide, self.spec), wide.num_rows
+
+
+def matches_from_wide(wide: pa.Table, spec) -> pa.Table:
+    """(segment, key as text) for every true segment column of an evaluated wide table."""
+    long = to_long(wide, spec.key, spec.segments)
+    return pa.table({"segment": long["segment"], "key": long[spec.key].cast(pa.string())})
 
 
 def evaluate_matches(spec, con, as_of=None, params=None) -> tuple[pa.Table, int, datetime]:
@@ -119,8 +122,16 @@ def snapshot(store: HistoryStore, spec, matches: pa.Table, universe: int, as_of:
     if previous == "find":
         previous = store.previous(spec.name, as_of)
     # computed once into a temporary table (gone with the connection), then copied from
-    state = store.con.create_table(f"_history_state_{run_id}",
-                                   membership_state(store, spec, matches, as_of, previous), temp=True)
+    temp_name = f"_history_state_{run_id}"
+    state = store.con.create_table(temp_name, membership_state(store, spec, matches, as_of, previous), temp=True)
+    try:
+        return _write(store, spec, state, run_id, universe, as_of, seq)
+    finally:
+        store.con.drop_table(temp_name, force=True)
+
+
+def _write(store: HistoryStore, spec, state, run_id: str, universe: int, as_of: datetime, seq: int | None) -> RunInfo:
+    """Members, events, counts, then the run row (the commit)."""
     rid = ibis.literal(run_id, type=dt.string)
     store.insert(MEMBERS, state.filter(state.member).select(
         run_id=rid, segment=state.segment, key=state.key, entered_at=state.entered_at,

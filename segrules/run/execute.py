@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
+import ibis
 import pyarrow as pa
 import pyarrow.compute as pc
 
@@ -31,7 +32,8 @@ def run_query(fn, what: str):
 def counts(wide, segments: list[str]) -> list[SegmentCount]:
     """Members per segment and the universe size, in one query over the wide plan."""
     metrics = {"__universe": wide.count()}
-    metrics.update({f"__s{i}": wide[s].cast("int64").sum() for i, s in enumerate(segments)})
+    # CASE WHEN, not CAST(boolean AS BIGINT): PostgreSQL has no such cast
+    metrics.update({f"__s{i}": ibis.ifelse(wide[s], 1, 0).sum() for i, s in enumerate(segments)})
     row = run_query(lambda: wide.aggregate(**metrics).to_pyarrow().to_pylist()[0], "counting members")
     universe = int(row["__universe"] or 0)
     return [SegmentCount(s, int(row[f"__s{i}"] or 0), universe) for i, s in enumerate(segments)]

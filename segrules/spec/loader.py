@@ -30,6 +30,7 @@ def _allowed_keys(model: type[BaseModel], loc: tuple) -> list[str]:
     """Field names (aliases) allowed at the mapping that holds ``loc[-1]``."""
     current: Any = model
     for part in loc[:-1]:
+        current = _without_none(current)
         if isinstance(current, type) and issubclass(current, BaseModel):
             field = next((f for n, f in current.model_fields.items() if (f.alias or n) == part), None)
             if field is None:
@@ -38,9 +39,19 @@ def _allowed_keys(model: type[BaseModel], loc: tuple) -> list[str]:
         else:
             args = [a for a in getattr(current, "__args__", ()) if a is not type(None)]
             current = args[-1] if args else None
+    current = _without_none(current)
     if isinstance(current, type) and issubclass(current, BaseModel):
         return [f.alias or n for n, f in current.model_fields.items()]
     return []
+
+
+def _without_none(annotation: Any) -> Any:
+    """``X | None`` -> ``X`` (an optional plugin section such as ``dict[str, Taxonomy] | None``)."""
+    args = getattr(annotation, "__args__", ())
+    if type(None) in args:
+        rest = [a for a in args if a is not type(None)]
+        return rest[0] if len(rest) == 1 else annotation
+    return annotation
 
 
 def _diagnostic(err: dict, model: type[BaseModel], index: PositionIndex) -> Diagnostic:

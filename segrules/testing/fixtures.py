@@ -20,6 +20,7 @@ import pyarrow as pa
 
 from ..diagnostics import Diagnostic
 from .loader import SpecTestDocument
+from .usage import usage_types
 
 # Python value type -> inferred column type, and which inferred types widen to which.
 _INFER = {bool: "boolean", int: "int64", float: "float64", str: "string", datetime: "timestamp", date: "date"}
@@ -95,10 +96,19 @@ def fixture_schemas(doc: SpecTestDocument, spec) -> tuple[dict[str, ibis.Schema]
                             doc.index.value_span(path),
                             hint=f"declare the type under schema: {table}: {{{column}: ...}}"))
     schemas = {}
+    used = usage_types(spec)
     for table in tables:
         columns = dict(declared.get(table, {}))
         for column, (kind, _) in inferred.get(table, {}).items():
             columns.setdefault(column, dt.dtype(kind or "string"))
+        if table not in complete:  # columns no row shows: typed by how the spec uses them
+            for column, dtype in used.get(table, {}).items():
+                columns.setdefault(column, dtype)
+            key = next((s.key for s in m.sources.values() if s.table == table), None)
+            entity_key = schemas.get(m.entity.table, ibis.schema({})).get(m.entity.key) if schemas else None
+            if key and entity_key is not None and key not in declared.get(table, {}) \
+                    and key not in inferred.get(table, {}):
+                columns[key] = entity_key
         if not columns:
             diags.append(Diagnostic("SR137", f"table {table!r} has no rows in any case and no declared schema",
                                     doc.index.key_span(("cases",)),

@@ -10,6 +10,7 @@ from zoneinfo import ZoneInfo
 
 import ibis
 
+from ..check import analyze
 from ..compile import Plan
 from ..diagnostics import Diagnostic, Span
 from ..errors import SegrulesError, SpecError
@@ -115,25 +116,24 @@ def run_test_file(path: str | Path, registry) -> FileResult:
 
 
 def _run_cases(doc: SpecTestDocument, spec, schemas, result: FileResult) -> None:
-    con = ibis.duckdb.connect()
+    con = ibis.duckdb.connect()  # in memory; the fixture tables reach it as Arrow (memtables)
     zone = ZoneInfo(spec.timezone)
     m = spec.model
+    try:  # one schema per table for the whole file: check the spec once
+        checked = analyze(spec.document, schemas, spec.registry.functions)
+    except SegrulesError as exc:
+        raise SpecError(diagnostics=list(exc.diagnostics) + [Diagnostic(
+            "SR137", "the spec does not check against the fixture tables (types from the schema: blocks "
+            "and the rows)", doc.index.key_span(("cases",)), hint="declare missing columns or fix their "
+            "types under schema: in the test file")]) from None
     for i, case in enumerate(doc.model.cases):
         tables, problems = fixture_tables(doc, i, schemas, zone)
         if problems:
             result.errors.extend(problems)
             continue
-        for name, table in tables.items():
-            con.create_table(name, table, overwrite=True)
-        try:
-            checked = spec.check(con)
-        except SegrulesError as exc:
-            raise SpecError(diagnostics=list(exc.diagnostics) + [Diagnostic(
-                "SR137", "the spec does not check against the fixture tables (types from the schema: blocks "
-                "and the rows)", doc.index.key_span(("cases",)), hint="declare missing columns or fix their "
-                "types under schema: in the test file")]) from None
         params = {**doc.model.params, **case.params}
-        rows = _evaluate(spec, checked, con, case, doc.model.as_of, params)
+        memtables = {name: ibis.memtable(table) for name, table in tables.items()}
+        rows = _evaluate(spec, checked, con, memtables, case, doc.model.as_of, params)
         by_key = {str(row["key"]): row for row in rows}
         outcome = CaseResult(case.name, doc.index.key_span(("cases", i, "name")))
         for key, expectation in case.expect.items():
@@ -151,11 +151,10 @@ def _run_cases(doc: SpecTestDocument, spec, schemas, result: FileResult) -> None
         result.cases.append(outcome)
 
 
-def _evaluate(spec, checked, con, case, default_as_of, params) -> list[dict]:
+def _evaluate(spec, checked, con, tables, case, default_as_of, params) -> list[dict]:
     """Per entity: its key, membership of every expected segment, and the explaining values."""
     m = spec.model
     segments = list(dict.fromkeys(s for e in case.expect.values() for s in e.in_ + e.not_in))
-    tables = {t: con.table(t) for t in {m.entity.table, *(s.table for s in m.sources.values())}}
     plan = Plan(checked, tables, spec.now(case.as_of or default_as_of), spec.params(params))
     plan.build(segments, features=[])
     columns = {"key": plan.joined[m.entity.key]}
@@ -176,7 +175,7 @@ def _evaluate(spec, checked, con, case, default_as_of, params) -> list[dict]:
                          for n in (checked.segments[name] if kind == "segment" else checked.features[name]).walk()
                          if isinstance(n, a.Param)} for seg in segments}
     out = []
-    for row in plan.joined.select(**columns).to_pyarrow().to_pylist():
+    for row in con.to_pyarrow(plan.joined.select(**columns)).to_pylist():
         out.append({"key": row["key"],
                     "segments": {seg: row[f"s{s}"] for s, seg in enumerate(segments)},
                     "values": {seg: {**{label: row[col] for label, col in labels[seg]}, **used_params[seg]}

@@ -1,0 +1,106 @@
+"""Column types from how the spec uses the columns, for fixture columns that no row of a test
+file shows and no ``schema:`` declares (a table left empty in every case, a column never given).
+
+Deterministic and deliberately simple: a column compared with (or listed against) a literal or
+parameter takes its type; one passed to a string function is a string; a time column, or one
+passed to ``days_since``/``date_trunc``/``start_of_…``, is a timestamp; ``sum``/``avg`` columns are
+float64; a bare column used as a condition is boolean; anything else is a string.
+"""
+
+from __future__ import annotations
+
+from datetime import date, datetime
+
+import ibis.expr.datatypes as dt
+
+from ..check import parse_expressions
+from ..lang import ast as a
+
+STRING_FUNCS = {"lower", "upper", "trim", "length", "contains", "starts_with", "ends_with", "matches"}
+TIME_FUNCS = {"days_since", "hours_since", "date_trunc", "start_of_day", "start_of_week", "start_of_month",
+              "start_of_quarter", "start_of_year"}
+
+
+def _literal_type(node: a.Node, params: dict) -> dt.DataType | None:
+    if isinstance(node, a.Param) and node.name in params:
+        node = params[node.name]
+        return (dt.boolean if isinstance(node, bool) else dt.int64 if isinstance(node, int)
+                else dt.float64 if isinstance(node, float) else dt.timestamp if isinstance(node, datetime)
+                else dt.date if isinstance(node, date) else dt.string)
+    if isinstance(node, a.Neg):
+        return _literal_type(node.operand, params)
+    if isinstance(node, a.BinOp):  # now - 30d, today + 1w, $limit * 2
+        left, right = _literal_type(node.left, params), _literal_type(node.right, params)
+        return left or right
+    if isinstance(node, a.Duration):
+        return None
+    return {a.String: dt.string, a.Boolean: dt.boolean, a.DateLit: dt.date, a.TimestampLit: dt.timestamp,
+            a.Now: dt.timestamp, a.Today: dt.date}.get(type(node)) or (
+        (dt.int64 if isinstance(node.value, int) else dt.float64) if isinstance(node, a.Number) else None)
+
+
+def usage_types(spec) -> dict[str, dict[str, dt.DataType]]:
+    """table -> column -> type, for every column the spec's expressions name."""
+    m = spec.model
+    features, segments, _ = parse_expressions(spec.document)
+    found: dict[str, dict[str, dt.DataType]] = {}
+
+    def note(table: str, column: str, dtype: dt.DataType | None, strong: bool = True):
+        current = found.setdefault(table, {})
+        if column not in current or (strong and dtype is not None and current[column] == dt.string):
+            current[column] = dtype or dt.string
+
+    def column_of(node, source):
+        """(table, column) when ``node`` names a column in this scope, else None."""
+        if source is not None:
+            if isinstance(node, a.Name):
+                return m.sources[source].table, node.name
+            if isinstance(node, a.Dotted) and node.namespace == source:
+                return m.sources[source].table, node.name
+            return None
+        if isinstance(node, a.Name) and node.name not in m.features:
+            return m.entity.table, node.name
+        return None
+
+    def visit(node, source):
+        if isinstance(node, a.Aggregate):
+            if node.source not in m.sources:
+                return
+            src = m.sources[node.source]
+            note(src.table, src.key, None, strong=False)
+            if src.time:
+                note(src.table, src.time, dt.timestamp)
+            if node.column:
+                note(src.table, node.column, dt.float64 if node.func in ("sum", "avg") else None, strong=False)
+            if node.where is not None:
+                condition(node.where, node.source)
+            return
+        if isinstance(node, (a.Compare, a.Between, a.InList)):
+            operands = [node.left, node.right] if isinstance(node, a.Compare) else (
+                [node.operand, node.low, node.high] if isinstance(node, a.Between) else [node.operand, *node.items])
+            for operand in operands:
+                col = column_of(operand, source)
+                if col:
+                    types = [t for o in operands if o is not operand and (t := _literal_type(o, m.params))]
+                    note(*col, types[0] if types else None, strong=bool(types))
+        if isinstance(node, a.Call):
+            for arg in node.args:
+                col = column_of(arg, source)
+                if col:
+                    note(*col, dt.string if node.name in STRING_FUNCS else
+                         dt.timestamp if node.name in TIME_FUNCS else None, strong=node.name in STRING_FUNCS | TIME_FUNCS)
+        logic = isinstance(node, (a.Not, a.And, a.Or))
+        for child in node.children():
+            condition(child, source) if logic else visit(child, source)
+
+    def condition(node, source):
+        col = column_of(node, source)
+        if col:
+            note(*col, dt.boolean)
+        visit(node, source)
+
+    for node in features.values():
+        visit(node, None)
+    for node in segments.values():
+        condition(node, None)
+    return found
