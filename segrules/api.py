@@ -133,15 +133,18 @@ class Spec:
         return values
 
     def compile(self, con=None, *, as_of=None, params: dict[str, Any] | None = None,
-                segments: list[str] | None = None, features: bool | list[str] = True):
+                segments: list[str] | None = None, features: bool | list[str] = True,
+                dialect: str | None = None):
         """The wide membership table as an Ibis expression. Without ``con`` the tables are
-        unbound (from the ``schema:`` block), for SQL generation and offline checks."""
+        unbound (from the ``schema:`` block), for SQL generation and offline checks.
+        ``dialect`` (default: ``con``'s backend) picks the faster built-ins some backends have."""
         checked = self.check(con)
         m = self.model
         tables = {}
         for table in {m.entity.table, *(s.table for s in m.sources.values())}:
             tables[table] = con.table(table) if con is not None else ibis.table(checked.schemas[table], name=table)
-        return compile_plan(checked, tables, parse_as_of(as_of), self.params(params), segments, features)
+        return compile_plan(checked, tables, parse_as_of(as_of), self.params(params), segments, features,
+                            dialect=dialect or getattr(con, "name", None))
 
     def evaluate(self, con, *, as_of=None, params: dict[str, Any] | None = None,
                  segments: list[str] | None = None, features: bool | list[str] = True):
@@ -151,7 +154,7 @@ class Spec:
 
     def to_sql(self, dialect: str = "duckdb", *, con=None, segments: list[str] | None = None,
                as_of=None, params: dict[str, Any] | None = None) -> str:
-        expr = self.compile(con, as_of=as_of, params=params, segments=segments)
+        expr = self.compile(con, as_of=as_of, params=params, segments=segments, dialect=dialect)
         return str(ibis.to_sql(expr, dialect=dialect))
 
     def _validate_without_schema(self) -> list[Diagnostic]:
