@@ -3,7 +3,7 @@
 -- one boolean per segment, counted.  $now is a bound TIMESTAMP parameter (the as-of time).
 -- Semantics as in docs/language.md: `within D` is now - D < t <= now; source rows after now are
 -- ignored; count/sum over no rows are 0, other aggregates NULL; NULL is not a match;
--- days_since(x) = floor((now - x) in seconds / 86400).
+-- days_since(x) = floor((now - x) in seconds / 86400); trim() strips whitespace (space, \t \n \r \v \f).
 WITH
 o AS (
     SELECT
@@ -156,11 +156,11 @@ rules AS (
         email IS NOT NULL AND NOT (ends_with(lower(email), '@gmail.com')
             OR ends_with(lower(email), '@yahoo.com') OR ends_with(lower(email), '@outlook.com')
             OR ends_with(lower(email), '@hotmail.com') OR ends_with(lower(email), '@icloud.com')
-            OR contains(email, '@gmx.') OR starts_with(upper(trim(email)), 'TEST+')) AS corporate_email,
+            OR contains(email, '@gmx.') OR starts_with(upper(trim(email, ' ' || chr(9) || chr(10) || chr(13) || chr(11) || chr(12))), 'TEST+')) AS corporate_email,
         email <> lower(email) AS shouty_email,
         coalesce(regexp_matches(email, '^test[+][0-9]+@') OR ends_with(email, '@example.org'),
                  false) AS test_accounts,
-        age_days < 9131 AND length(trim(email)) > 0 AS young_adults,
+        age_days < 9131 AND length(trim(email, ' ' || chr(9) || chr(10) || chr(13) || chr(11) || chr(12))) > 0 AS young_adults,
         ltv, marketing_opt_in, email
     FROM wide
 ),

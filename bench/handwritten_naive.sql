@@ -271,7 +271,7 @@ WHERE email IS NOT NULL
   AND lower(email) NOT LIKE '%@gmail.com' AND lower(email) NOT LIKE '%@yahoo.com'
   AND lower(email) NOT LIKE '%@outlook.com' AND lower(email) NOT LIKE '%@hotmail.com'
   AND lower(email) NOT LIKE '%@icloud.com' AND email NOT LIKE '%@gmx.%'
-  AND upper(trim(email)) NOT LIKE 'TEST+%';
+  AND upper(trim(email, ' ' || chr(9) || chr(10) || chr(13) || chr(11) || chr(12))) NOT LIKE 'TEST+%';
 
 -- segment: shouty_email
 SELECT count(*) FROM customers WHERE email <> lower(email);
@@ -283,7 +283,7 @@ WHERE regexp_matches(email, '^test[+][0-9]+@') OR email LIKE '%@example.org';
 -- segment: young_adults
 SELECT count(*) FROM customers
 WHERE floor((epoch_us($now) - epoch_us(birth_date::TIMESTAMP)) / 86400e6) < 9131
-  AND length(trim(email)) > 0;
+  AND length(trim(email, ' ' || chr(9) || chr(10) || chr(13) || chr(11) || chr(12))) > 0;
 
 -- segment: reachable
 SELECT count(*) FROM customers c

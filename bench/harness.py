@@ -78,7 +78,7 @@ def measure(variants: list[str], db: Path, now: datetime, repeat: int, threads: 
                 print(f"FAILED: {report['error']}")
                 failed[variant] = report
                 continue
-            print(f"{report['times'][0]:.2f} s" + "".join(
+            print(f"{report['times'][0]:.2f} s (CPU {report['cpu_times'][0]:.2f} s)" + "".join(
                 f", {k} {v:.2f} s" for k, v in report["phases"].items()), flush=True)
             runs[variant].append(report)
     return [failed.get(v) or _merge(v, runs[v]) for v in variants]
@@ -99,8 +99,10 @@ def _merge(variant: str, reports: list[dict]) -> dict:
     if any(c != counts[0] for c in counts):
         return {"variant": variant, "error": "counts differ between runs of the same variant"}
     times = [t for r in reports for t in r["times"]]
+    cpu_times = [t for r in reports for t in r["cpu_times"]]
     phases = {name: statistics.median(r["phases"][name] for r in reports) for name in reports[0]["phases"]}
     return {"variant": variant, "times": times, "median": statistics.median(times), "phases": phases,
+            "cpu_times": cpu_times, "cpu": statistics.median(cpu_times),
             "peak_rss_mib": max(r["peak_rss_mib"] for r in reports), "counts": counts[0]}
 
 
@@ -109,15 +111,17 @@ def worker(variant: str, db: str, now: str, repeat: str, threads: str) -> None:
     from variants import VARIANTS
 
     run = VARIANTS[variant](db, datetime.fromisoformat(now), int(threads))
-    times, phases, counts = [], {}, None
+    times, cpu_times, phases, counts = [], [], {}, None
     for _ in range(int(repeat)):
-        started = time.perf_counter()
+        started, cpu_started = time.perf_counter(), time.process_time()
         counts, run_phases = run()
         times.append(time.perf_counter() - started)
+        cpu_times.append(time.process_time() - cpu_started)  # all threads of this process
         for name, seconds in run_phases.items():
             phases.setdefault(name, []).append(seconds)
     print(json.dumps({
         "variant": variant, "times": times, "median": statistics.median(times),
+        "cpu_times": cpu_times, "cpu": statistics.median(cpu_times),
         "phases": {name: statistics.median(values) for name, values in phases.items()},
         "peak_rss_mib": peak_rss_mib(),
         "counts": {name: int(n) for name, n in counts.items()},
@@ -142,15 +146,22 @@ def machine_line() -> str:
 
 
 def print_results(results: list[dict], baseline: str) -> None:
-    """variant | median wall | peak RSS | ratio to ``baseline``."""
-    base = next((r["median"] for r in results if r["variant"] == baseline and "error" not in r), None)
-    print(f"\n{'variant':<16}{'median s':>10}{'peak RSS MiB':>14}{'vs ' + baseline:>16}")
+    """variant | median wall | peak RSS | ratio to ``baseline`` | median CPU (all threads) | ratio.
+
+    CPU time is the steadier figure on a shared machine: other work stretches wall time, not
+    the CPU seconds a variant needs."""
+    ok = {r["variant"]: r for r in results if "error" not in r}
+    base = ok.get(baseline)
+    print(f"\n{'variant':<16}{'median s':>10}{'peak RSS MiB':>14}{'vs ' + baseline:>16}"
+          f"{'CPU s':>10}{'CPU vs ' + baseline:>20}")
     for r in results:
         if "error" in r:
             print(f"{r['variant']:<16}{'failed: ' + r['error'][:80]}")
             continue
-        ratio = f"{r['median'] / base:.2f}x" if base else "-"
-        print(f"{r['variant']:<16}{r['median']:>10.2f}{r['peak_rss_mib']:>14.0f}{ratio:>16}")
+        ratio = f"{r['median'] / base['median']:.2f}x" if base else "-"
+        cpu_ratio = f"{r['cpu'] / base['cpu']:.2f}x" if base else "-"
+        print(f"{r['variant']:<16}{r['median']:>10.2f}{r['peak_rss_mib']:>14.0f}{ratio:>16}"
+              f"{r['cpu']:>10.2f}{cpu_ratio:>20}")
 
 
 def check_counts(results: list[dict]) -> bool:
@@ -172,8 +183,9 @@ def check_counts(results: list[dict]) -> bool:
     return False
 
 
-def median_of(results: list[dict], variant: str) -> float | None:
-    return next((r["median"] for r in results if r["variant"] == variant and "error" not in r), None)
+def median_of(results: list[dict], variant: str, key: str = "median") -> float | None:
+    """The median wall time of ``variant`` (``key="cpu"``: its median CPU time)."""
+    return next((r[key] for r in results if r["variant"] == variant and "error" not in r), None)
 
 
 def print_ratio(label: str, numerator: float | None, denominator: float | None, target: str) -> None:

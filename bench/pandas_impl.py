@@ -15,6 +15,8 @@ import numpy as np
 import pandas as pd
 
 DAY_US = 86_400_000_000
+WHITESPACE = " \t\n\r\x0b\x0c"
+"""What ``trim`` strips (docs/language.md: leading and trailing whitespace; Ibis: string.whitespace)."""
 HOUR_US = 3_600_000_000
 
 
@@ -161,12 +163,12 @@ def member_counts(customers: pd.DataFrame, orders: pd.DataFrame, events: pd.Data
     consumer = (lower_email.str.endswith("@gmail.com") | lower_email.str.endswith("@yahoo.com")
                 | lower_email.str.endswith("@outlook.com") | lower_email.str.endswith("@hotmail.com")
                 | lower_email.str.endswith("@icloud.com") | email.str.contains("@gmx.", regex=False)
-                | email.str.strip(" ").str.upper().str.startswith("TEST+"))
+                | email.str.strip(WHITESPACE).str.upper().str.startswith("TEST+"))
     s["corporate_email"] = email.notna() & ~consumer
     s["shouty_email"] = email != lower_email
     s["test_accounts"] = (email.str.contains("^test[+][0-9]+@", regex=True)
                           | email.str.endswith("@example.org"))
-    s["young_adults"] = (since(c.birth_date, DAY_US) < 9131) & (email.str.strip(" ").str.len() > 0)
+    s["young_adults"] = (since(c.birth_date, DAY_US) < 9131) & (email.str.strip(WHITESPACE).str.len() > 0)
     s["reachable"] = (opt_in & email.notna() & ~member(s["lapsed"])
                       & ~member(s["test_accounts"]))
     return {name: int(member(rule).sum()) for name, rule in s.items()}

@@ -39,6 +39,9 @@ def main(argv: list[str] | None = None) -> int:
     harness.print_ratio("segrules / fused SQL", seg, fused, "<= 1.1")
     harness.print_ratio("naive SQL / segrules", harness.median_of(results, "naive_sql"), seg, "> 1")
     harness.print_ratio("pandas / segrules", harness.median_of(results, "pandas"), seg, ">= 20")
+    cpu = {v: harness.median_of(results, v, key="cpu") for v in variants}
+    harness.print_ratio("CPU: segrules / fused SQL", cpu.get("segrules"), cpu.get("fused_sql"), "<= 1.1")
+    harness.print_ratio("CPU: pandas / segrules", cpu.get("pandas"), cpu.get("segrules"), ">= 20")
     pandas = next((r for r in results if r["variant"] == "pandas" and "error" not in r), None)
     harness.print_ratio("pandas compute / segrules", pandas and pandas["phases"]["compute"], seg,
                         "(pandas without loading its tables)")

@@ -158,18 +158,21 @@ class Spec:
         return values
 
     def compile(self, con=None, *, as_of=None, params: dict[str, Any] | None = None,
-                segments: list[str] | None = None, features: bool | list[str] = True, derived: bool = True):
+                segments: list[str] | None = None, features: bool | list[str] = True, derived: bool = True,
+                dialect: str | None = None):
         """The wide membership table as an Ibis expression. Without ``con`` the tables are
         unbound (from the ``schema:`` block), for SQL generation and offline checks.
-        ``derived=False``: each segment's own rule, without the plugins' output rewrites."""
+        ``derived=False``: each segment's own rule, without the plugins' output rewrites.
+        ``dialect`` (default: ``con``'s backend) picks the faster built-ins some backends have."""
         checked = self.check(con)
         tables, now, values = self._tables(con, checked), self.now(as_of), self.params(params)
+        dialect = dialect or getattr(con, "name", None)
         derived = self.derived() if derived else {}
         if not derived:
-            return compile_plan(checked, tables, now, values, segments, features)
+            return compile_plan(checked, tables, now, values, segments, features, dialect=dialect)
         names = self.segments if segments is None else list(segments)
         raw = raw_segments(names, derived, self.model.segments)
-        wide = compile_plan(checked, tables, now, values, raw, features)
+        wide = compile_plan(checked, tables, now, values, raw, features, dialect=dialect)
         return apply_derived(wide, self.key, names, raw, derived)
 
     def _tables(self, con, checked: CheckedSpec) -> dict[str, Any]:
@@ -196,7 +199,7 @@ class Spec:
 
     def to_sql(self, dialect: str = "duckdb", *, con=None, segments: list[str] | None = None,
                as_of=None, params: dict[str, Any] | None = None) -> str:
-        expr = self.compile(con, as_of=as_of, params=params, segments=segments)
+        expr = self.compile(con, as_of=as_of, params=params, segments=segments, dialect=dialect)
         return str(ibis.to_sql(expr, dialect=dialect))
 
     def _validate_without_schema(self) -> list[Diagnostic]:

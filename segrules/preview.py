@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pyarrow as pa
 
-from .check.typecheck import EntityColumn
+from .check.typecheck import EntityColumn, NamespaceValue
 from .compile import Plan
 from .errors import SpecError
 from .lang import ast as a
@@ -25,9 +25,23 @@ def explaining_nodes(checked, segment: str) -> dict[str, a.Node]:
             binding = checked.bindings.get(id(node))
             if isinstance(node, a.Name) and isinstance(binding, EntityColumn):
                 shown.setdefault(node.name, node)
+            elif isinstance(binding, NamespaceValue):
+                shown.setdefault(f"{binding.namespace}.{binding.name}", node)
             elif isinstance(node, a.Aggregate):
                 shown.setdefault(unparse(node), node)
     return shown
+
+
+def explaining_value(plan: Plan, node: a.Node):
+    """The Ibis value of a node from :func:`explaining_nodes`, in a built ``plan``."""
+    binding = plan.checked.bindings.get(id(node))
+    if isinstance(binding, NamespaceValue):
+        return plan.namespace(binding.namespace, binding.name)
+    if isinstance(node, a.Name) and node.name in plan.model.features:
+        return plan.feature(node.name)
+    if isinstance(node, a.Name):
+        return plan.joined[node.name]
+    return plan.aggregate(node)
 
 
 def preview_members(spec, con, segment: str, *, limit: int = 10, as_of=None, params=None) -> pa.Table:
@@ -40,12 +54,7 @@ def preview_members(spec, con, segment: str, *, limit: int = 10, as_of=None, par
     plan.build([segment], features=[])
     columns = {m.entity.key: plan.joined[m.entity.key]}
     for label, node in explaining_nodes(checked, segment).items():
-        if isinstance(node, a.Name) and node.name in m.features:
-            columns[label] = plan.feature(node.name)
-        elif isinstance(node, a.Name):
-            columns[label] = plan.joined[node.name]
-        else:
-            columns[label] = plan.aggregate(node)
+        columns[label] = explaining_value(plan, node)
     member = plan.segment(segment)
     query = plan.joined.filter(member).select(**columns).order_by(m.entity.key).limit(limit)
     return run_query(query.to_pyarrow, "previewing members")

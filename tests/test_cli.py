@@ -141,3 +141,14 @@ def test_cli_schema_is_json_schema_of_the_spec():
 def test_cli_plugins_lists_builtin_files_plugin():
     result = invoke("plugins")
     assert result.exit_code == 0 and "files" in result.stdout and "parquet" in result.stdout
+
+
+def test_cli_preview_shows_plugin_namespace_values(shop):
+    """win_back reads rfm.label and rfm.monetary: both are shown, and they explain membership."""
+    import segrules
+    from segrules.preview import preview_members
+    spec = segrules.load(SPEC)
+    table = preview_members(spec, segrules.connect(shop, read_only=True), "win_back", limit=5).to_pylist()
+    assert table, "the demo shop has win-back customers"
+    for row in table:
+        assert row["rfm.label"] in ("At Risk", "Can't Lose Them") and row["rfm.monetary"] > 300

@@ -1,9 +1,10 @@
 """Per-backend translations, where a backend has a faster built-in than the portable Ibis op.
 
 The plan stays one Ibis expression: a translation here is an Ibis op for a function the backend
-has (``ibis.udf.agg.builtin``), chosen by the name of the backend the source table is bound to.
-Unbound tables (``segrules compile`` without ``--db``) and every other backend get the portable
-ops, which each Ibis backend translates itself.
+has (``ibis.udf.agg.builtin``), chosen by the name of the target backend: the connection's
+backend, or the ``--dialect`` of ``segrules compile``.  Without a target (``Spec.compile()``
+without a connection), and on every other backend, the plan uses the portable ops, which each
+Ibis backend translates itself.
 """
 
 from __future__ import annotations
@@ -20,12 +21,6 @@ import ibis.expr.datatypes as dt
 # The same result here: the plan filters out null values, and source times are never null
 # (rows are kept only where time <= now).
 BY_TIME = {"duckdb": {"first": "arg_min", "last": "arg_max"}}
-
-
-def backend_name(table) -> str | None:
-    """The name of the backend ``table`` is bound to (``None`` for an unbound table)."""
-    source = getattr(table.op(), "source", None)
-    return getattr(source, "name", None)
 
 
 def by_time(backend: str | None, func: str, value_type: dt.DataType,

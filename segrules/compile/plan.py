@@ -18,7 +18,7 @@ from ..check import CheckedSpec
 from ..check.typecheck import NamespaceValue
 from ..errors import CompileError
 from ..lang import ast as a
-from .backends import backend_name, by_time
+from .backends import by_time
 from .calendar import calendar_condition
 from .namespaces import build_namespace, point_in_time
 from .relations import project
@@ -30,7 +30,7 @@ ZERO_WHEN_EMPTY = ("count", "count_distinct", "sum")
 def _aggregate_metric(agg: a.Aggregate, compiler: ExprCompiler, table, key: str, time: str | None,
                       backend: str | None = None):
     """The Ibis reduction for one aggregate over the (already point-in-time filtered) source;
-    ``backend`` names the backend of the source table, for the translations in ``backends``."""
+    ``backend`` names the target backend, for the translations in ``backends``."""
     conds = []
     if agg.where is not None:
         conds.append(compiler.typed(agg.where, dt.boolean))
@@ -54,7 +54,7 @@ def _aggregate_metric(agg: a.Aggregate, compiler: ExprCompiler, table, key: str,
     if agg.func in ("first", "last"):
         # arg_min/arg_max by time, skipping null values: translated by every Ibis backend
         # (ARRAY_AGG(..)[1] on Postgres, MIN_BY/MAX_BY elsewhere); DuckDB's own arg_min/arg_max
-        # where the backend is known (Ibis would write the slower FIRST(.. ORDER BY)).
+        # when it is the target (Ibis would write the slower FIRST(.. ORDER BY)).
         present = col.notnull() if where is None else where & col.notnull()
         builtin = by_time(backend, agg.func, col.type(), compiler.column(time).type())
         if builtin is not None:
@@ -76,8 +76,10 @@ def _widest_window(aggs: list[a.Aggregate]) -> a.Duration | None:
 class Plan:
     """Builds the wide membership table for a checked spec against concrete Ibis tables."""
 
-    def __init__(self, checked: CheckedSpec, tables: dict[str, Any], now: datetime, params: dict[str, Any]):
+    def __init__(self, checked: CheckedSpec, tables: dict[str, Any], now: datetime, params: dict[str, Any],
+                 *, dialect: str | None = None):
         self.checked, self.tables, self.now, self.params = checked, tables, now, params
+        self.dialect = dialect  # the target backend, for the translations in .backends
         self.model = checked.model
         self._features: dict[str, Any] = {}
         self._segments: dict[str, Any] = {}
@@ -129,7 +131,6 @@ class Plan:
                 continue
             src = m.sources[source_name]
             table = self.tables[src.table]
-            backend = backend_name(table)
             if src.time:
                 now = now_value(self.now)
                 scan = table[src.time] <= now
@@ -144,7 +145,7 @@ class Plan:
                     counter += 1
                 column = f"_agg{counter}"
                 taken.add(column)
-                metrics[column] = _aggregate_metric(agg, compiler, table, src.key, src.time, backend)
+                metrics[column] = _aggregate_metric(agg, compiler, table, src.key, src.time, self.dialect)
                 self._agg_columns[agg] = (column, agg.func)
             group_key = f"_key_{source_name}"
             while group_key in taken:
@@ -202,6 +203,8 @@ class Plan:
 
 
 def compile_plan(checked: CheckedSpec, tables: dict[str, Any], now: datetime, params: dict[str, Any],
-                 segments: list[str] | None = None, features: bool | list[str] = True):
-    """The wide table (key, one boolean per segment, features) as one Ibis expression."""
-    return Plan(checked, tables, now, params).build(segments, features)
+                 segments: list[str] | None = None, features: bool | list[str] = True,
+                 *, dialect: str | None = None):
+    """The wide table (key, one boolean per segment, features) as one Ibis expression;
+    ``dialect`` names the target backend (``None``: portable Ibis ops only)."""
+    return Plan(checked, tables, now, params, dialect=dialect).build(segments, features)

@@ -14,7 +14,7 @@ from ..check import analyze
 from ..compile import Plan
 from ..diagnostics import Diagnostic, Span
 from ..errors import SegrulesError, SpecError
-from ..preview import explaining_nodes
+from ..preview import explaining_nodes, explaining_value
 from ..lang import ast as a
 from .fixtures import fixture_schemas, fixture_tables
 from .loader import TEST_SUFFIX, SpecTestDocument, check_against_spec, read_test_file
@@ -120,7 +120,7 @@ def _run_cases(doc: SpecTestDocument, spec, schemas, result: FileResult) -> None
     zone = ZoneInfo(spec.timezone)
     m = spec.model
     try:  # one schema per table for the whole file: check the spec once
-        checked = analyze(spec.document, schemas, spec.registry.functions)
+        checked = analyze(spec.document, schemas, spec.registry.functions, spec.registry.namespaces)
     except SegrulesError as exc:
         raise SpecError(diagnostics=list(exc.diagnostics) + [Diagnostic(
             "SR137", "the spec does not check against the fixture tables (types from the schema: blocks "
@@ -163,13 +163,7 @@ def _evaluate(spec, checked, con, tables, case, default_as_of, params) -> list[d
         columns[f"s{s}"] = plan.segment(segment)
         labels[segment] = []
         for v, (label, node) in enumerate(explaining_nodes(checked, segment).items()):
-            if isinstance(node, a.Name) and node.name in m.features:
-                value = plan.feature(node.name)
-            elif isinstance(node, a.Name):
-                value = plan.joined[node.name]
-            else:
-                value = plan.aggregate(node)
-            columns[f"v{s}_{v}"] = value
+            columns[f"v{s}_{v}"] = explaining_value(plan, node)
             labels[segment].append((label, f"v{s}_{v}"))
     used_params = {seg: {f"${n.name}": plan.params[n.name] for kind, name in checked.closure([("segment", seg)])
                          for n in (checked.segments[name] if kind == "segment" else checked.features[name]).walk()
