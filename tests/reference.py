@@ -274,7 +274,7 @@ def _since(ctx: Context, x: Any, unit: timedelta) -> int:
 SCALAR_FUNCS: dict[str, Callable[..., Any]] = {
     "lower": _strict(lambda ctx, s: s.lower()),
     "upper": _strict(lambda ctx, s: s.upper()),
-    "trim": _strict(lambda ctx, s: s.strip(" ")),  # SQL trim: spaces only
+    "trim": _strict(lambda ctx, s: s.strip(" \t\n\r\v\f")),  # ASCII whitespace, as documented
     "length": _strict(lambda ctx, s: len(s)),
     "contains": _strict(lambda ctx, s, sub: sub in s),
     "starts_with": _strict(lambda ctx, s, p: s.startswith(p)),

@@ -474,7 +474,7 @@ TIMES = st.one_of(
                      datetime(2024, 4, 30, 23, 59, 59), datetime(2024, 3, 31, 23, 59, 59), datetime(2024, 1, 1),
                      datetime(2023, 12, 31, 23, 59, 59), datetime(2023, 1, 1), datetime(2022, 12, 31, 23)]),
 )
-TEXT = st.sampled_from(STRINGS + ["  a  ", "B", "ÉA", "a%b"])
+TEXT = st.sampled_from(STRINGS + ["  a  ", "B", "ÉA", "a%b", "\ta\n", "\r\x0ba\x0c "])  # data: any ASCII whitespace
 
 
 @st.composite
