@@ -3,10 +3,14 @@ declared properties, as diagnostics on the YAML lines of the segments involved."
 
 from __future__ import annotations
 
+from typing import TYPE_CHECKING
+
 from segrules.diagnostics import Diagnostic, Severity
 
-from .prover import Answer, Proof, Prover, prove
 from .section import SOURCE, check_columns, check_structure, taxonomies
+
+if TYPE_CHECKING:  # z3 is imported when a taxonomy is proved, not when segrules starts
+    from .prover import Answer, Proof
 
 
 def what_to_prove(tax) -> tuple[bool, bool]:
@@ -17,6 +21,7 @@ def what_to_prove(tax) -> tuple[bool, bool]:
 
 def proofs(checked, doc) -> dict[str, Proof]:
     """The static answers for every taxonomy with a declared property to prove."""
+    from .prover import Prover, prove
     prover, out = None, {}
     for name, tax in taxonomies(doc).items():
         pairs, gap = what_to_prove(tax)

@@ -9,6 +9,7 @@ import os
 import sys
 import tempfile
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import click
 from rich.console import Console
@@ -17,8 +18,8 @@ from rich.table import Table
 import segrules
 from segrules.errors import SegrulesError, SinkError
 
-from .html import render_html
-from .report import RfmReport, compute_report, grid_matrix, load_campaigns
+if TYPE_CHECKING:  # the report needs pandas: imported when `segrules rfm` runs, not at start-up
+    from .report import RfmReport
 
 
 def _atomic_write(target: Path, write) -> None:
@@ -45,6 +46,7 @@ def write_png(report: RfmReport, target: Path) -> None:
     matplotlib.use("Agg")
     from matplotlib import pyplot as plt
 
+    from .report import grid_matrix
     counts, money = grid_matrix(report, "customers"), grid_matrix(report, "mean_monetary")
     n = report.bins
     fig, ax = plt.subplots(figsize=(1.3 * n + 1.5, 1.1 * n + 1.2), dpi=150)
@@ -83,6 +85,7 @@ def print_report(report: RfmReport, console: Console) -> None:
     grid.add_column("")
     for f in range(1, report.bins + 1):
         grid.add_column(f"F {f}", justify="right")
+    from .report import grid_matrix
     counts, money = grid_matrix(report, "customers"), grid_matrix(report, "mean_monetary")
     for i in range(report.bins):
         cells = ["0" if math.isnan(c) else f"{int(c):,} / {m:,.0f}" for c, m in zip(counts[i], money[i])]
@@ -103,6 +106,8 @@ def print_report(report: RfmReport, console: Console) -> None:
 def rfm_command(spec, db, as_of, params, out, png, campaigns):
     """RFM segments of SPEC's rfm: section: the segment table and the R x F grid, optionally an
     HTML report with charts and a recommendation, and a PNG of the grid."""
+    from .html import render_html
+    from .report import compute_report, load_campaigns
     from segrules.cli import parse_params
 
     console = Console(highlight=False)
