@@ -73,6 +73,13 @@ def test_sync_faults_sigkill_mid_sync_then_rerun_ends_exactly_at_membership(tmp_
         again = _sync_process(spec, db, state)
         again.communicate(timeout=120)
         assert again.returncode == 0 and len(hook.batches) == sent, "a run after the recovery sent again"
+    # the run log tells the killed run from the two that finished
+    from segrules.state import open_state
+    from segrules.sync.state import SyncState
+    store = open_state(state)
+    statuses = SyncState(store).runs().column("status").to_pylist()
+    store.con.disconnect()
+    assert statuses == ["ok", "ok", "interrupted"]  # newest first
 
 
 class KillingKlaviyo(KlaviyoEmulator):

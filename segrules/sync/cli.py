@@ -21,7 +21,7 @@ from .state import SyncState
 state_option = click.option("--state", "state_url", metavar="URL",
                             help="State store: a DuckDB file or an Ibis URL[#schema] "
                             "(default: .segrules/state.duckdb).")
-STYLE = {"ok": "green", "partial": "yellow", "failed": "red", "refused": "red", "dry-run": "cyan"}
+STYLE = {"ok": "green", "partial": "yellow", "failed": "red", "refused": "red", "dry-run": "cyan", "interrupted": "red"}
 
 
 class _Bars:

@@ -8,7 +8,9 @@ acknowledgements land atomically or not at all):
   identifier, hash of the synced fields and the vendor's record id.  The acknowledged state of a
   sync is, per key, its latest ``ok`` row unless that row is a remove.
 * ``sync_runs`` — a row when a sync starts (status ``running``) and one when it ends (``ok``,
-  ``failed``...) with the counts; the latest row per (run, sync) is the run's record.
+  ``failed``...) with the counts; the latest row per (run, sync) is the run's record.  A run
+  whose record is still ``running`` when a later run of the same sync has started is shown as
+  ``interrupted`` (the process was killed or crashed).
 """
 
 from __future__ import annotations
@@ -135,8 +137,11 @@ class SyncState:
         if sync:
             t = t.filter(t.sync == sync)
         rank = ibis.row_number().over(ibis.window(group_by=[t.run_id, t.sync], order_by=ibis.desc(t.seq)))
-        t = t.mutate(_rank=rank).filter(lambda r: r._rank == 0).order_by(ibis.desc("started_at"), "sync")
-        t = t.drop("_rank", "seq")
+        t = t.mutate(_rank=rank).filter(lambda r: r._rank == 0)
+        # A run still "running" when a later run of the same sync started was killed or crashed.
+        later = t.seq.lead().over(ibis.window(group_by=t.sync, order_by=t.seq))
+        t = t.mutate(status=((t.status == "running") & later.notnull()).ifelse("interrupted", t.status))
+        t = t.order_by(ibis.desc("started_at"), "sync").drop("_rank", "seq")
         return self._call(lambda: (t.limit(limit) if limit else t).to_pyarrow(), "reading sync_runs")
 
     def changes(self, run_id: str, sync: str | None = None, limit: int | None = None) -> pa.Table:
