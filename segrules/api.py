@@ -128,7 +128,10 @@ class Spec:
         return self.model.timezone
 
     def now(self, as_of=None) -> datetime:
-        """``now`` for ``as_of`` as a naive wall-clock time in the spec's time zone."""
+        """``now`` for ``as_of`` as a naive wall-clock time in the spec's time zone. An Ibis
+        timestamp parameter (``ibis.param``) is kept as it is: one plan, run at many times."""
+        if isinstance(as_of, ibis.Expr):
+            return as_of
         return parse_as_of(as_of, self.model.timezone)
 
     def section(self, name: str):
@@ -165,7 +168,7 @@ class Spec:
         ``derived=False``: each segment's own rule, without the plugins' output rewrites.
         ``dialect`` (default: ``con``'s backend) picks the faster built-ins some backends have."""
         checked = self.check(con)
-        tables, now, values = self._tables(con, checked), self.now(as_of), self.params(params)
+        tables, now, values = self.tables(con, checked), self.now(as_of), self.params(params)
         dialect = dialect or getattr(con, "name", None)
         derived = self.derived() if derived else {}
         if not derived:
@@ -175,7 +178,10 @@ class Spec:
         wide = compile_plan(checked, tables, now, values, raw, features, dialect=dialect)
         return apply_derived(wide, self.key, names, raw, derived)
 
-    def _tables(self, con, checked: CheckedSpec) -> dict[str, Any]:
+    def tables(self, con, checked: CheckedSpec | None = None) -> dict[str, Any]:
+        """The Ibis tables the spec reads, by name: ``con``'s, or unbound ones from the
+        ``schema:`` block when ``con`` is None."""
+        checked = checked if checked is not None else self.check(con)
         m = self.model
         return {table: con.table(table) if con is not None else ibis.table(checked.schemas[table], name=table)
                 for table in {m.entity.table, *(s.table for s in m.sources.values())}}
@@ -187,7 +193,7 @@ class Spec:
         if name not in checked.namespaces:
             raise SpecError(f"the spec does not switch on the {name}.* values", code="SR313")
         _, _, fields = checked.namespaces[name]
-        return build_namespace(name, checked, self._tables(con, checked), self.now(as_of),
+        return build_namespace(name, checked, self.tables(con, checked), self.now(as_of),
                                self.params(params), list(fields))
 
     def evaluate(self, con, *, as_of=None, params: dict[str, Any] | None = None,

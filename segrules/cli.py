@@ -309,7 +309,5 @@ else:
     from .sync.cli import sync_command, sync_log_command  # noqa: E402
     from .testing.command import test_command  # noqa: E402
 
-    for _command in (test_command, *HISTORY_COMMANDS):
+    for _command in (test_command, *HISTORY_COMMANDS, sync_command, sync_log_command):
         main.add_command(_command)
-    main.add_command(sync_command, "sync")
-    main.add_command(sync_log_command, "sync-log")

@@ -49,8 +49,7 @@ def preview_members(spec, con, segment: str, *, limit: int = 10, as_of=None, par
         raise SpecError(f"unknown segment {segment!r} (segments: {', '.join(spec.segments)})", code="SR304")
     checked = spec.check(con)
     m = spec.model
-    tables = {t: con.table(t) for t in {m.entity.table, *(s.table for s in m.sources.values())}}
-    plan = Plan(checked, tables, spec.now(as_of), spec.params(params))
+    plan = Plan(checked, spec.tables(con, checked), spec.now(as_of), spec.params(params))
     plan.build([segment], features=[])
     columns = {m.entity.key: plan.joined[m.entity.key]}
     for label, node in explaining_nodes(checked, segment).items():

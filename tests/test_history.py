@@ -293,10 +293,10 @@ def test_history_plan_reports_removed_segments(shop, tmp_path):
 
 # --- backfill ---------------------------------------------------------------------------------------------
 def test_history_backfill_90_days_of_the_demo_shop(shop, tmp_path, monkeypatch):
-    import segrules.history.snapshots as snapshot_module
+    import segrules.api as api_module  # backfill compiles through Spec.compile
     compiled = []
-    real = snapshot_module.compile_plan
-    monkeypatch.setattr(snapshot_module, "compile_plan", lambda *a, **k: compiled.append(1) or real(*a, **k))
+    real = api_module.compile_plan
+    monkeypatch.setattr(api_module, "compile_plan", lambda *a, **k: compiled.append(1) or real(*a, **k))
     state = tmp_path / "state.duckdb"
     result = cli("backfill", SPEC, "--db", shop, "--from", "2026-07-03", "--to", "2026-09-30", "--every", "1d",
                  "--state", state)
@@ -355,3 +355,22 @@ def test_history_in_a_postgres_schema(shop):
     events = store.events("shop", run_id=store.resolve("shop").run_id).to_pyarrow().to_pylist()
     assert {(e["segment"], e["key"]) for e in events if e["event"] == "exited"} == before - after
     assert "history_runs" not in pg.list_tables()  # in its own schema
+
+
+def test_history_snapshots_hold_the_output_segments_plugins_derive(shop, tmp_path):
+    """A taxonomy with ``resolve: priority`` and ``else`` changes the output segments: snapshots and
+    backfill store what ``run`` outputs (each customer in one stage, the rest in ``else``)."""
+    text = (ROOT / "segment_specs" / "lifecycle.yaml").read_text()
+    text = text.replace("    exclusive: true", "    resolve: priority\n    else: other\n    exclusive: false")
+    spec_path = tmp_path / "lifecycle.yaml"
+    spec_path.write_text(text)
+    spec = segrules.load(spec_path)
+    con = ibis.duckdb.connect(str(shop), read_only=True)
+    matches, universe, _ = evaluate_matches(spec, con, NOW)
+    assert set(matches["segment"].to_pylist()) <= set(spec.segments) and "other" in spec.segments
+    assert {(r["segment"], r["key"]) for r in matches.to_pylist()} == members_of(spec, con, NOW)
+    keys = matches["key"].to_pylist()
+    assert len(keys) == len(set(keys)) == universe  # exactly one output segment per customer
+    state = tmp_path / "state.duckdb"
+    result = cli("backfill", spec_path, "--db", shop, "--from", "2026-09-29", "--to", "2026-10-01", "--state", state)
+    assert result.exit_code == 0, result.output

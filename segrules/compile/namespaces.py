@@ -18,12 +18,17 @@ from ..errors import CompileError
 from .to_ibis import ExprCompiler, now_value
 
 
-def point_in_time(table, time: str | None, now: datetime):
+def point_in_time(table, time: str | None, now: datetime, within=None):
     """Rows of ``table`` at or before ``now`` (all rows when there is no time column). A null
-    time compares unknown, so those rows are left out too."""
+    time compares unknown, so those rows are left out too. ``within`` (an Ibis interval): only
+    rows after ``now - within`` as well."""
     if not time:
         return table
-    return table.filter(table[time] <= now_value(now))
+    now = now_value(now)
+    rows = table[time] <= now
+    if within is not None:
+        rows = rows & (table[time] > now - within)
+    return table.filter(rows)
 
 
 @dataclass

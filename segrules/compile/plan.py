@@ -22,7 +22,7 @@ from .backends import by_time
 from .calendar import calendar_condition
 from .namespaces import build_namespace, point_in_time
 from .relations import project
-from .to_ibis import ExprCompiler, duration, now_value
+from .to_ibis import ExprCompiler, duration
 
 ZERO_WHEN_EMPTY = ("count", "count_distinct", "sum")
 
@@ -130,14 +130,10 @@ class Plan:
             if not aggs:
                 continue
             src = m.sources[source_name]
-            table = self.tables[src.table]
-            if src.time:
-                now = now_value(self.now)
-                scan = table[src.time] <= now
-                widest = _widest_window(aggs)
-                if widest is not None:  # every aggregate is windowed: skip rows none of them counts
-                    scan = scan & (table[src.time] > now - duration(widest))
-                table = table.filter(scan)
+            # every aggregate windowed: read only the rows the widest window counts
+            widest = _widest_window(aggs)
+            table = point_in_time(self.tables[src.table], src.time, self.now,
+                                  duration(widest) if widest is not None else None)
             compiler = ExprCompiler(self.checked, table, self.now, self.params, source=source_name)
             metrics = {}
             for agg in aggs:

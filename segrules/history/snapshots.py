@@ -20,7 +20,6 @@ import ibis
 import ibis.expr.datatypes as dt
 import pyarrow as pa
 
-from ..compile import compile_plan
 from ..run.execute import run_query, to_long
 from .store import COUNTS, EVENTS, MEMBERS, RUNS, SCHEMAS, HistoryStore, RunInfo, tally
 
@@ -32,11 +31,9 @@ class MembershipQuery:
     and the universe size at any point in time, without re-checking or re-compiling the spec."""
 
     def __init__(self, spec, con, params=None):
-        m = spec.model
         self.spec = spec
         self.now = ibis.param(dt.timestamp)
-        tables = {t: con.table(t) for t in {m.entity.table, *(s.table for s in m.sources.values())}}
-        self.wide = compile_plan(spec.check(con), tables, self.now, spec.params(params), None, features=[])
+        self.wide = spec.compile(con, as_of=self.now, params=params, features=[])
 
     def matches(self, as_of: datetime) -> tuple[pa.Table, int]:
         """One query: the key and a boolean per segment, unpivoted to (segment, key) members."""
