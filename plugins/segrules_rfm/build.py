@@ -56,14 +56,28 @@ def per_entity(ctx):
                       frequency=per.frequency.cast(dt.int64), monetary=per.monetary.fill_null(0.0))
 
 
-def below_counts(per, column: str, lower_is_better: bool = False):
-    """Per distinct value ``v`` of ``column``: ``below``, how many entities have a strictly worse
-    value, and ``n``, how many have a value. Grouping by value first makes ties share one row (so
-    they can only share a score) and sorts the distinct values only, not every entity."""
+def score_cuts(per, column: str, bins: int, lower_is_better: bool = False):
+    """One row: for each score ``s`` in 2..bins, the worst value of ``column`` whose quantile score
+    is at least ``s`` (null when no value reaches it). The score grows with the value (falls, for
+    ``lower_is_better``), so a value scores ``1 + the number of cuts it reaches``.
+
+    Per distinct value ``v``: ``below``, how many entities have a strictly worse value, and ``n``,
+    how many have a value; grouping by value first makes ties share one row (so they can only share
+    a score) and sorts the distinct values only, not every entity. Scoring the entities against one
+    row of cuts then replaces a join of every entity to its value's row."""
     counts = per.group_by(v=per[column]).aggregate(c=per.count())
     order = ibis.desc(counts.v) if lower_is_better else ibis.asc(counts.v)
-    running = counts.c.sum().over(ibis.window(order_by=order, rows=(None, 0)))
-    return counts.select("v", below=running - counts.c, n=counts.c.sum().over(ibis.window()))
+    below = counts.c.sum().over(ibis.window(order_by=order, rows=(None, 0))) - counts.c
+    n = counts.c.sum().over(ibis.window())
+    scored = counts.select("v", s=quantile_score(below, n, bins))
+    worst = (lambda v, where: v.max(where=where)) if lower_is_better else (lambda v, where: v.min(where=where))
+    return scored.aggregate(**{f"{column}_cut{s}": worst(scored.v, scored.s >= s) for s in range(2, bins + 1)})
+
+
+def cut_score(value, cuts, column: str, bins: int, lower_is_better: bool = False):
+    reaches = (lambda cut: value <= cut) if lower_is_better else (lambda cut: value >= cut)
+    return sum((ibis.ifelse(reaches(cuts[f"{column}_cut{s}"]), 1, 0) for s in range(2, bins + 1)),
+               ibis.literal(1))
 
 
 def quantile_score(below, n, bins: int):
@@ -82,12 +96,11 @@ def scores(per, cfg):
         return per.mutate(r=threshold_score(per.recency_days, t.recency_days, cfg.bins, True),
                           f=threshold_score(per.frequency, t.frequency, cfg.bins),
                           m=threshold_score(per.monetary, t.monetary, cfg.bins))
-    r = below_counts(per, "recency_days", lower_is_better=True)
-    f = below_counts(per, "frequency")
-    m = below_counts(per, "monetary")
-    return (per.join(r, per.recency_days == r.v).join(f, per.frequency == f.v).join(m, per.monetary == m.v)
-            .select(*per.columns, r=quantile_score(r.below, r.n, cfg.bins),
-                    f=quantile_score(f.below, f.n, cfg.bins), m=quantile_score(m.below, m.n, cfg.bins)))
+    dims = {"r": ("recency_days", True), "f": ("frequency", False), "m": ("monetary", False)}
+    cuts = {name: score_cuts(per, column, cfg.bins, lower) for name, (column, lower) in dims.items()}
+    j = per.cross_join(cuts["r"]).cross_join(cuts["f"]).cross_join(cuts["m"])
+    return j.select(*per.columns, **{name: cut_score(j[column], j, column, cfg.bins, lower).cast(dt.int64)
+                                     for name, (column, lower) in dims.items()})
 
 
 def build_rfm(ctx):
