@@ -32,6 +32,7 @@ def _summary(labels, scores) -> dict[str, int]:
 def run_segrules(db: str, now: datetime, threads: int):
     """Every rfm.* value of every customer to Arrow, then the counts (in DuckDB, 2 threads)."""
     import ibis
+    import ibis.backends.duckdb.converter  # noqa: F401  imported by Ibis on the first to_pyarrow
     import pyarrow.compute as pc
 
     import segrules

@@ -355,3 +355,46 @@ def test_parser_is_fast_enough():
             parser.parse(text)
         best = min(best, time.process_time() - start)
     assert best < 0.3, f"500 small expressions took {best:.3f}s"
+
+
+# --- the grammar cache --------------------------------------------------------------------
+_CACHE_PROBES = ["sum(orders.amount where status == 'paid' within 90d) > $vip and not segment('x')",
+                 "country in ('DE', 'FR') and days_since(last_order_at) between 1 and 30",
+                 "count(events where name == 'x' between now - 7d and now) >= 5 or y is not null"]
+_CACHE_ERRORS = ["x >", "count(", "a < b < c", "'unclosed"]
+
+
+def _parser_outcomes(parser: Parser) -> list:
+    outcomes: list = [parser.parse(text) for text in _CACHE_PROBES]
+    for text in _CACHE_ERRORS:
+        with pytest.raises(ExprSyntaxError) as info:
+            parser.parse(text)
+        outcomes.append(info.value.diagnostics)
+    return outcomes
+
+
+def test_parser_from_the_grammar_cache_parses_and_reports_like_a_fresh_one(tmp_path, monkeypatch):
+    monkeypatch.setenv("SEGRULES_CACHE_DIR", str(tmp_path))
+    fresh = Parser()  # analyses the grammar and writes the cache
+    [cache_file] = tmp_path.iterdir()
+    written = cache_file.stat().st_mtime_ns
+    cached = Parser()  # reads it
+    assert cache_file.stat().st_mtime_ns == written
+    assert _parser_outcomes(cached) == _parser_outcomes(fresh)
+
+
+def test_parser_rebuilds_a_broken_cache_and_runs_without_one(tmp_path, monkeypatch):
+    monkeypatch.setenv("SEGRULES_CACHE_DIR", str(tmp_path))
+    expected = _parser_outcomes(Parser())
+    [cache_file] = tmp_path.iterdir()
+    cache_file.write_bytes(b"not a pickle\n")
+    assert _parser_outcomes(Parser()) == expected
+    assert cache_file.read_bytes() != b"not a pickle\n"  # rewritten
+    monkeypatch.setenv("SEGRULES_CACHE_DIR", "")
+    off = tmp_path / "off"
+    monkeypatch.setenv("XDG_CACHE_HOME", str(off))
+    assert _parser_outcomes(Parser()) == expected
+    assert not off.exists()
+    (tmp_path / "file").write_text("")
+    monkeypatch.setenv("SEGRULES_CACHE_DIR", str(tmp_path / "file" / "sub"))  # cannot be created
+    assert _parser_outcomes(Parser()) == expected

@@ -136,3 +136,28 @@ def test_plugins_file_sink_failure_leaves_previous_output(tmp_path):
     assert list(tmp_path.iterdir()) == [target]
     segrules_files.write_csv(bad, str(target), {})
     assert target.read_text().splitlines() == ['"a"', "1"]
+
+
+def test_plugins_running_a_spec_does_not_import_the_heavy_optional_libraries(tmp_path):
+    """Every run loads every installed plugin; the libraries only some commands need (httpx for
+    sync, z3 for proofs, matplotlib for the RFM report) are imported when used, so they do not
+    add to the start-up of ``run``, ``validate`` or ``compile``.  (pandas is not checked: Ibis
+    imports it to convert any result to Arrow.)"""
+    import subprocess
+    import sys
+
+    from segrules.demo import write_demo_data
+
+    db = tmp_path / "shop.duckdb"
+    write_demo_data(db, customers=300)
+    script = (
+        "import sys, ibis, segrules\n"
+        f"con = ibis.duckdb.connect({str(db)!r})\n"
+        "spec = segrules.load('segment_specs/ecommerce.yaml')\n"
+        "assert spec.evaluate(con).count().to_pyarrow().as_py() == 300\n"
+        "print(sorted(m for m in ('httpx', 'z3', 'matplotlib') if m in sys.modules))\n")
+    from pathlib import Path
+    done = subprocess.run([sys.executable, "-c", script], capture_output=True, text=True,
+                          cwd=Path(__file__).resolve().parent.parent)
+    assert done.returncode == 0, done.stderr
+    assert done.stdout.strip().splitlines()[-1] == "[]"

@@ -15,12 +15,15 @@ changes nothing twice.
 from __future__ import annotations
 
 from datetime import datetime, timedelta, timezone
+from typing import TYPE_CHECKING
 
-import httpx
 from pydantic import Field, SecretStr
 
 from segrules.plugin import BatchResult, DestinationDef, Limits, Row, SyncContext, hookimpl
 from segrules.sync.http import HttpClient, HttpDestination, HttpOptions, Vendor, retry_after
+
+if TYPE_CHECKING:
+    import httpx
 
 
 class HubSpotOptions(HttpOptions):

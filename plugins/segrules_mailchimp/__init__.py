@@ -20,13 +20,15 @@ Replay: batch subscribe with ``update_existing`` and segment add/remove are idem
 from __future__ import annotations
 
 import hashlib
-from typing import Literal
+from typing import TYPE_CHECKING, Literal
 
-import httpx
 from pydantic import Field, SecretStr, model_validator
 
 from segrules.plugin import BatchResult, DestinationDef, Limits, Row, SyncContext, hookimpl
 from segrules.sync.http import HttpClient, HttpDestination, HttpOptions, Vendor
+
+if TYPE_CHECKING:
+    import httpx
 
 
 class MailchimpOptions(HttpOptions):
@@ -60,6 +62,8 @@ def rate_limited(response: httpx.Response) -> bool:
 class MailchimpClient(HttpDestination):
     def __init__(self, options: MailchimpOptions, context: SyncContext):
         self.options, self.context = options, context
+        import httpx
+
         key = options.api_key.get_secret_value()
         base = options.base_url or f"https://{key.rpartition('-')[2]}.api.mailchimp.com"
         self.limits = Limits(500, 9_000_000, options.concurrency or 4)  # 10 connections per user at most

@@ -154,8 +154,10 @@ def default_data() -> dict:
     return yaml.safe_load(resources.files("segrules_rfm").joinpath("data/labels.yaml").read_text("utf-8"))
 
 
+@lru_cache(maxsize=1)
 def default_label_map() -> LabelMap:
-    """The standard 11-segment map shipped in ``data/labels.yaml`` (for ``bins: 5``)."""
+    """The standard 11-segment map shipped in ``data/labels.yaml`` (for ``bins: 5``); immutable,
+    so parsed once per process."""
     data, diags, rules = default_data(), [], []
     for label, item in data["labels"].items():
         node = _parse(item["rule"], SourceMap.for_text(item["rule"], "segrules_rfm/data/labels.yaml"), diags)

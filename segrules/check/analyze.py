@@ -17,7 +17,7 @@ from ..plugin.types import FunctionDef, NamespaceDef, SourceExpression, ValueFie
 from ..spec import SpecDocument
 from .cycles import Ref, find_cycles, topological_order
 from .schema import did_you_mean
-from .types import describe, is_temporal
+from .types import describe, dtype, is_temporal
 from .typecheck import Binding, Env, Scope, TypeChecker
 from .types import matches_category
 
@@ -197,7 +197,7 @@ def analyze(doc: SpecDocument, schemas: dict[str, ibis.Schema],
         params=dict(m.params),
         functions=dict(functions or {}),
         broken=set(m.features) - set(features),
-        namespaces={ns: {f.name: dt.dtype(f.dtype) for f in fields.values()} for ns, (_, _, fields) in active.items()},
+        namespaces={ns: {f.name: dtype(f.dtype) for f in fields.values()} for ns, (_, _, fields) in active.items()},
         inactive=inactive,
     )
     checker = TypeChecker(env)

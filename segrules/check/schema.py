@@ -5,11 +5,11 @@ from __future__ import annotations
 import difflib
 
 import ibis
-import ibis.expr.datatypes as dt
 
 from ..diagnostics import Diagnostic
 from ..errors import BackendError, TypeCheckError
 from ..spec import SpecDocument
+from .types import dtype
 
 
 def tables_used(doc: SpecDocument) -> dict[str, tuple]:
@@ -33,7 +33,7 @@ def schemas_from_block(doc: SpecDocument) -> dict[str, ibis.Schema]:
         fields = {}
         for column, type_text in columns.items():
             try:
-                fields[column] = dt.dtype(type_text)
+                fields[column] = dtype(type_text)
             except Exception:  # ibis raises several types for unparsable type strings
                 diags.append(Diagnostic(
                     "SR410", f"unknown type {type_text!r} for {table}.{column}",

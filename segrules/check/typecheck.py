@@ -16,7 +16,7 @@ from ..lang import ast as a
 from ..plugin.types import FunctionDef
 from .schema import did_you_mean
 from .signatures import BUILTINS
-from .types import INTERVAL, comparable, describe, is_numeric, is_temporal, matches_category, type_of_value
+from .types import INTERVAL, comparable, describe, dtype, is_numeric, is_temporal, matches_category, type_of_value
 
 
 @dataclass(frozen=True)
@@ -355,7 +355,7 @@ class TypeChecker:
                 return f"argument {i + 1} must be {cat}, got {describe(t)}"
         if callable(fn.returns):
             return fn.returns(types)
-        return dt.dtype(fn.returns)
+        return dtype(fn.returns)
 
     def visit_SegmentRef(self, node, scope):
         if scope.source is not None:

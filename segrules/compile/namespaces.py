@@ -11,9 +11,9 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
-import ibis.expr.datatypes as dt
 
 from ..check import CheckedSpec
+from ..check.types import dtype
 from ..errors import CompileError
 from .to_ibis import ExprCompiler, now_value
 
@@ -88,4 +88,4 @@ def build_namespace(name: str, checked: CheckedSpec, tables, now, params, fields
     if missing:
         raise CompileError(f"namespace {name!r} built a table without the column(s) {', '.join(missing)}",
                            code="SR606")
-    return table.select(key, *[table[f].cast(dt.dtype(declared[f].dtype)).name(f) for f in fields])
+    return table.select(key, *[table[f].cast(dtype(declared[f].dtype)).name(f) for f in fields])

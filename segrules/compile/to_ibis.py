@@ -16,6 +16,7 @@ import ibis.expr.operations as ops
 
 from ..check import CheckedSpec
 from ..check.typecheck import EntityColumn, FeatureRef, NamespaceValue, SourceColumn
+from ..check.types import dtype
 from ..errors import CompileError
 from ..lang import ast as a
 from .functions import SCALARS
@@ -271,7 +272,7 @@ class ExprCompiler:
             raise CompileError(f"no translation for function {node.name!r}", span=node.span, code="SR452")
         cats = list(fn.args[:-1]) + [fn.args[-2]] * (len(node.args) - len(fn.args) + 1) \
             if fn.args and fn.args[-1] == "..." else list(fn.args)
-        return fn.compile(*[self.typed(arg, NULL_AS.get(cat) or dt.dtype(cat)) for arg, cat in zip(node.args, cats)])
+        return fn.compile(*[self.typed(arg, NULL_AS.get(cat) or dtype(cat)) for arg, cat in zip(node.args, cats)])
 
     def visit_SegmentRef(self, node):
         return self._segment(node.name)

@@ -19,12 +19,14 @@ import random
 import threading
 import time
 from dataclasses import dataclass
-from typing import Any, Callable
+from typing import TYPE_CHECKING, Any, Callable
 
-import httpx
 from pydantic import BaseModel, ConfigDict, Field
 
 from ..errors import SinkError
+
+if TYPE_CHECKING:  # httpx is imported when a client is made: every run loads the destination plugins
+    import httpx
 
 
 class HttpOptions(BaseModel):
@@ -78,6 +80,8 @@ class HttpClient:
 
     def __init__(self, base_url: str, options: HttpOptions, vendor: Vendor, *, headers: dict[str, str] | None = None,
                  auth: Any = None, secrets: tuple[str, ...] = (), sleep: Callable[[float], None] = time.sleep):
+        import httpx
+
         self.options, self.vendor, self.secrets, self.sleep = options, vendor, secrets, sleep
         self.client = httpx.Client(base_url=base_url, headers=headers or {}, auth=auth,
                                    timeout=httpx.Timeout(options.timeout))
@@ -104,6 +108,8 @@ class HttpClient:
     def request(self, method: str, path: str, *, ok: tuple[int, ...] = (200, 201, 202, 204),
                 **kwargs) -> httpx.Response:
         """Send with retries; return the first response whose status is in ``ok``."""
+        import httpx
+
         last = "no attempt"
         for attempt in range(self.options.max_attempts):
             if attempt:
