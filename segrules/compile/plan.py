@@ -21,6 +21,7 @@ from ..lang import ast as a
 from .backends import by_time
 from .calendar import calendar_condition
 from .namespaces import build_namespace, point_in_time
+from .nullability import never_null
 from .relations import project
 from .to_ibis import ExprCompiler, duration
 
@@ -194,7 +195,8 @@ class Plan:
             if self.checked.types[id(node)].is_null():  # e.g. `where: null`: never a match
                 self._segments[name] = ibis.literal(False)
             else:
-                self._segments[name] = self.entity.compile(node).fill_null(self.entity.lit(False, dt.boolean))
+                rule = self.entity.compile(node)  # unknown is not a match
+                self._segments[name] = rule if never_null(rule) else rule.fill_null(self.entity.lit(False, dt.boolean))
         return self._segments[name]
 
 

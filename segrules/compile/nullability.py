@@ -1,0 +1,46 @@
+"""Which compiled values can never be null: a segment rule that cannot end unknown needs no
+``COALESCE(rule, FALSE)`` around it (about 3% of the query time of a 50-segment spec).
+
+The analysis is conservative: an operation is known to be non-null only when it is in the table
+below and all its operands are; anything else (a column, a division, a function, a ``CASE``)
+counts as nullable and keeps its ``COALESCE``.
+"""
+
+from __future__ import annotations
+
+import ibis.expr.operations as ops
+
+# Null in, null out; never null when every operand is non-null (SQL semantics on every backend).
+_STRICT = (
+    ops.Equals, ops.NotEquals, ops.Less, ops.LessEqual, ops.Greater, ops.GreaterEqual,
+    ops.And, ops.Or, ops.Not, ops.Xor, ops.InValues, ops.Between,
+    ops.Add, ops.Subtract, ops.Multiply, ops.Negate, ops.Abs, ops.Cast,
+    ops.Lowercase, ops.Uppercase, ops.StringLength, ops.StartsWith, ops.EndsWith, ops.StringContains,
+)
+# Never null, whatever the operands.
+_ALWAYS = (ops.IsNull, ops.NotNull)
+
+
+def never_null(expr) -> bool:
+    """Whether the Ibis value ``expr`` is non-null on every row."""
+    return _never_null(expr.op())
+
+
+def _never_null(op) -> bool:
+    if isinstance(op, ops.Literal):
+        return op.value is not None
+    if isinstance(op, _ALWAYS):
+        return True
+    if isinstance(op, ops.Coalesce):
+        return any(_never_null(arg) for arg in op.arg)
+    if isinstance(op, _STRICT):
+        return all(_never_null(arg) for arg in _operands(op))
+    return False
+
+
+def _operands(op):
+    for arg in op.args:
+        if isinstance(arg, tuple):  # InValues options, Coalesce arguments
+            yield from (a for a in arg if isinstance(a, ops.Value))
+        elif isinstance(arg, ops.Value):
+            yield arg
