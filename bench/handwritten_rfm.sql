@@ -4,7 +4,7 @@
 -- 11-label map, every customer (no purchase: null scores, label 'No purchases').
 -- $now is a bound TIMESTAMP parameter (the as-of time).
 WITH
-per AS MATERIALIZED (
+per AS (
     SELECT
         customer_id,
         floor((epoch_us($now) - epoch_us(max(ordered_at))) / 86400e6)::BIGINT AS recency_days,
@@ -52,20 +52,39 @@ SELECT
     coalesce(s.frequency, 0) AS frequency,
     coalesce(s.monetary, 0) AS monetary,
     s.r, s.f, s.m,
-    s.r::VARCHAR || s.f::VARCHAR || s.m::VARCHAR AS score,
-    CASE
-        WHEN s.r IS NULL THEN 'No purchases'
-        WHEN s.r >= 4 AND s.f + s.m >= 8 THEN 'Champions'
-        WHEN (s.r >= 3 AND s.f + s.m BETWEEN 6 AND 7) OR (s.r = 3 AND s.f + s.m >= 8) THEN 'Loyal Customers'
-        WHEN s.r >= 4 AND s.f + s.m BETWEEN 4 AND 5 THEN 'Potential Loyalist'
-        WHEN s.r = 5 AND s.f + s.m <= 3 THEN 'New Customers'
-        WHEN s.r = 4 AND s.f + s.m <= 3 THEN 'Promising'
-        WHEN s.r = 3 AND s.f + s.m BETWEEN 4 AND 5 THEN 'Need Attention'
-        WHEN s.r = 3 AND s.f + s.m <= 3 THEN 'About To Sleep'
-        WHEN (s.r = 2 AND s.f + s.m >= 6) OR (s.r = 1 AND s.f + s.m BETWEEN 6 AND 7) THEN 'At Risk'
-        WHEN s.r = 1 AND s.f + s.m >= 8 THEN 'Can''t Lose Them'
-        WHEN s.r = 2 AND s.f + s.m <= 5 THEN 'Hibernating'
-        ELSE 'Lost'
-    END AS label
+    -- score and label of (r, f, m): element (r-1)*25 + (f-1)*5 + m of a constant list (1-based),
+    -- the default map spelled out for each of the 125 combinations (a lookup, not 11 CASE branches)
+    [
+        '111', '112', '113', '114', '115', '121', '122', '123', '124', '125', '131', '132', '133', '134', '135', '141', '142', '143', '144', '145', '151', '152', '153', '154', '155',
+        '211', '212', '213', '214', '215', '221', '222', '223', '224', '225', '231', '232', '233', '234', '235', '241', '242', '243', '244', '245', '251', '252', '253', '254', '255',
+        '311', '312', '313', '314', '315', '321', '322', '323', '324', '325', '331', '332', '333', '334', '335', '341', '342', '343', '344', '345', '351', '352', '353', '354', '355',
+        '411', '412', '413', '414', '415', '421', '422', '423', '424', '425', '431', '432', '433', '434', '435', '441', '442', '443', '444', '445', '451', '452', '453', '454', '455',
+        '511', '512', '513', '514', '515', '521', '522', '523', '524', '525', '531', '532', '533', '534', '535', '541', '542', '543', '544', '545', '551', '552', '553', '554', '555'][(s.r - 1) * 25 + (s.f - 1) * 5 + s.m] AS score,
+    coalesce([
+        'Lost', 'Lost', 'Lost', 'Lost', 'At Risk',
+        'Lost', 'Lost', 'Lost', 'At Risk', 'At Risk',
+        'Lost', 'Lost', 'At Risk', 'At Risk', 'Can''t Lose Them',
+        'Lost', 'At Risk', 'At Risk', 'Can''t Lose Them', 'Can''t Lose Them',
+        'At Risk', 'At Risk', 'Can''t Lose Them', 'Can''t Lose Them', 'Can''t Lose Them',
+        'Hibernating', 'Hibernating', 'Hibernating', 'Hibernating', 'At Risk',
+        'Hibernating', 'Hibernating', 'Hibernating', 'At Risk', 'At Risk',
+        'Hibernating', 'Hibernating', 'At Risk', 'At Risk', 'At Risk',
+        'Hibernating', 'At Risk', 'At Risk', 'At Risk', 'At Risk',
+        'At Risk', 'At Risk', 'At Risk', 'At Risk', 'At Risk',
+        'About To Sleep', 'About To Sleep', 'Need Attention', 'Need Attention', 'Loyal Customers',
+        'About To Sleep', 'Need Attention', 'Need Attention', 'Loyal Customers', 'Loyal Customers',
+        'Need Attention', 'Need Attention', 'Loyal Customers', 'Loyal Customers', 'Loyal Customers',
+        'Need Attention', 'Loyal Customers', 'Loyal Customers', 'Loyal Customers', 'Loyal Customers',
+        'Loyal Customers', 'Loyal Customers', 'Loyal Customers', 'Loyal Customers', 'Loyal Customers',
+        'Promising', 'Promising', 'Potential Loyalist', 'Potential Loyalist', 'Loyal Customers',
+        'Promising', 'Potential Loyalist', 'Potential Loyalist', 'Loyal Customers', 'Loyal Customers',
+        'Potential Loyalist', 'Potential Loyalist', 'Loyal Customers', 'Loyal Customers', 'Champions',
+        'Potential Loyalist', 'Loyal Customers', 'Loyal Customers', 'Champions', 'Champions',
+        'Loyal Customers', 'Loyal Customers', 'Champions', 'Champions', 'Champions',
+        'New Customers', 'New Customers', 'Potential Loyalist', 'Potential Loyalist', 'Loyal Customers',
+        'New Customers', 'Potential Loyalist', 'Potential Loyalist', 'Loyal Customers', 'Loyal Customers',
+        'Potential Loyalist', 'Potential Loyalist', 'Loyal Customers', 'Loyal Customers', 'Champions',
+        'Potential Loyalist', 'Loyal Customers', 'Loyal Customers', 'Champions', 'Champions',
+        'Loyal Customers', 'Loyal Customers', 'Champions', 'Champions', 'Champions'][(s.r - 1) * 25 + (s.f - 1) * 5 + s.m], 'No purchases') AS label
 FROM customers AS c
 LEFT JOIN scored AS s USING (customer_id)

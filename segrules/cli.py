@@ -5,6 +5,7 @@ Exit codes: 0 ok, 1 a check failed, 2 bad input (spec errors, bad options, unrea
 
 from __future__ import annotations
 
+import gc
 import json
 import sys
 from contextlib import contextmanager
@@ -71,10 +72,11 @@ class SegrulesGroup(click.Group):
             self._loaded = True
             try:
                 registry = api.default_registry()
+                commands = registry.commands
             except SegrulesError as exc:
                 show_diagnostics(exc.render())
                 return
-            for name, command in registry.commands.items():
+            for name, command in commands.items():
                 if name in self.commands:
                     plugin = registry.owner.get(("commands", name), "?")
                     show_diagnostics(render(Diagnostic(
@@ -103,6 +105,15 @@ param_option = click.option("--param", "params", multiple=True, metavar="NAME=VA
 def main():
     """Declarative customer segmentation: YAML segment specs, compiled to one query, run on
     DuckDB or any Ibis backend."""
+
+
+def entry() -> None:
+    """The ``segrules`` console script.  The objects created by importing segrules, Ibis and
+    their dependencies live as long as the process, so they are moved out of the garbage
+    collector's view (``gc.freeze``) before the command runs: otherwise every full collection
+    walks them again while the plan is built (about 0.06 s of a 50-segment run)."""
+    gc.freeze()
+    main()
 
 
 @main.command()
@@ -291,6 +302,7 @@ def plugins():
     """List the loaded plugins and what they register."""
     with user_errors():
         registry = _registry()
+        registry.commands  # noqa: B018  collected on first use; their owners are listed below
     show = Table(title="plugins")
     for col in ("plugin", "version", "module", "registers"):
         show.add_column(col)
@@ -302,8 +314,8 @@ def plugins():
 
 
 if __name__ == "__main__":  # pragma: no cover  (python -m segrules.cli: run the importable module,
-    from segrules.cli import main as _main  # whose commands below import this module's helpers)
-    _main()
+    from segrules.cli import entry as _entry  # whose commands below import this module's helpers)
+    _entry()
 else:
     from .history.commands import COMMANDS as HISTORY_COMMANDS  # noqa: E402  (commands in their own modules)
     from .sync.cli import sync_command, sync_log_command  # noqa: E402

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from typing import Iterable
+from typing import Callable, Iterable
 
 from ..diagnostics import Diagnostic
 from ..errors import PluginError
@@ -23,10 +23,20 @@ class Registry:
     validators: dict[str, Validator] = field(default_factory=dict)
     sinks: dict[str, SinkDef] = field(default_factory=dict)
     destinations: dict[str, DestinationDef] = field(default_factory=dict)
-    commands: dict[str, object] = field(default_factory=dict)
     owner: dict[tuple[str, str], str] = field(default_factory=dict)  # (kind, name) -> plugin
     plugins: list[PluginInfo] = field(default_factory=list)
     problems: list[Diagnostic] = field(default_factory=list)
+    # CLI commands are collected on first use: their modules import click, rich and the like,
+    # which a library call (``segrules.load(...).evaluate(...)``) never needs.
+    _commands: dict[str, object] | None = field(default=None, repr=False)
+    _collect_commands: Callable[[Registry], dict[str, object]] | None = field(default=None, repr=False)
+
+    @property
+    def commands(self) -> dict[str, object]:
+        """Sub-commands by name (``register_commands``), collected and checked on first access."""
+        if self._commands is None:
+            self._commands = self._collect_commands(self) if self._collect_commands else {}
+        return self._commands
 
     def sink_for(self, target: str) -> tuple[SinkDef | None, str]:
         """The sink for ``--out TARGET`` and the target it writes to: ``name:rest`` names a sink
@@ -49,8 +59,8 @@ _KINDS = (
     ("register_validators", "validators", "validator"),
     ("register_sinks", "sinks", "sink"),
     ("register_destinations", "destinations", "destination"),
-    ("register_commands", "commands", "command"),
 )
+_COMMANDS = ("register_commands", "commands", "command")
 
 RESERVED_SECTIONS = frozenset({"version", "name", "description", "entity", "sources", "params",
                                "features", "segments", "schema", "destinations", "syncs"})
@@ -61,39 +71,56 @@ def build_registry(
     reserved_functions: Iterable[str] = (),
 ) -> Registry:
     """Load plugins and collect their registrations. Two plugins registering the same name (or
-    a plugin reusing a built-in name) is a :class:`PluginError` naming both."""
+    a plugin reusing a built-in name) is a :class:`PluginError` naming both; for commands, when
+    :attr:`Registry.commands` is first used."""
     pm, infos, problems = get_plugin_manager(load_entrypoints=load_entrypoints, plugins=plugins)
-    reg = Registry(plugins=infos, problems=problems)
     reserved = {("functions", n): "segrules (built-in)" for n in reserved_functions}
     reserved.update({("sections", n): "segrules (built-in)" for n in RESERVED_SECTIONS})
+
+    def commands(reg: Registry) -> dict[str, object]:
+        table: dict[str, object] = {}
+        _raise_clashes(_collect(pm, reg, reserved, *_COMMANDS, table))
+        return table
+
+    reg = Registry(plugins=infos, problems=problems, _collect_commands=commands)
     clashes: list[Diagnostic] = []
     for hook_name, attr, label in _KINDS:
-        hook = getattr(pm.hook, hook_name)
-        for impl in reversed(hook.get_hookimpls()):  # registration order
-            plugin_name = pm.get_name(impl.plugin) or repr(impl.plugin)
-            try:
-                items = impl.function() or []
-            except Exception as exc:
+        clashes += _collect(pm, reg, reserved, hook_name, attr, label, getattr(reg, attr))
+    _raise_clashes(clashes)
+    return reg
+
+
+def _collect(pm, reg: Registry, reserved: dict, hook_name: str, attr: str, label: str,
+             table: dict[str, object]) -> list[Diagnostic]:
+    """Call one hook of every plugin, in registration order, into ``table``; the clashes."""
+    clashes: list[Diagnostic] = []
+    for impl in reversed(getattr(pm.hook, hook_name).get_hookimpls()):
+        plugin_name = pm.get_name(impl.plugin) or repr(impl.plugin)
+        try:
+            items = impl.function() or []
+        except Exception as exc:
+            reg.problems.append(Diagnostic(
+                "SR602", f"plugin {plugin_name}: {hook_name} raised {type(exc).__name__}: {exc}",
+                source=plugin_name))
+            continue
+        for item in items:
+            name = getattr(item, "name", None)
+            if not isinstance(name, str):
                 reg.problems.append(Diagnostic(
-                    "SR602", f"plugin {plugin_name}: {hook_name} raised {type(exc).__name__}: {exc}",
+                    "SR603", f"plugin {plugin_name}: {hook_name} returned {item!r}, which has no name",
                     source=plugin_name))
                 continue
-            table = getattr(reg, attr)
-            for item in items:
-                name = getattr(item, "name", None)
-                if not isinstance(name, str):
-                    reg.problems.append(Diagnostic(
-                        "SR603", f"plugin {plugin_name}: {hook_name} returned {item!r}, which has no name",
-                        source=plugin_name))
-                    continue
-                other = reg.owner.get((attr, name)) or reserved.get((attr, name))
-                if other is not None:
-                    clashes.append(Diagnostic(
-                        "SR604", f"{label} {name!r} is registered by both {other} and {plugin_name}",
-                        source=plugin_name))
-                    continue
-                table[name] = item
-                reg.owner[(attr, name)] = plugin_name
+            other = reg.owner.get((attr, name)) or reserved.get((attr, name))
+            if other is not None:
+                clashes.append(Diagnostic(
+                    "SR604", f"{label} {name!r} is registered by both {other} and {plugin_name}",
+                    source=plugin_name))
+                continue
+            table[name] = item
+            reg.owner[(attr, name)] = plugin_name
+    return clashes
+
+
+def _raise_clashes(clashes: list[Diagnostic]) -> None:
     if clashes:
         raise PluginError(diagnostics=clashes)
-    return reg
