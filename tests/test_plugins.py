@@ -47,6 +47,31 @@ def test_plugins_duplicate_names_name_both_plugins():
     assert "plug_a" in message and "plug_b" in message and "domain" in message
 
 
+def test_plugins_commands_are_collected_on_first_use_and_clashes_name_both_plugins():
+    import click
+
+    calls = []
+
+    def commands(name):
+        def register_commands():
+            calls.append(name)
+            return [click.Command("export", callback=lambda: None)]
+        return register_commands
+
+    a = plugin("plug_a", register_commands=commands("plug_a"))
+    b = plugin("plug_b", register_commands=commands("plug_b"))
+    registry = segrules.default_registry(plugins=[a, b], load_entrypoints=False)
+    assert calls == []  # loading a spec never imports the plugins' command modules
+    with pytest.raises(PluginError) as info:
+        registry.commands
+    message = info.value.diagnostics[0].message
+    assert "plug_a" in message and "plug_b" in message and "export" in message
+    single = segrules.default_registry(plugins=[plugin("plug_c", register_commands=commands("plug_c"))],
+                                       load_entrypoints=False)
+    assert list(single.commands) == ["export"] and single.owner[("commands", "export")] == "plug_c"
+    assert single.commands is single.commands  # collected once
+
+
 def test_plugins_cannot_shadow_builtin_functions():
     fn = FunctionDef("lower", ("string",), "string", lambda s: s)
     with pytest.raises(PluginError, match="built-in"):
