@@ -46,6 +46,9 @@ def test_check_valid_spec_infers_types():
     ("country and true", "SR402", 12),
     ("signup_at - signup_at > 1", "SR403", 12),
     ("lower(ltv) == 'x'", "SR404", 12),
+    ("matches(email, '^(?=.*x)a')", "SR404", 12),  # a lookahead: Python's re has it, RE2 does not
+    ("matches(email, '(a)\\\\1')", "SR404", 12),  # a backreference
+    ("matches(email, '[')", "SR404", 12),
     ("count(orders where country == 'DE') > 0", "SR301", 31),
 ])
 def test_check_error_codes_and_positions(rule, code, column):
@@ -106,3 +109,16 @@ def test_check_comparison_with_null_warns():
 def test_check_time_range_bounds_must_be_constant():
     (d,) = diags({"s": "count(orders between signup_at and now) > 0"})
     assert d.code == "SR412"
+
+
+def test_check_matches_accepts_re2_syntax_python_lacks_and_it_runs_on_duckdb():
+    """`\\pL` (a Unicode letter) is RE2, which DuckDB runs; Python's re would reject it."""
+    from datetime import datetime
+
+    from helpers import duckdb_shop
+
+    now = datetime(2026, 10, 15, 12)
+    spec = segrules.load_text(spec_text({"letters": "matches(email, '^\\\\pL+$')",
+                                         "digits": "matches(email, '^\\\\d')"}, schema=False))
+    rows = spec.evaluate(duckdb_shop(now), as_of=now).to_pyarrow().to_pylist()
+    assert [(r["letters"], r["digits"]) for r in rows] == [(True, False)] * 4  # emails 'a'..'d'

@@ -6,10 +6,10 @@ explains what is wrong.  The compile stage has the matching translation table.
 
 from __future__ import annotations
 
-import re
 from typing import Callable
 
 import ibis.expr.datatypes as dt
+import re2
 
 from ..lang import ast as a
 from .types import common_type, describe, is_numeric, is_temporal
@@ -70,11 +70,25 @@ def _matches(types, nodes):
     if isinstance(result, str):
         return result
     if isinstance(nodes[1], a.String):
-        try:
-            re.compile(nodes[1].value)
-        except re.error as exc:
-            return f"invalid regular expression: {exc}"
+        problem = re2_problem(nodes[1].value)
+        if problem:
+            return f"invalid regular expression for RE2 (the syntax DuckDB runs): {problem}"
     return result
+
+
+_RE2_QUIET = re2.Options()
+_RE2_QUIET.log_errors = False  # the reason is reported as a diagnostic, not logged to stderr
+
+
+def re2_problem(pattern: str) -> str | None:
+    """Why RE2 rejects ``pattern`` (e.g. lookarounds, backreferences), or None when it compiles.
+    RE2 is DuckDB's engine and the common subset of the warehouses' regex dialects."""
+    try:
+        re2.compile(pattern, _RE2_QUIET)
+    except re2.error as exc:
+        reason = exc.args[0] if exc.args else exc
+        return reason.decode("utf-8", "replace") if isinstance(reason, bytes) else str(reason)
+    return None
 
 
 def _since(types, nodes):
