@@ -45,15 +45,25 @@ def explaining_value(plan: Plan, node: a.Node):
 
 
 def preview_members(spec, con, segment: str, *, limit: int = 10, as_of=None, params=None) -> pa.Table:
-    if segment not in spec.model.segments:
+    """Up to ``limit`` members of the output segment ``segment`` (as ``run`` outputs it), by key,
+    with the values that put them there.  For an output segment a plugin derives (``resolve:
+    priority``, ``else``) that is the membership of each segment it is derived from, then the
+    values those segments' rules read."""
+    derived = spec.derived()
+    if segment not in spec.model.segments and segment not in derived:
         raise SpecError(f"unknown segment {segment!r} (segments: {', '.join(spec.segments)})", code="SR304")
     checked = spec.check(con)
     m = spec.model
+    inputs = list(derived[segment].inputs) if segment in derived else [segment]
     plan = Plan(checked, spec.tables(con, checked), spec.now(as_of), spec.params(params))
-    plan.build([segment], features=[])
+    plan.build(inputs, features=[])
     columns = {m.entity.key: plan.joined[m.entity.key]}
-    for label, node in explaining_nodes(checked, segment).items():
-        columns[label] = explaining_value(plan, node)
-    member = plan.segment(segment)
+    if segment in derived:
+        columns.update({f"segment('{name}')": plan.segment(name) for name in inputs})
+    for name in inputs:
+        for label, node in explaining_nodes(checked, name).items():
+            columns.setdefault(label, explaining_value(plan, node))
+    member = (derived[segment].combine({name: plan.segment(name) for name in inputs})
+              if segment in derived else plan.segment(segment))
     query = plan.joined.filter(member).select(**columns).order_by(m.entity.key).limit(limit)
     return run_query(query.to_pyarrow, "previewing members")

@@ -111,3 +111,23 @@ def test_mece_derived_segment_with_unknown_input_is_an_error(registry):
     with pytest.raises(CompileError) as exc:
         spec.compile()
     assert exc.value.diagnostics[0].code == "SR610"
+
+
+def test_mece_preview_shows_the_output_members_of_derived_segments(registry):
+    """`preview` of a priority-resolved segment and of the `else` segment lists the members `run`
+    outputs, with each input segment's own rule and the values those rules read."""
+    from segrules.preview import preview_members
+
+    text = RULES % ("x < 0", "x >= 0", "count(orders) >= 1") + TAXONOMY + SCHEMA
+    spec = segrules.load_text(text, registry=registry)
+    con = _con([-1, 1, None, 2, -3], [1, 2, 5, 5])
+    output = sorted(spec.evaluate(con).to_pyarrow().to_pylist(), key=lambda r: r["customer_id"])
+    for name in ["win_back", "champions", "newsletter", "everyone_else"]:
+        table = preview_members(spec, con, name, limit=10).to_pylist()
+        assert [r["customer_id"] for r in table] == [r["customer_id"] for r in output if r[name]], name
+    newsletter = preview_members(spec, con, "newsletter").to_pylist()
+    # every customer with orders is taken by win_back (x < 0: 1 and 5) or champions (x >= 0: 2)
+    assert newsletter == [] and output[4]["win_back"] and output[1]["champions"]
+    rest = preview_members(spec, con, "everyone_else").to_pylist()
+    assert rest == [{"customer_id": 3, "segment('win_back')": False, "segment('champions')": False,
+                     "segment('newsletter')": False, "x": None, "count(orders)": 0}]

@@ -46,9 +46,11 @@ def plan_against(store: HistoryStore, spec, matches: pa.Table, baseline: RunInfo
         added=tally(j.added), removed=tally(j.removed),
         unchanged=tally(~j.added & ~j.removed))
     changed = j.filter(j.added | j.removed).mutate(kind=ibis.ifelse(j.added, "added", "removed"))
+    # Keys are stored as text; shorter first puts numeric keys in numeric order (2 before 10).
+    natural = [changed.key.length(), changed.key]
     ranked = changed.mutate(rank=ibis.row_number().over(group_by=[changed.segment, changed.kind],
-                                                          order_by=changed.key))
-    picked = ranked.filter(ranked.rank < samples).order_by(["segment", "kind", "key"])
+                                                          order_by=natural))
+    picked = ranked.filter(ranked.rank < samples).order_by(["segment", "kind", ranked.rank])
     found = {r["segment"]: r for r in totals.to_pyarrow().to_pylist()}
     sample_rows = picked.select("segment", "kind", "key").to_pyarrow().to_pylist() if samples > 0 else []
     before_segments = {r["segment"] for r in store.counts(baseline.run_id).select("segment").to_pyarrow().to_pylist()}
