@@ -66,6 +66,9 @@ def test_plugins_commands_are_collected_on_first_use_and_clashes_name_both_plugi
         registry.commands
     message = info.value.diagnostics[0].message
     assert "plug_a" in message and "plug_b" in message and "export" in message
+    with pytest.raises(PluginError) as again:  # the same error, the hooks not called twice
+        registry.commands
+    assert again.value is info.value and sorted(calls) == ["plug_a", "plug_b"]
     single = segrules.default_registry(plugins=[plugin("plug_c", register_commands=commands("plug_c"))],
                                        load_entrypoints=False)
     assert list(single.commands) == ["export"] and single.owner[("commands", "export")] == "plug_c"

@@ -30,12 +30,20 @@ class Registry:
     # which a library call (``segrules.load(...).evaluate(...)``) never needs.
     _commands: dict[str, object] | None = field(default=None, repr=False)
     _collect_commands: Callable[[Registry], dict[str, object]] | None = field(default=None, repr=False)
+    _commands_error: PluginError | None = field(default=None, repr=False)
 
     @property
     def commands(self) -> dict[str, object]:
-        """Sub-commands by name (``register_commands``), collected and checked on first access."""
+        """Sub-commands by name (``register_commands``), collected and checked on first access;
+        a clash is a :class:`PluginError` on that access and on every later one."""
+        if self._commands is None and self._commands_error is None:
+            collect, self._collect_commands = self._collect_commands, None
+            try:
+                self._commands = collect(self) if collect else {}
+            except PluginError as exc:
+                self._commands_error = exc
         if self._commands is None:
-            self._commands = self._collect_commands(self) if self._collect_commands else {}
+            raise self._commands_error
         return self._commands
 
     def sink_for(self, target: str) -> tuple[SinkDef | None, str]:
