@@ -27,10 +27,10 @@ def spec_text(segments: dict[str, str], schema: bool = True) -> str:
     return HEAD + body + (SCHEMA if schema else "")
 
 
-def duckdb_shop(now, orders=(), events=()):
+def duckdb_shop(now, orders=(), events=(), **customers):
     """An in-memory DuckDB with the tables of :data:`SCHEMA`: customers 1-4 and the given
     ``orders`` (customer, days before ``now``, amount, status) and ``events`` (customer,
-    days before ``now``, name)."""
+    days before ``now``, name). ``customers`` replaces customer columns (four values each)."""
     from datetime import timedelta
 
     import ibis
@@ -40,10 +40,12 @@ def duckdb_shop(now, orders=(), events=()):
         return pa.array([now - timedelta(days=d) for d in days], pa.timestamp("us"))
 
     con = ibis.duckdb.connect()
-    con.create_table("customers", pa.table({
-        "customer_id": pa.array([1, 2, 3, 4], pa.int64()), "email": ["a", "b", "c", "d"],
-        "country": ["DE"] * 4, "signup_at": at([0] * 4), "plan": ["free"] * 4,
-        "birth_date": pa.array([now.date()] * 4, pa.date32()), "marketing_opt_in": [True] * 4}))
+    people = {
+        "customer_id": pa.array([1, 2, 3, 4], pa.int64()), "email": pa.array(["a", "b", "c", "d"]),
+        "country": pa.array(["DE"] * 4), "signup_at": at([0] * 4), "plan": pa.array(["free"] * 4),
+        "birth_date": pa.array([now.date()] * 4, pa.date32()), "marketing_opt_in": pa.array([True] * 4)}
+    people.update({name: pa.array(values, people[name].type) for name, values in customers.items()})
+    con.create_table("customers", pa.table(people))
     con.create_table("orders", pa.table({
         "order_id": pa.array(range(len(orders)), pa.int64()),
         "customer_id": pa.array([r[0] for r in orders], pa.int64()), "ordered_at": at([r[1] for r in orders]),

@@ -4,13 +4,12 @@ membership column stays a plain true/false."""
 from datetime import datetime
 
 import ibis
-import pyarrow as pa
 import pytest
 
 import segrules
 from segrules.compile.nullability import never_null
 
-from helpers import spec_text
+from helpers import duckdb_shop, spec_text
 
 T = ibis.table({"k": "int64", "x": "float64", "s": "string", "n": "!int64"}, name="t")
 COUNT = T.x.fill_null(0)  # what a count or sum over no rows compiles to
@@ -50,19 +49,8 @@ def test_only_rules_that_can_be_unknown_are_coalesced_and_membership_is_never_nu
         "rich": "max(orders.amount) > 100 or segment('buyers')",
         "both": "segment('buyers') and not segment('german')",
     }, schema=False))
-    con = ibis.duckdb.connect()
-    con.create_table("customers", pa.table({
-        "customer_id": pa.array([1, 2, 3], pa.int64()), "email": ["a@x", None, "c@x"],
-        "country": ["DE", None, "FR"], "signup_at": pa.array([now] * 3, pa.timestamp("us")),
-        "plan": ["free"] * 3, "birth_date": pa.array([now.date()] * 3, pa.date32()),
-        "marketing_opt_in": [True] * 3}))
-    con.create_table("orders", pa.table({
-        "order_id": pa.array([1], pa.int64()), "customer_id": pa.array([1], pa.int64()),
-        "ordered_at": pa.array([now], pa.timestamp("us")), "amount": pa.array([None], pa.float64()),
-        "status": ["paid"]}))
-    con.create_table("events", pa.table({
-        "event_id": pa.array([], pa.int64()), "customer_id": pa.array([], pa.int64()),
-        "ts": pa.array([], pa.timestamp("us")), "name": pa.array([], pa.string())}))
+    con = duckdb_shop(now, orders=[(1, 0, None, "paid")], email=["a@x", None, "c@x", "d@x"],
+                      country=["DE", None, "FR", "FR"])
     wide = spec.evaluate(con, as_of=now)
     coalesced = {name for name in spec.segments
                  if isinstance(wide[name].op().rel.values[name], ibis.expr.operations.Coalesce)}
@@ -72,4 +60,5 @@ def test_only_rules_that_can_be_unknown_are_coalesced_and_membership_is_never_nu
         1: [True, False, True, True, False],
         2: [False, False, False, False, False],  # country null: not german, and not null
         3: [False, True, False, False, False],
+        4: [False, True, False, False, False],
     }

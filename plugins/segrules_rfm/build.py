@@ -74,10 +74,14 @@ def score_cuts(per, column: str, bins: int, lower_is_better: bool = False):
     return scored.aggregate(**{f"{column}_cut{s}": worst(scored.v, scored.s >= s) for s in range(2, bins + 1)})
 
 
+def count_true(conditions):
+    """How many of the Ibis booleans hold (an unknown one does not count)."""
+    return sum((ibis.ifelse(c, 1, 0) for c in conditions), ibis.literal(0))
+
+
 def cut_score(value, cuts, column: str, bins: int, lower_is_better: bool = False):
     reaches = (lambda cut: value <= cut) if lower_is_better else (lambda cut: value >= cut)
-    return sum((ibis.ifelse(reaches(cuts[f"{column}_cut{s}"]), 1, 0) for s in range(2, bins + 1)),
-               ibis.literal(1))
+    return 1 + count_true(reaches(cuts[f"{column}_cut{s}"]) for s in range(2, bins + 1))
 
 
 def quantile_score(below, n, bins: int):
@@ -86,7 +90,7 @@ def quantile_score(below, n, bins: int):
 
 
 def threshold_score(value, cuts, bins: int, lower_is_better: bool = False):
-    exceeded = sum(ibis.ifelse(value > ibis.literal(float(c)), 1, 0) for c in cuts)
+    exceeded = count_true(value > ibis.literal(float(c)) for c in cuts)
     return (bins - exceeded) if lower_is_better else (exceeded + 1)
 
 
