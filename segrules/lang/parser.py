@@ -261,7 +261,7 @@ class AstBuilder(Transformer):
     def convert(self, meta, children):
         token = children[0]
         if token.type == "PARAM":
-            return ast.Param(token.value[1:], span=self._span(meta))
+            return ast.Param(token.value[1:], span=self._map.span(token.start_pos, token.end_pos))
         return self._duration(token)
 
     def args(self, meta, children):
