@@ -14,6 +14,7 @@ import ibis.expr.datatypes as dt
 from ..diagnostics import Diagnostic, Severity
 from ..lang import ast as a
 from ..plugin.types import FunctionDef
+from ..lang.unparse import unparse
 from .schema import did_you_mean
 from .signatures import BUILTINS
 from .types import INTERVAL, comparable, describe, dtype, is_numeric, is_temporal, matches_category, type_of_value
@@ -43,7 +44,20 @@ class NamespaceValue:
     name: str
 
 
-Binding = EntityColumn | FeatureRef | SourceColumn | NamespaceValue
+@dataclass(frozen=True)
+class EntityValue:
+    """``entity.NAME`` inside an aggregate (its ``where`` or ``between`` bounds): the entity row's
+    column or feature ``NAME``, one value per entity read by every source row of that entity.
+    ``feature``: ``NAME`` is a feature (computed, with its aggregates, before this aggregate)."""
+
+    name: str
+    feature: bool = False
+
+
+ENTITY_NAMESPACE = "entity"
+"""``entity.NAME``: reserved; no source or plugin namespace may be called this."""
+
+Binding = EntityColumn | FeatureRef | SourceColumn | NamespaceValue | EntityValue
 
 
 # Nodes whose type never depends on context.
@@ -55,9 +69,12 @@ CONSTANT_TYPES: dict[type, dt.DataType] = {
 
 @dataclass(frozen=True)
 class Scope:
-    """Where an expression stands: on the entity row, or inside an aggregate over ``source``."""
+    """Where an expression stands: on the entity row, or on the rows of ``source`` (bare names
+    are its columns).  ``aggregate``: inside an aggregate over that source (its ``where`` or its
+    time range bounds), where ``entity.NAME`` reads the entity's own values."""
 
     source: str | None = None
+    aggregate: str | None = None
 
 
 ENTITY = Scope()
@@ -180,6 +197,8 @@ class TypeChecker:
         return None
 
     def visit_Dotted(self, node, scope):
+        if node.namespace == ENTITY_NAMESPACE:
+            return self._entity_value(node, scope)
         if node.namespace in self.env.namespaces and node.namespace not in self.env.sources:
             return self._namespace_value(node, scope)
         if node.namespace in self.env.inactive:
@@ -200,6 +219,37 @@ class TypeChecker:
                        "belongs to another source", node)
             return None
         return self._source_column(node, node.namespace, node.name)
+
+    def _entity_value(self, node, scope):
+        name = node.name
+        if scope.aggregate is None:
+            if scope.source is not None:  # a plugin section's source expression (rfm: amount:...)
+                self.error("SR316", f"entity.{name} cannot be used in a plugin section's source expressions",
+                           node, "they are computed per source row before any entity value; "
+                           "use entity values in an aggregate of a feature or segment instead")
+            else:
+                self.error("SR316", f"entity.{name} can only be used inside an aggregate's where or its "
+                           "between bounds", node, f"on the entity row write {name}")
+            return None
+        if name in self.env.broken:
+            return None
+        if name in self.env.features:
+            self.bindings[id(node)] = EntityValue(name, feature=True)
+            self.refs.append(("feature", name, node))  # computed first; cycles found by the cycle pass
+            return self.feature_type(name)
+        if name in self.env.entity:
+            self.bindings[id(node)] = EntityValue(name)
+            return self.env.entity[name]
+        hint = did_you_mean(name, list(self.env.entity.names) + list(self.env.features))
+        if not hint and name in self.env.sources:
+            hint = f"{name} is a source: aggregate it in a feature, e.g. n_{name}: count({name})"
+        elif not hint and name in self.env.segments:
+            hint = f"entity. reads columns and features: define a feature, e.g. in_{name}: segment('{name}')"
+        elif not hint and name in self.env.sources.get(scope.aggregate, {}):
+            hint = f"{name} is a column of {scope.aggregate}: inside its where write {name}"
+        self.error("SR317", f"entity.{name}: {name!r} is not a column of the entity table or a feature", node,
+                   hint)
+        return None
 
     def _namespace_value(self, node, scope):
         fields = self.env.namespaces[node.namespace]
@@ -369,8 +419,13 @@ class TypeChecker:
         return dt.boolean
 
     def visit_Aggregate(self, node, scope):
-        if scope.source is not None:
+        if scope.source is not None or scope.aggregate is not None:
             self.error("SR309", "aggregates cannot be nested", node)
+            return None
+        if node.source == ENTITY_NAMESPACE and node.source not in self.env.sources:
+            self.error("SR316", f"entity is not a source: {unparse(node)} cannot aggregate the customer's "
+                       "own values", node, "compare entity.NAME inside an aggregate's where, or use NAME "
+                       "directly on the entity row")
             return None
         if node.source not in self.env.sources:
             self.error("SR302", f"unknown source {node.source!r}", node,
@@ -378,7 +433,7 @@ class TypeChecker:
                            f"sources: {', '.join(self.env.sources)}" if self.env.sources else
                            "declare it under sources:"))
             return None
-        inner = Scope(node.source)
+        inner = Scope(node.source, aggregate=node.source)
         ok = True
         if node.where is not None:
             ok = self._boolean(node.where, inner, "the 'where' of an aggregate") is not None
@@ -390,12 +445,15 @@ class TypeChecker:
             ok = False
         if isinstance(node.window, a.TimeRange):
             for bound in (node.window.start, node.window.end):
-                if any(isinstance(n, (a.Name, a.Dotted, a.Aggregate, a.SegmentRef)) for n in bound.walk()):
+                if any(_not_constant(n) for n in bound.walk()):
+                    names = [n.name for n in bound.walk() if isinstance(n, a.Name)]
+                    own = [n for n in names if n in self.env.entity or n in self.env.features]
                     self.error("SR412", "time range bounds must be constants (literals, now, today, "
-                               "parameters), not columns", bound)
+                               "parameters) or the entity's own values (entity.NAME), not columns", bound,
+                               f"for the entity's own value write entity.{own[0]}" if own else None)
                     ok = False
                     continue
-                bt = self.value(bound, ENTITY)
+                bt = self.value(bound, Scope(aggregate=node.source))
                 if bt is not None and not (is_temporal(bt) or bt.is_null()):
                     self.error("SR401", f"a time range bound must be a date or timestamp, got {describe(bt)}",
                                bound)
@@ -420,3 +478,11 @@ class TypeChecker:
                 return ct if ct.is_decimal() else dt.float64
             return dt.int64 if ct.is_integer() else ct
         return ct
+
+
+def _not_constant(node: a.Node) -> bool:
+    """A node a time range bound cannot contain: a source column, a bare entity column or
+    feature, a plugin value, an aggregate or a segment (``entity.NAME`` is allowed)."""
+    if isinstance(node, a.Dotted):
+        return node.namespace != ENTITY_NAMESPACE
+    return isinstance(node, (a.Name, a.Aggregate, a.SegmentRef))
