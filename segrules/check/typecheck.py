@@ -240,13 +240,14 @@ class TypeChecker:
         if name in self.env.entity:
             self.bindings[id(node)] = EntityValue(name)
             return self.env.entity[name]
-        hint = did_you_mean(name, list(self.env.entity.names) + list(self.env.features))
-        if not hint and name in self.env.sources:
-            hint = f"{name} is a source: aggregate it in a feature, e.g. n_{name}: count({name})"
-        elif not hint and name in self.env.segments:
-            hint = f"entity. reads columns and features: define a feature, e.g. in_{name}: segment('{name}')"
-        elif not hint and name in self.env.sources.get(scope.aggregate, {}):
+        if name in self.env.sources[scope.aggregate]:
             hint = f"{name} is a column of {scope.aggregate}: inside its where write {name}"
+        elif name in self.env.sources:
+            hint = f"{name} is a source: aggregate it in a feature, e.g. n_{name}: count({name})"
+        elif name in self.env.segments:
+            hint = f"entity. reads columns and features: define a feature, e.g. in_{name}: segment('{name}')"
+        else:
+            hint = did_you_mean(name, list(self.env.entity.names) + list(self.env.features))
         self.error("SR317", f"entity.{name}: {name!r} is not a column of the entity table or a feature", node,
                    hint)
         return None
