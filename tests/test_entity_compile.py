@@ -3,7 +3,9 @@ equal a plain-Python evaluation (tests/entity_data.py) on DuckDB and PostgreSQL,
 points in time, with null entity values, windows and chains of features."""
 
 import os
+import re
 from datetime import timedelta
+from pathlib import Path
 
 import ibis
 import pytest
@@ -145,47 +147,51 @@ def test_entity_compile_within_prefilter_keeps_rows_the_entity_value_needs():
         assert r["w"] == want, cid
 
 
-def test_entity_compile_demo_shop():
-    """On the demo shop: activation within 7 days of signup, and orders after the last cart."""
+@pytest.fixture(scope="module")
+def demo(tmp_path_factory):
+    """The demo shop (``segrules demo-data``): a read-only DuckDB and its rows as Python lists."""
     from segrules.demo import write_demo_data
-    import tempfile
-    from pathlib import Path
 
-    with tempfile.TemporaryDirectory() as tmp:
-        path = Path(tmp) / "shop.duckdb"
-        write_demo_data(path, customers=800, seed=3, now=NOW)
-        con = ibis.duckdb.connect(str(path), read_only=True)
-        spec = segrules.load_text(DEMO_SPEC, "demo.yaml")
-        rows = evaluate(spec, con, NOW)
-        customers = con.table("customers").to_pyarrow().to_pylist()
-        orders = con.table("orders").to_pyarrow().to_pylist()
-        events = con.table("events").to_pyarrow().to_pylist()
-        con.disconnect()
-    signup = {c["customer_id"]: c["signup_at"] for c in customers}
+    path = tmp_path_factory.mktemp("demo") / "shop.duckdb"
+    write_demo_data(path, customers=800, seed=3, now=NOW)
+    con = ibis.duckdb.connect(str(path), read_only=True)
+    rows = {t: con.table(t).to_pyarrow().to_pylist() for t in ("customers", "orders", "events")}
+    yield con, rows
+    con.disconnect()
+
+
+def _docs_spec() -> str:
+    text = (Path(__file__).parent.parent / "docs" / "language.md").read_text(encoding="utf-8")
+    section = text.split("## The customer's own values inside an aggregate\n", 1)[1].split("\n## ", 1)[0]
+    return re.search(r"```yaml\n(.*?)```", section, re.S).group(1)
+
+
+def test_entity_compile_docs_example_on_the_demo_shop(demo):
+    """The spec of docs/language.md's section runs on the demo shop, member by member as in
+    plain Python."""
+    con, data = demo
+    spec = segrules.load_text(_docs_spec(), "docs/language.md")
+    rows = evaluate(spec, con, NOW)
+    day = timedelta(days=1)
+    signup = {c["customer_id"]: c["signup_at"] for c in data["customers"] if c["signup_at"] <= NOW}
+    assert rows.keys() == signup.keys()
     for cid, r in rows.items():
-        mine = [o for o in orders if o["customer_id"] == cid and o["ordered_at"] <= NOW]
-        carts = [e["ts"] for e in events if e["customer_id"] == cid and e["name"] == "add_to_cart" and e["ts"] <= NOW]
+        mine = [o for o in data["orders"] if o["customer_id"] == cid and o["ordered_at"] <= NOW]
+        evs = [e for e in data["events"] if e["customer_id"] == cid and e["ts"] <= NOW]
+        carts = [e["ts"] for e in evs if e["name"] == "add_to_cart"]
         last_cart = max(carts) if carts else None
-        early = sum(1 for o in mine if o["status"] == "paid" and o["ordered_at"] <= signup[cid] + timedelta(days=7))
-        assert r["activated_7d"] == (early >= 1), cid
+        first_order = min((o["ordered_at"] for o in mine), default=None)
+        s = signup[cid]
+        assert r["last_cart_at"] == last_cart
         assert r["orders_after_cart"] == sum(1 for o in mine if last_cart is not None and o["ordered_at"] > last_cart)
-    assert 0 < sum(r["activated_7d"] for r in rows.values()) < len(rows)
-
-
-DEMO_SPEC = """\
-version: 1
-name: demo_entity
-entity: {table: customers, key: customer_id, time: signup_at}
-sources:
-  orders: {table: orders, key: customer_id, time: ordered_at}
-  events: {table: events, key: customer_id, time: ts}
-features:
-  last_cart_at: max(events.ts where name == 'add_to_cart')
-  orders_after_cart: count(orders where ordered_at > entity.last_cart_at)
-segments:
-  activated_7d:
-    where: count(orders where status == 'paid' and ordered_at <= entity.signup_at + 7d) >= 1
-"""
+        assert r["activated_7d"] == (sum(1 for o in mine if o["status"] == "paid" and o["ordered_at"] <= s + 7 * day) >= 2)
+        assert r["early_logins"] == any(e["name"] == "login" and s <= e["ts"] <= s + 14 * day for e in evs)
+        assert r["cart_abandoners"] == (last_cart is not None and last_cart <= NOW - 3 * day and not any(
+            last_cart < o["ordered_at"] <= last_cart + 3 * day for o in mine)), cid
+        assert r["came_back"] == any(o["ordered_at"] > first_order and o["ordered_at"] > NOW - 90 * day
+                                     for o in mine if first_order is not None)
+    for segment in spec.segments:  # every segment has members and non-members
+        assert 0 < sum(r[segment] for r in rows.values()) < len(rows), segment
 
 
 def _schema():
