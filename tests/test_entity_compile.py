@@ -224,3 +224,43 @@ def test_entity_compile_reference_is_not_trivial():
     expected = reference(people, orders, events, NOW)
     for name in FEATURES + ["activated", "cart_then_bought", "chained"]:
         assert len({repr(r[name]) for r in expected.values()}) > 1, name
+
+
+def test_entity_compile_edge_values_and_name_clashes():
+    """An entity value named like a source column (`plan` on both), a feature that is null, and
+    first/last and calendar windows in a later stage."""
+    import pyarrow as pa
+
+    ts = pa.timestamp("us")
+    d = timedelta(days=1)
+    con = ibis.duckdb.connect()
+    con.create_table("customers", pa.table({
+        "customer_id": pa.array([1, 2, 3], pa.int64()), "plan": ["pro", "free", None],
+        "signup_at": pa.array([NOW - 20 * d, NOW - 3 * d, NOW - 40 * d], ts)}))
+    con.create_table("orders", pa.table({
+        "customer_id": pa.array([1, 1, 1, 2, 2, 3], pa.int64()),
+        "plan": ["pro", "free", "pro", "free", "pro", "pro"],
+        "ordered_at": pa.array([NOW - 19 * d, NOW - 18 * d, NOW - 2 * d, NOW - 2 * d, NOW - 1 * d, NOW - 1 * d], ts),
+        "amount": [1.0, 2.0, 3.0, 4.0, 5.0, 6.0]}))
+    text = """\
+version: 1
+name: edges
+entity: {table: customers, key: customer_id}
+sources:
+  orders: {table: orders, key: customer_id, time: ordered_at}
+features:
+  nothing: "null"
+  same_plan: count(orders where plan == entity.plan)
+  none_read: count(orders where ordered_at > entity.nothing or entity.nothing is null)
+  first_same: first(orders.amount where plan == entity.plan)
+  last_after_signup: last(orders.amount where ordered_at > entity.signup_at + 1d within this month)
+segments:
+  s: {where: same_plan >= 1}
+"""
+    rows = evaluate(segrules.load_text(text, "t.yaml"), con, NOW)
+    assert [rows[c]["same_plan"] for c in (1, 2, 3)] == [2, 1, 0]  # null plan: never equal
+    assert [rows[c]["none_read"] for c in (1, 2, 3)] == [3, 2, 1]
+    assert [rows[c]["first_same"] for c in (1, 2, 3)] == [1.0, 4.0, None]
+    # within this month: October 2026 from the 1st; customer 2 signed up on the 12th, +1d = 13th
+    assert [rows[c]["last_after_signup"] for c in (1, 2, 3)] == [3.0, 5.0, 6.0]
+    assert [rows[c]["s"] for c in (1, 2, 3)] == [True, True, False]
