@@ -15,6 +15,7 @@ from ..diagnostics import Diagnostic, Severity
 from ..lang import ast as a
 from ..plugin.types import FunctionDef
 from ..lang.unparse import unparse
+from .entity_values import ENTITY_NAMESPACE, EntityValue, entity_value, not_constant
 from .schema import did_you_mean
 from .signatures import BUILTINS
 from .types import INTERVAL, comparable, describe, dtype, is_numeric, is_temporal, matches_category, type_of_value
@@ -43,19 +44,6 @@ class NamespaceValue:
     namespace: str
     name: str
 
-
-@dataclass(frozen=True)
-class EntityValue:
-    """``entity.NAME`` inside an aggregate (its ``where`` or ``between`` bounds): the entity row's
-    column or feature ``NAME``, one value per entity read by every source row of that entity.
-    ``feature``: ``NAME`` is a feature (computed, with its aggregates, before this aggregate)."""
-
-    name: str
-    feature: bool = False
-
-
-ENTITY_NAMESPACE = "entity"
-"""``entity.NAME``: reserved; no source or plugin namespace may be called this."""
 
 Binding = EntityColumn | FeatureRef | SourceColumn | NamespaceValue | EntityValue
 
@@ -198,7 +186,7 @@ class TypeChecker:
 
     def visit_Dotted(self, node, scope):
         if node.namespace == ENTITY_NAMESPACE:
-            return self._entity_value(node, scope)
+            return entity_value(self, node, scope)
         if node.namespace in self.env.namespaces and node.namespace not in self.env.sources:
             return self._namespace_value(node, scope)
         if node.namespace in self.env.inactive:
@@ -219,38 +207,6 @@ class TypeChecker:
                        "belongs to another source", node)
             return None
         return self._source_column(node, node.namespace, node.name)
-
-    def _entity_value(self, node, scope):
-        name = node.name
-        if scope.aggregate is None:
-            if scope.source is not None:  # a plugin section's source expression (rfm: amount:...)
-                self.error("SR316", f"entity.{name} cannot be used in a plugin section's source expressions",
-                           node, "they are computed per source row before any entity value; "
-                           "use entity values in an aggregate of a feature or segment instead")
-            else:
-                self.error("SR316", f"entity.{name} can only be used inside an aggregate's where or its "
-                           "between bounds", node, f"on the entity row write {name}")
-            return None
-        if name in self.env.broken:
-            return None
-        if name in self.env.features:
-            self.bindings[id(node)] = EntityValue(name, feature=True)
-            self.refs.append(("feature", name, node))  # computed first; cycles found by the cycle pass
-            return self.feature_type(name)
-        if name in self.env.entity:
-            self.bindings[id(node)] = EntityValue(name)
-            return self.env.entity[name]
-        if name in self.env.sources[scope.aggregate]:
-            hint = f"{name} is a column of {scope.aggregate}: inside its where write {name}"
-        elif name in self.env.sources:
-            hint = f"{name} is a source: aggregate it in a feature, e.g. n_{name}: count({name})"
-        elif name in self.env.segments:
-            hint = f"entity. reads columns and features: define a feature, e.g. in_{name}: segment('{name}')"
-        else:
-            hint = did_you_mean(name, list(self.env.entity.names) + list(self.env.features))
-        self.error("SR317", f"entity.{name}: {name!r} is not a column of the entity table or a feature", node,
-                   hint)
-        return None
 
     def _namespace_value(self, node, scope):
         fields = self.env.namespaces[node.namespace]
@@ -446,7 +402,7 @@ class TypeChecker:
             ok = False
         if isinstance(node.window, a.TimeRange):
             for bound in (node.window.start, node.window.end):
-                if any(_not_constant(n) for n in bound.walk()):
+                if any(not_constant(n) for n in bound.walk()):
                     names = [n.name for n in bound.walk() if isinstance(n, a.Name)]
                     own = [n for n in names if n in self.env.entity or n in self.env.features]
                     self.error("SR412", "time range bounds must be constants (literals, now, today, "
@@ -479,11 +435,3 @@ class TypeChecker:
                 return ct if ct.is_decimal() else dt.float64
             return dt.int64 if ct.is_integer() else ct
         return ct
-
-
-def _not_constant(node: a.Node) -> bool:
-    """A node a time range bound cannot contain: a source column, a bare entity column or
-    feature, a plugin value, an aggregate or a segment (``entity.NAME`` is allowed)."""
-    if isinstance(node, a.Dotted):
-        return node.namespace != ENTITY_NAMESPACE
-    return isinstance(node, (a.Name, a.Aggregate, a.SegmentRef))

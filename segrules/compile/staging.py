@@ -86,12 +86,11 @@ class EntityScope:
 
     def value(self, name: str):
         """``entity.NAME``: the feature ``name``, else the entity column ``name``."""
-        if name in self.checked.features:
-            value = self.feature(name)
-            if self.checked.feature_types.get(name, dt.null).is_null():
-                value = ibis.null(dt.string)  # `feature: null`: a typed column of nulls
-            return value
-        return self.compiler.column(name)
+        if name not in self.checked.features:
+            return self.compiler.column(name)
+        if self.checked.feature_types.get(name, dt.null).is_null():
+            return ibis.null(dt.string)  # `feature: null`: a typed column of nulls
+        return self.feature(name)
 
 
 @dataclass(frozen=True)
@@ -141,7 +140,6 @@ def entity_rows(scope: EntityScope, source: str, names: Iterable[str], rows) -> 
     # Close the join into a projection: conditions compile against it without dereferencing.
     table = joined.select(*rows.columns, *columns.values())
     return EntityRows(table, source, columns)
-
 
 
 def source_rows(checked: CheckedSpec, tables: dict[str, Any], source: str, now, within=None):
