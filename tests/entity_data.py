@@ -15,7 +15,7 @@ NOW = datetime(2026, 10, 15, 12)
 D = timedelta(days=1)
 US = timedelta(microseconds=1)
 
-SPEC = """\
+HEAD = """\
 version: 1
 name: entity_values
 entity: {table: customers, key: customer_id}
@@ -24,6 +24,8 @@ sources:
   events: {table: events, key: customer_id, time: ts}
 features:
   last_cart_at: max(events.ts where name == 'add_to_cart')
+"""
+SPEC = HEAD + """\
   early_orders: count(orders where ordered_at <= entity.signup_at + 7d)
   after_cart: count(orders where ordered_at > entity.last_cart_at)
   logins_2w: count(events where name == 'login' between entity.signup_at and entity.signup_at + 14d)

@@ -111,40 +111,40 @@ def test_entity_compile_entity_time_filters_the_universe():
     spec = segrules.load_text(text, "t.yaml")
     con = duckdb_con(arrow_tables(people, orders, events))
     as_of = NOW - timedelta(days=10)
+    signup = {p["customer_id"]: p["signup_at"] for p in people}
     expected = {cid: r for cid, r in reference(people, orders, events, as_of).items()
-                if next(p for p in people if p["customer_id"] == cid)["signup_at"] not in (None,)
-                and next(p for p in people if p["customer_id"] == cid)["signup_at"] <= as_of}
+                if signup[cid] is not None and signup[cid] <= as_of}
     assert_matches(evaluate(spec, con, as_of), expected)
 
 
-def test_entity_compile_values_of_namespaces_and_segments():
+def _run(text: str, seed: int):
+    """``text`` evaluated on the random shop ``seed`` as of NOW: (rows, reference, orders)."""
+    people, orders, events = shop(seed)
+    rows = evaluate(segrules.load_text(text, "t.yaml"), duckdb_con(arrow_tables(people, orders, events)), NOW)
+    return rows, reference(people, orders, events, NOW), orders
+
+
+def _mine(orders, cid):
+    return [o for o in orders if o["customer_id"] == cid and o["ordered_at"] is not None and o["ordered_at"] <= NOW]
+
+
+def test_entity_compile_value_reading_a_segment():
     """An entity value may be a feature that reads a segment (membership: never null)."""
-    text = SPEC.replace("features:\n", "features:\n  is_activated: segment('activated')\n"
-                        "  orders_if_activated: count(orders where entity.is_activated)\n", 1)
-    people, orders, events = shop(5)
-    spec = segrules.load_text(text, "t.yaml")
-    rows = evaluate(spec, duckdb_con(arrow_tables(people, orders, events)), NOW)
-    expected = reference(people, orders, events, NOW)
+    rows, expected, orders = _run(SPEC.replace("features:\n", "features:\n  is_activated: segment('activated')\n"
+                                               "  orders_if_activated: count(orders where entity.is_activated)\n", 1), 5)
     for cid, r in rows.items():
-        n = sum(1 for o in orders if o["customer_id"] == cid and o["ordered_at"] is not None and o["ordered_at"] <= NOW)
-        assert r["orders_if_activated"] == (n if expected[cid]["activated"] else 0)
+        assert r["orders_if_activated"] == (len(_mine(orders, cid)) if expected[cid]["activated"] else 0)
 
 
 def test_entity_compile_within_prefilter_keeps_rows_the_entity_value_needs():
     """Every aggregate of a stage windowed: the source is pre-filtered to the widest window,
     while the value read (avg over all orders) still comes from all rows."""
-    text = SPEC.replace("  no_signup_orders:", "  w: count(orders where amount >= entity.avg_amount within 3d)\n"
-                        "  no_signup_orders:", 1)
-    people, orders, events = shop(6)
-    spec = segrules.load_text(text, "t.yaml")
-    rows = evaluate(spec, duckdb_con(arrow_tables(people, orders, events)), NOW)
-    expected = reference(people, orders, events, NOW)
+    rows, expected, orders = _run(SPEC.replace(
+        "  no_signup_orders:", "  w: count(orders where amount >= entity.avg_amount within 3d)\n  no_signup_orders:", 1), 6)
     for cid, r in rows.items():
         avg = expected[cid]["avg_amount"]
-        want = sum(1 for o in orders if o["customer_id"] == cid and o["ordered_at"] is not None
-                   and NOW - timedelta(days=3) < o["ordered_at"] <= NOW and o["amount"] is not None
-                   and avg is not None and o["amount"] >= avg)
-        assert r["w"] == want, cid
+        assert r["w"] == sum(1 for o in _mine(orders, cid) if o["ordered_at"] > NOW - timedelta(days=3)
+                             and o["amount"] is not None and avg is not None and o["amount"] >= avg), cid
 
 
 @pytest.fixture(scope="module")

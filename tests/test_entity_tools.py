@@ -11,17 +11,10 @@ import segrules
 from segrules.cli import main
 from segrules.preview import explaining_nodes, preview_members
 
+from entity_data import HEAD
 from helpers import SCHEMA, duckdb_shop
 
-SPEC = """\
-version: 1
-name: activation
-entity: {table: customers, key: customer_id}
-sources:
-  orders: {table: orders, key: customer_id, time: ordered_at}
-  events: {table: events, key: customer_id, time: ts}
-features:
-  last_cart_at: max(events.ts where name == 'add_to_cart')
+SPEC = HEAD + """\
 segments:
   activated:
     where: count(orders where ordered_at <= entity.signup_at + 7d) >= 1

@@ -13,27 +13,18 @@ import segrules_mece
 from segrules_mece.prover import Prover
 from segrules_mece.witness import witness_tables
 
-from test_mece_agreement import NOW, SETTINGS, _combine, _evaluate, _random_tables, atoms, customer
+from test_mece_agreement import SPEC as AGREEMENT_SPEC
+from test_mece_agreement import (NOW, SETTINGS, _combine, _evaluate, assert_gap_agrees, assert_pair_agrees, atoms,
+                                 customer)
 
-SPEC = """\
-version: 1
-name: entity_agreement
-entity: {table: customers, key: customer_id, time: signup_at}
-sources:
-  orders: {table: orders, key: customer_id, time: ordered_at}
-assume:
-  orders.amount: {minimum: 0}
+# the agreement spec (customers with signup_at as entity time, orders) with two features to read
+SPEC = AGREEMENT_SPEC.replace("segments:\n", """\
 features:
   first_at: min(orders.ordered_at)
   last_paid_at: max(orders.ordered_at where status == 'paid')
 segments:
-  a: {where: "%s"}
-  b: {where: "%s"}
-schema:
-  customers: {customer_id: int64, x: int64, y: float64, s: string, signup_at: timestamp, flag: boolean,
-              born: date}
-  orders: {customer_id: int64, ordered_at: timestamp, amount: "decimal(12, 2)", status: string}
-"""
+""", 1)
+assert "first_at" in SPEC
 
 days = st.integers(1, 120)
 entity_atoms = st.one_of(
@@ -71,35 +62,13 @@ def _load(registry, a, b):
 @SETTINGS
 @given(pair=rule_pairs(), data=st.lists(customer, min_size=1, max_size=8))
 def test_mece_entity_pair_agrees_with_data(registry, pair, data):
-    spec = _load(registry, *pair)
-    checked = spec.check()
-    answer = Prover(checked).pair("a", "b")
-    if answer.kind == "disjoint":
-        rows = _evaluate(spec, _random_tables(data), NOW)
-        assert not any(r["a"] and r["b"] for r in rows), pair
-    elif answer.kind == "overlap":
-        w = answer.witness
-        [row] = _evaluate(spec, witness_tables(w, checked), w.now)
-        assert row["a"] and row["b"], (pair, w.to_dict())
-    else:
-        assert answer.kind == "unknown" and answer.reason
+    assert_pair_agrees(_load(registry, *pair), data, pair)
 
 
 @SETTINGS
 @given(pair=rule_pairs(), data=st.lists(customer, min_size=1, max_size=8))
 def test_mece_entity_gap_agrees_with_data(registry, pair, data):
-    spec = _load(registry, *pair)
-    checked = spec.check()
-    answer = Prover(checked).gap(["a", "b"])
-    if answer.kind == "exhaustive":
-        rows = _evaluate(spec, _random_tables(data), NOW)
-        assert all(r["a"] or r["b"] for r in rows), pair
-    elif answer.kind == "gap":
-        w = answer.witness
-        [row] = _evaluate(spec, witness_tables(w, checked), w.now)
-        assert not row["a"] and not row["b"], (pair, w.to_dict())
-    else:
-        assert answer.kind == "unknown" and answer.reason
+    assert_gap_agrees(_load(registry, *pair), data, pair)
 
 
 @pytest.mark.parametrize("a, b, kind", [
