@@ -132,8 +132,9 @@ class Plan:
         for k, stage in enumerate(stages(self.checked, ordered)):
             scope = None
             if k > 0 and stage:
-                # Close the join into a plain projection: rules compile against it much faster
-                # than against the join itself (Ibis dereferences every expression through a join).
+                # The entity values compile on the join so far, closed (see _closed); the next
+                # joins start from a view of it, a new join chain instead of a longer one, so
+                # the closed table stays one node: one common table expression, read twice.
                 closed, keys = _closed(joined, keys), []
                 scope = EntityScope(self.checked, closed, self.now, self.params, self.columns)
                 joined = closed.view()
@@ -199,7 +200,6 @@ def compile_plan(checked: CheckedSpec, tables: dict[str, Any], now: datetime, pa
 
 
 def _closed(joined, keys: list[str]):
-    """``joined`` without the join keys, as a plain relation (a projection, not a join chain):
-    later stages read it twice (the entity values, and the left side of the next joins), so the
-    query computes it once, as a common table expression."""
+    """``joined`` without the join keys: rules compile against a closed join much faster than
+    against an open one (Ibis dereferences every expression through a join)."""
     return joined.select(*[c for c in joined.columns if c not in keys])
