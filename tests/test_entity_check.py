@@ -145,3 +145,11 @@ def test_entity_check_name_entity_still_free_elsewhere():
     assert checked.feature_types["entity"].is_integer()
     (d,) = diags({"s": "entity > 0"})
     assert d.code == "SR301"
+
+
+def test_entity_check_cycle_through_a_segment_is_sr319():
+    features = "  in_s: segment('s')\n"
+    (d,) = diags({"s": "count(orders where entity.in_s) > 0"}, features)
+    assert d.code == "SR319"
+    assert "feature in_s -> segment s -> feature in_s" in d.message or \
+        "segment s -> feature in_s -> segment s" in d.message
