@@ -22,6 +22,7 @@ from .backends import by_time
 from .calendar import calendar_condition
 from .namespaces import build_namespace, point_in_time
 from .nullability import never_null
+from .ranks import with_rank_columns
 from .relations import project
 from .to_ibis import ExprCompiler, duration
 
@@ -87,6 +88,7 @@ class Plan:
         self._aggregates: dict[a.Aggregate, Any] = {}
         self._agg_columns: dict[a.Aggregate, tuple[str, str]] = {}  # agg -> (column, func)
         self._ns_columns: dict[tuple[str, str], str] = {}  # (namespace, field) -> column
+        self.rank_columns: dict[a.Call, str] = {}  # rank call -> column (compile/ranks)
 
     def build(self, segments: list[str] | None = None, features: bool | list[str] = True):
         m = self.model
@@ -97,11 +99,8 @@ class Plan:
         feature_names = list(m.features) if features is True else list(features or [])
         needed_refs = set(self.checked.closure(
             [("segment", n) for n in names] + [("feature", f) for f in feature_names]))
-        joined = self._join(needed_refs)
-        self.joined = joined
-        self.entity = ExprCompiler(self.checked, joined, self.now, self.params,
-                                   feature=self.feature, segment=self.segment, aggregate=self.aggregate,
-                                   namespace=self.namespace)
+        joined = with_rank_columns(self, self._join(needed_refs), needed_refs)
+        self.use(joined)
         key = m.entity.key
         columns = {key: joined[key]}
         for name in names:
@@ -109,6 +108,14 @@ class Plan:
         for name in feature_names:
             columns[name] = self.feature(name)
         return project(joined, columns)
+
+    def use(self, joined):
+        """Compile the rules over ``joined`` (the joined entity table, with rank columns) from now on."""
+        self.joined = joined
+        self.entity = ExprCompiler(self.checked, joined, self.now, self.params,
+                                   feature=self.feature, segment=self.segment, aggregate=self.aggregate,
+                                   namespace=self.namespace, rank=self.rank, dialect=self.dialect)
+        self._features, self._segments, self._aggregates = {}, {}, {}
 
     # -- the grouped aggregations --------------------------------------------------------
     def _join(self, needed_refs):
@@ -135,7 +142,8 @@ class Plan:
             widest = _widest_window(aggs)
             table = point_in_time(self.tables[src.table], src.time, self.now,
                                   duration(widest) if widest is not None else None)
-            compiler = ExprCompiler(self.checked, table, self.now, self.params, source=source_name)
+            compiler = ExprCompiler(self.checked, table, self.now, self.params, source=source_name,
+                                    dialect=self.dialect)
             metrics = {}
             for agg in aggs:
                 while f"_agg{counter}" in taken:
@@ -180,6 +188,9 @@ class Plan:
             value = self.entity.column(column)
             self._aggregates[agg] = value.fill_null(0) if func in ZERO_WHEN_EMPTY else value
         return self._aggregates[agg]
+
+    def rank(self, call: a.Call):
+        return self.entity.column(self.rank_columns[call])
 
     def namespace(self, namespace: str, name: str):
         return self.entity.column(self._ns_columns[(namespace, name)])
