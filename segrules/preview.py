@@ -6,6 +6,7 @@ import pyarrow as pa
 
 from .check.typecheck import EntityColumn, NamespaceValue
 from .compile import Plan
+from .compile.ranks import is_rank
 from .errors import SpecError
 from .lang import ast as a
 from .lang.unparse import unparse
@@ -13,8 +14,8 @@ from .run.execute import run_query
 
 
 def explaining_nodes(checked, segment: str) -> dict[str, a.Node]:
-    """Columns to show for ``segment``: the entity columns, features and aggregates its rule
-    (and the segments and features it uses) read, named by their source text."""
+    """Columns to show for ``segment``: the entity columns, features, aggregates and ranks its
+    rule (and the segments and features it uses) read, named by their source text."""
     shown: dict[str, a.Node] = {}
     for kind, name in checked.closure([("segment", segment)]):
         root = checked.segments[name] if kind == "segment" else checked.features[name]
@@ -27,7 +28,7 @@ def explaining_nodes(checked, segment: str) -> dict[str, a.Node]:
                 shown.setdefault(node.name, node)
             elif isinstance(binding, NamespaceValue):
                 shown.setdefault(f"{binding.namespace}.{binding.name}", node)
-            elif isinstance(node, a.Aggregate):
+            elif isinstance(node, a.Aggregate) or is_rank(node):
                 shown.setdefault(unparse(node), node)
     return shown
 
@@ -41,6 +42,8 @@ def explaining_value(plan: Plan, node: a.Node):
         return plan.feature(node.name)
     if isinstance(node, a.Name):
         return plan.joined[node.name]
+    if is_rank(node):
+        return plan.rank(node)
     return plan.aggregate(node)
 
 
@@ -55,7 +58,8 @@ def preview_members(spec, con, segment: str, *, limit: int = 10, as_of=None, par
     checked = spec.check(con)
     m = spec.model
     inputs = list(derived[segment].inputs) if segment in derived else [segment]
-    plan = Plan(checked, spec.tables(con, checked), spec.now(as_of), spec.params(params))
+    plan = Plan(checked, spec.tables(con, checked), spec.now(as_of), spec.params(params),
+                dialect=getattr(con, "name", None))
     plan.build(inputs, features=[])
     columns = {m.entity.key: plan.joined[m.entity.key]}
     if segment in derived:
