@@ -3,6 +3,7 @@ from SEGRULES_POSTGRES_URL, required under CI=true), tables under unique names, 
 
 from __future__ import annotations
 
+import json
 import os
 import uuid
 
@@ -45,10 +46,10 @@ def put_table(con, arrow_table, prefix: str = "t") -> str:
 
 def one_table_spec(table: str, key: str, features: dict[str, str] = (), segments: dict[str, str] = (),
                    params: str = "{}", time: str | None = None) -> str:
-    """A spec over one entity table (no sources)."""
+    """A spec over one entity table (no sources); rules are written as JSON strings (valid YAML)."""
     entity = f"{{table: {table}, key: {key}" + (f", time: {time}" if time else "") + "}"
     text = f"version: 1\nname: t\nentity: {entity}\nparams: {params}\n"
     if features:
-        text += "features:\n" + "".join(f"  {n}: \"{r}\"\n" for n, r in dict(features).items())
+        text += "features:\n" + "".join(f"  {n}: {json.dumps(r)}\n" for n, r in dict(features).items())
     segments = dict(segments) or {"everyone": "true"}
-    return text + "segments:\n" + "".join(f"  {n}: {{where: \"{r}\"}}\n" for n, r in segments.items())
+    return text + "segments:\n" + "".join(f"  {n}: {{where: {json.dumps(r)}}}\n" for n, r in segments.items())

@@ -11,9 +11,6 @@ import ibis.expr.datatypes as dt
 from ..check.types import describe, is_temporal
 from . import Builtin, CallInfo, arity
 
-US_PER = {"day": 86_400_000_000, "hour": 3_600_000_000}
-
-
 def _temporal(info: CallInfo, i: int):
     t = info.types[i]
     if not (t.is_null() or is_temporal(t)):
@@ -43,19 +40,23 @@ def _check_between(info: CallInfo):
     return arity(info, 2) or _temporal(info, 0) or _temporal(info, 1) or dt.int64
 
 
-def floor_div(value, divisor: int):
-    """``floor(value / divisor)`` for an int64 Ibis value, exactly.  Backends divide through a
-    double, which rounds quotients above 2**53 / divisor; the remainder corrects the quotient
-    (which is off by at most one)."""
-    guess = (value / divisor).floor().cast(dt.int64)
-    rest = value - guess * divisor
-    return ibis.ifelse(rest >= divisor, guess + 1, ibis.ifelse(rest < 0, guess - 1, guess))
+def _within_hour(t):
+    """Microseconds since the start of ``t``'s hour (a small, exact difference)."""
+    return t.delta(t.truncate("h"), unit="microsecond")
 
 
 def _between(unit: str):
+    """Whole days (hours) from a to b, floored, in exact integer steps: the days between the
+    two dates, less one when b's time of day is before a's (the same with the hour and the
+    microseconds within it).  Dividing a microsecond span instead goes through a double on
+    the backends, which rounds spans of more than 2**53 µs (285 years)."""
     def compile_(ctx, args, nodes):
         a, b = (x.cast(dt.timestamp) if x.type().is_date() else x for x in args)
-        return floor_div(b.delta(a, unit="microsecond"), US_PER[unit])
+        days = b.date().delta(a.date(), unit="day").cast(dt.int64)
+        if unit == "day":
+            return days - ibis.ifelse(b.time() < a.time(), 1, 0)
+        hours = days * 24 + (b.hour().cast(dt.int64) - a.hour().cast(dt.int64))
+        return hours - ibis.ifelse(_within_hour(b) < _within_hour(a), 1, 0)
     return compile_
 
 
