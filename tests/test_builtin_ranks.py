@@ -256,3 +256,14 @@ def test_ranks_misuse_is_a_positioned_error(rule, code, at, words):
 
 def test_ranks_with_an_int_parameter_check():
     segrules.load_text(HEAD % "top_n(ltv, $n) and ntile(signup_at, $n) == 1 and percent_rank(-ltv) > 0").check()
+
+
+def test_ranks_population_at_each_point_in_time_of_history(backend):
+    # one plan with now as a query parameter (history snapshots, backfill): customer 5 joins the
+    # population in 2027 and takes a top-two place
+    from segrules.history.snapshots import MembershipQuery
+    query = MembershipQuery(shop(backend), backend)
+    for as_of, top in ((NOW, {"2", "3"}), (datetime(2027, 6, 1), {"2", "5"})):
+        matches, universe = query.matches(as_of)
+        members = {k for s, k in zip(matches["segment"].to_pylist(), matches["key"].to_pylist()) if s == "top2"}
+        assert members == top and universe == (4 if as_of == NOW else 5)
