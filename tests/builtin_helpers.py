@@ -4,25 +4,13 @@ from SEGRULES_POSTGRES_URL, required under CI=true), tables under unique names, 
 from __future__ import annotations
 
 import json
-import os
 import uuid
 
-import ibis
 import pytest
 
-POSTGRES_URL = os.environ.get("SEGRULES_POSTGRES_URL")
-BACKENDS = ["duckdb", "postgres"]
-
-
-def connect(name: str):
-    if name == "duckdb":
-        return ibis.duckdb.connect()
-    if not POSTGRES_URL:
-        if os.environ.get("CI") == "true":
-            raise RuntimeError("CI=true but SEGRULES_POSTGRES_URL is not set: .ci/run must start PostgreSQL")
-        pytest.skip("set SEGRULES_POSTGRES_URL to run the PostgreSQL tests")
-    return ibis.connect(POSTGRES_URL)
-
+import segrules
+from rfm_helpers import BACKENDS, connect
+from segrules.errors import SegrulesError
 
 @pytest.fixture(scope="module", params=BACKENDS)
 def backend(request):
@@ -53,3 +41,14 @@ def one_table_spec(table: str, key: str, features: dict[str, str] = (), segments
         text += "features:\n" + "".join(f"  {n}: {json.dumps(r)}\n" for n, r in dict(features).items())
     segments = dict(segments) or {"everyone": "true"}
     return text + "segments:\n" + "".join(f"  {n}: {{where: {json.dumps(r)}}}\n" for n, r in segments.items())
+
+
+def positioned_error(text: str, at: str):
+    """The first error of checking spec ``text``, asserting that it points at ``at`` (the text
+    its column starts)."""
+    with pytest.raises(SegrulesError) as info:
+        segrules.load_text(text, "t.yaml").check()
+    diag = next(d for d in info.value.diagnostics if d.is_error)
+    line = text.splitlines()[diag.span.line - 1]
+    assert line[diag.span.column - 1:].startswith(at), (line, diag.span, diag.message)
+    return diag

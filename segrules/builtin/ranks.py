@@ -17,7 +17,9 @@ from ..check.types import describe, is_numeric, is_temporal
 from ..lang import ast as a
 from . import Builtin, CallInfo, Problem, arity, constant_int
 
-NAMES = ("percent_rank", "ntile", "top_n")
+# Leaves that are the same for every entity; any other leaf (a name, an aggregate...) varies.
+CONSTANTS = (a.Number, a.String, a.Boolean, a.Null, a.DateLit, a.TimestampLit, a.Duration, a.Now, a.Today,
+             a.Param)
 
 
 def _ranked_value(info: CallInfo) -> Problem | None:
@@ -26,7 +28,7 @@ def _ranked_value(info: CallInfo) -> Problem | None:
     if not (is_numeric(t) or is_temporal(t)):
         return Problem("SR422", f"{info.node.name}() ranks numbers, dates or timestamps, got {describe(t)}",
                        node, "rank a numeric or time value, e.g. percent_rank(sum(orders.amount within 365d))")
-    if not any(isinstance(n, (a.Name, a.Dotted, a.Aggregate, a.SegmentRef)) for n in node.walk()):
+    if all(isinstance(n, CONSTANTS) for n in node.walk() if next(n.children(), None) is None):
         return Problem("SR425", f"{info.node.name}(): the ranked value is the same for every entity", node,
                        "rank a column, feature or aggregate of the entity, e.g. percent_rank(ltv)")
     return None
@@ -46,7 +48,8 @@ def _check(result: dt.DataType, with_n: bool):
 
 
 def _partitioned(x, order):
-    """``over(order_by=order)`` among the non-null values of ``x`` (``nullable``), else all."""
+    """A window ordered by ``order`` in which the non-null values of ``x`` are apart from the
+    nulls (a partition of their own, whose results the callers replace)."""
     return ibis.window(group_by=[x.isnull()], order_by=order)
 
 
