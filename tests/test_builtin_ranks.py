@@ -232,6 +232,7 @@ schema:
     ("top_n(null, 3)", "SR422", "null", "got null"),
     ("ntile(ltv, 0) == 1", "SR424", "0", "at least 1, got 0"),
     ("top_n(ltv, -5)", "SR424", "-5", "got -5"),
+    ("ntile(ltv, 3000000000) == 1", "SR424", "3000000000", "at most 2147483647"),
     ("ntile(ltv, 2.5) == 1", "SR423", "2.5", "whole-number literal"),
     ("ntile(ltv, $ratio) == 1", "SR423", "$ratio", "integer parameter"),
     ("top_n(ltv, $name)", "SR423", "$name", "integer parameter"),

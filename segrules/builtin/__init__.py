@@ -89,9 +89,9 @@ def int_constant(node: a.Node, params: Mapping[str, object]) -> int | None:
     return None
 
 
-def constant_int(info: CallInfo, i: int, what: str) -> "int | Problem":
+def constant_int(info: CallInfo, i: int, what: str, maximum: int = 2**63 - 1) -> "int | Problem":
     """The value of argument ``i``, a positive :func:`int_constant` (SR423 when it is not a
-    constant, SR424 when it is not positive)."""
+    constant, SR424 when it is not positive or above ``maximum``)."""
     node = info.args[i]
     value = int_constant(node, info.params)
     if value is None:
@@ -99,6 +99,8 @@ def constant_int(info: CallInfo, i: int, what: str) -> "int | Problem":
                        "parameter", node, f"e.g. {info.node.name}({_example(info)})")
     if value <= 0:
         return Problem("SR424", f"{info.node.name}(): {what} must be at least 1, got {value}", node)
+    if value > maximum:
+        return Problem("SR424", f"{info.node.name}(): {what} must be at most {maximum}, got {value}", node)
     return value
 
 

@@ -27,7 +27,7 @@ def _ranked_value(info: CallInfo) -> Problem | None:
     t, node = info.types[0], info.args[0]
     if not (is_numeric(t) or is_temporal(t)):
         return Problem("SR422", f"{info.node.name}() ranks numbers, dates or timestamps, got {describe(t)}",
-                       node, "rank a numeric or time value, e.g. percent_rank(sum(orders.amount within 365d))")
+                       node, "rank a numeric, date or timestamp column, feature or aggregate")
     if all(isinstance(n, CONSTANTS) for n in node.walk() if next(n.children(), None) is None):
         return Problem("SR425", f"{info.node.name}(): the ranked value is the same for every entity", node,
                        "rank a column, feature or aggregate of the entity, e.g. percent_rank(ltv)")
@@ -40,7 +40,9 @@ def _check(result: dt.DataType, with_n: bool):
         if problem:
             return problem
         if with_n:
-            n = constant_int(info, 1, "the number of " + ("tiles" if info.node.name == "ntile" else "entities"))
+            # PostgreSQL's ntile() takes a 32-bit integer
+            n = constant_int(info, 1, "the number of tiles", 2**31 - 1) if info.node.name == "ntile" else \
+                constant_int(info, 1, "the number of entities")
             if isinstance(n, Problem):
                 return n
         return result
