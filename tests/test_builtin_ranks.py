@@ -262,3 +262,13 @@ def test_ranks_population_at_each_point_in_time_of_history(backend):
         matches, universe = query.matches(as_of)
         members = {k for s, k in zip(matches["segment"].to_pylist(), matches["key"].to_pylist()) if s == "top2"}
         assert members == top and universe == (4 if as_of == NOW else 5)
+
+
+def test_ranks_and_buckets_check_param_overrides_at_compile():
+    from segrules.errors import CompileError
+    spec = segrules.load_text(HEAD % "top_n(ltv, $n) and bucket(customer_id, 's', $n) == 0")
+    assert "RANK()" in spec.to_sql(as_of=NOW, params={"n": "2"})
+    for bad in ("0", "-4"):
+        with pytest.raises(CompileError) as info:
+            spec.to_sql(as_of=NOW, params={"n": bad})
+        assert info.value.diagnostics[0].code == "SR424" and "$n must be a whole number from 1" in str(info.value)

@@ -18,7 +18,9 @@ from typing import Any, Callable, Mapping
 
 import ibis.expr.datatypes as dt
 
+from ..errors import CompileError
 from ..lang import ast as a
+from ..lang.unparse import unparse
 
 
 @dataclass(frozen=True)
@@ -101,6 +103,16 @@ def constant_int(info: CallInfo, i: int, what: str, maximum: int = 2**63 - 1) ->
         return Problem("SR424", f"{info.node.name}(): {what} must be at least 1, got {value}", node)
     if value > maximum:
         return Problem("SR424", f"{info.node.name}(): {what} must be at most {maximum}, got {value}", node)
+    return value
+
+
+def run_constant(func: str, node: a.Node, params: Mapping[str, object], maximum: int = 2**63 - 1) -> int:
+    """The constant argument ``node`` of ``func`` with the run's parameter values.  The check
+    stage saw the spec's own values; a ``--param`` override is checked here (SR424)."""
+    value = int_constant(node, params)
+    if value is None or not 1 <= value <= maximum:
+        raise CompileError(f"{func}(): {unparse(node)} must be a whole number from 1 to {maximum}, got {value!r} "
+                           "(with this run's parameters)", span=node.span, code="SR424")
     return value
 
 

@@ -11,7 +11,7 @@ import ibis.expr.datatypes as dt
 
 from ..check.types import describe
 from ..lang import ast as a
-from . import Builtin, CallInfo, Problem, arity, constant_int, int_constant
+from . import Builtin, CallInfo, Problem, arity, constant_int, run_constant
 
 
 def _salt(node: a.Node, params) -> str | None:
@@ -44,7 +44,7 @@ def _compile(ctx, args, nodes):
     text = key if key.type().is_string() else key.cast(dt.string)
     salt = _salt(nodes[1], ctx.params)
     digest = md5_hex()(ctx.lit(salt + ":", dt.string) + text)
-    return hex_to_int(ctx.dialect, digest, 8) % int_constant(nodes[2], ctx.params)
+    return hex_to_int(ctx.dialect, digest, 8) % run_constant("bucket", nodes[2], ctx.params)
 
 
 FUNCTIONS = (

@@ -15,7 +15,16 @@ import ibis.expr.datatypes as dt
 
 from ..check.types import describe, is_numeric, is_temporal
 from ..lang import ast as a
-from . import Builtin, CallInfo, Problem, arity, constant_int
+from . import Builtin, CallInfo, Problem, arity, constant_int, run_constant
+
+MAXIMUM = {"ntile": 2**31 - 1}  # PostgreSQL's ntile() takes a 32-bit integer
+
+
+def count_argument(call: a.Call, params) -> int | None:
+    """The ``n`` of ``ntile``/``top_n`` with the run's parameter values (None for percent_rank)."""
+    return run_constant(call.name, call.args[1], params, MAXIMUM.get(call.name, 2**63 - 1)) \
+        if len(call.args) > 1 else None
+
 
 # Leaves that are the same for every entity; any other leaf (a name, an aggregate...) varies.
 CONSTANTS = (a.Number, a.String, a.Boolean, a.Null, a.DateLit, a.TimestampLit, a.Duration, a.Now, a.Today,
@@ -40,9 +49,8 @@ def _check(result: dt.DataType, with_n: bool):
         if problem:
             return problem
         if with_n:
-            # PostgreSQL's ntile() takes a 32-bit integer
-            n = constant_int(info, 1, "the number of tiles", 2**31 - 1) if info.node.name == "ntile" else \
-                constant_int(info, 1, "the number of entities")
+            what = "the number of tiles" if info.node.name == "ntile" else "the number of entities"
+            n = constant_int(info, 1, what, MAXIMUM.get(info.node.name, 2**63 - 1))
             if isinstance(n, Problem):
                 return n
         return result

@@ -14,7 +14,8 @@ table that already has the columns of the stages before it.
 
 from __future__ import annotations
 
-from ..builtin import FUNCTIONS, int_constant
+from ..builtin import FUNCTIONS
+from ..builtin.ranks import count_argument
 from ..check import CheckedSpec
 from ..check.typecheck import FeatureRef
 from ..lang import ast as a
@@ -61,8 +62,7 @@ def rank_window(call: a.Call, compiler, key):
     """The window expression of a rank call, its argument compiled by ``compiler`` (over the
     table of the stage before), ties broken by the entity ``key`` column where it matters."""
     value = compiler.compile(call.args[0])
-    n = int_constant(call.args[1], compiler.params) if len(call.args) > 1 else None
-    return FUNCTIONS[call.name].compile(value, n, key, not never_null(value))
+    return FUNCTIONS[call.name].compile(value, count_argument(call, compiler.params), key, not never_null(value))
 
 
 def with_rank_columns(plan, joined, refs):
