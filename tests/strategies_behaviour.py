@@ -42,11 +42,12 @@ MONTH_ENDS = [datetime(2024, 1, 31, 13, 30), datetime(2023, 1, 31), datetime(202
               datetime(2024, 3, 31), datetime(2024, 12, 31, 6), datetime(2023, 2, 28),
               datetime(2024, 11, 30), datetime(2024, 5, 31, 0, 0, 0, 1)]
 CONVERTS = [H, D, 3 * D, 7 * D]
-WINDOWS: list[Window] = [None, None, Rolling(3 * D), Rolling(7 * D), Rolling(30 * D),
+GAPS = [0 * US, US, H, D - US, D, 2 * D, 3 * D, 3 * D + US, 4 * D]  # between funnel rows
+WINDOWS: list[Window] = [None, None, None, Rolling(3 * D), Rolling(7 * D), Rolling(30 * D),
                          Calendar("this", "month"), Calendar("last", "month"),
                          Calendar("this", "week"), Calendar("this", "year")]
-CONDITIONS = {"events": [None, ("name", "==", "a"), ("name", "==", "b"), ("name", "!=", "a")],
-              "orders": [None, ("status", "==", "paid"), ("amount", ">=", 10)]}
+CONDITIONS = {"events": [None, None, ("name", "==", "a"), ("name", "==", "b"), ("name", "!=", "a")],
+              "orders": [None, None, ("status", "==", "paid"), ("amount", ">=", 10)]}
 
 
 # --- text ---------------------------------------------------------------------------------
@@ -143,7 +144,7 @@ def step_cases(draw) -> StepCase:
 
 
 @st.composite
-def sequence_cases(draw, max_steps: int = 4, convert: bool = True, window: bool = True) -> SequenceCase:
+def sequence_cases(draw, max_steps: int = 3, convert: bool = True, window: bool = True) -> SequenceCase:
     steps = tuple(draw(st.lists(step_cases(), min_size=2, max_size=max_steps)))
     return SequenceCase(steps,
                         draw(st.sampled_from([None, *CONVERTS])) if convert else None,
@@ -257,20 +258,21 @@ def rank_cases(draw) -> RankCase:
 
 
 # --- data ---------------------------------------------------------------------------------
-def _maybe(strategy):
-    return st.one_of(st.none(), strategy, strategy, strategy)
+def _maybe(strategy, weight: int = 3):
+    """NULL once in ``weight + 1`` draws."""
+    return st.tuples(st.integers(0, weight), strategy).map(lambda p: None if p[0] == weight else p[1])
 
 
 @st.composite
 def instants(draw, pool=INSTANTS) -> list[datetime]:
     """A handful of instants for one example, some moved by ±1 µs."""
-    bases = draw(st.lists(st.sampled_from(pool), min_size=1, max_size=5, unique=True))
+    bases = draw(st.lists(st.sampled_from(pool), min_size=3, max_size=8, unique=True))
     return [b + draw(st.sampled_from([0 * US, 0 * US, US, -US])) for b in bases]
 
 
 @st.composite
 def shops(draw, month_ends: bool = False) -> dict[str, list[dict]]:
-    keys = draw(st.lists(st.sampled_from(KEYS), max_size=6, unique=True))
+    keys = draw(st.lists(st.sampled_from(KEYS), max_size=5, unique=True))
     times = st.sampled_from(draw(instants()))
     signups = st.sampled_from(draw(instants(INSTANTS + MONTH_ENDS if month_ends else INSTANTS)))
     customers = [{"id": k, "signup_at": draw(_maybe(signups)),
@@ -278,14 +280,25 @@ def shops(draw, month_ends: bool = False) -> dict[str, list[dict]]:
                   "code": draw(_maybe(st.sampled_from(["", "a", "é", "ABC", "123", "a:b", "-1"]))),
                   "birth": draw(_maybe(st.sampled_from([d.date() for d in MONTH_ENDS] + [date(2000, 2, 29)])))}
                  for k in keys]
-    owners = st.one_of(st.sampled_from(keys or [1]), st.sampled_from([None, 99]))
-    if keys:
-        owners = st.one_of(st.sampled_from(keys), st.sampled_from(keys), owners)
-    events = [{"cid": draw(owners), "ts": draw(_maybe(times)),
-               "name": draw(_maybe(st.sampled_from(["a", "b", "c"])))}
-              for _ in range(draw(st.integers(0, 12)))]
-    orders = [{"cid": draw(owners), "ordered_at": draw(_maybe(times)),
-               "status": draw(_maybe(st.sampled_from(["paid", "refunded"]))),
-               "amount": draw(_maybe(st.sampled_from([0.25, 5.0, 10.0, 12.5])))}
-              for _ in range(draw(st.integers(0, 8)))]
+    # each entity gets its own dense log (so later steps are reached); a few rows belong to
+    # no entity (NULL key, or a key with no customer)
+    def event(cid):
+        return {"cid": cid, "ts": draw(_maybe(times, 6)),
+                "name": draw(_maybe(st.sampled_from(["a", "b", "c"]), 6))}
+
+    def order(cid):
+        return {"cid": cid, "ordered_at": draw(_maybe(times, 6)),
+                "status": draw(_maybe(st.sampled_from(["paid", "paid", "refunded"]))),
+                "amount": draw(_maybe(st.sampled_from([0.25, 5.0, 10.0, 12.5])))}
+
+    owners = [*keys, *draw(st.lists(st.sampled_from([None, 99]), max_size=2))]
+    events = [event(k) for k in owners for _ in range(draw(st.integers(2, 8)))]
+    orders = [order(k) for k in owners for _ in range(draw(st.integers(0, 5)))]
+    for k in keys:  # a funnel: rows one gap after another, gaps on and around convert edges
+        t = draw(times)
+        for _ in range(draw(st.integers(0, 3))):
+            t += draw(st.sampled_from(GAPS))
+            row = event(k) if draw(st.booleans()) else order(k)
+            row["ts" if "ts" in row else "ordered_at"] = t
+            (events if "ts" in row else orders).append(row)
     return {"customers": customers, "events": events, "orders": orders}
