@@ -29,7 +29,7 @@ import segrules
 from segrules.errors import SegrulesError
 
 from reference import as_timestamp, compare as ref_compare
-from reference_behaviour import (Rolling, add_months, bucket, days_between, hours_between,
+from reference_behaviour import (Rolling, Step, add_months, bucket, days_between, hours_between,
                                  in_window, ntile, percent_rank, relative_aggregate, sequence,
                                  time_between, top_n)
 from strategies_behaviour import (CONVERTS, D, H, NOW, RANKED, SOURCES, duration_text,
@@ -81,15 +81,16 @@ def run(con, spec_dict: dict, params: dict | None = None) -> dict[Any, dict]:
     return {r["id"]: r for r in rows}
 
 
-def skip_unless_implemented(con, construct: str, features: Mapping[str, str],
-                            params: Mapping[str, Any] | None = None) -> None:
+def skip_unless_implemented(con, construct: str, features: Mapping[str, str] | None = None,
+                            params: Mapping[str, Any] | None = None,
+                            segments: Mapping[str, str] | None = None) -> None:
     """Skip the calling test while ``construct`` does not compile on this branch (a known-good
     probe spec is rejected).  Once every part of issue 11 is merged, delete this helper and its
     calls: from then on a rejection must fail the test."""
     load_tables(con, EMPTY)
     segrules.load_text(_yaml(spec({}, {}, False))).compile(con, as_of=NOW)  # the rest must work
     try:
-        segrules.load_text(_yaml(spec(features, {}, False, params))).compile(con, as_of=NOW)
+        segrules.load_text(_yaml(spec(features or {}, segments or {}, False, params))).compile(con, as_of=NOW)
     except SegrulesError as exc:
         first = exc.diagnostics[0] if getattr(exc, "diagnostics", None) else exc
         pytest.skip(f"{construct} is not implemented on this branch: "
@@ -169,7 +170,7 @@ def test_differential_behaviour_sequence(backend):
         segments = {f"q{i}_all": f"{c.text()} == {len(c.steps)}" for i, c in enumerate(cases)}
         expected = {}
         for e in population(data, entity_time):
-            values = {f"q{i}": _sequence(c, e["id"], data) for i, c in enumerate(cases)}
+            values = {f"q{i}": sequence(*_args(c, e["id"], data)) for i, c in enumerate(cases)}
             expected[e["id"]] = {**values, **{f"q{i}_all": values[f"q{i}"] == len(c.steps)
                                               for i, c in enumerate(cases)}}
         check(con, spec(features, segments, entity_time), data, expected)
@@ -178,52 +179,44 @@ def test_differential_behaviour_sequence(backend):
                  entity_time=st.booleans())
 
 
-def _sequence(case, key, data) -> int:
-    steps, convert, window = case.args()
-    return sequence(steps, key, data, NOW, convert, window)
+TB_LIMITS = [H, D, 3 * D, 7 * D]
+TB_OPS = {"<=": lambda t, limit: t <= limit, "<": lambda t, limit: t < limit,
+          ">=": lambda t, limit: t >= limit}
 
 
 def test_differential_behaviour_time_between(backend):
+    """A duration is no feature value (SR413), so time_between is seen through comparisons
+    with durations on and around its value, and ``is null``."""
     name, con = backend
-    skip_unless_implemented(con, "time_between",
-                            {"t": "time_between(events where name == 'a' then events where name == 'b')"})
+    skip_unless_implemented(con, "time_between", segments={
+        "t": "time_between(events where name == 'a' then events where name == 'b') <= 1d"})
 
-    def body(data, cases, thresholds, entity_time):
-        features = {f"t{i}": c.text("time_between") for i, c in enumerate(cases)}
-        segments = {}
-        for i, limit in enumerate(thresholds):
-            segments[f"t{i}_fast"] = f"t{i} <= {duration_text(limit)}"
-            segments[f"t{i}_none"] = f"t{i} is null"
+    def body(data, cases, tests, entity_time):
+        segments, checks = {}, []
+        for i, c in enumerate(cases):
+            segments[f"t{i}_none"] = f"{c.text('time_between')} is null"
+            checks.append((f"t{i}_none", i, None, None))
+            for j, (op, limit) in enumerate(tests):
+                segments[f"t{i}_{j}"] = f"{c.text('time_between')} {op} {duration_text(limit)}"
+                checks.append((f"t{i}_{j}", i, op, limit))
         expected = {}
         for e in population(data, entity_time):
-            row = {}
-            for i, c in enumerate(cases):
-                steps, convert, window = c.args()
-                row[f"t{i}"] = time_between(steps, e["id"], data, NOW, convert, window)
-            for i, limit in enumerate(thresholds):
-                row[f"t{i}_fast"] = row[f"t{i}"] is not None and row[f"t{i}"] <= limit
-                row[f"t{i}_none"] = row[f"t{i}"] is None
-            expected[e["id"]] = row
-        check(con, spec(features, segments, entity_time), data, expected)
+            values = [time_between(*_args(c, e["id"], data)) for c in cases]
+            expected[e["id"]] = {
+                seg: values[i] is None if op is None else values[i] is not None and TB_OPS[op](values[i], limit)
+                for seg, i, op, limit in checks}
+        check(con, spec({}, segments, entity_time), data, expected)
 
-    cases = st.lists(sequence_cases(max_steps=3, convert=False, window=False), min_size=2, max_size=2)
-    run_property(name, body, data=shops(), cases=cases,
-                 thresholds=st.lists(st.sampled_from([H, D, 3 * D, 7 * D]), min_size=2, max_size=2),
-                 entity_time=st.booleans())
+    test = st.tuples(st.sampled_from(sorted(TB_OPS)), st.sampled_from(TB_LIMITS))
+    run_property(name, body, data=shops(), entity_time=st.booleans(),
+                 cases=st.lists(sequence_cases(), min_size=1, max_size=2),
+                 tests=st.lists(test, min_size=1, max_size=3))
 
 
-def test_differential_behaviour_time_between_convert_within(backend):
-    name, con = backend
-    skip_unless_implemented(con, "time_between with convert/within",
-                            {"t": "time_between(events where name == 'a' then orders convert 3d within 7d)"})
-
-    def body(data, case, entity_time):
-        steps, convert, window = case.args()
-        expected = {e["id"]: {"t": time_between(steps, e["id"], data, NOW, convert, window)}
-                    for e in population(data, entity_time)}
-        check(con, spec({"t": case.text("time_between")}, {}, entity_time), data, expected)
-
-    run_property(name, body, data=shops(), case=sequence_cases(max_steps=3), entity_time=st.booleans())
+def _args(case, key, data) -> tuple:
+    """The reference's arguments for a sequence case on entity ``key``."""
+    steps, convert, window = case.args()
+    return steps, key, data, NOW, convert, window
 
 
 # --- aggregates relative to the entity ----------------------------------------------------
@@ -363,18 +356,19 @@ def test_differential_behaviour_duration_params(backend):
 
     def body(data, declared, override, entity_time):
         features = {"p0": "count(events within $recent)",
-                    "p1": "sequence(events where name == 'a' then orders convert $recent)"}
+                    "p1": "sequence(events where name == 'a' then orders convert $recent)",
+                    "p3": "sequence(events then orders where status == 'paid' within $recent)"}
         segments = {"p2": "signup_at > now - $recent"}
         recent = override or declared
         expected = {}
+        cart = Step(SOURCES["events"], lambda r: ref_compare("==", r["name"], "a"))
+        paid = Step(SOURCES["orders"], lambda r: ref_compare("==", r["status"], "paid"))
         for e in population(data, entity_time):
-            steps = [SOURCES["events"], SOURCES["orders"]]
-            from reference_behaviour import Step  # noqa: PLC0415
-            a = Step(steps[0], lambda r: ref_compare("==", r["name"], "a"))
             expected[e["id"]] = {
-                "p0": relative_aggregate("count", None, steps[0], e, e["id"], data, NOW,
+                "p0": relative_aggregate("count", None, SOURCES["events"], e, e["id"], data, NOW,
                                          where=lambda r, _: in_window(r["ts"], Rolling(recent), NOW)),
-                "p1": sequence([a, Step(steps[1])], e["id"], data, NOW, convert=recent),
+                "p1": sequence([cart, Step(SOURCES["orders"])], e["id"], data, NOW, convert=recent),
+                "p3": sequence([Step(SOURCES["events"]), paid], e["id"], data, NOW, window=Rolling(recent)),
                 "p2": ref_compare(">", e["signup_at"], NOW - recent) is True}
         params = {"recent": duration_text(override)} if override else None
         check(con, spec(features, segments, entity_time, {"recent": duration_text(declared)}),
