@@ -27,7 +27,7 @@ from typing import Any, Mapping
 
 from hypothesis import strategies as st
 
-from reference import compare, kleene_and
+from reference import compare, date_trunc, kleene_and, previous_period_start
 from reference_behaviour import (Calendar, Rolling, Source, Step, Window, in_window,
                                  relative_aggregate)
 
@@ -42,7 +42,7 @@ MONTH_ENDS = [datetime(2024, 1, 31, 13, 30), datetime(2023, 1, 31), datetime(202
               datetime(2024, 3, 31), datetime(2024, 12, 31, 6), datetime(2023, 2, 28),
               datetime(2024, 11, 30), datetime(2024, 5, 31, 0, 0, 0, 1)]
 CONVERTS = [H, D, 3 * D, 7 * D]
-GAPS = [0 * US, US, H, D - US, D, 2 * D, 3 * D, 3 * D + US, 4 * D]  # between funnel rows
+JITTER = st.sampled_from([0 * US, 0 * US, US, -US])
 WINDOWS: list[Window] = [None, None, None, Rolling(3 * D), Rolling(7 * D), Rolling(30 * D),
                          Calendar("this", "month"), Calendar("last", "month"),
                          Calendar("this", "week"), Calendar("this", "year")]
@@ -113,6 +113,13 @@ class StepCase:
         col, op, value = self.cond
         return f"{self.source} where {col} {op} {literal(value)}"
 
+    def matching(self) -> dict[str, Any]:
+        """Column values of a row that plays this step (on the condition's edge if it has one)."""
+        if self.cond is None:
+            return {}
+        col, op, value = self.cond
+        return {col: value if op in ("==", ">=") else value + "z"}
+
     def step(self) -> Step:
         if self.cond is None:
             return Step(SOURCES[self.source])
@@ -135,6 +142,20 @@ class SequenceCase:
 
     def args(self) -> tuple:
         return [s.step() for s in self.steps], self.convert, self.window
+
+    def edges(self) -> list[datetime]:
+        """Where this case's window starts (and the previous calendar period's start)."""
+        if isinstance(self.window, Rolling):
+            return [NOW - self.window.duration]
+        if isinstance(self.window, Calendar):
+            start = date_trunc(self.window.unit, NOW)
+            return [start, previous_period_start(self.window.unit, start)]
+        return []
+
+    def gaps(self) -> list[timedelta]:
+        """Gaps between the rows of a funnel: ties, 1 µs, and the convert edge ± 1 µs."""
+        around = [] if self.convert is None else [self.convert - US, self.convert, self.convert + US]
+        return [0 * US, US, H, D, *around, *around]
 
 
 @st.composite
@@ -267,11 +288,13 @@ def _maybe(strategy, weight: int = 3):
 def instants(draw, pool=INSTANTS) -> list[datetime]:
     """A handful of instants for one example, some moved by ±1 µs."""
     bases = draw(st.lists(st.sampled_from(pool), min_size=3, max_size=8, unique=True))
-    return [b + draw(st.sampled_from([0 * US, 0 * US, US, -US])) for b in bases]
+    return [b + draw(JITTER) for b in bases]
 
 
 @st.composite
-def shops(draw, month_ends: bool = False) -> dict[str, list[dict]]:
+def shops(draw, month_ends: bool = False, funnels: tuple[SequenceCase, ...] = ()) -> dict[str, list[dict]]:
+    """A random shop; with ``funnels``, each entity also gets rows playing those sequences'
+    steps in order, starting on or next to a window edge, with gaps on the convert edge."""
     keys = draw(st.lists(st.sampled_from(KEYS), max_size=5, unique=True))
     times = st.sampled_from(draw(instants()))
     signups = st.sampled_from(draw(instants(INSTANTS + MONTH_ENDS if month_ends else INSTANTS)))
@@ -294,11 +317,17 @@ def shops(draw, month_ends: bool = False) -> dict[str, list[dict]]:
     owners = [*keys, *draw(st.lists(st.sampled_from([None, 99]), max_size=2))]
     events = [event(k) for k in owners for _ in range(draw(st.integers(2, 8)))]
     orders = [order(k) for k in owners for _ in range(draw(st.integers(0, 5)))]
-    for k in keys:  # a funnel: rows one gap after another, gaps on and around convert edges
-        t = draw(times)
-        for _ in range(draw(st.integers(0, 3))):
-            t += draw(st.sampled_from(GAPS))
-            row = event(k) if draw(st.booleans()) else order(k)
-            row["ts" if "ts" in row else "ordered_at"] = t
-            (events if "ts" in row else orders).append(row)
+    tables = {"events": events, "orders": orders}
+    for k, case in ((k, c) for k in keys for c in funnels if draw(st.booleans())):
+        t = draw(st.sampled_from([*case.edges(), *case.edges(), draw(times)])) + draw(JITTER)
+        for step in case.steps[:draw(st.integers(1, len(case.steps)))]:
+            row = (event if step.source == "events" else order)(k)
+            row.update(step.matching(), **{SOURCES[step.source].time: t})
+            tables[step.source].append(row)
+            t += draw(st.sampled_from(case.gaps()))
     return {"customers": customers, "events": events, "orders": orders}
+
+
+def with_funnels(cases: st.SearchStrategy) -> st.SearchStrategy:
+    """(cases, shop): a list of sequence cases and a shop with funnels through them."""
+    return cases.flatmap(lambda cs: st.tuples(st.just(cs), shops(funnels=tuple(cs))))

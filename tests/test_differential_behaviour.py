@@ -34,7 +34,7 @@ from reference_behaviour import (Rolling, Step, add_months, bucket, days_between
                                  time_between, top_n)
 from strategies_behaviour import (CONVERTS, D, H, NOW, RANKED, SOURCES, duration_text,
                                   population, rank_cases, relative_cases, sequence_cases, shops,
-                                  spec)
+                                  spec, with_funnels)
 
 pytestmark = pytest.mark.differential
 
@@ -165,7 +165,8 @@ def test_differential_behaviour_sequence(backend):
     skip_unless_implemented(con, "sequence", {"q": "sequence(events where name == 'a' then "
                                                    "orders where status == 'paid' convert 3d within 7d)"})
 
-    def body(data, cases, entity_time):
+    def body(example, entity_time):
+        cases, data = example
         features = {f"q{i}": c.text() for i, c in enumerate(cases)}
         segments = {f"q{i}_all": f"{c.text()} == {len(c.steps)}" for i, c in enumerate(cases)}
         expected = {}
@@ -175,7 +176,7 @@ def test_differential_behaviour_sequence(backend):
                                               for i, c in enumerate(cases)}}
         check(con, spec(features, segments, entity_time), data, expected)
 
-    run_property(name, body, data=shops(), cases=st.lists(sequence_cases(), min_size=1, max_size=3),
+    run_property(name, body, example=with_funnels(st.lists(sequence_cases(), min_size=1, max_size=3)),
                  entity_time=st.booleans())
 
 
@@ -191,7 +192,8 @@ def test_differential_behaviour_time_between(backend):
     skip_unless_implemented(con, "time_between", segments={
         "t": "time_between(events where name == 'a' then events where name == 'b') <= 1d"})
 
-    def body(data, cases, tests, entity_time):
+    def body(example, tests, entity_time):
+        cases, data = example
         segments, checks = {}, []
         for i, c in enumerate(cases):
             segments[f"t{i}_none"] = f"{c.text('time_between')} is null"
@@ -208,9 +210,8 @@ def test_differential_behaviour_time_between(backend):
         check(con, spec({}, segments, entity_time), data, expected)
 
     test = st.tuples(st.sampled_from(sorted(TB_OPS)), st.sampled_from(TB_LIMITS))
-    run_property(name, body, data=shops(), entity_time=st.booleans(),
-                 cases=st.lists(sequence_cases(), min_size=1, max_size=2),
-                 tests=st.lists(test, min_size=1, max_size=3))
+    run_property(name, body, example=with_funnels(st.lists(sequence_cases(), min_size=1, max_size=2)),
+                 tests=st.lists(test, min_size=1, max_size=3), entity_time=st.booleans())
 
 
 def _args(case, key, data) -> tuple:
