@@ -254,6 +254,9 @@ RANKED = {  # expression text -> its value on an entity view
     "sum(orders.amount within 30d)": lambda e, data: relative_aggregate(
         "sum", "amount", SOURCES["orders"], e, e["id"], data, NOW,
         where=lambda r, _: in_window(r["ordered_at"], Rolling(30 * D), NOW)),
+    "sum(orders.amount where ordered_at > now - 30d)": lambda e, data: relative_aggregate(
+        "sum", "amount", SOURCES["orders"], e, e["id"], data, NOW,
+        where=lambda r, _: r["ordered_at"] > NOW - 30 * D),
     "max(orders.amount)": lambda e, data: relative_aggregate(
         "max", "amount", SOURCES["orders"], e, e["id"], data, NOW),
     "last_cart_at": lambda e, data: e["last_cart_at"],

@@ -126,7 +126,7 @@ def check(con, spec_dict: dict, data: Mapping[str, list[dict]],
     """Load ``data``, evaluate, and compare every expected column of every entity."""
     load_tables(con, data)
     got = run(con, spec_dict, params)
-    exprs = {**spec_dict["features"], **spec_dict["segments"]}
+    exprs = {**spec_dict["features"], **{k: v["where"] for k, v in spec_dict["segments"].items()}}
     assert set(got) == set(expected), (
         f"entities differ: only segrules {sorted(set(got) - set(expected))}, "
         f"only reference {sorted(set(expected) - set(got))}")
