@@ -21,6 +21,7 @@ Each ``Case`` knows its text (what goes in the spec) and computes its reference 
 
 from __future__ import annotations
 
+import uuid
 from dataclasses import dataclass
 from datetime import date, datetime, timedelta
 from typing import Any, Mapping
@@ -34,6 +35,8 @@ from reference_behaviour import (Calendar, Rolling, Source, Step, Window, in_win
 NOW = datetime(2024, 2, 29, 18, 0)  # a leap day (Thursday); this week starts Monday Feb 26
 US, H, D = timedelta(microseconds=1), timedelta(hours=1), timedelta(days=1)
 SOURCES = {"events": Source("events", "cid", "ts"), "orders": Source("orders", "cid", "ordered_at")}
+# database table names: unique per run, so parallel runs on one PostgreSQL do not meet
+TABLES = {name: f"bh_{name}_{uuid.uuid4().hex[:8]}" for name in ("customers", "events", "orders")}
 KEYS = [-7, -1, 0, 1, 2, 3, 4, 5, 2**40 + 3]  # negative and large keys for bucket()
 INSTANTS = [NOW - d for d in (0 * H, H, D, 2 * D, 3 * D, 4 * D, 7 * D, 8 * D, 30 * D, 31 * D)] + [
     datetime(2024, 2, 1), datetime(2024, 1, 1), datetime(2024, 2, 26), datetime(2024, 2, 29),
@@ -76,10 +79,10 @@ def spec(features: Mapping[str, str], segments: Mapping[str, str], entity_time: 
          params: Mapping[str, Any] | None = None) -> dict[str, Any]:
     """The spec as a dict ready for YAML; ``last_cart_at`` and ``first_order_at`` are features
     every spec has (the ``entity.`` anchors that are themselves aggregates)."""
-    entity = {"table": "customers", "key": "id", **({"time": "signup_at"} if entity_time else {})}
+    entity = {"table": TABLES["customers"], "key": "id", **({"time": "signup_at"} if entity_time else {})}
     return {
         "version": 1, "name": "behaviour", "entity": entity,
-        "sources": {n: {"table": s.table, "key": s.key, "time": s.time} for n, s in SOURCES.items()},
+        "sources": {n: {"table": TABLES[s.table], "key": s.key, "time": s.time} for n, s in SOURCES.items()},
         **({"params": dict(params)} if params else {}),
         "features": {"last_cart_at": "max(events.ts where name == 'a')",
                      "first_order_at": "min(orders.ordered_at)", **features},

@@ -7,28 +7,16 @@ into the database; a spec with the construct as features and segments goes throu
 ``segrules.load_text(...).evaluate(con, as_of=NOW)``; every value must equal the reference's.
 A mismatch names the entity, the expression, both values and the entity's rows.
 
-PostgreSQL comes from ``SEGRULES_POSTGRES_URL`` as in tests/test_backends.py: skipped locally
-without it, required in CI (``CI=true``).  While a construct is not on the branch yet its test
-skips through :func:`skip_unless_implemented` (one helper: grep for it to remove the skips).
+The backends, loading and comparing live in tests/behaviour_harness.py.
 """
 
 from __future__ import annotations
 
-import os
-from datetime import date, datetime, timedelta
-from typing import Any, Callable, Mapping
-
-import ibis
-import pyarrow as pa
 import pytest
-import yaml
-from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-import segrules
-from segrules.errors import SegrulesError
-
-from reference import as_timestamp, compare as ref_compare
+from behaviour_harness import EMPTY, check, run_property, skip_unless_implemented
+from reference import compare as ref_compare
 from reference_behaviour import (Rolling, Step, add_months, bucket, days_between, hours_between,
                                  in_window, ntile, percent_rank, relative_aggregate, sequence,
                                  time_between, top_n)
@@ -38,130 +26,10 @@ from strategies_behaviour import (CONVERTS, D, H, NOW, RANKED, SOURCES, duration
 
 pytestmark = pytest.mark.differential
 
-URL = os.environ.get("SEGRULES_POSTGRES_URL")
-EXAMPLES = {"duckdb": 60, "postgres": 15}  # CI has 2 cores; PostgreSQL round trips are slower
-ARROW = {
-    "customers": pa.schema([("id", pa.int64()), ("signup_at", pa.timestamp("us")),
-                            ("ltv", pa.float64()), ("code", pa.string()), ("birth", pa.date32())]),
-    "events": pa.schema([("cid", pa.int64()), ("ts", pa.timestamp("us")), ("name", pa.string())]),
-    "orders": pa.schema([("cid", pa.int64()), ("ordered_at", pa.timestamp("us")),
-                         ("status", pa.string()), ("amount", pa.float64())]),
-}
-EMPTY = {name: [] for name in ARROW}
-
-
-@pytest.fixture(scope="module", params=["duckdb", "postgres"])
-def backend(request):
-    """(name, connection), one per module and backend; tests replace the tables."""
-    if request.param == "duckdb":
-        con = ibis.duckdb.connect()
-    elif URL:
-        con = ibis.connect(URL)
-    elif os.environ.get("CI") == "true":
-        pytest.fail("CI=true but SEGRULES_POSTGRES_URL is not set: .ci/run must start PostgreSQL")
-    else:
-        pytest.skip("set SEGRULES_POSTGRES_URL to run the PostgreSQL differential tests")
-    yield request.param, con
-    con.disconnect()
-
-
-# --- running segrules ---------------------------------------------------------------------
-def load_tables(con, data: Mapping[str, list[dict]]) -> None:
-    for name, schema in ARROW.items():
-        con.create_table(name, pa.Table.from_pylist(data[name], schema=schema), overwrite=True)
-
-
-def run(con, spec_dict: dict, params: dict | None = None) -> dict[Any, dict]:
-    text = _yaml(spec_dict)
-    try:
-        table = segrules.load_text(text).evaluate(con, as_of=NOW, params=params)
-        rows = table.to_pyarrow().to_pylist()
-    except SegrulesError as exc:
-        pytest.fail(f"segrules rejected the spec:\n{text}\n{exc.render({'<string>': text})}")
-    return {r["id"]: r for r in rows}
-
-
-def skip_unless_implemented(con, construct: str, features: Mapping[str, str] | None = None,
-                            params: Mapping[str, Any] | None = None,
-                            segments: Mapping[str, str] | None = None) -> None:
-    """Skip the calling test while ``construct`` does not compile on this branch (a known-good
-    probe spec is rejected).  Once every part of issue 11 is merged, delete this helper and its
-    calls: from then on a rejection must fail the test."""
-    load_tables(con, EMPTY)
-    segrules.load_text(_yaml(spec({}, {}, False))).compile(con, as_of=NOW)  # the rest must work
-    try:
-        segrules.load_text(_yaml(spec(features or {}, segments or {}, False, params))).compile(con, as_of=NOW)
-    except SegrulesError as exc:
-        first = exc.diagnostics[0] if getattr(exc, "diagnostics", None) else exc
-        pytest.skip(f"{construct} is not implemented on this branch: "
-                    f"{getattr(first, 'code', '')} {getattr(first, 'message', first)}")
-
-
-def _yaml(spec_dict: dict) -> str:
-    return yaml.safe_dump(spec_dict, sort_keys=False, allow_unicode=True)
-
-
-def normalise(v: Any) -> Any:
-    """Backend values as Python values: an interval (Arrow month-day-nano) is a timedelta."""
-    if isinstance(v, pa.MonthDayNano):
-        return timedelta(days=30 * v.months + v.days, microseconds=v.nanoseconds // 1000)
-    return v
-
-
-def same(ref: Any, got: Any) -> bool:
-    got = normalise(got)
-    if ref is None or got is None:
-        return ref is None and got is None
-    if isinstance(ref, bool) or isinstance(got, bool):
-        return ref is got
-    if isinstance(ref, date) and isinstance(got, date):  # a date equals its midnight
-        return as_timestamp(ref) == as_timestamp(got)
-    if isinstance(ref, float) or isinstance(got, float):
-        return abs(ref - got) <= 1e-9 * max(1.0, abs(ref))
-    return ref == got
-
-
-def check(con, spec_dict: dict, data: Mapping[str, list[dict]],
-          expected: Mapping[Any, Mapping[str, Any]], params: dict | None = None) -> None:
-    """Load ``data``, evaluate, and compare every expected column of every entity."""
-    load_tables(con, data)
-    got = run(con, spec_dict, params)
-    exprs = {**spec_dict["features"], **{k: v["where"] for k, v in spec_dict["segments"].items()}}
-    assert set(got) == set(expected), (
-        f"entities differ: only segrules {sorted(set(got) - set(expected))}, "
-        f"only reference {sorted(set(expected) - set(got))}")
-    problems = []
-    for key, columns in expected.items():
-        for name, ref in columns.items():
-            value = got[key].get(name, "<missing column>")
-            if not same(ref, value):
-                problems.append(_report(key, name, exprs[name], ref, value, data))
-    if problems:
-        pytest.fail(f"{len(problems)} mismatch(es) at now={NOW}, params={params}, spec:\n"
-                    + _yaml(spec_dict)
-                    + "\n\n".join(problems[:5]))
-
-
-def _report(key, name, text, ref, got, data) -> str:
-    lines = [f"entity {key}: {name} = {text}", f"  reference: {ref!r}   segrules: {got!r}",
-             *[f"  customer: {r}" for r in data["customers"] if r["id"] == key]]
-    for table, src in (("events", SOURCES["events"]), ("orders", SOURCES["orders"])):
-        lines += [f"  {table}: {r}" for r in sorted(
-            (r for r in data[table] if r[src.key] == key),
-            key=lambda r: (r[src.time] is None, r[src.time] or NOW))]
-    return "\n".join(lines)
-
-
-def run_property(backend_name: str, body: Callable[..., None], **strategies) -> None:
-    """Run ``body`` under hypothesis with the backend's example budget."""
-    budget = settings(max_examples=EXAMPLES[backend_name], deadline=None,
-                      suppress_health_check=[HealthCheck.too_slow, HealthCheck.data_too_large])
-    budget(given(**strategies)(body))()
-
 
 # --- sequences ----------------------------------------------------------------------------
-def test_differential_behaviour_sequence(backend):
-    name, con = backend
+def test_differential_behaviour_sequence(shop_backend):
+    name, con = shop_backend
     skip_unless_implemented(con, "sequence", {"q": "sequence(events where name == 'a' then "
                                                    "orders where status == 'paid' convert 3d within 7d)"})
 
@@ -185,10 +53,10 @@ TB_OPS = {"<=": lambda t, limit: t <= limit, "<": lambda t, limit: t < limit,
           ">=": lambda t, limit: t >= limit}
 
 
-def test_differential_behaviour_time_between(backend):
+def test_differential_behaviour_time_between(shop_backend):
     """A duration is no feature value (SR413), so time_between is seen through comparisons
     with durations on and around its value, and ``is null``."""
-    name, con = backend
+    name, con = shop_backend
     skip_unless_implemented(con, "time_between", segments={
         "t": "time_between(events where name == 'a' then events where name == 'b') <= 1d"})
 
@@ -221,8 +89,8 @@ def _args(case, key, data) -> tuple:
 
 
 # --- aggregates relative to the entity ----------------------------------------------------
-def test_differential_behaviour_entity_relative(backend):
-    name, con = backend
+def test_differential_behaviour_entity_relative(shop_backend):
+    name, con = shop_backend
     skip_unless_implemented(con, "entity.NAME in aggregates", {
         "r": "count(orders where ordered_at <= entity.signup_at + 7d)",
         "r2": "count(events where name == 'a' between entity.signup_at and entity.signup_at + 14d)",
@@ -249,8 +117,8 @@ RANK_FUNCS = {"percent_rank": lambda values, n: percent_rank(values),
               "ntile": ntile, "top_n": top_n}
 
 
-def test_differential_behaviour_population_ranks(backend):
-    name, con = backend
+def test_differential_behaviour_population_ranks(shop_backend):
+    name, con = shop_backend
     skip_unless_implemented(con, "percent_rank/ntile/top_n", {
         "k0": "percent_rank(ltv)", "k1": "ntile(count(orders), 4)", "k2": "top_n(max(orders.amount), 3)"})
 
@@ -273,9 +141,9 @@ def test_differential_behaviour_population_ranks(backend):
                  entity_time=st.booleans())
 
 
-def test_differential_behaviour_ranks_of_an_empty_population(backend):
+def test_differential_behaviour_ranks_of_an_empty_population(shop_backend):
     """No entity at all, and entities that all start after now: no rows, no error."""
-    _, con = backend
+    _, con = shop_backend
     skip_unless_implemented(con, "percent_rank/ntile/top_n", {"k0": "percent_rank(ltv)"})
     features = {"k0": "percent_rank(ltv)", "k1": "ntile(sum(orders.amount), 3)"}
     segments = {"k2": "top_n(count(orders), 1)"}
@@ -289,8 +157,8 @@ def test_differential_behaviour_ranks_of_an_empty_population(backend):
 SALTS = ["campaign-7", "", "é", "a:b"]
 
 
-def test_differential_behaviour_bucket(backend):
-    name, con = backend
+def test_differential_behaviour_bucket(shop_backend):
+    name, con = shop_backend
     skip_unless_implemented(con, "bucket", {"b": "bucket(id, 'salt', 10)", "c": "bucket(code, 'salt', 10)"})
 
     def body(data, salts, ns):
@@ -304,8 +172,8 @@ def test_differential_behaviour_bucket(backend):
                  ns=pair(st.sampled_from([1, 2, 10, 97, 1000])))
 
 
-def test_differential_behaviour_add_months(backend):
-    name, con = backend
+def test_differential_behaviour_add_months(shop_backend):
+    name, con = shop_backend
     skip_unless_implemented(con, "add_months", {"m": "add_months(signup_at, -1)"})
 
     def body(data, months, entity_time):
@@ -328,8 +196,8 @@ BETWEEN_ARGS = ["signup_at", "last_cart_at", "birth", "now"]
 BETWEEN_FUNCS = {"days_between": days_between, "hours_between": hours_between}
 
 
-def test_differential_behaviour_days_and_hours_between(backend):
-    name, con = backend
+def test_differential_behaviour_days_and_hours_between(shop_backend):
+    name, con = shop_backend
     skip_unless_implemented(con, "days_between/hours_between",
                             {"d": "days_between(signup_at, now)", "h": "hours_between(signup_at, now)"})
 
@@ -350,8 +218,8 @@ def test_differential_behaviour_days_and_hours_between(backend):
 
 
 # --- duration parameters ------------------------------------------------------------------
-def test_differential_behaviour_duration_params(backend):
-    name, con = backend
+def test_differential_behaviour_duration_params(shop_backend):
+    name, con = shop_backend
     skip_unless_implemented(con, "duration params", {"p": "count(events within $recent)"}, {"recent": "7d"})
     skip_unless_implemented(con, "sequence", {"q": "sequence(events then orders convert 3d)"})
 
@@ -381,10 +249,10 @@ def test_differential_behaviour_duration_params(backend):
 
 
 # --- the harness itself, on constructs every branch has -----------------------------------
-def test_differential_behaviour_harness_on_existing_aggregates(backend):
+def test_differential_behaviour_harness_on_existing_aggregates(shop_backend):
     """The data, the population (entity time), the ``entity.`` anchors and the inputs of the
     rank tests, through plain aggregates: when this fails, the harness is wrong, not issue 11."""
-    name, con = backend
+    name, con = shop_backend
     inputs = [expr for expr in RANKED if "(" in expr]
 
     def body(data, entity_time):
