@@ -22,13 +22,14 @@ from .compile.derived import apply_derived, check_derived, raw_segments
 from .compile.namespaces import build_namespace
 from .diagnostics import Diagnostic, Severity, Span
 from .errors import SegrulesError, SpecError, TypeCheckError
-from .lang.ast import AGGREGATE_FUNCS
+from .lang.ast import AGGREGATE_FUNCS, SEQUENCE_FUNCS
+from .lang.lexicon import duration_param
 from .plugin import Registry, ValidationContext, build_registry
 from .run import connect
 from .spec import SpecDocument, parse_spec, read_spec
 from .sync.config import sync_diagnostics
 
-RESERVED_FUNCTIONS = tuple(BUILTINS) + AGGREGATE_FUNCS + ("segment", "date", "timestamp")
+RESERVED_FUNCTIONS = tuple(BUILTINS) + AGGREGATE_FUNCS + SEQUENCE_FUNCS + ("segment", "date", "timestamp")
 
 
 def default_registry(plugins: Iterable[object] = (), load_entrypoints: bool = True) -> Registry:
@@ -58,6 +59,11 @@ def parse_as_of(value: datetime | date | str | None, zone: str = "UTC") -> datet
 
 
 def _coerce_param(name: str, declared: Any, raw: Any) -> Any:
+    if duration_param(declared) is not None:  # a duration parameter takes only durations
+        if duration_param(raw.strip() if isinstance(raw, str) else raw) is None:
+            raise SpecError(f"--param {name}={raw}: ${name} is a duration; expected a value like {declared}, "
+                            "in s, min, h, d or w", code="SR110")
+        return raw.strip()
     if not isinstance(raw, str) or isinstance(declared, str):
         return raw
     text = raw.strip()

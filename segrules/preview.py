@@ -29,6 +29,9 @@ def explaining_nodes(checked, segment: str) -> dict[str, a.Node]:
                 shown.setdefault(f"{binding.namespace}.{binding.name}", node)
             elif isinstance(node, a.Aggregate):
                 shown.setdefault(unparse(node), node)
+            elif isinstance(node, a.Sequence):
+                # time_between is compared in microseconds; shown in hours
+                shown.setdefault(unparse(node) + (" (hours)" if node.func == "time_between" else ""), node)
     return shown
 
 
@@ -41,6 +44,9 @@ def explaining_value(plan: Plan, node: a.Node):
         return plan.feature(node.name)
     if isinstance(node, a.Name):
         return plan.joined[node.name]
+    if isinstance(node, a.Sequence):
+        value = plan.sequence(node)
+        return value if node.func == "sequence" else (value / 3_600_000_000).round(2)
     return plan.aggregate(node)
 
 

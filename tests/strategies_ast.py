@@ -49,7 +49,8 @@ def _compound(children: st.SearchStrategy) -> st.SearchStrategy:
     def binary(node_type, ops):
         return st.builds(node_type, st.sampled_from(ops), children, children)
 
-    window = (st.none() | st.builds(ast.Within, durations) | st.builds(ast.TimeRange, children, children)
+    window = (st.none() | st.builds(ast.Within, durations | st.builds(ast.Param, _WORD))
+              | st.builds(ast.TimeRange, children, children)
               | st.builds(ast.CalendarWindow, st.sampled_from(ast.CALENDAR_PERIODS),
                           st.sampled_from(ast.CALENDAR_UNITS)))
     return st.one_of(
@@ -69,6 +70,13 @@ def _compound(children: st.SearchStrategy) -> st.SearchStrategy:
             identifiers,
             st.none() | identifiers,
             st.none() | children,
+            window,
+        ),
+        st.builds(
+            ast.Sequence,
+            st.sampled_from(ast.SEQUENCE_FUNCS),
+            st.lists(st.builds(ast.Step, identifiers, st.none() | children), min_size=2, max_size=4).map(tuple),
+            st.none() | durations | st.builds(ast.Param, _WORD),
             window,
         ),
     )

@@ -20,7 +20,7 @@ import z3
 from segrules.lang import ast as a
 
 from .env import Env, Row, _num, _ts
-from .smt import FALSE, Val, fresh, kind_of
+from .smt import FALSE, Val, fresh, kind_of, within_seconds
 
 COUNTS = ("count",)
 IMPLICATION_TIMEOUT_MS = 500
@@ -56,7 +56,7 @@ def abstract_aggregate(env: Env, node: a.Aggregate) -> Val:
         facts = domain.value_facts(value.v, env.now, concrete=False) if func != "avg" else _bounds(domain, value)
         env.facts += [z3.Implies(nonempty, f) for f in facts]
         if func != "avg" and domain.time_column and isinstance(node.window, a.Within):
-            env.facts.append(z3.Implies(nonempty, _ts(value) > env.now - node.window.duration.seconds))
+            env.facts.append(z3.Implies(nonempty, _ts(value) > env.now - within_seconds(env.params, node.window)))
     # A generic row of the source, one per aggregate, for the implication checks.
     row = Row(env, node.source, f"{node.source}[{label}]")
     this = _Abstract(node, value, nonempty, env.qualifies(row, node), row)
@@ -124,5 +124,5 @@ def _relate_window(env: Env, counted: _Abstract, latest: _Abstract) -> None:
     if not (isinstance(c.window, a.Within) and m.func == "max" and m.column == time and m.window is None
             and m.where == c.where and c.column in (None, time)):
         return
-    recent = _ts(latest.value) > env.now - c.window.duration.seconds
+    recent = _ts(latest.value) > env.now - within_seconds(env.params, c.window)
     env.facts.append(counted.nonempty == z3.And(latest.nonempty, recent))

@@ -11,7 +11,7 @@ import z3
 from segrules.lang import ast as a
 from segrules.lang.unparse import unparse
 
-from .smt import FALSE, DAY, Translator, Unsupported, Val, fresh, kind_of
+from .smt import FALSE, DAY, Translator, Unsupported, Val, fresh, kind_of, within_seconds
 
 YEAR = 365 * DAY
 # A witness's `now` lies in 2000..2100, so every time in it can be written as a timestamp.
@@ -229,7 +229,7 @@ class Env:
             conds.append(tr.translate(node.where).true)
         time = row.time()
         if isinstance(node.window, a.Within):
-            conds.append(_ts(time) > self.now - node.window.duration.seconds)
+            conds.append(_ts(time) > self.now - within_seconds(self.params, node.window))
         elif isinstance(node.window, a.TimeRange):
             start, end = tr.translate(node.window.start), tr.translate(node.window.end)
             kind = "ts" if time.kind == "ts" or "ts" in (start.kind, end.kind) else "date"

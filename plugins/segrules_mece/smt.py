@@ -29,6 +29,7 @@ import z3
 
 from segrules.check.typecheck import EntityColumn, FeatureRef, NamespaceValue, SourceColumn
 from segrules.lang import ast as a
+from segrules.lang.lexicon import duration_param
 from segrules.lang.unparse import unparse
 
 DAY = 86400
@@ -199,6 +200,8 @@ class Translator:
         return Val(z3.ToInt(self.env.now / DAY), FALSE, "date")
 
     def visit_Param(self, node):
+        if duration_param(self.env.params[node.name]) is not None:
+            raise Unsupported("a duration on its own", node)
         return const(self.env.params[node.name])
 
     def visit_Duration(self, node):
@@ -296,6 +299,8 @@ class Translator:
             sign, node = -sign, node.operand
         if isinstance(node, a.Duration):
             return sign * node.seconds, node
+        if isinstance(node, a.Param) and (span := duration_param(self.env.params.get(node.name))) is not None:
+            return sign * span.seconds, node
         return None, node
 
     def visit_BinOp(self, node):
@@ -395,10 +400,26 @@ class Translator:
     def visit_SegmentRef(self, node):
         return Val(self.member(node.name), FALSE, "bool")
 
+    def visit_Sequence(self, node):
+        """Modelled by its range only: ``sequence`` is a whole number of steps from 0 to the number
+        of steps, never null (enough to prove ``== 0``, ``between 1 and 2``, ``== 3`` a partition);
+        ``time_between`` is opaque.  A witness is never built from it."""
+        value = self.opaque(node, f"{node.func}() is modelled by its range only")
+        if node.func == "sequence":
+            self.env.facts.append(z3.And(value.v >= 0, value.v <= len(node.steps), z3.Not(value.null)))
+        return value
+
     def visit_Aggregate(self, node):
         if self.row is not None:
             raise Unsupported("aggregate inside an aggregate", node)
         return self.env.aggregate(self, node)
+
+
+def within_seconds(params: dict, window: a.Within) -> int:
+    """The length of a ``within`` window: its duration literal, or its duration parameter's value."""
+    span = window.duration if isinstance(window.duration, a.Duration) else duration_param(
+        params.get(window.duration.name))
+    return span.seconds
 
 
 def is_null_literal(x: Val) -> bool:

@@ -13,9 +13,11 @@ import ibis.expr.datatypes as dt
 
 from ..diagnostics import Diagnostic, Severity
 from ..lang import ast as a
+from ..lang.lexicon import duration_param
 from ..plugin.types import FunctionDef
 from .schema import did_you_mean
 from .signatures import BUILTINS
+from .sequences import check_sequence
 from .types import INTERVAL, comparable, describe, dtype, is_numeric, is_temporal, matches_category, type_of_value
 
 
@@ -154,6 +156,8 @@ class TypeChecker:
         value = self.env.params[node.name]
         if isinstance(value, int) and not isinstance(value, bool) and not self._in_range(value, node):
             return None
+        if duration_param(value) is not None:
+            return INTERVAL
         return type_of_value(value)
 
     # -- names ---------------------------------------------------------------------------
@@ -251,8 +255,22 @@ class TypeChecker:
             return False
         return True
 
+    def durations(self, node: a.Node, operands: tuple[a.Node, ...], scope) -> list[dt.DataType | None]:
+        """Types of the operands of a comparison: durations may be compared with durations
+        (``time_between(...) <= 1d``); a duration against anything else is SR413."""
+        types = [self.check(x, scope) for x in operands]
+        known = [t for t in types if t is not None and not t.is_null()]
+        if known and all(t.is_interval() for t in known):
+            return types
+        for i, (x, t) in enumerate(zip(operands, types)):
+            if t is not None and t.is_interval():
+                self.error("SR413", "a duration can only be added to or subtracted from a date or timestamp, "
+                           "or compared with another duration", x, "e.g. signup_at >= now - 30d")
+                types[i] = None
+        return types
+
     def visit_Compare(self, node, scope):
-        lt, rt = self.value(node.left, scope), self.value(node.right, scope)
+        lt, rt = self.durations(node, (node.left, node.right), scope)
         if not self._comparable(node, node.left, node.right, lt, rt, f"'{node.op}'"):
             return None
         if lt.is_boolean() and rt.is_boolean() and node.op not in ("==", "!="):
@@ -272,8 +290,7 @@ class TypeChecker:
         return dt.boolean if ok else None
 
     def visit_Between(self, node, scope):
-        ot = self.value(node.operand, scope)
-        lo, hi = self.value(node.low, scope), self.value(node.high, scope)
+        ot, lo, hi = self.durations(node, (node.operand, node.low, node.high), scope)
         ok = self._comparable(node, node.operand, node.low, ot, lo, "'between'")
         ok = self._comparable(node, node.operand, node.high, ot, hi, "'between'") and ok
         if ok and any(t.is_boolean() for t in (ot, lo, hi)):
@@ -282,7 +299,7 @@ class TypeChecker:
         return dt.boolean if ok else None
 
     def visit_IsNull(self, node, scope):
-        return dt.boolean if self.value(node.operand, scope) is not None else None
+        return dt.boolean if self.check(node.operand, scope) is not None else None
 
     # -- arithmetic ----------------------------------------------------------------------
     def visit_Neg(self, node, scope):
@@ -357,6 +374,38 @@ class TypeChecker:
             return fn.returns(types)
         return dtype(fn.returns)
 
+    def window(self, window: a.Window | None) -> bool:
+        """Check an aggregate's or a sequence's time window; False when it has an error."""
+        if isinstance(window, a.Within):
+            return self.duration(window.duration, "within") is not None
+        if not isinstance(window, a.TimeRange):
+            return True
+        ok = True
+        for bound in (window.start, window.end):
+            if any(isinstance(n, (a.Name, a.Dotted, a.Aggregate, a.SegmentRef, a.Sequence)) for n in bound.walk()):
+                self.error("SR412", "time range bounds must be constants (literals, now, today, "
+                           "parameters), not columns", bound)
+                ok = False
+                continue
+            bt = self.value(bound, ENTITY)
+            if bt is not None and not (is_temporal(bt) or bt.is_null()):
+                self.error("SR401", f"a time range bound must be a date or timestamp, got {describe(bt)}", bound)
+                ok = False
+        return ok
+
+    def duration(self, node: a.Duration | a.Param, keyword: str) -> dt.DataType | None:
+        """The type of the duration after ``within`` or ``convert``: a literal, or a parameter
+        whose value is a duration (``params: {recent: 30d}``)."""
+        t = self.check(node, ENTITY)
+        if t is not None and not t.is_interval():
+            self.error("SR416", f"'{keyword} ${node.name}' needs a duration parameter, ${node.name} is "
+                       f"{describe(t)}", node, f"declare it as a duration, e.g. params: {{{node.name}: 30d}}")
+            return None
+        return t
+
+    def visit_Sequence(self, node, scope):
+        return check_sequence(self, node, scope)
+
     def visit_SegmentRef(self, node, scope):
         if scope.source is not None:
             self.error("SR309", "segment() cannot be used inside an aggregate", node)
@@ -388,18 +437,7 @@ class TypeChecker:
                        f"{'first/last' if node.window is None else 'a time window'}", node,
                        f"add time: to sources.{node.source}")
             ok = False
-        if isinstance(node.window, a.TimeRange):
-            for bound in (node.window.start, node.window.end):
-                if any(isinstance(n, (a.Name, a.Dotted, a.Aggregate, a.SegmentRef)) for n in bound.walk()):
-                    self.error("SR412", "time range bounds must be constants (literals, now, today, "
-                               "parameters), not columns", bound)
-                    ok = False
-                    continue
-                bt = self.value(bound, ENTITY)
-                if bt is not None and not (is_temporal(bt) or bt.is_null()):
-                    self.error("SR401", f"a time range bound must be a date or timestamp, got {describe(bt)}",
-                               bound)
-                    ok = False
+        ok = self.window(node.window) and ok
         if node.column is None:
             if node.func != "count":
                 self.error("SR405", f"{node.func}() needs a column, e.g. {node.func}({node.source}.amount)", node)

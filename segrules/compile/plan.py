@@ -19,11 +19,12 @@ from ..check.typecheck import NamespaceValue
 from ..errors import CompileError
 from ..lang import ast as a
 from .backends import by_time
-from .calendar import calendar_condition
 from .namespaces import build_namespace, point_in_time
 from .nullability import never_null
 from .relations import project
+from .sequences import build_sequence
 from .to_ibis import ExprCompiler, duration
+from .windows import resolve_duration, window_condition
 
 ZERO_WHEN_EMPTY = ("count", "count_distinct", "sum")
 
@@ -35,17 +36,8 @@ def _aggregate_metric(agg: a.Aggregate, compiler: ExprCompiler, table, key: str,
     conds = []
     if agg.where is not None:
         conds.append(compiler.typed(agg.where, dt.boolean))
-    if isinstance(agg.window, a.Within):
-        conds.append(compiler.column(time) > compiler.window_start(agg.window.duration))
-    elif isinstance(agg.window, a.TimeRange):
-        start, end = compiler.compile(agg.window.start), compiler.compile(agg.window.end)
-        col = compiler.column(time)
-        if col.type().is_timestamp():
-            start = start.cast(dt.timestamp) if start.type().is_date() else start
-            end = end.cast(dt.timestamp) if end.type().is_date() else end
-        conds.append((col >= start) & (col <= end))
-    elif isinstance(agg.window, a.CalendarWindow):
-        conds.append(calendar_condition(agg.window, compiler.now, table[time]))
+    if agg.window is not None:
+        conds.append(window_condition(agg.window, compiler, compiler.column(time)))
     where = None
     for cond in conds:
         where = cond if where is None else where & cond
@@ -67,11 +59,11 @@ def _aggregate_metric(agg: a.Aggregate, compiler: ExprCompiler, table, key: str,
     return getattr(col, method)(where=where)
 
 
-def _widest_window(aggs: list[a.Aggregate]) -> a.Duration | None:
+def _widest_window(aggs: list[a.Aggregate], params: dict[str, Any]) -> a.Duration | None:
     """The longest ``within`` duration if every aggregate has one, else ``None``."""
     if not all(isinstance(agg.window, a.Within) for agg in aggs):
         return None
-    return max((agg.window.duration for agg in aggs), key=lambda d: d.seconds)
+    return max((resolve_duration(agg.window.duration, params) for agg in aggs), key=lambda d: d.seconds)
 
 
 class Plan:
@@ -87,6 +79,7 @@ class Plan:
         self._aggregates: dict[a.Aggregate, Any] = {}
         self._agg_columns: dict[a.Aggregate, tuple[str, str]] = {}  # agg -> (column, func)
         self._ns_columns: dict[tuple[str, str], str] = {}  # (namespace, field) -> column
+        self._seq_columns: dict[a.Sequence, str] = {}  # sequence -> its column
 
     def build(self, segments: list[str] | None = None, features: bool | list[str] = True):
         m = self.model
@@ -101,7 +94,7 @@ class Plan:
         self.joined = joined
         self.entity = ExprCompiler(self.checked, joined, self.now, self.params,
                                    feature=self.feature, segment=self.segment, aggregate=self.aggregate,
-                                   namespace=self.namespace)
+                                   namespace=self.namespace, sequence=self.sequence)
         key = m.entity.key
         columns = {key: joined[key]}
         for name in names:
@@ -115,11 +108,13 @@ class Plan:
         m = self.model
         entity = point_in_time(self.tables[m.entity.table], m.entity.time, self.now)
         roots = [self.checked.features[n] if k == "feature" else self.checked.segments[n] for k, n in needed_refs]
-        used, used_ns = set(), {}
+        used, used_ns, sequences = set(), {}, {}
         for root in roots:
             for n in root.walk():
                 if isinstance(n, a.Aggregate):
                     used.add(n)
+                elif isinstance(n, a.Sequence):
+                    sequences.setdefault(n, None)
                 elif isinstance(binding := self.checked.bindings.get(id(n)), NamespaceValue):
                     used_ns.setdefault(binding.namespace, set()).add(binding.name)
         taken = set(entity.columns)
@@ -132,7 +127,7 @@ class Plan:
                 continue
             src = m.sources[source_name]
             # every aggregate windowed: read only the rows the widest window counts
-            widest = _widest_window(aggs)
+            widest = _widest_window(aggs, self.params)
             table = point_in_time(self.tables[src.table], src.time, self.now,
                                   duration(widest) if widest is not None else None)
             compiler = ExprCompiler(self.checked, table, self.now, self.params, source=source_name)
@@ -167,13 +162,31 @@ class Plan:
             group_keys.add(group_key)
             self._ns_columns.update({(ns, f): c for c, f in renames.items() if c != group_key})
             joined = joined.left_join(table, [(m.entity.key, group_key)])
+        for node in sequences:
+            table = build_sequence(node, self.checked, self.tables, self.now, self.params)
+            group_key, column = self._fresh("_seq_key", taken), self._fresh(f"_seq{len(self._seq_columns)}", taken)
+            group_keys.add(group_key)
+            self._seq_columns[node] = column
+            joined = joined.left_join(table.rename({group_key: "_k", column: "_v"}), [(m.entity.key, group_key)])
         if joined is not entity:
             # Close the join into a plain projection: rules compile against it much faster than
             # against the join itself (Ibis dereferences every expression through a join).
             joined = joined.drop(*group_keys)
         return joined
 
+    @staticmethod
+    def _fresh(name: str, taken: set[str]) -> str:
+        while name in taken:
+            name = "_" + name
+        taken.add(name)
+        return name
+
     # -- callbacks for the entity-scope compiler -----------------------------------------
+    def sequence(self, node: a.Sequence):
+        """A sequence's value on the entity row: 0 steps for an entity without a step-1 row."""
+        value = self.entity.column(self._seq_columns[node])
+        return value.fill_null(0) if node.func == "sequence" else value
+
     def aggregate(self, agg: a.Aggregate):
         if agg not in self._aggregates:
             column, func = self._agg_columns[agg]

@@ -188,9 +188,10 @@ class SegmentRef(Node):
 
 @dataclass(frozen=True)
 class Within(Node):
-    """``within D``: ``now - D < t <= now`` on the source's time column."""
+    """``within D``: ``now - D < t <= now`` on the source's time column.  ``D`` is a duration
+    literal or a duration parameter (``within $recent``), resolved when the plan is built."""
 
-    duration: Duration
+    duration: "Duration | Param"
 
 
 @dataclass(frozen=True)
@@ -236,8 +237,37 @@ class Aggregate(Node):
     window: "Window | None" = None
 
 
+SEQUENCE_FUNCS = ("sequence", "time_between")
+
+
+@dataclass(frozen=True)
+class Step(Node):
+    """One step of a sequence: the rows of ``source`` that satisfy ``where`` (all rows when None).
+    Inside ``where``, bare names are the source's columns."""
+
+    source: str
+    where: "Expr | None" = None
+
+
+@dataclass(frozen=True)
+class Sequence(Node):
+    """``sequence(STEP then STEP ... [convert D] [within W])`` and ``time_between(...)``.
+
+    ``sequence``: the furthest step reached in order (int, 0 without a step-1 row);
+    ``time_between``: the shortest time from step 1 to the last step over the attempts that
+    reach it (a duration, or null).  An attempt starts at any step-1 row; step k+1 is a row of
+    its step strictly later than the row used for step k; with ``convert D`` every step is at
+    most D after the attempt's step-1 time; ``window`` limits the rows of every step.
+    """
+
+    func: str  # one of SEQUENCE_FUNCS
+    steps: tuple[Step, ...]
+    convert: "Duration | Param | None" = None
+    window: "Window | None" = None
+
+
 Expr = Union[
     Number, String, Boolean, Null, DateLit, TimestampLit, Duration, Now, Today, Param,
     Name, Dotted, Not, Neg, And, Or, Compare, BinOp, InList, Between, IsNull,
-    Call, SegmentRef, Aggregate,
+    Call, SegmentRef, Aggregate, Sequence,
 ]

@@ -5,12 +5,14 @@
 * :class:`~.ast.Aggregate` when the name is in ``AGGREGATE_FUNCS``;
 * :class:`~.ast.SegmentRef` for ``segment('name')``;
 * :class:`~.ast.DateLit` / :class:`~.ast.TimestampLit` for ``date('...')`` / ``timestamp('...')``;
-* :class:`~.ast.Call` otherwise, where ``where`` and windows are errors.
+* :class:`~.ast.Sequence` for ``sequence(...)`` / ``time_between(...)``, whose steps are
+  separated by ``then``;
+* :class:`~.ast.Call` otherwise, where ``where``, ``then``, ``convert`` and windows are errors.
 """
 
 from __future__ import annotations
 
-from typing import Callable, Mapping
+from typing import Callable, Mapping, NamedTuple
 
 from ..diagnostics import Span
 from . import ast
@@ -23,8 +25,16 @@ LITERAL_CALLS: dict[str, tuple[Callable, type, str]] = {
     "timestamp": (decode_timestamp, ast.TimestampLit, "timestamp('2024-01-31 10:00:00')"),
     "segment": (str, ast.SegmentRef, "segment('vip')"),
 }
-RESERVED_CALL_NAMES = frozenset(ast.AGGREGATE_FUNCS) | frozenset(LITERAL_CALLS)
+RESERVED_CALL_NAMES = frozenset(ast.AGGREGATE_FUNCS) | frozenset(LITERAL_CALLS) | frozenset(ast.SEQUENCE_FUNCS)
 """Names a plain :class:`~.ast.Call` cannot have: the text would read back as another node."""
+
+
+class ThenStep(NamedTuple):
+    """``then SOURCE [where CONDITION]`` as parsed, before it becomes an :class:`~.ast.Step`."""
+
+    source: ast.Expr
+    where: ast.Expr | None
+    span: Span
 
 
 def build_call(
@@ -34,8 +44,16 @@ def build_call(
     window: ast.Window | None,
     span: Span,
     range_spans: Mapping[int, Span],
+    *,
+    steps: list[ThenStep] = (),
+    convert: ast.Duration | ast.Param | None = None,
 ) -> ast.Expr:
     """The node for one call; ``range_spans`` maps ``id(Between)`` to its span from 'between' on."""
+    if name in ast.SEQUENCE_FUNCS:
+        return _sequence(name, args, where, steps, convert, window, span, range_spans)
+    if steps or convert is not None:
+        culprit = steps[0].span if steps else convert.span
+        raise syntax_error("steps_outside_sequence", culprit, func=name)
     if name in ast.AGGREGATE_FUNCS:
         return _aggregate(name, args, where, window, span, range_spans)
     if where is not None or window is not None:
@@ -63,6 +81,39 @@ def _aggregate(name, args, where, window, span, range_spans) -> ast.Aggregate:
     else:
         raise syntax_error("bad_aggregate_argument", arg.span)
     return ast.Aggregate(name, source, column, where, window, span=span)
+
+
+def _sequence(name, args, where, steps, convert, window, span, range_spans) -> ast.Sequence:
+    if len(args) != 1:
+        raise syntax_error("bad_step", args[1].span if len(args) > 1 else span, func=name)
+    first = args[0]
+    if (isinstance(first, ast.Between) and not first.negated and isinstance(first.operand, ast.Name)
+            and where is None and not steps):
+        # `sequence(a between x and y)`: a one-step sequence with a time range; reported below
+        first = first.operand
+    built = [_step(name, first, where, span)]
+    for then in steps:
+        source = then.source
+        if then is steps[-1] and isinstance(source, ast.Between) and not source.negated and then.where is None \
+                and isinstance(source.operand, ast.Name):
+            # `... then b between x and y)`: the parser shifted the time range into the step
+            if window is not None or convert is not None:
+                raise syntax_error("window_order", range_spans[id(source)])
+            window = ast.TimeRange(source.low, source.high, span=range_spans[id(source)])
+            source = source.operand
+        built.append(_step(name, source, then.where, then.span))
+    if len(built) < 2:
+        raise syntax_error("one_step", span, func=name)
+    return ast.Sequence(name, tuple(built), convert, window, span=span)
+
+
+def _step(func: str, source: ast.Expr, where: ast.Expr | None, span: Span) -> ast.Step:
+    if not isinstance(source, ast.Name):
+        raise syntax_error("bad_step", source.span, func=func)
+    step_span = Span(span.file, source.span.line, source.span.column,
+                     (where or source).span.end_line, (where or source).span.end_column) \
+        if source.span is not None and (where or source).span is not None else span
+    return ast.Step(source.name, where, span=step_span)
 
 
 def _literal_call(name, args, span) -> ast.Expr:

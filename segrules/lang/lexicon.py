@@ -12,10 +12,11 @@ import re
 from datetime import date, datetime
 from decimal import Decimal
 
-from .ast import DURATION_SECONDS
+from .ast import DURATION_SECONDS, Duration
 
 KEYWORDS = frozenset(
-    ("and", "or", "not", "in", "between", "is", "null", "true", "false", "where", "within", "now", "today")
+    ("and", "or", "not", "in", "between", "is", "null", "true", "false", "where", "within", "now", "today",
+     "then", "convert")
 )
 _IDENTIFIER = re.compile(r"[A-Za-z_][A-Za-z0-9_]*")
 _DURATION = re.compile(r"([0-9]+)(\.[0-9]+)?(.*)", re.DOTALL)
@@ -94,6 +95,18 @@ def decode_duration(text: str) -> tuple[int, str]:
         return int(digits), unit
     except ValueError:
         raise LiteralError("number_too_long", 0, len(digits), digits=str(len(digits))) from None
+
+
+def duration_param(value: object) -> Duration | None:
+    """A parameter value written as a duration (``params: {recent: 30d}``, ``--param recent=14d``)
+    as an :class:`~.ast.Duration`, or None for any other value.  Such a parameter is a duration,
+    usable in ``within $recent``, ``convert $recent`` and ``now - $recent``."""
+    if not isinstance(value, str):
+        return None
+    match = _DURATION.fullmatch(value)
+    if match is None or match.group(2) or match.group(3) not in DURATION_SECONDS or len(match.group(1)) > 18:
+        return None
+    return Duration(int(match.group(1)), match.group(3))
 
 
 def encode_duration(amount: int, unit: str) -> str:

@@ -42,7 +42,7 @@ from lark.exceptions import UnexpectedInput, VisitError
 from ..diagnostics import Span
 from ..errors import ExprSyntaxError
 from . import ast
-from .calls import build_call
+from .calls import ThenStep, build_call
 from .lexicon import LiteralError, decode_duration, decode_number, decode_string
 from .positions import SourceMap
 from .syntax_errors import SyntaxErrorReporter, syntax_error
@@ -247,11 +247,22 @@ class AstBuilder(Transformer):
 
     # --- calls --------------------------------------------------------------------------
     def call(self, meta, children):
-        name, (args, where, window) = children
-        return build_call(name.value, args or [], where, window, self._span(meta), self._range_spans)
+        name, (args, where, *steps, convert, window) = children
+        return build_call(name.value, args or [], where, window, self._span(meta), self._range_spans,
+                          steps=steps, convert=convert)
 
     def call_body(self, meta, children):
         return children
+
+    def then_step(self, meta, children):
+        source, where = children
+        return ThenStep(source, where, self._span(meta))
+
+    def convert(self, meta, children):
+        token = children[0]
+        if token.type == "PARAM":
+            return ast.Param(token.value[1:], span=self._map.span(token.start_pos, token.end_pos))
+        return self._duration(token)
 
     def args(self, meta, children):
         return children
@@ -264,6 +275,11 @@ class AstBuilder(Transformer):
 
     def within(self, meta, children):
         return ast.Within(self._duration(children[0]), span=self._span(meta))
+
+    def within_param(self, meta, children):
+        token = children[0]
+        param = ast.Param(token.value[1:], span=self._map.span(token.start_pos, token.end_pos))
+        return ast.Within(param, span=self._span(meta))
 
     def within_calendar(self, meta, children):
         period, unit = children

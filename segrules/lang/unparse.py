@@ -151,17 +151,49 @@ class _Unparser:
             if isinstance(node.window, ast.TimeRange) or condition.startswith("("):
                 condition = f"({condition})"
             parts.append(f"where {condition}")
-        if isinstance(node.window, ast.Within):
-            parts.append(f"within {self.visit_Duration(node.window.duration)[0]}")
-        elif isinstance(node.window, ast.TimeRange):
-            parts.append(f"between {self._range(node.window.start, node.window.end)}")
-        elif isinstance(node.window, ast.CalendarWindow):
-            if node.window.period not in ast.CALENDAR_PERIODS or node.window.unit not in ast.CALENDAR_UNITS:
-                raise ValueError(f"not a calendar window: {node.window!r}")
-            parts.append(f"within {node.window.period} {node.window.unit}")
-        elif node.window is not None:
-            raise TypeError(f"not a window: {node.window!r}")
+        parts.extend(self._window(node.window))
         return f"{node.func}({' '.join(parts)})", ATOM
+
+    def visit_Sequence(self, node: ast.Sequence):
+        if node.func not in ast.SEQUENCE_FUNCS or len(node.steps) < 2:
+            raise ValueError(f"not a sequence: {node!r}")
+        steps = []
+        for i, step in enumerate(node.steps):
+            text = _identifier(step.source)
+            if step.where is not None:
+                condition = self.expr(step.where, 0)
+                last = i == len(node.steps) - 1
+                # as in aggregates: a parenthesised or `between`-followed condition keeps its parens
+                if condition.startswith("(") or (last and isinstance(node.window, ast.TimeRange)
+                                                 and node.convert is None):
+                    condition = f"({condition})"
+                text += f" where {condition}"
+            steps.append(text)
+        parts = [" then ".join(steps)]
+        if node.convert is not None:
+            parts.append(f"convert {self._duration_or_param(node.convert)}")
+        parts.extend(self._window(node.window))
+        return f"{node.func}({' '.join(parts)})", ATOM
+
+    def _duration_or_param(self, node) -> str:
+        if isinstance(node, ast.Param):
+            return self.visit_Param(node)[0]
+        if isinstance(node, ast.Duration):
+            return self.visit_Duration(node)[0]
+        raise TypeError(f"not a duration: {node!r}")
+
+    def _window(self, window) -> list[str]:
+        if isinstance(window, ast.Within):
+            return [f"within {self._duration_or_param(window.duration)}"]
+        if isinstance(window, ast.TimeRange):
+            return [f"between {self._range(window.start, window.end)}"]
+        if isinstance(window, ast.CalendarWindow):
+            if window.period not in ast.CALENDAR_PERIODS or window.unit not in ast.CALENDAR_UNITS:
+                raise ValueError(f"not a calendar window: {window!r}")
+            return [f"within {window.period} {window.unit}"]
+        if window is not None:
+            raise TypeError(f"not a window: {window!r}")
+        return []
 
     # --- helpers ------------------------------------------------------------------------
     def _list(self, items) -> str:

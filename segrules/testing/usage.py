@@ -62,18 +62,26 @@ def usage_types(spec) -> dict[str, dict[str, dt.DataType]]:
             return m.entity.table, node.name
         return None
 
+    def rows_of(source: str, where, column: str | None = None, func: str | None = None):
+        """The columns a filter over ``source``'s rows reads (an aggregate, a sequence step)."""
+        if source not in m.sources:
+            return
+        src = m.sources[source]
+        note(src.table, src.key, None, strong=False)
+        if src.time:
+            note(src.table, src.time, dt.timestamp)
+        if column:
+            note(src.table, column, dt.float64 if func in ("sum", "avg") else None, strong=False)
+        if where is not None:
+            condition(where, source)
+
     def visit(node, source):
         if isinstance(node, a.Aggregate):
-            if node.source not in m.sources:
-                return
-            src = m.sources[node.source]
-            note(src.table, src.key, None, strong=False)
-            if src.time:
-                note(src.table, src.time, dt.timestamp)
-            if node.column:
-                note(src.table, node.column, dt.float64 if node.func in ("sum", "avg") else None, strong=False)
-            if node.where is not None:
-                condition(node.where, node.source)
+            rows_of(node.source, node.where, node.column, node.func)
+            return
+        if isinstance(node, a.Sequence):
+            for step in node.steps:
+                rows_of(step.source, step.where)
             return
         if isinstance(node, (a.Compare, a.Between, a.InList)):
             operands = [node.left, node.right] if isinstance(node, a.Compare) else (
