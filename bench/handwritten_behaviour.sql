@@ -1,5 +1,5 @@
--- The definitions of bench/behaviour.yaml written by hand for DuckDB, one statement per
--- "-- query: DEFINITION.FORMULATION" marker. bench/run_behaviour.py times them against segrules;
+-- The definitions of bench/behaviour_sequence.yaml and bench/behaviour_rank.yaml written by hand
+-- for DuckDB, one statement per "-- query: DEFINITION.FORMULATION" marker. bench/run_behaviour.py times them against segrules;
 -- its BEST table names the formulation that is the baseline of each definition (the fastest
 -- correct one measured, see docs/performance.md), the others can be timed with --formulations.
 -- tests/test_bench_behaviour_sql.py checks every statement against a brute-force Python
@@ -34,6 +34,23 @@ per AS (
 SELECT c.customer_id, coalesce(per.v, 0) = 3 AS member, coalesce(per.v, 0) AS value
 FROM customers AS c LEFT JOIN per ON per.k = c.customer_id;
 
+-- query: funnel.asof_forward
+-- For each pricing view: the first checkout strictly after it, carrying that checkout's first paid
+-- order strictly after it (two ASOF joins, the second one first). No view is left out (LEFT).
+WITH
+s1 AS (SELECT customer_id AS k, ts AS t FROM events WHERE name = 'view_pricing' AND ts <= $now),
+s2 AS (SELECT customer_id AS k, ts AS t FROM events WHERE name = 'checkout' AND ts <= $now),
+s3 AS (SELECT customer_id AS k, ordered_at AS t FROM orders WHERE status = 'paid' AND ordered_at <= $now),
+n3 AS (SELECT s2.k, s2.t AS t2, s3.t AS t3 FROM s2 ASOF LEFT JOIN s3 ON s2.k = s3.k AND s3.t > s2.t),
+per AS (
+    SELECT s1.k, max(CASE WHEN n3.t3 <= s1.t + INTERVAL 7 DAY THEN 3
+                          WHEN n3.t2 <= s1.t + INTERVAL 7 DAY THEN 2 ELSE 1 END) AS v
+    FROM s1 ASOF LEFT JOIN n3 ON s1.k = n3.k AND n3.t2 > s1.t
+    GROUP BY s1.k
+)
+SELECT c.customer_id, coalesce(per.v, 0) = 3 AS member, coalesce(per.v, 0) AS value
+FROM customers AS c LEFT JOIN per ON per.k = c.customer_id;
+
 -- query: funnel.pairs
 -- Each pricing view paired with the checkouts of the next 7 days (a range join on the customer),
 -- each checkout carrying the first paid order strictly after it (an ASOF join).
@@ -53,26 +70,21 @@ per AS (
 SELECT c.customer_id, coalesce(per.v, 0) = 3 AS member, coalesce(per.v, 0) AS value
 FROM customers AS c LEFT JOIN per ON per.k = c.customer_id;
 
--- query: funnel.selfjoin
--- Joins only: every (view, checkout) pair of the conversion window, and whether a paid order
--- follows the checkout inside the same window (a semi-join).
+-- query: funnel.joins
+-- Joins only: every view with every checkout of its 7 days, and every such pair with every paid
+-- order after the checkout and within the view's 7 days (LEFT: a view without a checkout still
+-- counts 1). Any valid chain may be chosen, so the best one is among the rows. The work grows with
+-- the pairs inside the conversion window (quadratic for a customer with many rows in one week).
 WITH
 s1 AS (SELECT customer_id AS k, ts AS t FROM events WHERE name = 'view_pricing' AND ts <= $now),
 s2 AS (SELECT customer_id AS k, ts AS t FROM events WHERE name = 'checkout' AND ts <= $now),
 s3 AS (SELECT customer_id AS k, ordered_at AS t FROM orders WHERE status = 'paid' AND ordered_at <= $now),
-pairs AS (
-    SELECT s1.k, s1.t AS t1, s2.t AS t2
-    FROM s1 JOIN s2 ON s1.k = s2.k AND s2.t > s1.t AND s2.t <= s1.t + INTERVAL 7 DAY
-),
 per AS (
-    SELECT k, max(v) AS v FROM (
-        SELECT k, CASE WHEN EXISTS (SELECT 1 FROM s3 WHERE s3.k = pairs.k AND s3.t > pairs.t2
-                                                      AND s3.t <= pairs.t1 + INTERVAL 7 DAY)
-                       THEN 3 ELSE 2 END AS v
-        FROM pairs
-        UNION ALL
-        SELECT k, 1 FROM s1)
-    GROUP BY k
+    SELECT s1.k, max(CASE WHEN s3.t IS NOT NULL THEN 3 WHEN s2.t IS NOT NULL THEN 2 ELSE 1 END) AS v
+    FROM s1
+    LEFT JOIN s2 ON s2.k = s1.k AND s2.t > s1.t AND s2.t <= s1.t + INTERVAL 7 DAY
+    LEFT JOIN s3 ON s3.k = s1.k AND s3.t > s2.t AND s3.t <= s1.t + INTERVAL 7 DAY
+    GROUP BY s1.k
 )
 SELECT c.customer_id, coalesce(per.v, 0) = 3 AS member, coalesce(per.v, 0) AS value
 FROM customers AS c LEFT JOIN per ON per.k = c.customer_id;
@@ -148,6 +160,25 @@ per AS (
         UNION ALL
         SELECT k, 1 FROM s1)
     GROUP BY k
+)
+SELECT c.customer_id, coalesce(per.v, 0) = 3 AS member, coalesce(per.v, 0) AS value
+FROM customers AS c LEFT JOIN per ON per.k = c.customer_id;
+
+-- query: funnel_90d.joins
+-- As funnel.joins, every step's rows limited to the last 90 days.
+WITH
+s1 AS (SELECT customer_id AS k, ts AS t FROM events
+       WHERE name = 'view_pricing' AND ts <= $now AND ts > $now - INTERVAL 90 DAY),
+s2 AS (SELECT customer_id AS k, ts AS t FROM events
+       WHERE name = 'checkout' AND ts <= $now AND ts > $now - INTERVAL 90 DAY),
+s3 AS (SELECT customer_id AS k, ordered_at AS t FROM orders
+       WHERE status = 'paid' AND ordered_at <= $now AND ordered_at > $now - INTERVAL 90 DAY),
+per AS (
+    SELECT s1.k, max(CASE WHEN s3.t IS NOT NULL THEN 3 WHEN s2.t IS NOT NULL THEN 2 ELSE 1 END) AS v
+    FROM s1
+    LEFT JOIN s2 ON s2.k = s1.k AND s2.t > s1.t AND s2.t <= s1.t + INTERVAL 7 DAY
+    LEFT JOIN s3 ON s3.k = s1.k AND s3.t > s2.t AND s3.t <= s1.t + INTERVAL 7 DAY
+    GROUP BY s1.k
 )
 SELECT c.customer_id, coalesce(per.v, 0) = 3 AS member, coalesce(per.v, 0) AS value
 FROM customers AS c LEFT JOIN per ON per.k = c.customer_id;

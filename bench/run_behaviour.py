@@ -4,7 +4,7 @@
     python bench/run_behaviour.py --customers 20000 --repeat 1            # quick correctness check
     python bench/run_behaviour.py --variants sql --formulations all        # the hand-written ones
 
-Each definition of bench/behaviour.yaml (a feature and a segment on it) is computed for every
+Each definition of bench/behaviour_*.yaml (a feature and a segment on it) is computed for every
 customer by segrules (load the spec, compile that segment and feature against the database, run
 it to Arrow) and by the hand-written statements of bench/handwritten_behaviour.sql: BEST names
 the baseline of each definition, ``--formulations`` adds the others. The data is the demo shop
@@ -29,12 +29,11 @@ from pathlib import Path
 import behaviour_data
 import harness
 
-SPEC = harness.BENCH / "behaviour.yaml"
 SQL = harness.BENCH / "handwritten_behaviour.sql"
-DEFINITIONS = {  # definition -> (segment, feature) of bench/behaviour.yaml
-    "funnel": ("funnel", "funnel_step"),
-    "funnel_90d": ("funnel_90d", "funnel_step_90d"),
-    "top_spenders": ("top_spenders", "spend_rank"),
+DEFINITIONS = {  # definition -> (spec, segment, feature)
+    "funnel": (harness.BENCH / "behaviour_sequence.yaml", "funnel", "funnel_step"),
+    "funnel_90d": (harness.BENCH / "behaviour_sequence.yaml", "funnel_90d", "funnel_step_90d"),
+    "top_spenders": (harness.BENCH / "behaviour_rank.yaml", "top_spenders", "spend_rank"),
 }
 BEST = {"funnel": "asof", "funnel_90d": "asof", "top_spenders": "counting"}
 """The fastest correct hand-written formulation of each definition (docs/performance.md)."""
@@ -56,11 +55,11 @@ def run_segrules(db: str, now: datetime, threads: int, definition: str):
     import segrules
 
     con = ibis.duckdb.connect(db, read_only=True, threads=threads)
-    segment, feature = DEFINITIONS[definition]
+    path, segment, feature = DEFINITIONS[definition]
 
     def run():
         started = time.perf_counter()
-        spec = segrules.load(SPEC)
+        spec = segrules.load(path)
         expr = spec.evaluate(con, as_of=now, segments=[segment], features=[feature])
         compiled = time.perf_counter()
         table = expr.to_pyarrow().select([spec.key, segment, feature])
@@ -193,7 +192,7 @@ def main(argv: list[str] | None = None) -> int:
                                                              args.threads, script=Path(__file__).resolve())}
         ok = all("error" not in r for r in measured.values())
         for d, vs in per_definition.items():
-            print(f"\n== {d}: segment {DEFINITIONS[d][0]!r}, feature {DEFINITIONS[d][1]!r}; "
+            print(f"\n== {d}: segment {DEFINITIONS[d][1]!r}, feature {DEFINITIONS[d][2]!r}; "
                   f"baseline sql:{d} = {d}.{BEST[d]}")
             group = [measured[v] for v in vs]
             harness.print_results(group, baseline=f"sql:{d}")
