@@ -215,3 +215,34 @@ spend AS (
 x AS (SELECT c.customer_id, coalesce(spend.s, 0) AS x FROM customers AS c LEFT JOIN spend USING (customer_id)),
 ranked AS (SELECT customer_id, percent_rank() OVER (ORDER BY x) AS value FROM x)
 SELECT customer_id, value >= 0.9 AS member, value FROM ranked;
+
+-- query: most_engaged.counting
+-- As top_spenders.counting, of the number of events of the last 90 days.
+WITH
+activity AS (
+    SELECT customer_id, count(*) AS n FROM events
+    WHERE ts <= $now AND ts > $now - INTERVAL 90 DAY
+    GROUP BY customer_id
+),
+x AS (SELECT c.customer_id, coalesce(activity.n, 0) AS x FROM customers AS c LEFT JOIN activity USING (customer_id)),
+distinct_x AS (SELECT x, count(*) AS n FROM x GROUP BY x),
+ranked AS (
+    SELECT x, CASE WHEN sum(n) OVER () > 1
+                   THEN ((sum(n) OVER (ORDER BY x ROWS UNBOUNDED PRECEDING) - n) / (sum(n) OVER () - 1))::DOUBLE
+                   ELSE 0 END AS value
+    FROM distinct_x
+)
+SELECT x.customer_id, ranked.value >= 0.9 AS member, ranked.value
+FROM x JOIN ranked ON ranked.x = x.x;
+
+-- query: most_engaged.window
+-- PERCENT_RANK as a window over the customers sorted by their number of events of the last 90 days.
+WITH
+activity AS (
+    SELECT customer_id, count(*) AS n FROM events
+    WHERE ts <= $now AND ts > $now - INTERVAL 90 DAY
+    GROUP BY customer_id
+),
+x AS (SELECT c.customer_id, coalesce(activity.n, 0) AS x FROM customers AS c LEFT JOIN activity USING (customer_id)),
+ranked AS (SELECT customer_id, percent_rank() OVER (ORDER BY x) AS value FROM x)
+SELECT customer_id, value >= 0.9 AS member, value FROM ranked;

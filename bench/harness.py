@@ -62,6 +62,21 @@ def ensure_data(args) -> Path:
     return path
 
 
+def duckdb_connection(db: str | Path, threads: int):
+    """A read-only DuckDB connection for a hand-written variant, with its set-up done.
+
+    DuckDB's Python client imports pandas (0.3-0.5 s of CPU here) the first time a query binds a
+    parameter, and pyarrow on the first ``to_arrow_table``: costs of the first call in a process,
+    not of the query. They are paid here, untimed, as the segrules variants import Ibis's Arrow
+    converter (and pandas with it) in their set-up."""
+    import duckdb
+    import pyarrow  # noqa: F401
+
+    con = duckdb.connect(str(db), read_only=True, config={"threads": threads})
+    con.execute("SELECT $now", {"now": datetime(2000, 1, 1)}).to_arrow_table()
+    return con
+
+
 def measure(variants: list[str], db: Path, now: datetime, repeat: int, threads: int,
             script: Path | None = None) -> list[dict]:
     """Each variant ``repeat`` times, round-robin (so load from other work on the machine falls

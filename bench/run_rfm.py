@@ -62,10 +62,9 @@ def _arrow_counts(table) -> dict[str, int]:
 
 def run_fused_sql(db: str, now: datetime, threads: int):
     """bench/handwritten_rfm.sql in DuckDB: what the fastest hand-written query does here."""
-    import duckdb
     import pyarrow.compute  # noqa: F401
 
-    con = duckdb.connect(db, read_only=True, config={"threads": threads})
+    con = harness.duckdb_connection(db, threads)
     sql = (harness.BENCH / "handwritten_rfm.sql").read_text()
 
     def run():

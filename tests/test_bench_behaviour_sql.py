@@ -62,21 +62,32 @@ def funnel(shop, window: timedelta | None) -> dict[int, tuple[bool, int]]:
     return result
 
 
-def top_spenders(shop) -> dict[int, tuple[bool, float]]:
-    """PERCENT_RANK of sum(orders.amount within 365d) over all customers: the share of the other
-    customers with a strictly smaller value; a lone customer ranks 0."""
-    spend = {c: sum((r["amount"] for r in shop["orders"] if r["customer_id"] == c
-                     and _visible(r["t"], timedelta(days=365))), Decimal(0))
-             for c in shop["customers"]}
-    n = len(spend)
-    ranks = {c: (sum(1 for w in spend.values() if w < v) / (n - 1) if n > 1 else 0.0)
-             for c, v in spend.items()}
+def top_decile(values: dict[int, object]) -> dict[int, tuple[bool, float]]:
+    """PERCENT_RANK over all customers: the share of the other customers with a strictly smaller
+    value; a lone customer ranks 0. Members rank at least 0.9."""
+    n = len(values)
+    ranks = {c: (sum(1 for w in values.values() if w < v) / (n - 1) if n > 1 else 0.0)
+             for c, v in values.items()}
     return {c: (r >= 0.9, r) for c, r in ranks.items()}
+
+
+def top_spenders(shop):
+    """percent_rank(sum(orders.amount within 365d)); no orders: 0."""
+    return top_decile({c: sum((r["amount"] for r in shop["orders"] if r["customer_id"] == c
+                               and _visible(r["t"], timedelta(days=365))), Decimal(0))
+                       for c in shop["customers"]})
+
+
+def most_engaged(shop):
+    """percent_rank(count(events within 90d))."""
+    return top_decile({c: sum(1 for r in shop["events"] if r["customer_id"] == c
+                              and _visible(r["t"], timedelta(days=90)))
+                       for c in shop["customers"]})
 
 
 EXPECTED = {"funnel": lambda shop: funnel(shop, None),
             "funnel_90d": lambda shop: funnel(shop, timedelta(days=90)),
-            "top_spenders": top_spenders}
+            "top_spenders": top_spenders, "most_engaged": most_engaged}
 
 
 # --- running the SQL ------------------------------------------------------------------------
