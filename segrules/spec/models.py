@@ -66,7 +66,8 @@ class SpecModel(_Strict):
     entity: Entity
     sources: dict[Identifier, Source] = Field(default_factory=dict)
     params: dict[Identifier, ParamValue] = Field(
-        default_factory=dict, description="Named values used as `$name`; overridable with `--param`.")
+        default_factory=dict, description="Named values used as `$name`; overridable with `--param`. A value "
+        "written as a duration (`30d`, `12h`, `90min`) is a duration: `within $name`, `convert $name`, `now - $name`.")
     features: dict[Identifier, Expression] = Field(
         default_factory=dict, description="Named, reusable computed traits, used by bare name.")
     segments: dict[Identifier, Segment]
