@@ -121,51 +121,8 @@ per AS (
 SELECT c.customer_id, coalesce(per.v, 0) = 3 AS member, coalesce(per.v, 0) AS value
 FROM customers AS c LEFT JOIN per ON per.k = c.customer_id;
 
--- query: funnel_90d.asof
--- As funnel.asof, every step's rows limited to the last 90 days (now - 90d < t <= now).
-WITH
-s1 AS (SELECT customer_id AS k, ts AS t FROM events
-       WHERE name = 'view_pricing' AND ts <= $now AND ts > $now - INTERVAL 90 DAY),
-s2 AS (SELECT customer_id AS k, ts AS t FROM events
-       WHERE name = 'checkout' AND ts <= $now AND ts > $now - INTERVAL 90 DAY),
-s3 AS (SELECT customer_id AS k, ordered_at AS t FROM orders
-       WHERE status = 'paid' AND ordered_at <= $now AND ordered_at > $now - INTERVAL 90 DAY),
-n3 AS (SELECT s2.k, s2.t AS t2, s3.t AS t3 FROM s2 ASOF LEFT JOIN s3 ON s2.k = s3.k AND s3.t > s2.t),
-chain AS (SELECT n3.k, s1.t AS t1, n3.t2, n3.t3 FROM n3 ASOF JOIN s1 ON n3.k = s1.k AND s1.t < n3.t2),
-per AS (
-    SELECT k, max(v) AS v FROM (
-        SELECT k, CASE WHEN t3 <= t1 + INTERVAL 7 DAY THEN 3 ELSE 2 END AS v
-        FROM chain WHERE t2 <= t1 + INTERVAL 7 DAY
-        UNION ALL
-        SELECT k, 1 FROM s1)
-    GROUP BY k
-)
-SELECT c.customer_id, coalesce(per.v, 0) = 3 AS member, coalesce(per.v, 0) AS value
-FROM customers AS c LEFT JOIN per ON per.k = c.customer_id;
-
--- query: funnel_90d.pairs
--- As funnel.pairs, every step's rows limited to the last 90 days.
-WITH
-s1 AS (SELECT customer_id AS k, ts AS t FROM events
-       WHERE name = 'view_pricing' AND ts <= $now AND ts > $now - INTERVAL 90 DAY),
-s2 AS (SELECT customer_id AS k, ts AS t FROM events
-       WHERE name = 'checkout' AND ts <= $now AND ts > $now - INTERVAL 90 DAY),
-s3 AS (SELECT customer_id AS k, ordered_at AS t FROM orders
-       WHERE status = 'paid' AND ordered_at <= $now AND ordered_at > $now - INTERVAL 90 DAY),
-n3 AS (SELECT s2.k, s2.t AS t2, s3.t AS t3 FROM s2 ASOF LEFT JOIN s3 ON s2.k = s3.k AND s3.t > s2.t),
-per AS (
-    SELECT k, max(v) AS v FROM (
-        SELECT s1.k, CASE WHEN n3.t3 <= s1.t + INTERVAL 7 DAY THEN 3 ELSE 2 END AS v
-        FROM s1 JOIN n3 ON s1.k = n3.k AND n3.t2 > s1.t AND n3.t2 <= s1.t + INTERVAL 7 DAY
-        UNION ALL
-        SELECT k, 1 FROM s1)
-    GROUP BY k
-)
-SELECT c.customer_id, coalesce(per.v, 0) = 3 AS member, coalesce(per.v, 0) AS value
-FROM customers AS c LEFT JOIN per ON per.k = c.customer_id;
-
 -- query: funnel_90d.joins
--- As funnel.joins, every step's rows limited to the last 90 days.
+-- As funnel.joins, every step's rows limited to the last 90 days (now - 90d < t <= now).
 WITH
 s1 AS (SELECT customer_id AS k, ts AS t FROM events
        WHERE name = 'view_pricing' AND ts <= $now AND ts > $now - INTERVAL 90 DAY),
