@@ -121,7 +121,7 @@ def worker(variant: str, db: str, now: str, threads: str) -> None:
 
 def compare(variants: list[str], results: Path) -> bool:
     """True if every variant's member flag and value agree with the first one's for every
-    customer; else print the first differing customers."""
+    customer (fractions to 1e-12, the rest exactly); else print the first differing customers."""
     import pyarrow.compute as pc
     import pyarrow.parquet as pq
 
@@ -174,6 +174,8 @@ def main(argv: list[str] | None = None) -> int:
     definitions = args.definitions.split(",")
     if unknown := sorted(set(definitions) - set(DEFINITIONS)):
         parser.error(f"unknown definitions: {', '.join(unknown)}")
+    if unknown := sorted(set(args.variants.split(",")) - {"segrules", "sql"}):
+        parser.error(f"unknown variants: {', '.join(unknown)} (segrules, sql)")
     written = queries()
     per_definition = {}
     for d in definitions:
