@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pyarrow as pa
 
-from .check.typecheck import EntityColumn, NamespaceValue
+from .check.typecheck import EntityColumn, EntityValue, NamespaceValue
 from .compile import Plan
 from .errors import SpecError
 from .lang import ast as a
@@ -14,7 +14,8 @@ from .run.execute import run_query
 
 def explaining_nodes(checked, segment: str) -> dict[str, a.Node]:
     """Columns to show for ``segment``: the entity columns, features and aggregates its rule
-    (and the segments and features it uses) read, named by their source text."""
+    (and the segments and features it uses) read, named by their source text; ``entity.NAME``
+    values read inside aggregates are shown as ``NAME``."""
     shown: dict[str, a.Node] = {}
     for kind, name in checked.closure([("segment", segment)]):
         root = checked.segments[name] if kind == "segment" else checked.features[name]
@@ -27,6 +28,9 @@ def explaining_nodes(checked, segment: str) -> dict[str, a.Node]:
                 shown.setdefault(node.name, node)
             elif isinstance(binding, NamespaceValue):
                 shown.setdefault(f"{binding.namespace}.{binding.name}", node)
+            elif isinstance(binding, EntityValue) and not binding.feature:
+                # entity.NAME inside an aggregate: the entity's column (a feature is shown by name)
+                shown.setdefault(binding.name, a.Name(binding.name))
             elif isinstance(node, a.Aggregate):
                 shown.setdefault(unparse(node), node)
             elif isinstance(node, a.Sequence):

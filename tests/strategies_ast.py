@@ -41,6 +41,7 @@ leaves = st.one_of(
     st.builds(ast.Param, _WORD),
     st.builds(ast.Name, identifiers),
     st.builds(ast.Dotted, identifiers, identifiers),
+    st.builds(ast.Dotted, st.just("entity"), identifiers),  # the entity's own value (in aggregates)
     st.builds(ast.SegmentRef, st.text(max_size=12)),
 )
 

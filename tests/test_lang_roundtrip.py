@@ -144,6 +144,21 @@ def test_unparse_refuses_non_expression_nodes():
             ast.Call("f", (ast.Between(ast.Name("x"), ast.Number(1), ast.Number(2)),)),
             "f(x between 1 and 2)",
         ),
+        (  # the entity's own values in the where and in the bounds
+            ast.Aggregate("count", "events", where=ast.Compare("==", ast.Name("name"), ast.String("login")),
+                          window=ast.TimeRange(ast.Dotted("entity", "signup_at"),
+                                               ast.BinOp("+", ast.Dotted("entity", "signup_at"), ast.Duration(14, "d")))),
+            "count(events where (name == 'login') between entity.signup_at and entity.signup_at + 14d)",
+        ),
+        (
+            ast.Aggregate("count", "orders", where=ast.Compare(
+                "<=", ast.Name("ordered_at"), ast.BinOp("+", ast.Dotted("entity", "signup_at"), ast.Duration(7, "d")))),
+            "count(orders where ordered_at <= entity.signup_at + 7d)",
+        ),
+        (
+            ast.Aggregate("min", "orders", "ordered_at", window=ast.TimeRange(ast.Dotted("entity", "last_cart_at"), ast.Now())),
+            "min(orders.ordered_at between entity.last_cart_at and now)",
+        ),
     ],
 )
 def test_unparse_aggregate_windows_roundtrip(node, text):

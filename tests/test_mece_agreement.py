@@ -148,39 +148,48 @@ def _random_tables(customers: list[dict]) -> dict:
 SETTINGS = settings(max_examples=60, deadline=None, suppress_health_check=[HealthCheck.too_slow])
 
 
-@SETTINGS
-@given(pair=rule_pairs(), data=st.lists(customer, min_size=1, max_size=8))
-def test_mece_static_pair_agrees_with_data(registry, pair, data):
-    spec = _load(registry, *pair)
+def assert_pair_agrees(spec, data: list[dict], label) -> None:
+    """The static answer for segments a and b of ``spec`` holds on the random ``data`` (disjoint)
+    or on its witness (overlap)."""
     checked = spec.check()
     answer = Prover(checked).pair("a", "b")
     if answer.kind == "disjoint":
         rows = _evaluate(spec, _random_tables(data), NOW)
-        assert not any(r["a"] and r["b"] for r in rows), pair
+        assert not any(r["a"] and r["b"] for r in rows), label
     elif answer.kind == "overlap":
         w = answer.witness
         assert w.insertable
         [row] = _evaluate(spec, witness_tables(w, checked), w.now)
-        assert row["a"] and row["b"], (pair, w.to_dict())
+        assert row["a"] and row["b"], (label, w.to_dict())
     else:
         assert answer.kind == "unknown" and answer.reason
+
+
+def assert_gap_agrees(spec, data: list[dict], label) -> None:
+    """The same for the gap question: exhaustive on ``data``, or a witness in neither."""
+    checked = spec.check()
+    answer = Prover(checked).gap(["a", "b"])
+    if answer.kind == "exhaustive":
+        rows = _evaluate(spec, _random_tables(data), NOW)
+        assert all(r["a"] or r["b"] for r in rows), label
+    elif answer.kind == "gap":
+        w = answer.witness
+        [row] = _evaluate(spec, witness_tables(w, checked), w.now)
+        assert not row["a"] and not row["b"], (label, w.to_dict())
+    else:
+        assert answer.kind == "unknown" and answer.reason
+
+
+@SETTINGS
+@given(pair=rule_pairs(), data=st.lists(customer, min_size=1, max_size=8))
+def test_mece_static_pair_agrees_with_data(registry, pair, data):
+    assert_pair_agrees(_load(registry, *pair), data, pair)
 
 
 @SETTINGS
 @given(pair=rule_pairs(), data=st.lists(customer, min_size=1, max_size=8))
 def test_mece_static_gap_agrees_with_data(registry, pair, data):
-    spec = _load(registry, *pair)
-    checked = spec.check()
-    answer = Prover(checked).gap(["a", "b"])
-    if answer.kind == "exhaustive":
-        rows = _evaluate(spec, _random_tables(data), NOW)
-        assert all(r["a"] or r["b"] for r in rows), pair
-    elif answer.kind == "gap":
-        w = answer.witness
-        [row] = _evaluate(spec, witness_tables(w, checked), w.now)
-        assert not row["a"] and not row["b"], (pair, w.to_dict())
-    else:
-        assert answer.kind == "unknown" and answer.reason
+    assert_gap_agrees(_load(registry, *pair), data, pair)
 
 
 def test_mece_static_answers_are_not_all_unknown(registry):

@@ -11,6 +11,9 @@ every row (checked by z3 on a generic row), A's rows are a subset of B's:
   ``sum_A <= sum_B``; equal filters give equal values;
 * ``count(s within D)`` over B's where, and ``m = max(s.<time>)`` over the same where:
   ``nonempty_A <-> nonempty_m and m > now - D``.
+
+And ``nonempty_A -> P_A(r_A)`` for a generic row ``r_A`` of A's own: some row qualifies, which
+relates A to the entity's own values (``entity.NAME``) its filter reads.
 """
 
 from __future__ import annotations
@@ -60,6 +63,10 @@ def abstract_aggregate(env: Env, node: a.Aggregate) -> Val:
     # A generic row of the source, one per aggregate, for the implication checks.
     row = Row(env, node.source, f"{node.source}[{label}]")
     this = _Abstract(node, value, nonempty, env.qualifies(row, node), row)
+    # Rows exist only if one of them qualifies: the generic row stands for it.  This ties the
+    # aggregate to the entity values its filter reads (`count(s where t > entity.x) > 0` needs
+    # `entity.x` not null).
+    env.facts.append(z3.Implies(nonempty, this.predicate))
     known = env.__dict__.setdefault("_abstract", [])
     for other in known:
         if other.node.source == node.source:

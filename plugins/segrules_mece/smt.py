@@ -27,7 +27,7 @@ from decimal import Decimal
 import ibis.expr.datatypes as dt
 import z3
 
-from segrules.check.typecheck import EntityColumn, FeatureRef, NamespaceValue, SourceColumn
+from segrules.check.typecheck import EntityColumn, EntityValue, FeatureRef, NamespaceValue, SourceColumn
 from segrules.lang import ast as a
 from segrules.lang.lexicon import duration_param
 from segrules.lang.unparse import unparse
@@ -218,6 +218,12 @@ class Translator:
             return self.row.column(binding.name)
         if isinstance(binding, NamespaceValue):
             return self.env.namespace_value(binding.namespace, binding.name)
+        if isinstance(binding, EntityValue):
+            # entity.NAME inside an aggregate: the entity's own value, the same variable for every
+            # row (exact in both modes: a feature is translated once, over all the source's rows)
+            if binding.feature:
+                return self.env.feature(self, binding.name)
+            return self.env.entity_column(binding.name)
         return self.opaque(node, f"name {unparse(node)} is not modelled")
 
     visit_Dotted = visit_Name

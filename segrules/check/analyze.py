@@ -18,7 +18,7 @@ from ..spec import SpecDocument
 from .cycles import Ref, find_cycles, topological_order
 from .schema import did_you_mean
 from .types import describe, dtype, is_temporal
-from .typecheck import Binding, Env, Scope, TypeChecker
+from .typecheck import ENTITY_NAMESPACE, Binding, Env, Scope, TypeChecker
 from .types import matches_category
 
 
@@ -99,6 +99,10 @@ def _structure(doc: SpecDocument, schemas: dict[str, ibis.Schema]) -> list[Diagn
             diags.append(Diagnostic("SR411", f"time column {table}.{col} must be a date or timestamp, "
                                     f"it is {describe(schema[col])}", doc.index.value_span(path)))
 
+    if ENTITY_NAMESPACE in m.sources:
+        diags.append(Diagnostic("SR318", f"the source name {ENTITY_NAMESPACE!r} is reserved: entity.NAME reads the "
+                                "entity's own values inside aggregates", doc.index.key_span(("sources", ENTITY_NAMESPACE)),
+                                hint="rename the source"))
     column(m.entity.table, m.entity.key, ("entity", "key"))
     column(m.entity.table, m.entity.time, ("entity", "time"), temporal=True)
     for name, src in m.sources.items():
@@ -126,7 +130,12 @@ def _namespaces(doc: SpecDocument, namespaces: dict[str, NamespaceDef]):
     m, active, inactive, diags = doc.model, {}, {}, []
     for name, nd in namespaces.items():
         config = getattr(m, nd.section, None)
-        if config is None:
+        if config is not None and name == ENTITY_NAMESPACE:
+            diags.append(Diagnostic("SR318", f"the {nd.section}: section provides {name}.* values, but the name "
+                                    f"{name!r} is reserved for the entity's own values inside aggregates",
+                                    doc.index.key_span((nd.section,)),
+                                    hint=f"the plugin that registers the {name!r} namespace must rename it"))
+        elif config is None:
             inactive[name] = nd.section
         elif name in m.sources:
             diags.append(Diagnostic("SR312", f"source {name!r} has the name of the {name}.* values of the "

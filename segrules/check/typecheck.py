@@ -15,6 +15,8 @@ from ..diagnostics import Diagnostic, Severity
 from ..lang import ast as a
 from ..lang.lexicon import duration_param
 from ..plugin.types import FunctionDef
+from ..lang.unparse import unparse
+from .entity_values import ENTITY_NAMESPACE, EntityValue, entity_value, not_constant
 from .schema import did_you_mean
 from .signatures import BUILTINS
 from .sequences import check_sequence
@@ -45,7 +47,7 @@ class NamespaceValue:
     name: str
 
 
-Binding = EntityColumn | FeatureRef | SourceColumn | NamespaceValue
+Binding = EntityColumn | FeatureRef | SourceColumn | NamespaceValue | EntityValue
 
 
 # Nodes whose type never depends on context.
@@ -57,9 +59,12 @@ CONSTANT_TYPES: dict[type, dt.DataType] = {
 
 @dataclass(frozen=True)
 class Scope:
-    """Where an expression stands: on the entity row, or inside an aggregate over ``source``."""
+    """Where an expression stands: on the entity row, or on the rows of ``source`` (bare names
+    are its columns).  ``aggregate``: inside an aggregate over that source (its ``where`` or its
+    time range bounds), where ``entity.NAME`` reads the entity's own values."""
 
     source: str | None = None
+    aggregate: str | None = None
 
 
 ENTITY = Scope()
@@ -184,6 +189,8 @@ class TypeChecker:
         return None
 
     def visit_Dotted(self, node, scope):
+        if node.namespace == ENTITY_NAMESPACE:
+            return entity_value(self, node, scope)
         if node.namespace in self.env.namespaces and node.namespace not in self.env.sources:
             return self._namespace_value(node, scope)
         if node.namespace in self.env.inactive:
@@ -374,20 +381,25 @@ class TypeChecker:
             return fn.returns(types)
         return dtype(fn.returns)
 
-    def window(self, window: a.Window | None) -> bool:
-        """Check an aggregate's or a sequence's time window; False when it has an error."""
+    def window(self, window: a.Window | None, aggregate: str | None = None) -> bool:
+        """Check an aggregate's or a sequence's time window; False when it has an error.
+        ``aggregate``: the source of the aggregate whose window it is, where the bounds of a time
+        range may read the entity's own values (``entity.signup_at``)."""
         if isinstance(window, a.Within):
             return self.duration(window.duration, "within") is not None
         if not isinstance(window, a.TimeRange):
             return True
         ok = True
         for bound in (window.start, window.end):
-            if any(isinstance(n, (a.Name, a.Dotted, a.Aggregate, a.SegmentRef, a.Sequence)) for n in bound.walk()):
+            if any(not_constant(n) or isinstance(n, a.Sequence) for n in bound.walk()):
+                names = [n.name for n in bound.walk() if isinstance(n, a.Name)]
+                own = [n for n in names if n in self.env.entity or n in self.env.features]
                 self.error("SR412", "time range bounds must be constants (literals, now, today, "
-                           "parameters), not columns", bound)
+                           "parameters) or the entity's own values (entity.NAME), not columns", bound,
+                           f"for the entity's own value write entity.{own[0]}" if own and aggregate else None)
                 ok = False
                 continue
-            bt = self.value(bound, ENTITY)
+            bt = self.value(bound, Scope(aggregate=aggregate))
             if bt is not None and not (is_temporal(bt) or bt.is_null()):
                 self.error("SR401", f"a time range bound must be a date or timestamp, got {describe(bt)}", bound)
                 ok = False
@@ -418,8 +430,13 @@ class TypeChecker:
         return dt.boolean
 
     def visit_Aggregate(self, node, scope):
-        if scope.source is not None:
+        if scope.source is not None or scope.aggregate is not None:
             self.error("SR309", "aggregates cannot be nested", node)
+            return None
+        if node.source == ENTITY_NAMESPACE and node.source not in self.env.sources:
+            self.error("SR316", f"entity is not a source: {unparse(node)} cannot aggregate the customer's "
+                       "own values", node, "compare entity.NAME inside an aggregate's where, or use NAME "
+                       "directly on the entity row")
             return None
         if node.source not in self.env.sources:
             self.error("SR302", f"unknown source {node.source!r}", node,
@@ -427,7 +444,7 @@ class TypeChecker:
                            f"sources: {', '.join(self.env.sources)}" if self.env.sources else
                            "declare it under sources:"))
             return None
-        inner = Scope(node.source)
+        inner = Scope(node.source, aggregate=node.source)
         ok = True
         if node.where is not None:
             ok = self._boolean(node.where, inner, "the 'where' of an aggregate") is not None
@@ -437,7 +454,7 @@ class TypeChecker:
                        f"{'first/last' if node.window is None else 'a time window'}", node,
                        f"add time: to sources.{node.source}")
             ok = False
-        ok = self.window(node.window) and ok
+        ok = self.window(node.window, aggregate=node.source) and ok
         if node.column is None:
             if node.func != "count":
                 self.error("SR405", f"{node.func}() needs a column, e.g. {node.func}({node.source}.amount)", node)

@@ -3,6 +3,9 @@
 * one grouped aggregation per source, with every aggregate the spec needs fused into it as a
   filtered aggregate (``sum(x) FILTER (WHERE ...)``), over the source rows at or before ``now``;
 * left-joined to the entity table on the key;
+* aggregates that read the entity's own values (``entity.NAME``) in later stages, after the
+  aggregates those values need (:mod:`.staging`);
+* one table per ``sequence(...)``/``time_between(...)`` (:mod:`.sequences`), joined like a source;
 * one boolean column per segment (never null), then the features.
 """
 
@@ -11,7 +14,6 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Any
 
-import ibis
 import ibis.expr.datatypes as dt
 
 from ..check import CheckedSpec
@@ -20,13 +22,11 @@ from ..errors import CompileError
 from ..lang import ast as a
 from .backends import by_time
 from .namespaces import build_namespace, point_in_time
-from .nullability import never_null
 from .relations import project
 from .sequences import build_sequence
+from .staging import Columns, EntityScope, entity_rows, entity_values, source_rows, stages
 from .to_ibis import ExprCompiler, duration
 from .windows import resolve_duration, window_condition
-
-ZERO_WHEN_EMPTY = ("count", "count_distinct", "sum")
 
 
 def _aggregate_metric(agg: a.Aggregate, compiler: ExprCompiler, table, key: str, time: str | None,
@@ -74,12 +74,7 @@ class Plan:
         self.checked, self.tables, self.now, self.params = checked, tables, now, params
         self.dialect = dialect  # the target backend, for the translations in .backends
         self.model = checked.model
-        self._features: dict[str, Any] = {}
-        self._segments: dict[str, Any] = {}
-        self._aggregates: dict[a.Aggregate, Any] = {}
-        self._agg_columns: dict[a.Aggregate, tuple[str, str]] = {}  # agg -> (column, func)
-        self._ns_columns: dict[tuple[str, str], str] = {}  # (namespace, field) -> column
-        self._seq_columns: dict[a.Sequence, str] = {}  # sequence -> its column
+        self.columns = Columns()  # where the aggregates and namespace values are in the joined table
 
     def build(self, segments: list[str] | None = None, features: bool | list[str] = True):
         m = self.model
@@ -92,9 +87,8 @@ class Plan:
             [("segment", n) for n in names] + [("feature", f) for f in feature_names]))
         joined = self._join(needed_refs)
         self.joined = joined
-        self.entity = ExprCompiler(self.checked, joined, self.now, self.params,
-                                   feature=self.feature, segment=self.segment, aggregate=self.aggregate,
-                                   namespace=self.namespace, sequence=self.sequence)
+        self.scope = EntityScope(self.checked, joined, self.now, self.params, self.columns)
+        self.entity = self.scope.compiler
         key = m.entity.key
         columns = {key: joined[key]}
         for name in names:
@@ -117,100 +111,89 @@ class Plan:
                     sequences.setdefault(n, None)
                 elif isinstance(binding := self.checked.bindings.get(id(n)), NamespaceValue):
                     used_ns.setdefault(binding.namespace, set()).add(binding.name)
-        taken = set(entity.columns)
-        joined = entity
-        counter = 0
-        group_keys = set()
-        for source_name, aggs in self.checked.aggregates.items():
-            aggs = [agg for agg in aggs if agg in used]
-            if not aggs:
-                continue
-            src = m.sources[source_name]
-            # every aggregate windowed: read only the rows the widest window counts
-            widest = _widest_window(aggs, self.params)
-            table = point_in_time(self.tables[src.table], src.time, self.now,
-                                  duration(widest) if widest is not None else None)
-            compiler = ExprCompiler(self.checked, table, self.now, self.params, source=source_name)
-            metrics = {}
-            for agg in aggs:
-                while f"_agg{counter}" in taken:
-                    counter += 1
-                column = f"_agg{counter}"
-                taken.add(column)
-                metrics[column] = _aggregate_metric(agg, compiler, table, src.key, src.time, self.dialect)
-                self._agg_columns[agg] = (column, agg.func)
-            group_key = f"_key_{source_name}"
-            while group_key in taken:
-                group_key = "_" + group_key
-            taken.add(group_key)
-            group_keys.add(group_key)
-            grouped = table.group_by(**{group_key: table[src.key]}).aggregate(**metrics)
-            # Keys by name: a predicate expression would make Ibis walk the whole aggregation.
-            joined = joined.left_join(grouped, [(m.entity.key, group_key)])
+        self._taken, self._counter = set(entity.columns), 0
+        joined, keys = entity, []
+        # Namespaces first: their values read no aggregate, and entity values may read them.
         for ns, fields in sorted(used_ns.items()):
             fields = sorted(fields)
             table = build_namespace(ns, self.checked, self.tables, self.now, self.params, fields)
-            renames = {}
-            for f in [m.entity.key, *fields]:
-                column = f"_{ns}_{f}"
-                while column in taken:
-                    column = "_" + column
-                taken.add(column)
-                renames[column] = f
+            renames = {self._fresh(f"_{ns}_{f}"): f for f in [m.entity.key, *fields]}
             table = table.rename(renames)
             group_key = next(c for c, f in renames.items() if f == m.entity.key)
-            group_keys.add(group_key)
-            self._ns_columns.update({(ns, f): c for c, f in renames.items() if c != group_key})
+            keys.append(group_key)
+            self.columns.namespaces.update({(ns, f): c for c, f in renames.items() if c != group_key})
             joined = joined.left_join(table, [(m.entity.key, group_key)])
+        # Sequences too: they read only their sources' rows.
         for node in sequences:
             table = build_sequence(node, self.checked, self.tables, self.now, self.params)
-            group_key, column = self._fresh("_seq_key", taken), self._fresh(f"_seq{len(self._seq_columns)}", taken)
-            group_keys.add(group_key)
-            self._seq_columns[node] = column
+            group_key, column = self._fresh("_seq_key"), self._fresh(f"_seq{len(self.columns.sequences)}")
+            keys.append(group_key)
+            self.columns.sequences[node] = column
             joined = joined.left_join(table.rename({group_key: "_k", column: "_v"}), [(m.entity.key, group_key)])
-        if joined is not entity:
-            # Close the join into a plain projection: rules compile against it much faster than
-            # against the join itself (Ibis dereferences every expression through a join).
-            joined = joined.drop(*group_keys)
-        return joined
+        ordered = [agg for aggs in self.checked.aggregates.values() for agg in aggs if agg in used]
+        for k, stage in enumerate(stages(self.checked, ordered)):
+            scope = None
+            if k > 0 and stage:
+                # The entity values compile on the join so far, closed (see _closed); the next
+                # joins start from a view of it, a new join chain instead of a longer one, so
+                # the closed table stays one node: one common table expression, read twice.
+                closed, keys = _closed(joined, keys), []
+                scope = EntityScope(self.checked, closed, self.now, self.params, self.columns)
+                joined = closed.view()
+            for source_name, aggs in stage.items():
+                group_key, grouped = self._grouped(source_name, aggs, scope)
+                keys.append(group_key)
+                # Keys by name: a predicate expression would make Ibis walk the whole aggregation.
+                joined = joined.left_join(grouped, [(m.entity.key, group_key)])
+        return joined.drop(*keys) if keys else joined
 
-    @staticmethod
-    def _fresh(name: str, taken: set[str]) -> str:
-        while name in taken:
-            name = "_" + name
-        taken.add(name)
-        return name
+    def _fresh(self, base: str) -> str:
+        """A column name not yet used in the joined table."""
+        column = base
+        while column in self._taken:
+            column = "_" + column
+        self._taken.add(column)
+        return column
+
+    def _grouped(self, source_name: str, aggs: list[a.Aggregate], scope: EntityScope | None):
+        """(key column, table): one row per key with every aggregate of ``aggs`` fused in; with
+        ``scope``, the source rows carry the entity values the aggregates read."""
+        src = self.model.sources[source_name]
+        # every aggregate windowed: read only the rows the widest window counts
+        widest = _widest_window(aggs, self.params)
+        table = source_rows(self.checked, self.tables, source_name, self.now,
+                            duration(widest) if widest is not None else None)
+        if scope is None:
+            compiler = ExprCompiler(self.checked, table, self.now, self.params, source=source_name)
+        else:
+            names = set().union(*(entity_values(self.checked, agg) for agg in aggs))
+            rows = entity_rows(scope, source_name, names, table)
+            table, compiler = rows.table, rows.compiler(self.checked, self.now, self.params)
+        metrics = {}
+        for agg in aggs:
+            while f"_agg{self._counter}" in self._taken:
+                self._counter += 1
+            column = self._fresh(f"_agg{self._counter}")
+            metrics[column] = _aggregate_metric(agg, compiler, table, src.key, src.time, self.dialect)
+            self.columns.aggregates[agg] = (column, agg.func)
+        group_key = self._fresh(f"_key_{source_name}")
+        return group_key, table.group_by(**{group_key: table[src.key]}).aggregate(**metrics)
 
     # -- callbacks for the entity-scope compiler -----------------------------------------
-    def sequence(self, node: a.Sequence):
-        """A sequence's value on the entity row: 0 steps for an entity without a step-1 row."""
-        value = self.entity.column(self._seq_columns[node])
-        return value.fill_null(0) if node.func == "sequence" else value
-
     def aggregate(self, agg: a.Aggregate):
-        if agg not in self._aggregates:
-            column, func = self._agg_columns[agg]
-            value = self.entity.column(column)
-            self._aggregates[agg] = value.fill_null(0) if func in ZERO_WHEN_EMPTY else value
-        return self._aggregates[agg]
+        return self.scope.aggregate(agg)
 
     def namespace(self, namespace: str, name: str):
-        return self.entity.column(self._ns_columns[(namespace, name)])
+        return self.scope.namespace(namespace, name)
+
+    def sequence(self, node: a.Sequence):
+        return self.scope.sequence(node)
 
     def feature(self, name: str):
-        if name not in self._features:
-            self._features[name] = self.entity.compile(self.checked.features[name])
-        return self._features[name]
+        return self.scope.feature(name)
 
     def segment(self, name: str):
-        if name not in self._segments:
-            node = self.checked.segments[name]
-            if self.checked.types[id(node)].is_null():  # e.g. `where: null`: never a match
-                self._segments[name] = ibis.literal(False)
-            else:
-                rule = self.entity.compile(node)  # unknown is not a match
-                self._segments[name] = rule if never_null(rule) else rule.fill_null(self.entity.lit(False, dt.boolean))
-        return self._segments[name]
+        return self.scope.segment(name)
 
 
 def compile_plan(checked: CheckedSpec, tables: dict[str, Any], now: datetime, params: dict[str, Any],
@@ -219,3 +202,9 @@ def compile_plan(checked: CheckedSpec, tables: dict[str, Any], now: datetime, pa
     """The wide table (key, one boolean per segment, features) as one Ibis expression;
     ``dialect`` names the target backend (``None``: portable Ibis ops only)."""
     return Plan(checked, tables, now, params, dialect=dialect).build(segments, features)
+
+
+def _closed(joined, keys: list[str]):
+    """``joined`` without the join keys: rules compile against a closed join much faster than
+    against an open one (Ibis dereferences every expression through a join)."""
+    return joined.select(*[c for c in joined.columns if c not in keys])

@@ -15,7 +15,7 @@ import ibis.expr.datatypes as dt
 import ibis.expr.operations as ops
 
 from ..check import CheckedSpec
-from ..check.typecheck import EntityColumn, FeatureRef, NamespaceValue, SourceColumn
+from ..check.typecheck import EntityColumn, EntityValue, FeatureRef, NamespaceValue, SourceColumn
 from ..check.types import dtype
 from ..errors import CompileError
 from ..lang import ast as a
@@ -64,7 +64,8 @@ def literal(value: Any):
 
 class ExprCompiler:
     """Compiles expressions over ``table``: the joined entity table (``source is None``) or a
-    source table inside an aggregate."""
+    source table inside an aggregate.  ``entity_value(name)`` gives ``entity.NAME`` on source
+    rows that carry the entity's values (see :mod:`.staging`)."""
 
     def __init__(self, checked: CheckedSpec, table, now: datetime, params: dict[str, Any],
                  *, source: str | None = None,
@@ -72,7 +73,8 @@ class ExprCompiler:
                  segment: Callable[[str], Any] | None = None,
                  aggregate: Callable[[a.Aggregate], Any] | None = None,
                  namespace: Callable[[str, str], Any] | None = None,
-                 sequence: Callable[[a.Sequence], Any] | None = None):
+                 sequence: Callable[[a.Sequence], Any] | None = None,
+                 entity_value: Callable[[str], Any] | None = None):
         self.checked = checked
         self.table = table
         self.now = now_value(now)
@@ -82,6 +84,7 @@ class ExprCompiler:
         self._feature, self._segment, self._aggregate = feature, segment, aggregate
         self._namespace = namespace
         self._sequence = sequence
+        self._entity_value = entity_value
         self.type_of_call: dt.DataType | None = None
         # Ibis expressions are immutable, so equal literals and column references are built once
         # and shared: building an Ibis node costs tens of microseconds (a 500-segment plan).
@@ -192,6 +195,8 @@ class ExprCompiler:
             return self.column(binding.name)
         if isinstance(binding, NamespaceValue):
             return self._namespace(binding.namespace, binding.name)
+        if isinstance(binding, EntityValue) and self._entity_value is not None:
+            return self._entity_value(binding.name)
         raise CompileError(f"no translation for name {node.name!r}", span=node.span)
 
     visit_Dotted = visit_Name

@@ -3,7 +3,8 @@ file shows and no ``schema:`` declares (a table left empty in every case, a colu
 
 Deterministic and deliberately simple: a column compared with (or listed against) a literal or
 parameter takes its type; one passed to a string function is a string; a time column, or one
-passed to ``days_since``/``date_trunc``/``start_of_…``, is a timestamp; ``sum``/``avg`` columns are
+passed to ``days_since``/``date_trunc``/``start_of_…``, or shifted by a duration, or compared with a
+time column, or read as ``entity.NAME`` in a time range bound, is a timestamp; ``sum``/``avg`` columns are
 float64; a bare column used as a condition is boolean; anything else is a string.
 """
 
@@ -52,6 +53,9 @@ def usage_types(spec) -> dict[str, dict[str, dt.DataType]]:
 
     def column_of(node, source):
         """(table, column) when ``node`` names a column in this scope, else None."""
+        if source is not None and isinstance(node, a.Dotted) and node.namespace == "entity":
+            # entity.NAME inside an aggregate: the entity's column (a feature is no column)
+            return None if node.name in m.features else (m.entity.table, node.name)
         if source is not None:
             if isinstance(node, a.Name):
                 return m.sources[source].table, node.name
@@ -78,6 +82,11 @@ def usage_types(spec) -> dict[str, dict[str, dt.DataType]]:
     def visit(node, source):
         if isinstance(node, a.Aggregate):
             rows_of(node.source, node.where, node.column, node.func)
+            if isinstance(node.window, a.TimeRange):  # bounds are times: entity.NAME too
+                for bound in (node.window.start, node.window.end):
+                    col = column_of(_shifted(bound), node.source)
+                    if col and col[0] == m.entity.table:
+                        note(*col, dt.timestamp)
             return
         if isinstance(node, a.Sequence):
             for step in node.steps:
@@ -90,7 +99,11 @@ def usage_types(spec) -> dict[str, dict[str, dt.DataType]]:
                 col = column_of(operand, source)
                 if col:
                     types = [t for o in operands if o is not operand and (t := _literal_type(o, m.params))]
+                    if not types and any(is_time(o, source) for o in operands if o is not operand):
+                        types = [dt.timestamp]  # e.g. entity.signup_at < ordered_at
                     note(*col, types[0] if types else None, strong=bool(types))
+                elif _shifted(operand) is not operand and (col := column_of(_shifted(operand), source)):
+                    note(*col, dt.timestamp)  # entity.signup_at + 7d: a time
         if isinstance(node, a.Call):
             for arg in node.args:
                 col = column_of(arg, source)
@@ -100,6 +113,13 @@ def usage_types(spec) -> dict[str, dict[str, dt.DataType]]:
         logic = isinstance(node, (a.Not, a.And, a.Or))
         for child in node.children():
             condition(child, source) if logic else visit(child, source)
+
+    def is_time(node, source) -> bool:
+        """``node`` is a time: the source's time column, or a column shifted by a duration."""
+        if _shifted(node) is not node:
+            return True
+        time = m.sources[source].time if source in m.sources else None
+        return time is not None and column_of(node, source) == (m.sources[source].table, time)
 
     def condition(node, source):
         col = column_of(node, source)
@@ -112,3 +132,13 @@ def usage_types(spec) -> dict[str, dict[str, dt.DataType]]:
     for node in segments.values():
         condition(node, None)
     return found
+
+
+def _shifted(node: a.Node) -> a.Node:
+    """The ``x`` of ``x + 7d`` / ``x - 1h`` / ``7d + x``; ``node`` itself otherwise."""
+    if isinstance(node, a.BinOp) and node.op in "+-":
+        if isinstance(node.right, a.Duration):
+            return node.left
+        if node.op == "+" and isinstance(node.left, a.Duration):
+            return node.right
+    return node

@@ -1,0 +1,194 @@
+"""Aggregates that read the entity's own values (``entity.NAME``), computed in stages.
+
+``count(orders where ordered_at <= entity.signup_at + 7d)`` compares every source row with one
+value of its entity.  The plan computes such an aggregate after everything that value needs:
+
+* **stage 0**: the aggregates that read no entity value — one fused grouped aggregation per
+  source, as for any spec;
+* an aggregate that reads entity values is in **stage 1 +** the latest stage of the aggregates
+  those values depend on (through features; a column of the entity table depends on none, so
+  ``entity.signup_at`` puts an aggregate in stage 1).
+
+For each later stage and source, the needed values are computed by the entity-scope compiler
+on the entity table joined so far (:class:`EntityScope`), projected with the key, joined to the
+source rows on the key (:func:`entity_rows`), and every aggregate of that source and stage is
+fused into one grouped aggregation that is left-joined back.  It all stays one Ibis expression
+(one query, with common table expressions).  A null entity value makes the comparisons that read
+it unknown, so the source row does not count: SQL's semantics, on every backend.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from datetime import datetime
+from typing import Any, Iterable
+
+import ibis
+import ibis.expr.datatypes as dt
+
+from ..check import CheckedSpec
+from ..check.typecheck import EntityValue
+from ..lang import ast as a
+from .namespaces import point_in_time
+from .nullability import never_null
+from .to_ibis import ExprCompiler
+
+ZERO_WHEN_EMPTY = ("count", "count_distinct", "sum")
+
+
+@dataclass
+class Columns:
+    """Where computed per-entity values live in the joined table: aggregate -> (column, func),
+    (namespace, field) -> column, sequence -> column.  Filled stage by stage."""
+
+    aggregates: dict[a.Aggregate, tuple[str, str]] = field(default_factory=dict)
+    namespaces: dict[tuple[str, str], str] = field(default_factory=dict)
+    sequences: dict[a.Sequence, str] = field(default_factory=dict)
+
+
+class EntityScope:
+    """Compiles entity-row expressions (features, segments, ``entity.NAME`` values) on ``table``:
+    the entity table joined with the aggregate and namespace columns computed so far.  Each
+    feature and segment is compiled once per scope."""
+
+    def __init__(self, checked: CheckedSpec, table, now: datetime, params: dict[str, Any], columns: Columns):
+        self.checked, self.table, self.columns = checked, table, columns
+        self.compiler = ExprCompiler(checked, table, now, params, feature=self.feature, segment=self.segment,
+                                     aggregate=self.aggregate, namespace=self.namespace, sequence=self.sequence)
+        self._features: dict[str, Any] = {}
+        self._segments: dict[str, Any] = {}
+        self._aggregates: dict[a.Aggregate, Any] = {}
+
+    def aggregate(self, agg: a.Aggregate):
+        if agg not in self._aggregates:
+            column, func = self.columns.aggregates[agg]
+            value = self.compiler.column(column)
+            self._aggregates[agg] = value.fill_null(0) if func in ZERO_WHEN_EMPTY else value
+        return self._aggregates[agg]
+
+    def namespace(self, namespace: str, name: str):
+        return self.compiler.column(self.columns.namespaces[(namespace, name)])
+
+    def sequence(self, node: a.Sequence):
+        """A sequence's value: 0 steps for an entity without a step-1 row; ``time_between``
+        stays null there."""
+        value = self.compiler.column(self.columns.sequences[node])
+        return value.fill_null(0) if node.func == "sequence" else value
+
+    def feature(self, name: str):
+        if name not in self._features:
+            self._features[name] = self.compiler.compile(self.checked.features[name])
+        return self._features[name]
+
+    def segment(self, name: str):
+        if name not in self._segments:
+            node = self.checked.segments[name]
+            if self.checked.types[id(node)].is_null():  # e.g. `where: null`: never a match
+                self._segments[name] = ibis.literal(False)
+            else:
+                rule = self.compiler.compile(node)  # unknown is not a match
+                self._segments[name] = rule if never_null(rule) else rule.fill_null(
+                    self.compiler.lit(False, dt.boolean))
+        return self._segments[name]
+
+    def value(self, name: str):
+        """``entity.NAME``: the feature ``name``, else the entity column ``name``."""
+        if name not in self.checked.features:
+            return self.compiler.column(name)
+        if self.checked.feature_types.get(name, dt.null).is_null():
+            return ibis.null(dt.string)  # `feature: null`: a typed column of nulls
+        return self.feature(name)
+
+
+@dataclass(frozen=True)
+class EntityRows:
+    """Source rows with entity values beside them: ``table`` has every column of the source rows
+    it was built from, plus one column per value (``columns``: value name -> column)."""
+
+    table: Any
+    source: str
+    columns: dict[str, str]
+
+    def value(self, name: str):
+        """The column holding ``entity.name`` (what a source-scope compiler reads for it)."""
+        return self.table[self.columns[name]]
+
+    def compiler(self, checked: CheckedSpec, now: datetime, params: dict[str, Any]) -> ExprCompiler:
+        """A source-scope compiler over ``table`` that resolves ``entity.NAME`` to the values."""
+        return ExprCompiler(checked, self.table, now, params, source=self.source, entity_value=self.value)
+
+
+def entity_rows(scope: EntityScope, source: str, names: Iterable[str], rows) -> EntityRows:
+    """The rows of ``source`` with the entity values ``names`` (``entity.NAME``) as columns.
+
+    ``scope``: the entity table joined so far (every aggregate the values need must already be
+    in it, see :func:`stages`); ``rows``: the source rows to use, as of ``now`` and possibly
+    pre-filtered (e.g. by a window; :func:`source_rows`).  Rows whose key is not an entity of
+    ``scope`` are left out (an inner join on the key: the left join back would drop them).
+    Compile conditions over the result with ``EntityRows.compiler(checked, now, params)``.
+    """
+    m = scope.checked.model
+    src = m.sources[source]
+    names = sorted(set(names))
+    used = set(rows.columns)
+
+    def fresh(base: str) -> str:
+        column = base
+        while column in used:
+            column = "_" + column
+        used.add(column)
+        return column
+
+    key = fresh(f"_entity_{m.entity.key}")
+    columns = {name: fresh(f"_entity_{name}") for name in names}
+    values = scope.table.select(**{key: scope.table[m.entity.key]},
+                                **{col: scope.value(name) for name, col in columns.items()})
+    joined = rows.inner_join(values, [(src.key, key)])
+    # Close the join into a projection: conditions compile against it without dereferencing.
+    table = joined.select(*rows.columns, *columns.values())
+    return EntityRows(table, source, columns)
+
+
+def source_rows(checked: CheckedSpec, tables: dict[str, Any], source: str, now, within=None):
+    """The rows of ``source`` as of ``now`` (``within``: an Ibis interval, only the rows after
+    ``now - within`` as well)."""
+    src = checked.model.sources[source]
+    return point_in_time(tables[src.table], src.time, now, within)
+
+
+def entity_values(checked: CheckedSpec, node: a.Node) -> frozenset[str]:
+    """The names ``NAME`` of the ``entity.NAME`` values read in ``node`` (an aggregate: its
+    ``where`` and time range bounds)."""
+    return frozenset(b.name for n in node.walk() if isinstance(b := checked.bindings.get(id(n)), EntityValue))
+
+
+def needed_aggregates(checked: CheckedSpec, names: Iterable[str]) -> set[a.Aggregate]:
+    """Every aggregate the entity values ``names`` depend on (through features, the features and
+    segments they use, and the ``entity.`` values of those aggregates in turn)."""
+    refs = checked.closure([("feature", n) for n in names if n in checked.features])
+    out: set[a.Aggregate] = set()
+    for kind, name in refs:
+        root = checked.features[name] if kind == "feature" else checked.segments[name]
+        out.update(n for n in root.walk() if isinstance(n, a.Aggregate))
+    return out
+
+
+def stages(checked: CheckedSpec, aggregates: Iterable[a.Aggregate]) -> list[dict[str, list[a.Aggregate]]]:
+    """``aggregates`` by stage (see the module docstring), then by source, in the given order.
+    Needs no cycles (the check stage reports them: SR319)."""
+    stage: dict[a.Aggregate, int] = {}
+
+    def of(agg: a.Aggregate) -> int:
+        if agg not in stage:
+            names = entity_values(checked, agg)
+            stage[agg] = 0 if not names else 1 + max(
+                (of(dep) for dep in needed_aggregates(checked, names)), default=0)
+        return stage[agg]
+
+    out: list[dict[str, list[a.Aggregate]]] = []
+    for agg in aggregates:
+        k = of(agg)
+        while len(out) <= k:
+            out.append({})
+        out[k].setdefault(agg.source, []).append(agg)
+    return out
