@@ -140,6 +140,45 @@ per AS (
 SELECT c.customer_id, coalesce(per.v, 0) = 3 AS member, coalesce(per.v, 0) AS value
 FROM customers AS c LEFT JOIN per ON per.k = c.customer_id;
 
+-- query: stuck_at_checkout.greedy
+-- Without convert the earliest attempt is the best one: the first pricing view, the first checkout
+-- strictly after it, and whether any paid order comes strictly after that checkout (the latest
+-- paid order is later). One grouped aggregation per step.
+WITH
+s1 AS (SELECT customer_id AS k, ts AS t FROM events WHERE name = 'view_pricing' AND ts <= $now),
+s2 AS (SELECT customer_id AS k, ts AS t FROM events WHERE name = 'checkout' AND ts <= $now),
+s3 AS (SELECT customer_id AS k, ordered_at AS t FROM orders WHERE status = 'paid' AND ordered_at <= $now),
+first1 AS (SELECT k, min(t) AS t1 FROM s1 GROUP BY k),
+first2 AS (
+    SELECT first1.k, min(s2.t) AS t2
+    FROM first1 LEFT JOIN s2 ON s2.k = first1.k AND s2.t > first1.t1
+    GROUP BY first1.k
+),
+last3 AS (SELECT k, max(t) AS t3 FROM s3 GROUP BY k),
+per AS (
+    SELECT first2.k, 1 + (first2.t2 IS NOT NULL)::INT + coalesce(last3.t3 > first2.t2, false)::INT AS v
+    FROM first2 LEFT JOIN last3 ON last3.k = first2.k
+)
+SELECT c.customer_id, coalesce(per.v, 0) = 2 AS member, coalesce(per.v, 0) AS value
+FROM customers AS c LEFT JOIN per ON per.k = c.customer_id;
+
+-- query: stuck_at_checkout.asof
+-- The same greedy chain with ASOF joins: the first pricing view, then the first checkout strictly
+-- after it, then the first paid order strictly after that.
+WITH
+s1 AS (SELECT customer_id AS k, ts AS t FROM events WHERE name = 'view_pricing' AND ts <= $now),
+s2 AS (SELECT customer_id AS k, ts AS t FROM events WHERE name = 'checkout' AND ts <= $now),
+s3 AS (SELECT customer_id AS k, ordered_at AS t FROM orders WHERE status = 'paid' AND ordered_at <= $now),
+first1 AS (SELECT k, min(t) AS t1 FROM s1 GROUP BY k),
+next2 AS (SELECT first1.k, s2.t AS t2 FROM first1 ASOF JOIN s2 ON s2.k = first1.k AND s2.t > first1.t1),
+next3 AS (SELECT next2.k, s3.t AS t3 FROM next2 ASOF JOIN s3 ON s3.k = next2.k AND s3.t > next2.t2),
+per AS (
+    SELECT first1.k, 1 + (next2.k IS NOT NULL)::INT + (next3.k IS NOT NULL)::INT AS v
+    FROM first1 LEFT JOIN next2 USING (k) LEFT JOIN next3 USING (k)
+)
+SELECT c.customer_id, coalesce(per.v, 0) = 2 AS member, coalesce(per.v, 0) AS value
+FROM customers AS c LEFT JOIN per ON per.k = c.customer_id;
+
 -- query: top_spenders.counting
 -- PERCENT_RANK without sorting the customers: (customers with a smaller value) / (N - 1),
 -- counted over the distinct values and joined back (one single customer ranks 0, as

@@ -42,24 +42,25 @@ def _visible(t, window: timedelta | None) -> bool:
     return t is not None and t <= NOW and (window is None or t > NOW - window)
 
 
-def sequence_value(step_times: list[list[datetime]], convert: timedelta) -> int:
+def sequence_value(step_times: list[list[datetime]], convert: timedelta | None) -> int:
     """The furthest step of the best attempt: every step-1 row starts one, every later row of the
     next step may be the one used (all choices tried)."""
     def furthest(k: int, used: datetime, start: datetime) -> int:
         if k == len(step_times):
             return k
         return max([furthest(k + 1, t, start) for t in step_times[k]
-                    if t > used and t - start <= convert], default=k)
+                    if t > used and (convert is None or t - start <= convert)], default=k)
     return max((furthest(1, t1, t1) for t1 in step_times[0]), default=0)
 
 
-def funnel(shop, window: timedelta | None) -> dict[int, tuple[bool, int]]:
+def funnel(shop, window: timedelta | None, convert: timedelta | None = timedelta(days=7),
+           member: int = 3) -> dict[int, tuple[bool, int]]:
     result = {}
     for c in shop["customers"]:
         steps = [[r["t"] for r in shop[table] if r["customer_id"] == c and r["kind"] == kind
                   and _visible(r["t"], window)] for table, kind in STEPS]
-        value = sequence_value(steps, timedelta(days=7))
-        result[c] = (value == 3, value)
+        value = sequence_value(steps, convert)
+        result[c] = (value == member, value)
     return result
 
 
@@ -88,6 +89,7 @@ def most_engaged(shop):
 
 EXPECTED = {"funnel": lambda shop: funnel(shop, None),
             "funnel_90d": lambda shop: funnel(shop, timedelta(days=90)),
+            "stuck_at_checkout": lambda shop: funnel(shop, None, convert=None, member=2),
             "top_spenders": top_spenders, "most_engaged": most_engaged}
 
 
