@@ -62,10 +62,30 @@ def ensure_data(args) -> Path:
     return path
 
 
-def measure(variants: list[str], db: Path, now: datetime, repeat: int, threads: int) -> list[dict]:
+def duckdb_connection(db: str | Path, threads: int):
+    """A read-only DuckDB connection for a hand-written variant, with its set-up done.
+
+    DuckDB's Python client imports pandas (0.3-0.5 s of CPU here) the first time a query binds a
+    parameter, and pyarrow on the first ``to_arrow_table``: costs of the first call in a process,
+    not of the query. They are paid here, untimed, as the segrules variants import Ibis's Arrow
+    converter (and pandas with it) in their set-up."""
+    import duckdb
+    import pyarrow  # noqa: F401
+
+    con = duckdb.connect(str(db), read_only=True, config={"threads": threads})
+    con.execute("SELECT $now", {"now": datetime(2000, 1, 1)}).to_arrow_table()
+    return con
+
+
+def measure(variants: list[str], db: Path, now: datetime, repeat: int, threads: int,
+            script: Path | None = None) -> list[dict]:
     """Each variant ``repeat`` times, round-robin (so load from other work on the machine falls
     on all variants alike), every run in a fresh interpreter.  Per variant: median time, median
-    phases, the highest peak RSS, the counts; or ``{"error": ...}`` if a run failed."""
+    phases, the highest peak RSS, the counts; or ``{"error": ...}`` if a run failed.
+
+    The runs are ``python harness.py worker VARIANT DB NOW 1 THREADS`` (the variants of
+    variants.py), or with ``script`` ``python SCRIPT worker VARIANT DB NOW THREADS``: a script
+    with its own variants, whose worker prints the JSON line :func:`worker` prints."""
     runs: dict[str, list[dict]] = {v: [] for v in variants}
     failed: dict[str, dict] = {}
     for round_ in range(1, repeat + 1):
@@ -73,7 +93,7 @@ def measure(variants: list[str], db: Path, now: datetime, repeat: int, threads: 
             if variant in failed:
                 continue
             print(f"run {round_}/{repeat}: {variant} ...", end=" ", flush=True)
-            report = _run_once(variant, db, now, threads)
+            report = _run_once(variant, db, now, threads, script)
             if "error" in report:
                 print(f"FAILED: {report['error']}")
                 failed[variant] = report
@@ -84,12 +104,16 @@ def measure(variants: list[str], db: Path, now: datetime, repeat: int, threads: 
     return [failed.get(v) or _merge(v, runs[v]) for v in variants]
 
 
-def _run_once(variant: str, db: Path, now: datetime, threads: int) -> dict:
-    command = [sys.executable, str(Path(__file__).resolve()), "worker", variant, str(db),
-               now.isoformat(), "1", str(threads)]
+def _run_once(variant: str, db: Path, now: datetime, threads: int, script: Path | None) -> dict:
+    if script is None:
+        command = [sys.executable, str(Path(__file__).resolve()), "worker", variant, str(db),
+                   now.isoformat(), "1", str(threads)]
+    else:
+        command = [sys.executable, str(script), "worker", variant, str(db), now.isoformat(), str(threads)]
     done = subprocess.run(command, capture_output=True, text=True)
     if done.returncode != 0:
-        tail = (done.stderr.strip().splitlines() or ["(no output)"])[-1]
+        lines = done.stderr.strip().splitlines() or ["(no output)"]
+        tail = next((line for line in reversed(lines) if "Error" in line), lines[-1])
         return {"variant": variant, "error": tail}
     return json.loads(done.stdout.strip().splitlines()[-1])
 
@@ -152,16 +176,18 @@ def print_results(results: list[dict], baseline: str) -> None:
     the CPU seconds a variant needs."""
     ok = {r["variant"]: r for r in results if "error" not in r}
     base = ok.get(baseline)
-    print(f"\n{'variant':<16}{'median s':>10}{'peak RSS MiB':>14}{'vs ' + baseline:>16}"
-          f"{'CPU s':>10}{'CPU vs ' + baseline:>20}")
+    w = max([16] + [len(r["variant"]) + 2 for r in results])
+    wr, wc = max(16, len(baseline) + 5), max(20, len(baseline) + 9)
+    print(f"\n{'variant':<{w}}{'median s':>10}{'peak RSS MiB':>14}{'vs ' + baseline:>{wr}}"
+          f"{'CPU s':>10}{'CPU vs ' + baseline:>{wc}}")
     for r in results:
         if "error" in r:
-            print(f"{r['variant']:<16}{'failed: ' + r['error'][:80]}")
+            print(f"{r['variant']:<{w}}{'failed: ' + r['error'][:80]}")
             continue
         ratio = f"{r['median'] / base['median']:.2f}x" if base else "-"
         cpu_ratio = f"{r['cpu'] / base['cpu']:.2f}x" if base else "-"
-        print(f"{r['variant']:<16}{r['median']:>10.2f}{r['peak_rss_mib']:>14.0f}{ratio:>16}"
-              f"{r['cpu']:>10.2f}{cpu_ratio:>20}")
+        print(f"{r['variant']:<{w}}{r['median']:>10.2f}{r['peak_rss_mib']:>14.0f}{ratio:>{wr}}"
+              f"{r['cpu']:>10.2f}{cpu_ratio:>{wc}}")
 
 
 def check_counts(results: list[dict]) -> bool:

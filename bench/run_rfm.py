@@ -62,10 +62,9 @@ def _arrow_counts(table) -> dict[str, int]:
 
 def run_fused_sql(db: str, now: datetime, threads: int):
     """bench/handwritten_rfm.sql in DuckDB: what the fastest hand-written query does here."""
-    import duckdb
     import pyarrow.compute  # noqa: F401
 
-    con = duckdb.connect(db, read_only=True, config={"threads": threads})
+    con = harness.duckdb_connection(db, threads)
     sql = (harness.BENCH / "handwritten_rfm.sql").read_text()
 
     def run():
@@ -125,15 +124,6 @@ def run_pandas(db: str, now: datetime, threads: int):
 VARIANTS = {"segrules": run_segrules, "fused_sql": run_fused_sql, "pandas": run_pandas}
 
 
-def _run_once(variant: str, db: Path, now: datetime, threads: int) -> dict:
-    import subprocess
-    command = [sys.executable, __file__, "worker", variant, str(db), now.isoformat(), str(threads)]
-    done = subprocess.run(command, capture_output=True, text=True)
-    if done.returncode != 0:
-        return {"variant": variant, "error": (done.stderr.strip().splitlines() or ["(no output)"])[-1]}
-    return json.loads(done.stdout.strip().splitlines()[-1])
-
-
 def worker(variant: str, db: str, now: str, threads: str) -> None:
     run = VARIANTS[variant](db, datetime.fromisoformat(now), int(threads))
     started, cpu_started = time.perf_counter(), time.process_time()
@@ -150,19 +140,7 @@ def main(argv: list[str] | None = None) -> int:
     args = parser.parse_args(argv)
     db = harness.ensure_data(args)
     print(harness.machine_line())
-    runs: dict[str, list[dict]] = {v: [] for v in ALL}
-    failed = {}
-    for round_ in range(1, args.repeat + 1):
-        for variant in ALL:
-            print(f"run {round_}/{args.repeat}: {variant} ...", end=" ", flush=True)
-            report = _run_once(variant, db, args.now, args.threads)
-            if "error" in report:
-                print(f"FAILED: {report['error']}")
-                failed[variant] = report
-                continue
-            print(f"{report['times'][0]:.2f} s" + "".join(f", {k} {v:.2f} s" for k, v in report["phases"].items()))
-            runs[variant].append(report)
-    results = [failed.get(v) or harness._merge(v, runs[v]) for v in ALL]
+    results = harness.measure(ALL, db, args.now, args.repeat, args.threads, script=Path(__file__).resolve())
     harness.print_results(results, baseline="segrules")
     agree = harness.check_counts(results)
     seg = harness.median_of(results, "segrules")
@@ -171,7 +149,7 @@ def main(argv: list[str] | None = None) -> int:
                         "(the cost of segrules over the best hand-written query)")
     harness.print_ratio("pandas / fused SQL", harness.median_of(results, "pandas"),
                         harness.median_of(results, "fused_sql"), "(what DuckDB itself gains here)")
-    return 0 if agree and not failed else 1
+    return 0 if agree and not any("error" in r for r in results) else 1
 
 
 if __name__ == "__main__" and sys.argv[1:2] == ["worker"]:

@@ -4,9 +4,10 @@ Each variant is a function ``(db_path, now, threads) -> run``; ``run()`` compute
 of every segment and returns ``(counts, phases)``: ``{segment: members}`` and the seconds spent in
 named phases of that run (empty where there is only one).  Setup outside ``run`` (importing the
 libraries a variant uses, connecting, reading a SQL file) is not timed: pandas for the pandas
-variant, duckdb for the SQL ones, and for segrules also the module Ibis imports on its first
-``to_pyarrow`` (which imports pandas, 0.2 s).  Loading the spec, the plugins and the parser is
-timed.
+variant, duckdb for the SQL ones (and what DuckDB's Python client imports on the first bound
+parameter: pandas again, see ``harness.duckdb_connection``), and for segrules also the module
+Ibis imports on its first ``to_pyarrow`` (which imports pandas, 0.2 s).  Loading the spec, the
+plugins and the parser is timed.
 """
 
 from __future__ import annotations
@@ -106,9 +107,9 @@ def pandas(db: str, now: datetime, threads: int) -> Run:
 
 
 def _duckdb(db: str, threads: int):
-    import duckdb
+    import harness
 
-    return duckdb.connect(db, read_only=True, config={"threads": threads})
+    return harness.duckdb_connection(db, threads)
 
 
 VARIANTS: dict[str, Callable[[str, datetime, int], Run]] = {
