@@ -17,7 +17,7 @@ from typing import Any
 import ibis.expr.datatypes as dt
 
 from ..check import CheckedSpec
-from ..check.typecheck import NamespaceValue
+from ..check.typecheck import EntityColumn, EntityValue, NamespaceValue
 from ..errors import CompileError
 from ..lang import ast as a
 from .backends import by_time
@@ -109,16 +109,22 @@ class Plan:
         m = self.model
         entity = point_in_time(self.tables[m.entity.table], m.entity.time, self.now)
         roots = [self.checked.features[n] if k == "feature" else self.checked.segments[n] for k, n in needed_refs]
-        used, used_ns, sequences = set(), {}, {}
+        used, used_ns, sequences, columns = set(), {}, {}, {m.entity.key}
         for root in roots:
             for n in root.walk():
+                binding = self.checked.bindings.get(id(n))
+                if isinstance(binding, EntityColumn) or (isinstance(binding, EntityValue) and not binding.feature):
+                    columns.add(binding.name)
                 if isinstance(n, a.Aggregate):
                     used.add(n)
                 elif isinstance(n, a.Sequence):
                     sequences.setdefault(n, None)
-                elif isinstance(binding := self.checked.bindings.get(id(n)), NamespaceValue):
+                elif isinstance(binding, NamespaceValue):
                     used_ns.setdefault(binding.namespace, set()).add(binding.name)
-        self._taken, self._counter = set(entity.columns), 0
+        # Only the entity columns the rules read: the others would be carried through every join
+        # and window (DuckDB does not prune them below a window function).
+        entity = entity.select(*[c for c in entity.columns if c in columns])
+        self._taken, self._counter = set(self.tables[m.entity.table].columns), 0
         joined, keys = entity, []
         # Namespaces first: their values read no aggregate, and entity values may read them.
         for ns, fields in sorted(used_ns.items()):
