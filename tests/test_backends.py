@@ -15,7 +15,7 @@ from segrules.demo import write_demo_data
 
 URL = os.environ.get("SEGRULES_POSTGRES_URL")
 NOW = datetime(2026, 11, 1, 6, 30)
-SPECS = ["segment_specs/ecommerce.yaml", "segment_specs/bench_50.yaml"]
+SPECS = ["segment_specs/ecommerce.yaml", "segment_specs/bench_50.yaml", "segment_specs/behaviour.yaml"]
 
 if not URL:
     if os.environ.get("CI") == "true":
