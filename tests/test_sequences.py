@@ -181,3 +181,28 @@ schema:
     line = text.splitlines().index(next(li for li in text.splitlines() if li.startswith("  bad:"))) + 1
     column = len("  bad: {where: \"") + rule.index(at) + 1
     assert (found[0].span.line, found[0].span.column) == (line, column), found[0]
+
+
+def test_sequences_a_rank_read_through_entity_is_rejected_at_validate_but_a_sequence_runs(duckdb_con):
+    """What validate accepts, run runs: an aggregate may read a sequence feature through entity.,
+    not a population rank (SR433, at the line of entity.NAME)."""
+    con = duckdb_con
+    names = _tables(con)
+    text = SPEC.format(**names).replace("segments:\n", """\
+  rank: percent_rank(count(events))
+segments:
+  reads_rank: {where: "count(orders where entity.rank > 0.5) > 0"}
+""")
+    with pytest.raises(SegrulesError) as info:
+        segrules.load_text(text, "seq.yaml").check(con)
+    (found,) = [d for d in info.value.diagnostics if d.code == "SR433"]
+    assert found.span.line == text.splitlines().index(
+        next(li for li in text.splitlines() if "reads_rank" in li)) + 1
+    ok = SPEC.format(**names).replace("segments:\n", """\
+segments:
+  after_funnel: {where: "count(orders where entity.funnel >= 2 and status == 'paid') > 0"}
+""")
+    wide = segrules.load_text(ok, "seq.yaml").evaluate(con, as_of=NOW).to_pyarrow().to_pylist()
+    members = {r["id"] for r in wide if r["after_funnel"]}
+    paid = {i for i, rows in ORDERS.items() if any(s == "paid" and t <= NOW for t, s in rows)}
+    assert members == {i for i in paid if EXPECTED[i][0] >= 2}

@@ -15,6 +15,7 @@ from ..lang.parser import parse_expr
 from ..lang.positions import SourceMap
 from ..plugin.types import FunctionDef, NamespaceDef, SourceExpression, ValueField
 from ..spec import SpecDocument
+from .entity_values import ranks_read_by_aggregates
 from .cycles import Ref, find_cycles, topological_order
 from .schema import did_you_mean
 from .types import describe, dtype, is_temporal
@@ -222,7 +223,8 @@ def analyze(doc: SpecDocument, schemas: dict[str, ibis.Schema],
             checker.error("SR406", f"the rule of segment {name!r} must be true/false, got {describe(t)}", node,
                           "compare it, e.g. ... > 0")
         deps[("segment", name)] = [((k, n), nd) for k, n, nd in checker.refs]
-    errors = checker.diagnostics + find_cycles(deps) + _zoned_time_columns(doc, schemas)
+    errors = (checker.diagnostics + find_cycles(deps) + _zoned_time_columns(doc, schemas)
+              + ranks_read_by_aggregates(features, segments, checker.bindings, deps))
     raise_if_errors(syntax + errors, ExprSyntaxError if syntax else TypeCheckError)
     aggregates: dict[str, list[a.Aggregate]] = {name: [] for name in m.sources}
     seen: set = set()

@@ -13,6 +13,8 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
+from ..builtin import FUNCTIONS
+from ..diagnostics import Diagnostic
 from ..lang import ast as a
 from .schema import did_you_mean
 
@@ -74,3 +76,39 @@ def not_constant(node: a.Node) -> bool:
     if isinstance(node, a.Dotted):
         return node.namespace != ENTITY_NAMESPACE
     return isinstance(node, (a.Name, a.Aggregate, a.SegmentRef))
+
+
+def ranks_read_by_aggregates(features: dict[str, a.Node], segments: dict[str, a.Node], bindings: dict,
+                             deps: dict) -> list[Diagnostic]:
+    """SR433 where ``entity.NAME`` reads a feature that is (or uses) a population rank
+    (``percent_rank``, ``ntile``, ``top_n``): ranks are computed over the finished entity table,
+    after every aggregate, so an aggregate cannot read one."""
+    out, seen = [], set()
+    for root in list(features.values()) + list(segments.values()):
+        for node in root.walk():
+            binding = bindings.get(id(node))
+            if not (isinstance(binding, EntityValue) and binding.feature) or id(node) in seen:
+                continue
+            seen.add(id(node))
+            rank = _rank_in_feature(binding.name, features, deps)
+            if rank is not None:
+                out.append(Diagnostic(
+                    "SR433", f"entity.{binding.name} reads the population rank {rank}(), which is computed after "
+                    "every aggregate: an aggregate cannot read it", node.span,
+                    hint=f"compare {binding.name} on the entity row, outside the aggregate"))
+    return out
+
+
+def _rank_in_feature(name: str, features: dict[str, a.Node], deps: dict) -> str | None:
+    """The name of a rank function the feature ``name`` uses, directly or through features."""
+    todo, done = [("feature", name)], set()
+    while todo:
+        ref = todo.pop()
+        if ref in done or ref[0] != "feature" or ref[1] not in features:
+            continue
+        done.add(ref)
+        for node in features[ref[1]].walk():
+            if isinstance(node, a.Call) and node.name in FUNCTIONS and FUNCTIONS[node.name].population:
+                return node.name
+        todo.extend(target for target, _ in deps.get(ref, ()))
+    return None
