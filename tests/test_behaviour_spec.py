@@ -86,3 +86,23 @@ def test_behaviour_spec_agrees_with_plain_python_on_the_demo_shop(shop):
         got = {k for k, r in wide.items() if r[name]}
         assert got == expected, (name, sorted(got ^ expected)[:10])
         assert expected, f"{name} is empty on the demo shop: the comparison would prove nothing"
+
+
+def test_behaviour_duration_parameter_overrides_through_the_cli(shop):
+    """`--param abandon_window=5d` widens the window (as Spec.evaluate with the same override);
+    a value that is not a duration is SR110, exit 2, nothing run."""
+    spec = segrules.load(SPEC)
+    con = ibis.duckdb.connect(str(shop), read_only=True)
+    counts = {}
+    for window in ("3d", "5d"):
+        rows = spec.evaluate(con, as_of=NOW, params={"abandon_window": window}, segments=["cart_abandoners"],
+                             features=[]).to_pyarrow().to_pylist()
+        counts[window] = sum(r["cart_abandoners"] for r in rows)
+    assert counts["3d"] != counts["5d"]
+    con.disconnect()
+    result = CliRunner().invoke(main, ["run", str(SPEC), "--db", str(shop), "--as-of", NOW.isoformat(),
+                                       "--segments", "cart_abandoners", "--param", "abandon_window=5d"])
+    assert result.exit_code == 0, result.output
+    assert re.search(rf"cart_abandoners\D+{counts['5d']:,}\b", result.output), result.output
+    bad = CliRunner().invoke(main, ["run", str(SPEC), "--db", str(shop), "--param", "abandon_window=5"])
+    assert bad.exit_code == 2 and "SR110" in bad.output and "is a duration" in bad.output
