@@ -6,6 +6,7 @@ import pyarrow as pa
 
 from .check.typecheck import EntityColumn, EntityValue, NamespaceValue
 from .compile import Plan
+from .compile.ranks import is_rank
 from .errors import SpecError
 from .lang import ast as a
 from .lang.unparse import unparse
@@ -13,9 +14,9 @@ from .run.execute import run_query
 
 
 def explaining_nodes(checked, segment: str) -> dict[str, a.Node]:
-    """Columns to show for ``segment``: the entity columns, features and aggregates its rule
-    (and the segments and features it uses) read, named by their source text; ``entity.NAME``
-    values read inside aggregates are shown as ``NAME``."""
+    """Columns to show for ``segment``: the entity columns, features, aggregates, sequences and
+    ranks its rule (and the segments and features it uses) read, named by their source text;
+    ``entity.NAME`` values read inside aggregates are shown as ``NAME``."""
     shown: dict[str, a.Node] = {}
     for kind, name in checked.closure([("segment", segment)]):
         root = checked.segments[name] if kind == "segment" else checked.features[name]
@@ -31,7 +32,7 @@ def explaining_nodes(checked, segment: str) -> dict[str, a.Node]:
             elif isinstance(binding, EntityValue) and not binding.feature:
                 # entity.NAME inside an aggregate: the entity's column (a feature is shown by name)
                 shown.setdefault(binding.name, a.Name(binding.name))
-            elif isinstance(node, a.Aggregate):
+            elif isinstance(node, a.Aggregate) or is_rank(node):
                 shown.setdefault(unparse(node), node)
             elif isinstance(node, a.Sequence):
                 # time_between is compared in microseconds; shown in hours
@@ -51,6 +52,8 @@ def explaining_value(plan: Plan, node: a.Node):
     if isinstance(node, a.Sequence):
         value = plan.sequence(node)
         return value if node.func == "sequence" else (value / 3_600_000_000).round(2)
+    if is_rank(node):
+        return plan.rank(node)
     return plan.aggregate(node)
 
 
@@ -65,7 +68,8 @@ def preview_members(spec, con, segment: str, *, limit: int = 10, as_of=None, par
     checked = spec.check(con)
     m = spec.model
     inputs = list(derived[segment].inputs) if segment in derived else [segment]
-    plan = Plan(checked, spec.tables(con, checked), spec.now(as_of), spec.params(params))
+    plan = Plan(checked, spec.tables(con, checked), spec.now(as_of), spec.params(params),
+                dialect=getattr(con, "name", None))
     plan.build(inputs, features=[])
     columns = {m.entity.key: plan.joined[m.entity.key]}
     if segment in derived:

@@ -1,4 +1,5 @@
-"""Shared test setup: markers and one in-memory DuckDB connection for the differential tests."""
+"""Shared test setup: markers, one in-memory DuckDB connection for the differential tests, and
+the ``shop_backend`` fixture that runs a behavioural test on DuckDB and on PostgreSQL."""
 
 from __future__ import annotations
 
@@ -18,4 +19,18 @@ def duckdb_con():
 
     con = ibis.duckdb.connect()
     yield con
+    con.disconnect()
+
+
+@pytest.fixture(scope="module", params=["duckdb", "postgres"])
+def shop_backend(request):
+    """(name, connection) for the behavioural differential tests: DuckDB in memory, and
+    PostgreSQL from ``SEGRULES_POSTGRES_URL`` (skipped locally without it, required in CI, as in
+    tests/rfm_helpers.py); one per module and backend; their tables are dropped at the end."""
+    from behaviour_harness import drop_tables
+    from rfm_helpers import connect
+
+    con = connect(request.param)
+    yield request.param, con
+    drop_tables(con)
     con.disconnect()

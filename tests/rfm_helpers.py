@@ -23,7 +23,7 @@ def connect(name: str):
     if not POSTGRES_URL:
         if os.environ.get("CI") == "true":
             raise RuntimeError("CI=true but SEGRULES_POSTGRES_URL is not set: .ci/run must start PostgreSQL")
-        pytest.skip("set SEGRULES_POSTGRES_URL to run the PostgreSQL RFM tests")
+        pytest.skip("set SEGRULES_POSTGRES_URL to run the PostgreSQL tests")
     return ibis.connect(POSTGRES_URL)
 
 

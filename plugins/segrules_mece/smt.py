@@ -27,6 +27,7 @@ from decimal import Decimal
 import ibis.expr.datatypes as dt
 import z3
 
+from segrules.builtin import int_constant
 from segrules.check.typecheck import EntityColumn, EntityValue, FeatureRef, NamespaceValue, SourceColumn
 from segrules.lang import ast as a
 from segrules.lang.lexicon import duration_param
@@ -371,6 +372,48 @@ class Translator:
 
     def call_hours_since(self, node, args):
         return self._since(args, 3600)
+
+    def _between(self, args, unit):
+        """Whole units from a to b, floored: exact on Real seconds (a date is its midnight)."""
+        a, b = args
+        return Val(z3.ToInt((numeric(b, "ts") - numeric(a, "ts")) / unit), z3.Or(a.null, b.null), "int")
+
+    def call_days_between(self, node, args):
+        return self._between(args, DAY)
+
+    def call_hours_between(self, node, args):
+        return self._between(args, 3600)
+
+    def _bounded(self, node, args, reason, low=None, high=None, never_null=False):
+        """An opaque value (see :meth:`opaque`) with the facts that hold for every entity of
+        every population: null exactly when the first argument is (or never), and its range."""
+        x = self.opaque(node, reason)
+        self.env.facts.append(z3.Not(x.null) if never_null else x.null == z3.Or([arg.null for arg in args]))
+        for bound, holds in ((low, lambda v, b: v >= b), (high, lambda v, b: v <= b)):
+            if bound is not None:
+                self.env.facts.append(z3.Implies(z3.Not(x.null), holds(x.v, bound)))
+        return x
+
+    def _n(self, node):
+        return int_constant(node.args[-1], self.env.params)
+
+    def call_percent_rank(self, node, args):
+        return self._bounded(node, args, "percent_rank() depends on the whole population",
+                             z3.RealVal(0), z3.RealVal(1))
+
+    def call_ntile(self, node, args):
+        return self._bounded(node, args[:1], "ntile() depends on the whole population", 1, self._n(node))
+
+    def call_top_n(self, node, args):
+        x = self._bounded(node, args[:1], "top_n() depends on the whole population", never_null=True)
+        self.env.facts.append(z3.Implies(args[0].null, z3.Not(x.v)))  # null is never among the top
+        return x
+
+    def call_bucket(self, node, args):
+        return self._bounded(node, args[:1], "bucket() (an MD5 hash) is not modelled", 0, self._n(node) - 1)
+
+    def call_add_months(self, node, args):
+        return self._bounded(node, args, "add_months() (calendar months) is not modelled")
 
     def call_length(self, node, args):
         return Val(z3.Length(args[0].v), args[0].null, "int")

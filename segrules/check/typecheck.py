@@ -11,11 +11,12 @@ from dataclasses import dataclass, field
 import ibis
 import ibis.expr.datatypes as dt
 
+from ..builtin import FUNCTIONS, Builtin, CallInfo, Problem
 from ..diagnostics import Diagnostic, Severity
 from ..lang import ast as a
 from ..lang.lexicon import duration_param
-from ..plugin.types import FunctionDef
 from ..lang.unparse import unparse
+from ..plugin.types import FunctionDef
 from .entity_values import ENTITY_NAMESPACE, EntityValue, entity_value, not_constant
 from .schema import did_you_mean
 from .signatures import BUILTINS
@@ -336,7 +337,9 @@ class TypeChecker:
             return self._shift(rt, node.left)
         hint = None
         if is_temporal(lt) and is_temporal(rt) and node.op == "-":
-            hint = "use days_since(x) or hours_since(x), or compare with now - 30d"
+            earlier, later = unparse(node.right), unparse(node.left)
+            hint = (f"for the whole days from {earlier} to {later} use days_between({earlier}, {later}) "
+                    "(or hours_between); or compare with now - 30d")
         self.error("SR403", f"cannot apply '{node.op}' to {describe(lt)} and {describe(rt)}", node, hint)
         return None
 
@@ -349,18 +352,34 @@ class TypeChecker:
 
     # -- calls ---------------------------------------------------------------------------
     def visit_Call(self, node, scope):
+        builtin = FUNCTIONS.get(node.name)
+        if builtin is not None and builtin.population and scope.source is not None:
+            self.error("SR421", f"{node.name}() compares entities with each other; it cannot be used inside "
+                       f"an aggregate over {scope.source}", node,
+                       f"rank outside the aggregate; ranking an aggregate is fine, e.g. "
+                       f"{node.name}(count({scope.source}){'' if node.name == 'percent_rank' else ', 10'})")
+            return None
         types = [self.value(arg, scope) for arg in node.args]
         sig = BUILTINS.get(node.name)
         plugin = self.env.functions.get(node.name)
-        if sig is None and plugin is None:
-            options = list(BUILTINS) + list(self.env.functions)
+        if sig is None and plugin is None and builtin is None:
+            options = list(BUILTINS) + list(FUNCTIONS) + list(self.env.functions)
             self.error("SR306", f"unknown function {node.name!r}", node, did_you_mean(node.name, options))
             return None
         if any(t is None for t in types):
             return None
+        if builtin is not None:
+            return self._builtin(builtin, node, types)
         result = sig(types, list(node.args)) if sig else self._plugin_call(plugin, types, list(node.args))
         if isinstance(result, str):
             self.error("SR404", f"{node.name}(): {result}", node)
+            return None
+        return result
+
+    def _builtin(self, fn: Builtin, node: a.Call, types: list[dt.DataType]):
+        result = fn.check(CallInfo(node, types, self.env.params))
+        if isinstance(result, Problem):
+            self.error(result.code, result.message, result.node or node, result.hint)
             return None
         return result
 

@@ -37,3 +37,32 @@ def _builtin(name: str, value_type: dt.DataType, time_type: dt.DataType):
 
     fn.__name__ = name
     return ibis.udf.agg.builtin(fn, name=name, signature=((value_type, time_type), value_type))
+
+
+
+# backends that read '0x…' text as an integer in a cast
+HEX_CASTS = frozenset({"duckdb"})
+
+
+def hex_to_int(backend: str | None, text, count: int):
+    """The integer value of the first ``count`` (at most 15) characters of ``text``, an Ibis string
+    of lowercase hex digits: a cast where the backend reads hex text, else arithmetic on each
+    digit's ``ascii()`` code, which every backend translates the same way."""
+    if backend in HEX_CASTS:
+        return (ibis.literal("0x") + text.substr(0, count)).cast(dt.int64)
+    value = None
+    for i in range(count):
+        code = text.substr(i, 1).ascii_str().cast(dt.int64)
+        digit = ibis.ifelse(code >= 97, code - 87, code - 48)  # 'a' is 97, '0' is 48
+        value = digit if value is None else value * 16 + digit
+    return value
+
+
+@functools.lru_cache(maxsize=None)
+def md5_hex():
+    """``md5(text) → 32 lowercase hex digits``, the database's own function: DuckDB, PostgreSQL,
+    Snowflake, MySQL and Spark name it ``md5`` (Ibis's ``hexdigest`` has no PostgreSQL rule)."""
+    def md5(text):  # the signature of the built-in; Ibis never calls it
+        ...
+
+    return ibis.udf.scalar.builtin(md5, name="md5", signature=((dt.string,), dt.string))

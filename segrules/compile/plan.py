@@ -22,6 +22,7 @@ from ..errors import CompileError
 from ..lang import ast as a
 from .backends import by_time
 from .namespaces import build_namespace, point_in_time
+from .ranks import with_rank_columns
 from .relations import project
 from .sequences import build_sequence
 from .staging import Columns, EntityScope, entity_rows, entity_values, source_rows, stages
@@ -74,7 +75,7 @@ class Plan:
         self.checked, self.tables, self.now, self.params = checked, tables, now, params
         self.dialect = dialect  # the target backend, for the translations in .backends
         self.model = checked.model
-        self.columns = Columns()  # where the aggregates and namespace values are in the joined table
+        self.columns = Columns()  # where the aggregates, namespace values, sequences and ranks are
 
     def build(self, segments: list[str] | None = None, features: bool | list[str] = True):
         m = self.model
@@ -85,10 +86,8 @@ class Plan:
         feature_names = list(m.features) if features is True else list(features or [])
         needed_refs = set(self.checked.closure(
             [("segment", n) for n in names] + [("feature", f) for f in feature_names]))
-        joined = self._join(needed_refs)
-        self.joined = joined
-        self.scope = EntityScope(self.checked, joined, self.now, self.params, self.columns)
-        self.entity = self.scope.compiler
+        joined = with_rank_columns(self, self._join(needed_refs), needed_refs)
+        self.use(joined)
         key = m.entity.key
         columns = {key: joined[key]}
         for name in names:
@@ -96,6 +95,14 @@ class Plan:
         for name in feature_names:
             columns[name] = self.feature(name)
         return project(joined, columns)
+
+    def use(self, joined):
+        """Compile the rules over ``joined`` (the joined entity table, with rank columns) from now on."""
+        self.joined = joined
+        self.entity = ExprCompiler(self.checked, joined, self.now, self.params,
+                                   feature=self.feature, segment=self.segment, aggregate=self.aggregate,
+                                   namespace=self.namespace, rank=self.rank, dialect=self.dialect)
+        self._features, self._segments, self._aggregates = {}, {}, {}
 
     # -- the grouped aggregations --------------------------------------------------------
     def _join(self, needed_refs):
@@ -147,6 +154,17 @@ class Plan:
                 joined = joined.left_join(grouped, [(m.entity.key, group_key)])
         return joined.drop(*keys) if keys else joined
 
+    def use(self, joined):
+        """Compile the rules over ``joined`` (the joined entity table, with rank columns) from now on."""
+        self.joined = joined
+        self.scope = EntityScope(self.checked, joined, self.now, self.params, self.columns, dialect=self.dialect)
+        self.entity = self.scope.compiler
+
+    @property
+    def rank_columns(self) -> dict[a.Call, str]:
+        """Rank call -> its column in the joined table (filled by :func:`.ranks.with_rank_columns`)."""
+        return self.columns.ranks
+
     def _fresh(self, base: str) -> str:
         """A column name not yet used in the joined table."""
         column = base
@@ -164,7 +182,8 @@ class Plan:
         table = source_rows(self.checked, self.tables, source_name, self.now,
                             duration(widest) if widest is not None else None)
         if scope is None:
-            compiler = ExprCompiler(self.checked, table, self.now, self.params, source=source_name)
+            compiler = ExprCompiler(self.checked, table, self.now, self.params, source=source_name,
+                                    dialect=self.dialect)
         else:
             names = set().union(*(entity_values(self.checked, agg) for agg in aggs))
             rows = entity_rows(scope, source_name, names, table)
@@ -183,11 +202,17 @@ class Plan:
     def aggregate(self, agg: a.Aggregate):
         return self.scope.aggregate(agg)
 
+    def rank(self, call: a.Call):
+        return self.entity.column(self.rank_columns[call])
+
     def namespace(self, namespace: str, name: str):
         return self.scope.namespace(namespace, name)
 
     def sequence(self, node: a.Sequence):
         return self.scope.sequence(node)
+
+    def rank(self, call: a.Call):
+        return self.scope.rank(call)
 
     def feature(self, name: str):
         return self.scope.feature(name)

@@ -39,11 +39,12 @@ ZERO_WHEN_EMPTY = ("count", "count_distinct", "sum")
 @dataclass
 class Columns:
     """Where computed per-entity values live in the joined table: aggregate -> (column, func),
-    (namespace, field) -> column, sequence -> column.  Filled stage by stage."""
+    (namespace, field) -> column, sequence -> column, rank call -> column.  Filled stage by stage."""
 
     aggregates: dict[a.Aggregate, tuple[str, str]] = field(default_factory=dict)
     namespaces: dict[tuple[str, str], str] = field(default_factory=dict)
     sequences: dict[a.Sequence, str] = field(default_factory=dict)
+    ranks: dict[a.Call, str] = field(default_factory=dict)
 
 
 class EntityScope:
@@ -51,10 +52,12 @@ class EntityScope:
     the entity table joined with the aggregate and namespace columns computed so far.  Each
     feature and segment is compiled once per scope."""
 
-    def __init__(self, checked: CheckedSpec, table, now: datetime, params: dict[str, Any], columns: Columns):
+    def __init__(self, checked: CheckedSpec, table, now: datetime, params: dict[str, Any], columns: Columns,
+                 *, dialect: str | None = None):
         self.checked, self.table, self.columns = checked, table, columns
         self.compiler = ExprCompiler(checked, table, now, params, feature=self.feature, segment=self.segment,
-                                     aggregate=self.aggregate, namespace=self.namespace, sequence=self.sequence)
+                                     aggregate=self.aggregate, namespace=self.namespace, sequence=self.sequence,
+                                     rank=self.rank if columns.ranks else None, dialect=dialect)
         self._features: dict[str, Any] = {}
         self._segments: dict[str, Any] = {}
         self._aggregates: dict[a.Aggregate, Any] = {}
@@ -68,6 +71,9 @@ class EntityScope:
 
     def namespace(self, namespace: str, name: str):
         return self.compiler.column(self.columns.namespaces[(namespace, name)])
+
+    def rank(self, call: a.Call):
+        return self.compiler.column(self.columns.ranks[call])
 
     def sequence(self, node: a.Sequence):
         """A sequence's value: 0 steps for an entity without a step-1 row; ``time_between``

@@ -14,6 +14,7 @@ import ibis
 import ibis.expr.datatypes as dt
 import ibis.expr.operations as ops
 
+from ..builtin import FUNCTIONS
 from ..check import CheckedSpec
 from ..check.typecheck import EntityColumn, EntityValue, FeatureRef, NamespaceValue, SourceColumn
 from ..check.types import dtype
@@ -74,7 +75,9 @@ class ExprCompiler:
                  aggregate: Callable[[a.Aggregate], Any] | None = None,
                  namespace: Callable[[str, str], Any] | None = None,
                  sequence: Callable[[a.Sequence], Any] | None = None,
-                 entity_value: Callable[[str], Any] | None = None):
+                 entity_value: Callable[[str], Any] | None = None,
+                 rank: Callable[[a.Call], Any] | None = None,
+                 dialect: str | None = None):
         self.checked = checked
         self.table = table
         self.now = now_value(now)
@@ -82,9 +85,10 @@ class ExprCompiler:
         self.params = params
         self.source = source
         self._feature, self._segment, self._aggregate = feature, segment, aggregate
-        self._namespace = namespace
+        self._namespace, self._rank = namespace, rank
         self._sequence = sequence
         self._entity_value = entity_value
+        self.dialect = dialect  # the target backend, for the faster ops of .backends
         self.type_of_call: dt.DataType | None = None
         # Ibis expressions are immutable, so equal literals and column references are built once
         # and shared: building an Ibis node costs tens of microseconds (a 500-segment plan).
@@ -288,6 +292,17 @@ class ExprCompiler:
     # -- calls ---------------------------------------------------------------------------
     def visit_Call(self, node):
         result_type = self.type_of(node)
+        builtin = FUNCTIONS.get(node.name)
+        if builtin is not None and builtin.population:
+            if self._rank is None:
+                raise CompileError(f"{node.name}() needs the population of entities", span=node.span, code="SR450")
+            return self._rank(node)  # a column the plan computed over every entity
+        if builtin is not None:
+            if any(self.type_of(arg).is_null() for arg in node.args):
+                return ibis.null(result_type)  # null in, null out
+            args = [self.compile(arg) for arg in node.args]
+            self.type_of_call = result_type
+            return builtin.compile(self, args, list(node.args))
         if node.name in SCALARS:
             if node.name not in NULL_TOLERANT and any(self.type_of(arg).is_null() for arg in node.args):
                 return ibis.null(result_type)  # null in, null out

@@ -44,6 +44,7 @@ from ..errors import ExprSyntaxError
 from . import ast
 from .calls import ThenStep, build_call
 from .lexicon import LiteralError, decode_duration, decode_number, decode_string
+from .month_hints import month_hint
 from .positions import SourceMap
 from .syntax_errors import SyntaxErrorReporter, syntax_error
 
@@ -98,7 +99,7 @@ class Parser:
         except UnexpectedInput as exc:
             raise self.reporter.explain(exc, text, source_map) from None
         try:
-            return build_ast(AstBuilder(source_map), tree)
+            return build_ast(AstBuilder(source_map, text), tree)
         except VisitError as exc:
             if isinstance(exc.orig_exc, ExprSyntaxError):
                 raise exc.orig_exc from None
@@ -150,9 +151,10 @@ def parse_expr(text: str, *, source_map: SourceMap | None = None) -> ast.Expr:
 class AstBuilder(Transformer):
     """Lark tree -> AST nodes, one method per grammar alias, a span on every node."""
 
-    def __init__(self, source_map: SourceMap):
+    def __init__(self, source_map: SourceMap, text: str = ""):
         super().__init__(visit_tokens=False)
         self._map = source_map
+        self._text = text  # the expression, for hints that quote what comes before a token
         # id(Between) -> span from its 'between' keyword on: the span of the time range it
         # becomes when it is an aggregate's argument (see calls.build_call)
         self._range_spans: dict[int, Span] = {}
@@ -165,7 +167,10 @@ class AstBuilder(Transformer):
             return decode(token.value)
         except LiteralError as exc:
             span = self._map.span(token.start_pos + exc.start, token.start_pos + exc.end)
-            raise syntax_error(exc.key, span, **exc.fields) from None
+            hint = None
+            if exc.key == "bad_duration_unit":  # `now - 1month`
+                hint = month_hint(self._text[:token.start_pos], token.value[:exc.start], exc.fields["unit"])
+            raise syntax_error(exc.key, span, hint=hint, **exc.fields) from None
 
     # --- operators ----------------------------------------------------------------------
     def or_(self, meta, children):

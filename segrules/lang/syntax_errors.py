@@ -35,6 +35,7 @@ from lark.lexer import PatternStr
 from ..diagnostics import Span
 from ..errors import ExprSyntaxError
 from .lexicon import KEYWORDS
+from .month_hints import month_hint
 from .positions import SourceMap
 
 VALUE_TOKENS = frozenset(
@@ -90,7 +91,7 @@ CATALOGUE: tuple[SyntaxErrorKind, ...] = (
     _kind("two_values", "SR206", "two values with no operator between them",
           "x y", "1 2", "1.5 x", "'a' b", "30d x", "$p x", "true x", "false x", "null x", "now x",
           "today x", "a.b c", "(a) b", "f(x) y", "f() y", "x is null y", "x is not null y",
-          "x in (1) y", "x == 1 y", "x AND y",
+          "x in (1) y", "x == 1 y", "x AND y", "now - 1 month",
           tokens=VALUE_TOKENS, hint="join them with an operator such as 'and', '==' or '+'"),
     _kind("in_needs_list", "SR209", "'in' needs a parenthesised list, e.g. x in (1, 2)",
           "x in 1", "x not in y", "x in 'a'"),
@@ -126,7 +127,7 @@ CATALOGUE: tuple[SyntaxErrorKind, ...] = (
           match="char"),
     # --- the tokens lexed but mean nothing ----------------------------------------------------
     _kind("bad_duration_unit", "SR230", "unknown duration unit '{unit}', use s, min, h, d or w",
-          "30days", "count(o within 2m)", "5sec", match="build"),
+          "30days", "count(o within 2m)", "5sec", "now - 1month", match="build"),
     _kind("fractional_duration", "SR231", "duration amounts are whole numbers: {text}", "1.5h",
           match="build", hint="use a smaller unit, e.g. 90min"),
     _kind("bad_escape", "SR232", "unknown escape '{escape}' in string; only \\', \\\" and \\\\ are allowed",
@@ -243,6 +244,10 @@ class SyntaxErrorReporter:
         hint = None
         if token.type == "NAME" and token.value.lower() in KEYWORDS:
             hint = f"keywords are lowercase: write '{token.value.lower()}'"
+        elif kind.key == "two_values" and token.type == "NAME":  # `now - 1 month`
+            before = [t for t in self._lark.lex(text[:start]) if t.end_pos <= start]
+            if before and before[-1].type == "INT":
+                hint = month_hint(text[:before[-1].start_pos], before[-1].value, token.value)
         return syntax_error(kind.key, source_map.span(start, end), hint=hint, **fields)
 
     def _previous(self, text: str, offset: int) -> str:

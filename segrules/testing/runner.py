@@ -155,7 +155,8 @@ def _evaluate(spec, checked, con, tables, case, default_as_of, params) -> list[d
     """Per entity: its key, membership of every expected segment, and the explaining values."""
     m = spec.model
     segments = list(dict.fromkeys(s for e in case.expect.values() for s in e.in_ + e.not_in))
-    plan = Plan(checked, tables, spec.now(case.as_of or default_as_of), spec.params(params))
+    plan = Plan(checked, tables, spec.now(case.as_of or default_as_of), spec.params(params),
+                dialect=getattr(con, "name", None))
     plan.build(segments, features=[])
     columns = {"key": plan.joined[m.entity.key]}
     labels: dict[str, list[tuple[str, str]]] = {}

@@ -3,9 +3,12 @@ file shows and no ``schema:`` declares (a table left empty in every case, a colu
 
 Deterministic and deliberately simple: a column compared with (or listed against) a literal or
 parameter takes its type; one passed to a string function is a string; a time column, or one
-passed to ``days_since``/``date_trunc``/``start_of_…``, or shifted by a duration, or compared with a
-time column, or read as ``entity.NAME`` in a time range bound, is a timestamp; ``sum``/``avg`` columns are
-float64; a bare column used as a condition is boolean; anything else is a string.
+passed to ``days_since``/``date_trunc``/``start_of_…``/``add_months``/``days_between``/``hours_between``,
+or shifted by a duration, or compared with a time column, or read as ``entity.NAME`` in a time range
+bound, is a timestamp; the months of ``add_months`` are int64; ``sum``/``avg`` columns are float64,
+and so is a ranked column (``percent_rank(x)``) that nothing else types as a number or time; a bare
+column used as a condition is boolean; anything else (a ``bucket`` key too: an integer and its
+digits fall in the same bucket) is a string.
 """
 
 from __future__ import annotations
@@ -19,7 +22,17 @@ from ..lang import ast as a
 
 STRING_FUNCS = {"lower", "upper", "trim", "length", "contains", "starts_with", "ends_with", "matches"}
 TIME_FUNCS = {"days_since", "hours_since", "date_trunc", "start_of_day", "start_of_week", "start_of_month",
-              "start_of_quarter", "start_of_year"}
+              "start_of_quarter", "start_of_year", "days_between", "hours_between"}
+RANK_FUNCS = {"percent_rank", "ntile", "top_n"}
+
+
+def _argument_type(func: str, i: int) -> dt.DataType | None:
+    """The type a column passed as argument ``i`` of ``func`` has (None: not known from it)."""
+    if func in STRING_FUNCS:
+        return dt.string
+    if func in TIME_FUNCS or (func == "add_months" and i == 0):
+        return dt.timestamp
+    return dt.int64 if func == "add_months" else None  # its months
 
 
 def _literal_type(node: a.Node, params: dict) -> dt.DataType | None:
@@ -45,6 +58,7 @@ def usage_types(spec) -> dict[str, dict[str, dt.DataType]]:
     m = spec.model
     features, segments, _ = parse_expressions(spec.document)
     found: dict[str, dict[str, dt.DataType]] = {}
+    ranked: set[tuple[str, str]] = set()  # columns ranked: float64 unless something else types them
 
     def note(table: str, column: str, dtype: dt.DataType | None, strong: bool = True):
         current = found.setdefault(table, {})
@@ -105,11 +119,13 @@ def usage_types(spec) -> dict[str, dict[str, dt.DataType]]:
                 elif _shifted(operand) is not operand and (col := column_of(_shifted(operand), source)):
                     note(*col, dt.timestamp)  # entity.signup_at + 7d: a time
         if isinstance(node, a.Call):
-            for arg in node.args:
+            for i, arg in enumerate(node.args):
                 col = column_of(arg, source)
-                if col:
-                    note(*col, dt.string if node.name in STRING_FUNCS else
-                         dt.timestamp if node.name in TIME_FUNCS else None, strong=node.name in STRING_FUNCS | TIME_FUNCS)
+                if col and node.name in RANK_FUNCS and i == 0:
+                    ranked.add(col)
+                elif col:
+                    dtype = _argument_type(node.name, i)
+                    note(*col, dtype, strong=dtype is not None)
         logic = isinstance(node, (a.Not, a.And, a.Or))
         for child in node.children():
             condition(child, source) if logic else visit(child, source)
@@ -131,6 +147,9 @@ def usage_types(spec) -> dict[str, dict[str, dt.DataType]]:
         visit(node, None)
     for node in segments.values():
         condition(node, None)
+    for table, column in ranked:  # a string here is only the fallback (or an error either way)
+        if found.setdefault(table, {}).get(column, dt.string) == dt.string:
+            found[table][column] = dt.float64
     return found
 
 

@@ -1,0 +1,71 @@
+"""Calendar arithmetic: ``add_months(t, n)``, ``days_between(a, b)``, ``hours_between(a, b)``.
+
+Times are wall-clock times (the spec's ``timezone:``), a date is midnight at its start.
+"""
+
+from __future__ import annotations
+
+import ibis
+import ibis.expr.datatypes as dt
+
+from ..check.types import describe, is_temporal
+from . import Builtin, CallInfo, arity
+
+def _temporal(info: CallInfo, i: int):
+    t = info.types[i]
+    if not (t.is_null() or is_temporal(t)):
+        return info.problem(f"argument {i + 1} must be a date or timestamp, got {describe(t)}")
+    return None
+
+
+def _check_add_months(info: CallInfo):
+    problem = arity(info, 2) or _temporal(info, 0)
+    if problem:
+        return problem
+    if not (info.types[1].is_null() or info.types[1].is_integer()):
+        return info.problem(f"argument 2 (months) must be an integer, got {describe(info.types[1])}",
+                            "e.g. add_months(now, -1)")
+    return info.types[0] if info.types[0].is_date() else dt.timestamp
+
+
+def _add_months(ctx, args, nodes):
+    # DuckDB and PostgreSQL both clamp to the end of the month (Jan 31 + 1 month = Feb 28/29)
+    # and keep the time of day; a date + interval is a timestamp there, so cast back.
+    t, n = args
+    shifted = t + n.cast(dt.int64).as_interval("M")
+    return shifted.cast(ctx.type_of_call)
+
+
+def _check_between(info: CallInfo):
+    return arity(info, 2) or _temporal(info, 0) or _temporal(info, 1) or dt.int64
+
+
+def _within_hour(t):
+    """Microseconds since the start of ``t``'s hour (a small, exact difference)."""
+    return t.delta(t.truncate("h"), unit="microsecond")
+
+
+def _between(unit: str):
+    """Whole days (hours) from a to b, floored, in exact integer steps: the days between the
+    two dates, less one when b's time of day is before a's (the same with the hour and the
+    microseconds within it).  Dividing a microsecond span instead goes through a double on
+    the backends, which rounds spans of more than 2**53 µs (285 years)."""
+    def compile_(ctx, args, nodes):
+        a, b = (x.cast(dt.timestamp) if x.type().is_date() else x for x in args)
+        days = b.date().delta(a.date(), unit="day").cast(dt.int64)
+        if unit == "day":
+            return days - ibis.ifelse(b.time() < a.time(), 1, 0)
+        hours = days * 24 + (b.hour().cast(dt.int64) - a.hour().cast(dt.int64))
+        return hours - ibis.ifelse(_within_hour(b) < _within_hour(a), 1, 0)
+    return compile_
+
+
+FUNCTIONS = (
+    Builtin("add_months", _check_add_months, _add_months,
+            "add_months(t: date or timestamp, n: integer) → type of t",
+            "t moved by n calendar months, the day clamped to the end of the month"),
+    Builtin("days_between", _check_between, _between("day"), "days_between(a: date or timestamp, "
+            "b: date or timestamp) → int64", "whole days from a to b, rounded down"),
+    Builtin("hours_between", _check_between, _between("hour"), "hours_between(a: date or timestamp, "
+            "b: date or timestamp) → int64", "whole hours from a to b, rounded down"),
+)

@@ -1,0 +1,84 @@
+"""Population functions in the plan: every ``percent_rank``/``ntile``/``top_n`` the rules use
+becomes a window-function column of the joined entity table, before anything reads it.
+
+Why columns first: a rank compares an entity with every other evaluated entity, so it must be
+computed over the whole population (the entity table as of ``now``), never over what a command
+keeps afterwards — ``preview`` filters to members, ``sync`` to the audience, ``run --segments``
+projects some segments.  Those filters then read a plain column of a subquery (Ibis does not merge
+a select holding a window function into the query around it), so the window sees every row.
+
+Ranks may nest (``percent_rank(ltv - percent_rank(x))``, directly or through features), and SQL
+has no window function inside another; a rank of nesting depth k is computed in stage k, over the
+table that already has the columns of the stages before it.
+"""
+
+from __future__ import annotations
+
+from ..builtin import FUNCTIONS
+from ..builtin.ranks import count_argument
+from ..check import CheckedSpec
+from ..check.typecheck import FeatureRef
+from ..lang import ast as a
+from .nullability import never_null
+
+
+def is_rank(node: a.Node) -> bool:
+    return isinstance(node, a.Call) and node.name in FUNCTIONS and FUNCTIONS[node.name].population
+
+
+def rank_stages(checked: CheckedSpec, refs) -> list[list[a.Call]]:
+    """The rank calls the features and segments ``refs`` use, grouped by nesting depth (stage 1
+    first), each once (equal calls share a column)."""
+    roots = [checked.features[n] if k == "feature" else checked.segments[n] for k, n in refs]
+    depths: dict = {}  # rank call or ("feature"|"segment", name) -> depth
+    stages: dict[int, dict[a.Call, None]] = {}
+    for root in roots:
+        for node in root.walk():
+            if is_rank(node):
+                stages.setdefault(_depth(node, checked, depths), {})[node] = None
+    return [list(stages[d]) for d in sorted(stages)]
+
+
+def _depth(node: a.Node, checked: CheckedSpec, memo: dict) -> int:
+    """How many ranks nest in ``node``, following features and segment references."""
+    key = node if is_rank(node) else None
+    binding = checked.bindings.get(id(node))
+    if isinstance(binding, FeatureRef):
+        key = ("feature", binding.name)
+        node = checked.features[binding.name]
+    elif isinstance(node, a.SegmentRef):
+        key = ("segment", node.name)
+        node = checked.segments[node.name]
+    if key is not None and key in memo:
+        return memo[key]
+    inner = max((_depth(child, checked, memo) for child in node.children()), default=0)
+    depth = inner + 1 if is_rank(node) else inner
+    if key is not None:
+        memo[key] = depth
+    return depth
+
+
+def rank_window(call: a.Call, compiler, key):
+    """The window expression of a rank call, its argument compiled by ``compiler`` (over the
+    table of the stage before), ties broken by the entity ``key`` column where it matters."""
+    value = compiler.compile(call.args[0])
+    return FUNCTIONS[call.name].compile(value, count_argument(call, compiler.params), key, not never_null(value))
+
+
+def with_rank_columns(plan, joined, refs):
+    """``joined`` with one column per rank call of ``refs``; records the columns in
+    ``plan.rank_columns``.  ``plan.use(table)`` points the plan's compiler at a table."""
+    taken = set(joined.columns)
+    counter = 0
+    for stage in rank_stages(plan.checked, refs):
+        plan.use(joined)
+        columns = {}
+        for call in stage:
+            while f"_rank{counter}" in taken:
+                counter += 1
+            name = f"_rank{counter}"
+            taken.add(name)
+            columns[name] = rank_window(call, plan.entity, plan.entity.column(plan.model.entity.key))
+        plan.rank_columns.update(zip(stage, columns))
+        joined = joined.mutate(**columns)
+    return joined
