@@ -94,6 +94,7 @@ class Spec:
         self.document = document
         self.registry = registry
         self._checked: dict[int, tuple[Any, CheckedSpec]] = {}
+        self._tables: dict[int, tuple[Any, CheckedSpec, dict[str, Any]]] = {}  # the tables check read
 
     # -- facts -------------------------------------------------------------------------
     @property
@@ -153,9 +154,11 @@ class Spec:
         cached = self._checked.get(cache_key)
         if cached is not None and cached[0] is con:
             return cached[1]
-        schemas = resolve_schemas(self.document, con)
+        tables: dict[str, Any] = {}
+        schemas = resolve_schemas(self.document, con, tables)
         checked = analyze(self.document, schemas, self.registry.functions, self.registry.namespaces)
         self._checked[cache_key] = (con, checked)
+        self._tables[cache_key] = (con, checked, tables)
         return checked
 
     def params(self, overrides: dict[str, Any] | None = None) -> dict[str, Any]:
@@ -191,8 +194,12 @@ class Spec:
         ``schema:`` block when ``con`` is None."""
         checked = checked if checked is not None else self.check(con)
         m = self.model
-        return {table: con.table(table) if con is not None else ibis.table(checked.schemas[table], name=table)
-                for table in {m.entity.table, *(s.table for s in m.sources.values())}}
+        cached = self._tables.get(id(con))
+        read = cached[2] if cached is not None and cached[0] is con and cached[1] is checked else {}
+        names = {m.entity.table, *(s.table for s in m.sources.values())}
+        if con is None:
+            return {table: ibis.table(checked.schemas[table], name=table) for table in names}
+        return {table: read[table] if table in read else con.table(table) for table in names}
 
     def namespace(self, con, name: str, *, as_of=None, params: dict[str, Any] | None = None):
         """All values of the plugin namespace ``name`` (``rfm``) as an Ibis table: the key and one

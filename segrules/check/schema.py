@@ -45,8 +45,9 @@ def schemas_from_block(doc: SpecDocument) -> dict[str, ibis.Schema]:
     return out
 
 
-def schemas_from_connection(doc: SpecDocument, con) -> dict[str, ibis.Schema]:
-    """Read the schema of every table the spec uses from the database."""
+def schemas_from_connection(doc: SpecDocument, con, tables: dict | None = None) -> dict[str, ibis.Schema]:
+    """Read the schema of every table the spec uses from the database; ``tables`` (if given)
+    receives the Ibis tables read, so the plan does not ask the database for them again."""
     try:
         available = set(con.list_tables())
     except Exception as exc:
@@ -58,7 +59,10 @@ def schemas_from_connection(doc: SpecDocument, con) -> dict[str, ibis.Schema]:
                                     doc.index.value_span(path), hint=did_you_mean(table, available)))
             continue
         try:
-            out[table] = con.table(table).schema()
+            found = con.table(table)
+            out[table] = found.schema()
+            if tables is not None:
+                tables[table] = found
         except Exception as exc:
             diags.append(Diagnostic("SR701", f"cannot read table {table!r}: {exc}", doc.index.value_span(path)))
     if diags:
@@ -66,9 +70,9 @@ def schemas_from_connection(doc: SpecDocument, con) -> dict[str, ibis.Schema]:
     return out
 
 
-def resolve_schemas(doc: SpecDocument, con=None) -> dict[str, ibis.Schema]:
+def resolve_schemas(doc: SpecDocument, con=None, tables: dict | None = None) -> dict[str, ibis.Schema]:
     if con is not None:
-        return schemas_from_connection(doc, con)
+        return schemas_from_connection(doc, con, tables)
     schemas = schemas_from_block(doc)
     missing = [(t, p) for t, p in tables_used(doc).items() if t not in schemas]
     if missing:
