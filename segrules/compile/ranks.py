@@ -68,14 +68,14 @@ def rank_window(call: a.Call, compiler, key):
     return FUNCTIONS[call.name].compile(value, count_argument(call, compiler.params), key, not never_null(value))
 
 
-def percent_rank_by_counting(table, value: str, out: str):
+def percent_rank_by_counting(table, value: str, out: str, nullable: bool = True):
     """``table`` with ``out`` = PERCENT_RANK of its column ``value`` over the non-null values,
     counted instead of sorted: (rows with a smaller value) / (n - 1), from one row per distinct
     value and a running sum over those, joined back on the value (0 when n = 1, null for null).
     Ties are common in ranked values (counts, scores, rounded amounts), and then the distinct
     values are far fewer than the entities: this is the fastest exact shape measured
     (bench/run_behaviour.py)."""
-    present = table.filter(table[value].notnull())
+    present = table.filter(table[value].notnull()) if nullable else table
     counts = present.group_by(_rv=present[value]).aggregate(_rn=present.count())
     total = counts["_rn"].sum().over(ibis.window())
     before = counts["_rn"].sum().over(ibis.window(order_by="_rv", rows=(None, 0))) - counts["_rn"]
@@ -103,12 +103,13 @@ def with_rank_columns(plan, joined, refs):
         for call in stage:
             name = fresh("_rank")
             if call.name == "percent_rank":
-                counted[name] = fresh("_ranked")
-                columns[counted[name]] = plan.entity.compile(call.args[0])
+                value = plan.entity.compile(call.args[0])
+                counted[name] = (fresh("_ranked"), not never_null(value))
+                columns[counted[name][0]] = value
             else:
                 columns[name] = rank_window(call, plan.entity, plan.entity.column(plan.model.entity.key))
             plan.rank_columns[call] = name
         joined = joined.mutate(**columns)
-        for name, value in counted.items():
-            joined = percent_rank_by_counting(joined, value, name).drop(value)
+        for name, (value, nullable) in counted.items():
+            joined = percent_rank_by_counting(joined, value, name, nullable).drop(value)
     return joined
