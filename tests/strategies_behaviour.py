@@ -30,7 +30,7 @@ from hypothesis import strategies as st
 
 from reference import compare, date_trunc, kleene_and, previous_period_start
 from reference_behaviour import (Calendar, Rolling, Source, Step, Window, in_window,
-                                 relative_aggregate)
+                                 relative_aggregate, sequence)
 
 NOW = datetime(2024, 2, 29, 18, 0)  # a leap day (Thursday); this week starts Monday Feb 26
 US, H, D = timedelta(microseconds=1), timedelta(hours=1), timedelta(days=1)
@@ -263,6 +263,13 @@ RANKED = {  # expression text -> its value on an entity view
     "max(orders.amount)": lambda e, data: relative_aggregate(
         "max", "amount", SOURCES["orders"], e, e["id"], data, NOW),
     "last_cart_at": lambda e, data: e["last_cart_at"],
+    # ranks of values that need the other additions first (staged plan, sequence tables)
+    "count(orders where ordered_at <= entity.signup_at + 7d)": lambda e, data: relative_aggregate(
+        "count", None, SOURCES["orders"], e, e["id"], data, NOW,
+        where=lambda r, x: compare("<=", r["ordered_at"], x["signup_at"] and x["signup_at"] + 7 * D)),
+    "sequence(events where name == 'a' then orders convert 3d)": lambda e, data: sequence(
+        [StepCase("events", ("name", "==", "a")).step(), Step(SOURCES["orders"])], e["id"], data, NOW,
+        convert=3 * D),
 }
 
 
