@@ -24,13 +24,13 @@ from __future__ import annotations
 import uuid
 from dataclasses import dataclass
 from datetime import date, datetime, timedelta
-from typing import Any, Mapping
+from typing import Any, Callable, Mapping
 
 from hypothesis import strategies as st
 
 from reference import compare, date_trunc, kleene_and, previous_period_start
-from reference_behaviour import (Calendar, Rolling, Source, Step, Window, in_window,
-                                 relative_aggregate, sequence)
+from reference_behaviour import (Calendar, Rolling, Source, Step, Window, add_months, days_between,
+                                 in_window, relative_aggregate, sequence)
 
 NOW = datetime(2024, 2, 29, 18, 0)  # a leap day (Thursday); this week starts Monday Feb 26
 US, H, D = timedelta(microseconds=1), timedelta(hours=1), timedelta(days=1)
@@ -246,6 +246,46 @@ def relative_cases(draw) -> RelativeCase:
         return RelativeCase(func, source, anchor, bounds=(lo, hi), named=named)
     return RelativeCase(func, source, anchor, draw(st.sampled_from(["<=", "<", ">", ">="])),
                         draw(st.sampled_from(OFFSETS)), named=named)
+
+
+@dataclass(frozen=True)
+class FixedCase:
+    """An expression and its reference value on an entity view: for the combinations the
+    generated cases do not make (a window with ``entity.``, ``entity.`` inside calendar
+    functions)."""
+
+    expr: str
+    value_of: Callable[[Mapping[str, Any], Mapping[str, list[dict]]], Any]
+
+    def text(self) -> str:
+        return self.expr
+
+    def value(self, entity: Mapping[str, Any], data, now: datetime = NOW) -> Any:
+        return self.value_of(entity, data)
+
+
+def _count(source: str, keep, window: Window = None):
+    src = SOURCES[source]
+    return lambda e, data: relative_aggregate(
+        "count", None, src, e, e["id"], data, NOW,
+        where=lambda r, x: kleene_and(keep(r, x), in_window(r[src.time], window, NOW)))
+
+
+FIXED_RELATIVE = [
+    FixedCase("count(orders where ordered_at <= add_months(entity.signup_at, 1))", _count(
+        "orders", lambda r, x: compare("<=", r["ordered_at"], add_months(x["signup_at"], 1)))),
+    FixedCase("count(orders where days_between(entity.signup_at, ordered_at) between 0 and 7)", _count(
+        "orders", lambda r, x: kleene_and(compare("<=", 0, days_between(x["signup_at"], r["ordered_at"])),
+                                          compare("<=", days_between(x["signup_at"], r["ordered_at"]), 7)))),
+    FixedCase("count(events where ts > entity.first_order_at within last month)", _count(
+        "events", lambda r, x: compare(">", r["ts"], x["first_order_at"]), Calendar("last", "month"))),
+    FixedCase("count(orders where ordered_at >= entity.last_cart_at within 3d)", _count(
+        "orders", lambda r, x: compare(">=", r["ordered_at"], x["last_cart_at"]), Rolling(3 * D))),
+]
+
+
+def relative_or_fixed_cases() -> st.SearchStrategy:
+    return st.one_of(relative_cases(), relative_cases(), st.sampled_from(FIXED_RELATIVE))
 
 
 # --- population ranks ---------------------------------------------------------------------

@@ -21,7 +21,7 @@ from reference_behaviour import (Rolling, Step, add_months, bucket, days_between
                                  in_window, ntile, percent_rank, relative_aggregate, sequence,
                                  time_between, top_n)
 from strategies_behaviour import (CONVERTS, D, H, NOW, RANKED, SOURCES, duration_text,
-                                  population, rank_cases, relative_cases, sequence_cases, shops,
+                                  population, rank_cases, relative_or_fixed_cases, sequence_cases, shops,
                                   spec, with_funnels)
 
 pytestmark = pytest.mark.differential
@@ -100,7 +100,7 @@ def test_differential_behaviour_entity_relative(shop_backend):
             expected[e["id"]] = row
         check(con, spec(features, segments, entity_time), data, expected)
 
-    run_property(name, body, data=shops(), cases=st.lists(relative_cases(), min_size=1, max_size=4),
+    run_property(name, body, data=shops(), cases=st.lists(relative_or_fixed_cases(), min_size=1, max_size=4),
                  entity_time=st.booleans())
 
 
