@@ -41,10 +41,10 @@ Population functions (over the entities evaluated: those existing at ``now``)
 
 Scalars
     ``bucket(v, salt, N) = int(md5(salt + ':' + str(v))[:8], 16) % N`` (UTF-8; integers as
-    decimal digits); ``add_months(t, n)`` moves the calendar month and clamps the day to the
-    month's last day, keeping the time of day; ``days_between(a, b)`` /
-    ``hours_between(a, b)`` are ``floor((b - a) / unit)`` (a date is its midnight).  NULL in,
-    NULL out.
+    decimal digits, UUIDs as their canonical lower-case text); ``add_months(t, n)`` moves the
+    calendar month and clamps the day to the month's last day, keeping the time of day;
+    ``days_between(a, b)`` / ``hours_between(a, b)`` are ``floor((b - a) / unit)`` (a date is
+    its midnight).  NULL in, NULL out.
 """
 
 from __future__ import annotations
@@ -52,6 +52,7 @@ from __future__ import annotations
 import calendar
 import hashlib
 import itertools
+import uuid
 from dataclasses import dataclass
 from datetime import date, datetime, timedelta
 from typing import Any, Callable, Iterable, Mapping, Sequence
@@ -220,8 +221,8 @@ def bucket(value: Any, salt: str, n: int) -> int | None:
     """The issue's three lines: md5 of ``salt:value``, first 8 hex digits, mod n."""
     if value is None:
         return None
-    if isinstance(value, bool) or not isinstance(value, (int, str)):
-        raise TypeError(f"bucket() of {type(value).__name__}")
+    if isinstance(value, bool) or not isinstance(value, (int, str, uuid.UUID)):
+        raise TypeError(f"bucket() of {type(value).__name__}")  # str(UUID): lower-case, hyphens
     digest = hashlib.md5(f"{salt}:{value}".encode("utf-8")).hexdigest()
     return int(digest[:8], 16) % n
 

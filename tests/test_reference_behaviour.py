@@ -8,6 +8,7 @@ Feb 29, empty logs and populations.
 
 from __future__ import annotations
 
+import uuid
 from datetime import date, datetime, timedelta
 
 import pytest
@@ -166,6 +167,8 @@ def test_reference_top_n_ties_all_in_null_false():
     (-42, "campaign-7", 10, "9dd66fca"),
     ("é", "x", 7, "eb1aec3a"),
     ("abc", "holdout", 100, "b2ad9ba3"),
+    # printf '%s' 's:0000abcd-0000-4000-8000-00000000ffff' | md5sum
+    (uuid.UUID("0000ABCD-0000-4000-8000-00000000FFFF"), "s", 10, "2aa3ffa1"),
 ])
 def test_reference_bucket_is_the_documented_formula(value, salt, n, digest):
     assert bucket(value, salt, n) == int(digest, 16) % n
