@@ -17,7 +17,8 @@ Rows of a source
 Windows (as for aggregates)
     ``Rolling(D)`` keeps ``now - D < t <= now``; ``Calendar('this', unit)`` keeps
     ``date_trunc(unit, now) <= t <= now``; ``Calendar('last', unit)`` the whole previous
-    period ``previous_start <= t < start``.  Weeks start on Monday.
+    period ``previous_start <= t < start``; ``Range(T1, T2)`` keeps ``T1 <= t <= T2``.  Weeks
+    start on Monday.
 
 Sequences
     ``sequence(S1 then S2 ... [convert D] [within W])``: an attempt starts at any row of
@@ -82,7 +83,15 @@ class Calendar:
     unit: str  # day | week | month | quarter | year
 
 
-Window = Rolling | Calendar | None
+@dataclass(frozen=True)
+class Range:
+    """``between T1 and T2`` with T1, T2 already evaluated."""
+
+    start: datetime
+    end: datetime
+
+
+Window = Rolling | Calendar | Range | None
 
 
 def rows_of(source: Source, key: Any, tables: Mapping[str, list[Row]], now: datetime) -> list[Row]:
@@ -97,6 +106,8 @@ def in_window(t: datetime, window: Window, now: datetime) -> bool:
         return t <= now
     if isinstance(window, Rolling):
         return now - window.duration < t <= now
+    if isinstance(window, Range):
+        return window.start <= t <= window.end and t <= now
     start = date_trunc(window.unit, now)
     if window.period == "this":
         return start <= t <= now

@@ -29,7 +29,7 @@ from typing import Any, Callable, Mapping
 from hypothesis import strategies as st
 
 from reference import compare, date_trunc, kleene_and, previous_period_start
-from reference_behaviour import (Calendar, Rolling, Source, Step, Window, add_months, days_between,
+from reference_behaviour import (Calendar, Range, Rolling, Source, Step, Window, add_months, days_between,
                                  in_window, relative_aggregate, sequence)
 
 NOW = datetime(2024, 2, 29, 18, 0)  # a leap day (Thursday); this week starts Monday Feb 26
@@ -46,9 +46,11 @@ MONTH_ENDS = [datetime(2024, 1, 31, 13, 30), datetime(2023, 1, 31), datetime(202
               datetime(2024, 11, 30), datetime(2024, 5, 31, 0, 0, 0, 1)]
 CONVERTS = [H, D, 3 * D, 7 * D]
 JITTER = st.sampled_from([0 * US, 0 * US, US, -US])
+RANGES = {Range(NOW - 7 * D, NOW - D): "between now - 7d and now - 1d",
+          Range(datetime(2024, 2, 1), NOW + D): "between date('2024-02-01') and now + 1d"}
 WINDOWS: list[Window] = [None, None, None, Rolling(3 * D), Rolling(7 * D), Rolling(30 * D),
                          Calendar("this", "month"), Calendar("last", "month"),
-                         Calendar("this", "week"), Calendar("this", "year")]
+                         Calendar("this", "week"), Calendar("this", "year"), *RANGES]
 CONDITIONS = {"events": [None, None, ("name", "==", "a"), ("name", "==", "b"), ("name", "!=", "a")],
               "orders": [None, None, ("status", "==", "paid"), ("amount", ">=", 10)]}
 
@@ -68,6 +70,8 @@ def window_text(w: Window) -> str:
         return ""
     if isinstance(w, Rolling):
         return f" within {duration_text(w.duration)}"
+    if isinstance(w, Range):
+        return f" {RANGES[w]}"
     return f" within {w.period} {w.unit}"
 
 
@@ -153,6 +157,8 @@ class SequenceCase:
         if isinstance(self.window, Calendar):
             start = date_trunc(self.window.unit, NOW)
             return [start, previous_period_start(self.window.unit, start)]
+        if isinstance(self.window, Range):
+            return [self.window.start, self.window.end]
         return []
 
     def gaps(self) -> list[timedelta]:

@@ -48,7 +48,8 @@ def test_differential_behaviour_sequence(shop_backend):
 
 TB_LIMITS = [H, D, 3 * D, 7 * D]
 TB_OPS = {"<=": lambda t, limit: t <= limit, "<": lambda t, limit: t < limit,
-          ">=": lambda t, limit: t >= limit}
+          ">=": lambda t, limit: t >= limit,
+          f"between {duration_text(H)} and": lambda t, limit: H <= t <= limit}
 
 
 def test_differential_behaviour_time_between(shop_backend):

@@ -13,7 +13,7 @@ from datetime import date, datetime, timedelta
 
 import pytest
 
-from reference_behaviour import (Calendar, Rolling, Source, Step, add_months, bucket,
+from reference_behaviour import (Calendar, Range, Rolling, Source, Step, add_months, bucket,
                                  days_between, hours_between, ntile, percent_rank,
                                  relative_aggregate, sequence, sequence_value, time_between,
                                  time_between_value, top_n)
@@ -118,6 +118,11 @@ def test_reference_sequence_calendar_windows():
     bc = [Step(EVENTS, name_is("b")), Step(EVENTS, name_is("c"))]
     assert sequence(bc, 1, tables, NOW, window=Calendar("this", "week")) == 0  # Monday Feb 26
     assert sequence(bc, 1, tables, NOW, window=Calendar("this", "quarter")) == 2
+    # between T1 and T2: both ends included, and still nothing after now
+    assert sequence(steps, 1, tables, NOW, window=Range(datetime(2024, 1, 31, 23, 59, 59, 999999),
+                                                         datetime(2024, 2, 1))) == 2
+    assert sequence(steps, 1, tables, NOW, window=Range(datetime(2024, 2, 1), NOW + D)) == 0
+    assert sequence(bc, 1, tables, NOW, window=Range(datetime(2024, 2, 1), datetime(2024, 2, 26) - US)) == 1
 
 
 # --- entity-relative aggregates -----------------------------------------------------------
