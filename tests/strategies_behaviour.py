@@ -277,7 +277,18 @@ def _count(source: str, keep, window: Window = None):
         where=lambda r, x: kleene_and(keep(r, x), in_window(r[src.time], window, NOW)))
 
 
+# a sequence feature that entity-relative cases read (sequences are joined before entity values)
+SEQ_AB = "sequence(events where name == 'a' then events where name == 'b')"
+
+
+def seq_ab(e: Mapping[str, Any], data) -> int:
+    a, b = (Step(SOURCES["events"], (lambda v: lambda r: compare("==", r["name"], v))(v)) for v in "ab")
+    return sequence([a, b], e["id"], data, NOW)
+
+
 FIXED_RELATIVE = [
+    FixedCase("count(orders where amount >= entity.seq_ab * 5)", _count(
+        "orders", lambda r, x: compare(">=", r["amount"], x["seq_ab"] * 5))),
     FixedCase("count(orders where ordered_at <= add_months(entity.signup_at, 1))", _count(
         "orders", lambda r, x: compare("<=", r["ordered_at"], add_months(x["signup_at"], 1)))),
     FixedCase("count(orders where days_between(entity.signup_at, ordered_at) between 0 and 7)", _count(
@@ -324,9 +335,12 @@ class RankCase:
     func: str  # percent_rank | ntile | top_n
     expr: str
     n: int | None = None
+    param: str | None = None  # n given as this parameter ($name) instead of a literal
 
     def text(self) -> str:
-        return f"{self.func}({self.expr})" if self.n is None else f"{self.func}({self.expr}, {self.n})"
+        if self.n is None:
+            return f"{self.func}({self.expr})"
+        return f"{self.func}({self.expr}, {'$' + self.param if self.param else self.n})"
 
 
 @st.composite
@@ -334,7 +348,8 @@ def rank_cases(draw) -> RankCase:
     func = draw(st.sampled_from(["percent_rank", "ntile", "top_n"]))
     expr = draw(st.sampled_from(sorted(RANKED)))
     n = None if func == "percent_rank" else draw(st.sampled_from([1, 2, 3, 4, 10]))
-    return RankCase(func, expr, n)
+    param = f"n_{func}_{n}" if n is not None and draw(st.booleans()) else None
+    return RankCase(func, expr, n, param)
 
 
 # --- data ---------------------------------------------------------------------------------

@@ -20,9 +20,9 @@ from reference import compare as ref_compare
 from reference_behaviour import (Rolling, Step, add_months, bucket, days_between, hours_between,
                                  in_window, ntile, percent_rank, relative_aggregate, sequence,
                                  time_between, top_n)
-from strategies_behaviour import (CONVERTS, D, H, NOW, RANKED, SOURCES, duration_text,
+from strategies_behaviour import (CONVERTS, D, H, NOW, RANKED, SEQ_AB, SOURCES, duration_text,
                                   population, rank_cases, relative_or_fixed_cases, sequence_cases, shops,
-                                  spec, with_funnels)
+                                  seq_ab, spec, with_funnels)
 
 pytestmark = pytest.mark.differential
 
@@ -90,11 +90,12 @@ def test_differential_behaviour_entity_relative(shop_backend):
     name, con = shop_backend
 
     def body(data, cases, entity_time):
-        features = {f"r{i}": c.text() for i, c in enumerate(cases)}
+        features = {"seq_ab": SEQ_AB, **{f"r{i}": c.text() for i, c in enumerate(cases)}}
         segments = {f"r{i}_any": f"{c.text()} >= 1" for i, c in enumerate(cases)}
         expected = {}
         for e in population(data, entity_time):
-            row = {"last_cart_at": e["last_cart_at"], "first_order_at": e["first_order_at"]}
+            e["seq_ab"] = seq_ab(e, data)
+            row = {"last_cart_at": e["last_cart_at"], "first_order_at": e["first_order_at"], "seq_ab": e["seq_ab"]}
             for i, c in enumerate(cases):
                 row[f"r{i}"] = c.value(e, data)
                 row[f"r{i}_any"] = row[f"r{i}"] >= 1
@@ -126,7 +127,8 @@ def test_differential_behaviour_population_ranks(shop_backend):
                 expected[key][f"k{i}"] = v
                 if c.func == "percent_rank":
                     expected[key][f"k{i}_half"] = v is not None and v >= 0.5
-        check(con, spec(features, segments, entity_time), data, expected)
+        params = {c.param: c.n for c in cases if c.param}
+        check(con, spec(features, segments, entity_time, params), data, expected)
 
     run_property(name, body, data=shops(), cases=st.lists(rank_cases(), min_size=1, max_size=4),
                  entity_time=st.booleans())
