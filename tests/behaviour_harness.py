@@ -1,9 +1,6 @@
 """The running half of the behavioural differential tests: loading a shop, evaluating a spec,
 and comparing with the reference row by row (the backends come from the ``backend`` fixture
 of tests/conftest.py).
-
-While a construct is not on the branch yet its tests skip through
-:func:`skip_unless_implemented` (one helper: grep for it to remove the skips).
 """
 
 from __future__ import annotations
@@ -21,7 +18,7 @@ import segrules
 from segrules.errors import SegrulesError
 
 from reference import as_timestamp
-from strategies_behaviour import NOW, SOURCES, TABLES, spec
+from strategies_behaviour import NOW, SOURCES, TABLES
 
 # examples per property; CI has 2 cores.  SEGRULES_DIFF_SCALE=10 digs deeper locally.
 EXAMPLES = {"duckdb": 60, "postgres": 20}
@@ -55,22 +52,6 @@ def run(con, spec_dict: dict, params: dict | None = None) -> dict[Any, dict]:
     except SegrulesError as exc:
         pytest.fail(f"segrules rejected the spec:\n{text}\n{exc.render({'<string>': text})}")
     return {r["id"]: r for r in rows}
-
-
-def skip_unless_implemented(con, construct: str, features: Mapping[str, str] | None = None,
-                            params: Mapping[str, Any] | None = None,
-                            segments: Mapping[str, str] | None = None) -> None:
-    """Skip the calling test while ``construct`` does not compile on this branch (a known-good
-    probe spec is rejected).  Once every part of issue 11 is merged, delete this helper and its
-    calls: from then on a rejection must fail the test."""
-    load_tables(con, EMPTY)
-    segrules.load_text(_yaml(spec({}, {}, False))).compile(con, as_of=NOW)  # the rest must work
-    try:
-        segrules.load_text(_yaml(spec(features or {}, segments or {}, False, params))).compile(con, as_of=NOW)
-    except SegrulesError as exc:
-        first = exc.diagnostics[0] if getattr(exc, "diagnostics", None) else exc
-        pytest.skip(f"{construct} is not implemented on this branch: "
-                    f"{getattr(first, 'code', '')} {getattr(first, 'message', first)}")
 
 
 def _yaml(spec_dict: dict) -> str:

@@ -17,7 +17,8 @@ Rows of a source
 Windows (as for aggregates)
     ``Rolling(D)`` keeps ``now - D < t <= now``; ``Calendar('this', unit)`` keeps
     ``date_trunc(unit, now) <= t <= now``; ``Calendar('last', unit)`` the whole previous
-    period ``previous_start <= t < start``.  Weeks start on Monday.
+    period ``previous_start <= t < start``; ``Range(T1, T2)`` keeps ``T1 <= t <= T2``.  Weeks
+    start on Monday.
 
 Sequences
     ``sequence(S1 then S2 ... [convert D] [within W])``: an attempt starts at any row of
@@ -41,10 +42,10 @@ Population functions (over the entities evaluated: those existing at ``now``)
 
 Scalars
     ``bucket(v, salt, N) = int(md5(salt + ':' + str(v))[:8], 16) % N`` (UTF-8; integers as
-    decimal digits); ``add_months(t, n)`` moves the calendar month and clamps the day to the
-    month's last day, keeping the time of day; ``days_between(a, b)`` /
-    ``hours_between(a, b)`` are ``floor((b - a) / unit)`` (a date is its midnight).  NULL in,
-    NULL out.
+    decimal digits, UUIDs as their canonical lower-case text); ``add_months(t, n)`` moves the
+    calendar month and clamps the day to the month's last day, keeping the time of day;
+    ``days_between(a, b)`` / ``hours_between(a, b)`` are ``floor((b - a) / unit)`` (a date is
+    its midnight).  NULL in, NULL out.
 """
 
 from __future__ import annotations
@@ -52,6 +53,7 @@ from __future__ import annotations
 import calendar
 import hashlib
 import itertools
+import uuid
 from dataclasses import dataclass
 from datetime import date, datetime, timedelta
 from typing import Any, Callable, Iterable, Mapping, Sequence
@@ -81,7 +83,15 @@ class Calendar:
     unit: str  # day | week | month | quarter | year
 
 
-Window = Rolling | Calendar | None
+@dataclass(frozen=True)
+class Range:
+    """``between T1 and T2`` with T1, T2 already evaluated."""
+
+    start: datetime
+    end: datetime
+
+
+Window = Rolling | Calendar | Range | None
 
 
 def rows_of(source: Source, key: Any, tables: Mapping[str, list[Row]], now: datetime) -> list[Row]:
@@ -96,6 +106,8 @@ def in_window(t: datetime, window: Window, now: datetime) -> bool:
         return t <= now
     if isinstance(window, Rolling):
         return now - window.duration < t <= now
+    if isinstance(window, Range):
+        return window.start <= t <= window.end and t <= now
     start = date_trunc(window.unit, now)
     if window.period == "this":
         return start <= t <= now
@@ -220,8 +232,8 @@ def bucket(value: Any, salt: str, n: int) -> int | None:
     """The issue's three lines: md5 of ``salt:value``, first 8 hex digits, mod n."""
     if value is None:
         return None
-    if isinstance(value, bool) or not isinstance(value, (int, str)):
-        raise TypeError(f"bucket() of {type(value).__name__}")
+    if isinstance(value, bool) or not isinstance(value, (int, str, uuid.UUID)):
+        raise TypeError(f"bucket() of {type(value).__name__}")  # str(UUID): lower-case, hyphens
     digest = hashlib.md5(f"{salt}:{value}".encode("utf-8")).hexdigest()
     return int(digest[:8], 16) % n
 

@@ -24,13 +24,13 @@ from __future__ import annotations
 import uuid
 from dataclasses import dataclass
 from datetime import date, datetime, timedelta
-from typing import Any, Mapping
+from typing import Any, Callable, Mapping
 
 from hypothesis import strategies as st
 
 from reference import compare, date_trunc, kleene_and, previous_period_start
-from reference_behaviour import (Calendar, Rolling, Source, Step, Window, in_window,
-                                 relative_aggregate)
+from reference_behaviour import (Calendar, Range, Rolling, Source, Step, Window, add_months, days_between,
+                                 in_window, relative_aggregate, sequence)
 
 NOW = datetime(2024, 2, 29, 18, 0)  # a leap day (Thursday); this week starts Monday Feb 26
 US, H, D = timedelta(microseconds=1), timedelta(hours=1), timedelta(days=1)
@@ -46,9 +46,11 @@ MONTH_ENDS = [datetime(2024, 1, 31, 13, 30), datetime(2023, 1, 31), datetime(202
               datetime(2024, 11, 30), datetime(2024, 5, 31, 0, 0, 0, 1)]
 CONVERTS = [H, D, 3 * D, 7 * D]
 JITTER = st.sampled_from([0 * US, 0 * US, US, -US])
+RANGES = {Range(NOW - 7 * D, NOW - D): "between now - 7d and now - 1d",
+          Range(datetime(2024, 2, 1), NOW + D): "between date('2024-02-01') and now + 1d"}
 WINDOWS: list[Window] = [None, None, None, Rolling(3 * D), Rolling(7 * D), Rolling(30 * D),
                          Calendar("this", "month"), Calendar("last", "month"),
-                         Calendar("this", "week"), Calendar("this", "year")]
+                         Calendar("this", "week"), Calendar("this", "year"), *RANGES]
 CONDITIONS = {"events": [None, None, ("name", "==", "a"), ("name", "==", "b"), ("name", "!=", "a")],
               "orders": [None, None, ("status", "==", "paid"), ("amount", ">=", 10)]}
 
@@ -68,6 +70,8 @@ def window_text(w: Window) -> str:
         return ""
     if isinstance(w, Rolling):
         return f" within {duration_text(w.duration)}"
+    if isinstance(w, Range):
+        return f" {RANGES[w]}"
     return f" within {w.period} {w.unit}"
 
 
@@ -153,6 +157,8 @@ class SequenceCase:
         if isinstance(self.window, Calendar):
             start = date_trunc(self.window.unit, NOW)
             return [start, previous_period_start(self.window.unit, start)]
+        if isinstance(self.window, Range):
+            return [self.window.start, self.window.end]
         return []
 
     def gaps(self) -> list[timedelta]:
@@ -248,6 +254,57 @@ def relative_cases(draw) -> RelativeCase:
                         draw(st.sampled_from(OFFSETS)), named=named)
 
 
+@dataclass(frozen=True)
+class FixedCase:
+    """An expression and its reference value on an entity view: for the combinations the
+    generated cases do not make (a window with ``entity.``, ``entity.`` inside calendar
+    functions)."""
+
+    expr: str
+    value_of: Callable[[Mapping[str, Any], Mapping[str, list[dict]]], Any]
+
+    def text(self) -> str:
+        return self.expr
+
+    def value(self, entity: Mapping[str, Any], data, now: datetime = NOW) -> Any:
+        return self.value_of(entity, data)
+
+
+def _count(source: str, keep, window: Window = None):
+    src = SOURCES[source]
+    return lambda e, data: relative_aggregate(
+        "count", None, src, e, e["id"], data, NOW,
+        where=lambda r, x: kleene_and(keep(r, x), in_window(r[src.time], window, NOW)))
+
+
+# a sequence feature that entity-relative cases read (sequences are joined before entity values)
+SEQ_AB = "sequence(events where name == 'a' then events where name == 'b')"
+
+
+def seq_ab(e: Mapping[str, Any], data) -> int:
+    a, b = (Step(SOURCES["events"], (lambda v: lambda r: compare("==", r["name"], v))(v)) for v in "ab")
+    return sequence([a, b], e["id"], data, NOW)
+
+
+FIXED_RELATIVE = [
+    FixedCase("count(orders where amount >= entity.seq_ab * 5)", _count(
+        "orders", lambda r, x: compare(">=", r["amount"], x["seq_ab"] * 5))),
+    FixedCase("count(orders where ordered_at <= add_months(entity.signup_at, 1))", _count(
+        "orders", lambda r, x: compare("<=", r["ordered_at"], add_months(x["signup_at"], 1)))),
+    FixedCase("count(orders where days_between(entity.signup_at, ordered_at) between 0 and 7)", _count(
+        "orders", lambda r, x: kleene_and(compare("<=", 0, days_between(x["signup_at"], r["ordered_at"])),
+                                          compare("<=", days_between(x["signup_at"], r["ordered_at"]), 7)))),
+    FixedCase("count(events where ts > entity.first_order_at within last month)", _count(
+        "events", lambda r, x: compare(">", r["ts"], x["first_order_at"]), Calendar("last", "month"))),
+    FixedCase("count(orders where ordered_at >= entity.last_cart_at within 3d)", _count(
+        "orders", lambda r, x: compare(">=", r["ordered_at"], x["last_cart_at"]), Rolling(3 * D))),
+]
+
+
+def relative_or_fixed_cases() -> st.SearchStrategy:
+    return st.one_of(relative_cases(), relative_cases(), st.sampled_from(FIXED_RELATIVE))
+
+
 # --- population ranks ---------------------------------------------------------------------
 RANKED = {  # expression text -> its value on an entity view
     "ltv": lambda e, data: e["ltv"],
@@ -263,6 +320,13 @@ RANKED = {  # expression text -> its value on an entity view
     "max(orders.amount)": lambda e, data: relative_aggregate(
         "max", "amount", SOURCES["orders"], e, e["id"], data, NOW),
     "last_cart_at": lambda e, data: e["last_cart_at"],
+    # ranks of values that need the other additions first (staged plan, sequence tables)
+    "count(orders where ordered_at <= entity.signup_at + 7d)": lambda e, data: relative_aggregate(
+        "count", None, SOURCES["orders"], e, e["id"], data, NOW,
+        where=lambda r, x: compare("<=", r["ordered_at"], x["signup_at"] and x["signup_at"] + 7 * D)),
+    "sequence(events where name == 'a' then orders convert 3d)": lambda e, data: sequence(
+        [StepCase("events", ("name", "==", "a")).step(), Step(SOURCES["orders"])], e["id"], data, NOW,
+        convert=3 * D),
 }
 
 
@@ -271,9 +335,12 @@ class RankCase:
     func: str  # percent_rank | ntile | top_n
     expr: str
     n: int | None = None
+    param: str | None = None  # n given as this parameter ($name) instead of a literal
 
     def text(self) -> str:
-        return f"{self.func}({self.expr})" if self.n is None else f"{self.func}({self.expr}, {self.n})"
+        if self.n is None:
+            return f"{self.func}({self.expr})"
+        return f"{self.func}({self.expr}, {'$' + self.param if self.param else self.n})"
 
 
 @st.composite
@@ -281,7 +348,8 @@ def rank_cases(draw) -> RankCase:
     func = draw(st.sampled_from(["percent_rank", "ntile", "top_n"]))
     expr = draw(st.sampled_from(sorted(RANKED)))
     n = None if func == "percent_rank" else draw(st.sampled_from([1, 2, 3, 4, 10]))
-    return RankCase(func, expr, n)
+    param = f"n_{func}_{n}" if n is not None and draw(st.booleans()) else None
+    return RankCase(func, expr, n, param)
 
 
 # --- data ---------------------------------------------------------------------------------

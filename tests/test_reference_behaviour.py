@@ -8,11 +8,12 @@ Feb 29, empty logs and populations.
 
 from __future__ import annotations
 
+import uuid
 from datetime import date, datetime, timedelta
 
 import pytest
 
-from reference_behaviour import (Calendar, Rolling, Source, Step, add_months, bucket,
+from reference_behaviour import (Calendar, Range, Rolling, Source, Step, add_months, bucket,
                                  days_between, hours_between, ntile, percent_rank,
                                  relative_aggregate, sequence, sequence_value, time_between,
                                  time_between_value, top_n)
@@ -117,6 +118,11 @@ def test_reference_sequence_calendar_windows():
     bc = [Step(EVENTS, name_is("b")), Step(EVENTS, name_is("c"))]
     assert sequence(bc, 1, tables, NOW, window=Calendar("this", "week")) == 0  # Monday Feb 26
     assert sequence(bc, 1, tables, NOW, window=Calendar("this", "quarter")) == 2
+    # between T1 and T2: both ends included, and still nothing after now
+    assert sequence(steps, 1, tables, NOW, window=Range(datetime(2024, 1, 31, 23, 59, 59, 999999),
+                                                         datetime(2024, 2, 1))) == 2
+    assert sequence(steps, 1, tables, NOW, window=Range(datetime(2024, 2, 1), NOW + D)) == 0
+    assert sequence(bc, 1, tables, NOW, window=Range(datetime(2024, 2, 1), datetime(2024, 2, 26) - US)) == 1
 
 
 # --- entity-relative aggregates -----------------------------------------------------------
@@ -166,6 +172,8 @@ def test_reference_top_n_ties_all_in_null_false():
     (-42, "campaign-7", 10, "9dd66fca"),
     ("é", "x", 7, "eb1aec3a"),
     ("abc", "holdout", 100, "b2ad9ba3"),
+    # printf '%s' 's:0000abcd-0000-4000-8000-00000000ffff' | md5sum
+    (uuid.UUID("0000ABCD-0000-4000-8000-00000000FFFF"), "s", 10, "2aa3ffa1"),
 ])
 def test_reference_bucket_is_the_documented_formula(value, salt, n, digest):
     assert bucket(value, salt, n) == int(digest, 16) % n
