@@ -14,8 +14,6 @@ from datetime import datetime, timezone
 from pathlib import Path
 
 import pyarrow as pa
-import pyarrow.csv as pacsv
-import pyarrow.parquet as pq
 
 from pydantic import BaseModel, ConfigDict, Field
 
@@ -43,10 +41,14 @@ def _atomic_write(table: pa.Table, target: str, writer) -> SinkResult:
 
 
 def write_parquet(table: pa.Table, target: str, options: dict) -> SinkResult:
+    import pyarrow.parquet as pq  # imported when a file is written: not on every start-up
+
     return _atomic_write(table, target, lambda t, p: pq.write_table(t, p, compression="zstd"))
 
 
 def write_csv(table: pa.Table, target: str, options: dict) -> SinkResult:
+    import pyarrow.csv as pacsv
+
     return _atomic_write(table, target, pacsv.write_csv)
 
 

@@ -28,10 +28,19 @@ def get_plugin_manager(
     infos: list[PluginInfo] = []
     problems: list[Diagnostic] = []
     if load_entrypoints:
+        # Built-in plugins share one distribution: read its metadata (parsed on every access) once.
+        named: dict[str, tuple[str, str | None]] = {}
         for ep in entry_points(group=ENTRY_POINT_GROUP):
             dist = getattr(ep, "dist", None)
-            version = getattr(dist, "version", None)
-            label = f"{ep.name} ({dist.name} {version})" if dist else ep.name
+            if dist is not None:
+                where = str(getattr(dist, "_path", id(dist)))
+                if where not in named:
+                    meta = dist.metadata
+                    named[where] = (meta["Name"], meta["Version"])
+                dist_name, version = named[where]
+            else:
+                dist_name, version = None, None
+            label = f"{ep.name} ({dist_name} {version})" if dist else ep.name
             try:
                 module = ep.load()
                 if pm.is_registered(module) or pm.has_plugin(ep.name):
