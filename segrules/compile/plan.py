@@ -31,13 +31,17 @@ from .windows import resolve_duration, window_condition
 
 
 def _aggregate_metric(agg: a.Aggregate, compiler: ExprCompiler, table, key: str, time: str | None,
-                      backend: str | None = None):
+                      backend: str | None = None, prefiltered: a.Duration | None = None):
     """The Ibis reduction for one aggregate over the (already point-in-time filtered) source;
-    ``backend`` names the target backend, for the translations in ``backends``."""
+    ``backend`` names the target backend, for the translations in ``backends``; ``prefiltered``:
+    the ``within`` window the rows were already cut to (that window needs no FILTER again)."""
     conds = []
     if agg.where is not None:
         conds.append(compiler.typed(agg.where, dt.boolean))
-    if agg.window is not None:
+    if (prefiltered is not None and isinstance(agg.window, a.Within)
+            and resolve_duration(agg.window.duration, compiler.params).seconds == prefiltered.seconds):
+        pass  # every row left is inside this window
+    elif agg.window is not None:
         conds.append(window_condition(agg.window, compiler, compiler.column(time)))
     where = None
     for cond in conds:
@@ -199,7 +203,7 @@ class Plan:
             while f"_agg{self._counter}" in self._taken:
                 self._counter += 1
             column = self._fresh(f"_agg{self._counter}")
-            metrics[column] = _aggregate_metric(agg, compiler, table, src.key, src.time, self.dialect)
+            metrics[column] = _aggregate_metric(agg, compiler, table, src.key, src.time, self.dialect, widest)
             self.columns.aggregates[agg] = (column, agg.func)
         group_key = self._fresh(f"_key_{source_name}")
         return group_key, table.group_by(**{group_key: table[src.key]}).aggregate(**metrics)
