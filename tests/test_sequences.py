@@ -206,3 +206,18 @@ segments:
     members = {r["id"] for r in wide if r["after_funnel"]}
     paid = {i for i, rows in ORDERS.items() if any(s == "paid" and t <= NOW for t, s in rows)}
     assert members == {i for i in paid if EXPECTED[i][0] >= 2}
+
+
+def test_sequences_time_between_as_a_feature_says_to_compare_it():
+    text = SPEC.format(c="c", e="e", o="o").replace(
+        "  any_then_order:", "  ttc: time_between(events then orders)\n  any_then_order:") + """\
+schema:
+  c: {id: int64}
+  e: {id: int64, ts: timestamp, name: string}
+  o: {id: int64, at: timestamp, status: string}
+"""
+    with pytest.raises(SegrulesError) as info:
+        segrules.load_text(text, "seq.yaml").check()
+    (found,) = [d for d in info.value.diagnostics if d.code == "SR413"]
+    assert "time_between() is a duration" in found.message and "<= 1d" in found.hint
+    assert found.span.line == next(i for i, li in enumerate(text.splitlines(), 1) if li.startswith("  ttc:"))

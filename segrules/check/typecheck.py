@@ -119,8 +119,12 @@ class TypeChecker:
         """Like :meth:`check`, for a place that needs a value: a bare duration is an error."""
         t = self.check(node, scope)
         if t is not None and t.is_interval():
-            self.error("SR413", "a duration can only be added to or subtracted from a date or timestamp",
-                       node, "e.g. signup_at >= now - 30d")
+            if isinstance(node, a.Sequence):  # time_between(...) as a feature or an operand
+                self.error("SR413", "time_between() is a duration: it can only be compared with a duration",
+                           node, "e.g. time_between(...) <= 1d, or ... is null")
+            else:
+                self.error("SR413", "a duration can only be added to or subtracted from a date or timestamp",
+                           node, "e.g. signup_at >= now - 30d")
             return None
         return t
 
