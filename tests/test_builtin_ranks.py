@@ -272,3 +272,29 @@ def test_ranks_and_buckets_check_param_overrides_at_compile():
         with pytest.raises(CompileError) as info:
             spec.to_sql(as_of=NOW, params={"n": bad})
         assert info.value.diagnostics[0].code == "SR424" and "$n must be a whole number from 1" in str(info.value)
+
+
+def test_ranks_columns_named_like_the_plans_own_do_not_clash():
+    """An entity column called `_rv` or `_rank` is ranked like any other: the plan's helper
+    columns take names no column has."""
+    import ibis as _ibis
+    import pyarrow as _pa
+
+    import segrules as _segrules
+
+    con = _ibis.duckdb.connect()
+    con.create_table("people", _pa.table({"id": [1, 2, 3, 4], "_rv": [10, 20, 20, 40], "_rank": [4.0, 3.0, 2.0, 1.0]}))
+    spec = _segrules.load_text("""\
+version: 1
+name: clash
+entity: {table: people, key: id}
+features:
+  a: percent_rank(_rv)
+  b: percent_rank(_rank)
+segments:
+  top: {where: "a >= 0.5 and b < 1"}
+""", "clash.yaml")
+    rows = {r["id"]: r for r in spec.evaluate(con).to_pyarrow().to_pylist()}
+    assert [rows[i]["a"] for i in (1, 2, 3, 4)] == [0.0, 1 / 3, 1 / 3, 1.0]
+    assert [rows[i]["b"] for i in (1, 2, 3, 4)] == [1.0, 2 / 3, 1 / 3, 0.0]
+    assert [rows[i]["top"] for i in (1, 2, 3, 4)] == [False, False, False, True]

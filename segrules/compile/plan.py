@@ -23,7 +23,7 @@ from ..lang import ast as a
 from .backends import by_time
 from .namespaces import build_namespace, point_in_time
 from .ranks import with_rank_columns
-from .relations import project
+from .relations import fresh_name, project
 from .sequences import build_sequence
 from .staging import Columns, EntityScope, entity_rows, entity_values, source_rows, stages
 from .to_ibis import ExprCompiler, duration
@@ -177,11 +177,7 @@ class Plan:
 
     def _fresh(self, base: str) -> str:
         """A column name not yet used in the joined table."""
-        column = base
-        while column in self._taken:
-            column = "_" + column
-        self._taken.add(column)
-        return column
+        return fresh_name(base, self._taken)
 
     def _grouped(self, source_name: str, aggs: list[a.Aggregate], scope: EntityScope | None):
         """(key column, table): one row per key with every aggregate of ``aggs`` fused in; with

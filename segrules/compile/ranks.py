@@ -68,35 +68,28 @@ def rank_window(call: a.Call, compiler, key):
     return FUNCTIONS[call.name].compile(value, count_argument(call, compiler.params), key, not never_null(value))
 
 
-def percent_rank_by_counting(table, value: str, out: str, nullable: bool = True):
+def percent_rank_by_counting(table, value: str, out: str, nullable: bool = True, by: str = "_rv"):
     """``table`` with ``out`` = PERCENT_RANK of its column ``value`` over the non-null values,
     counted instead of sorted: (rows with a smaller value) / (n - 1), from one row per distinct
     value and a running sum over those, joined back on the value (0 when n = 1, null for null).
     Ties are common in ranked values (counts, scores, rounded amounts), and then the distinct
     values are far fewer than the entities: this is the fastest exact shape measured
-    (bench/run_behaviour.py)."""
+    (bench/run_behaviour.py).
+    ``by``: a name no column of ``table`` has, for the distinct values."""
     present = table.filter(table[value].notnull()) if nullable else table
-    counts = present.group_by(_rv=present[value]).aggregate(_rn=present.count())
-    total = counts["_rn"].sum().over(ibis.window())
-    before = counts["_rn"].sum().over(ibis.window(order_by="_rv", rows=(None, 0))) - counts["_rn"]
-    ranked = counts.select("_rv", **{out: ibis.ifelse(total > 1, before.cast(dt.float64) / (total - 1).cast(dt.float64),
-                                                      ibis.literal(0.0))})
-    return table.left_join(ranked, table[value] == ranked["_rv"]).drop("_rv")
+    counts = present.group_by(**{by: present[value]}).aggregate(_n=present.count())
+    total = counts["_n"].sum().over(ibis.window())
+    before = counts["_n"].sum().over(ibis.window(order_by=by, rows=(None, 0))) - counts["_n"]
+    ranked = counts.select(by, **{out: ibis.ifelse(total > 1, before.cast(dt.float64) / (total - 1).cast(dt.float64),
+                                                   ibis.literal(0.0))})
+    return table.left_join(ranked, table[value] == ranked[by]).drop(by)
 
 
 def with_rank_columns(plan, joined, refs):
     """``joined`` with one column per rank call of ``refs``; records the columns in
-    ``plan.rank_columns``.  ``plan.use(table)`` points the plan's compiler at a table."""
-    taken = set(joined.columns)
-
-    def fresh(base: str) -> str:
-        name, i = base, 0
-        while name in taken:
-            i += 1
-            name = f"{base}{i}"
-        taken.add(name)
-        return name
-
+    ``plan.rank_columns``.  ``plan.use(table)`` points the plan's compiler at a table;
+    ``plan._fresh`` names new columns."""
+    fresh = plan._fresh
     for stage in rank_stages(plan.checked, refs):
         plan.use(joined)
         columns, counted = {}, {}
@@ -111,5 +104,5 @@ def with_rank_columns(plan, joined, refs):
             plan.rank_columns[call] = name
         joined = joined.mutate(**columns)
         for name, (value, nullable) in counted.items():
-            joined = percent_rank_by_counting(joined, value, name, nullable).drop(value)
+            joined = percent_rank_by_counting(joined, value, name, nullable, fresh("_rv")).drop(value)
     return joined

@@ -17,6 +17,15 @@ from ibis.common.graph import Graph
 _REWRITTEN = (ops.Reduction, ops.Analytic)
 
 
+def fresh_name(base: str, taken: set[str]) -> str:
+    """``base``, with underscores in front until no column of ``taken`` has it; then taken."""
+    name = base
+    while name in taken:
+        name = "_" + name
+    taken.add(name)
+    return name
+
+
 def project(table, columns: dict[str, Any]):
     """``table.select(**columns)`` for columns built on ``table`` (or on no table at all)."""
     values = {name: _unalias(expr.op()) for name, expr in columns.items()}

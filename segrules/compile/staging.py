@@ -31,6 +31,7 @@ from ..check.typecheck import EntityValue
 from ..lang import ast as a
 from .namespaces import point_in_time
 from .nullability import never_null
+from .relations import fresh_name
 from .to_ibis import ExprCompiler
 
 ZERO_WHEN_EMPTY = ("count", "count_distinct", "sum")
@@ -137,16 +138,8 @@ def entity_rows(scope: EntityScope, source: str, names: Iterable[str], rows) -> 
     src = m.sources[source]
     names = sorted(set(names))
     used = set(rows.columns)
-
-    def fresh(base: str) -> str:
-        column = base
-        while column in used:
-            column = "_" + column
-        used.add(column)
-        return column
-
-    key = fresh(f"_entity_{m.entity.key}")
-    columns = {name: fresh(f"_entity_{name}") for name in names}
+    key = fresh_name(f"_entity_{m.entity.key}", used)
+    columns = {name: fresh_name(f"_entity_{name}", used) for name in names}
     values = scope.table.select(**{key: scope.table[m.entity.key]},
                                 **{col: scope.value(name) for name, col in columns.items()})
     joined = rows.inner_join(values, [(src.key, key)])
