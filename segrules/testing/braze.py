@@ -32,7 +32,7 @@ class BrazeEmulator(EmulatorServer):
         return {uid for uid, attrs in self.users.items() if name in (attrs.get(attribute) or [])}
 
     def _headers(self, remaining: int) -> dict[str, str]:
-        reset = math.floor(time.time()) + 1
+        reset = math.ceil(time.time() + self.reset_in())  # when a slot frees
         return {"X-RateLimit-Limit": str(self.burst or 250000), "X-RateLimit-Remaining": str(max(0, remaining)),
                 "X-RateLimit-Reset": str(reset)}
 
@@ -45,7 +45,7 @@ class BrazeEmulator(EmulatorServer):
         if self.over_burst(self.burst):
             return self.rate_limited()
         with self.lock:
-            headers = self._headers((self.burst or 250000) - self._window[1])
+            headers = self._headers(self.remaining(self.burst or 250000))
             if request.method != "POST" or request.path != "/users/track":
                 raise Reply(404, {"message": "Not found", "errors": []}, headers)
             if len(request.body) > MAX_BYTES:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import collections
 import json
 import random
 import socket
@@ -86,7 +87,7 @@ class EmulatorServer:
         self.requests: dict[str, int] = {}
         self.log: list[Request] = []
         self.throttled = 0  # requests answered as rate-limited by over_burst
-        self._window = (0, 0)  # (second, requests in it)
+        self._recent: collections.deque[float] = collections.deque()  # accepted requests' times, last second
         emulator = self
 
         class Handler(BaseHTTPRequestHandler):
@@ -126,18 +127,31 @@ class EmulatorServer:
         return 429, {"error": "rate limited"}, {"Retry-After": "0"}
 
     def over_burst(self, burst: int | None) -> bool:
-        """True (and counted in ``throttled``) when this request is past ``burst`` requests in the
-        current second: the emulator should answer with the vendor's rate-limit signal."""
+        """True (and counted in ``throttled``) when ``burst`` requests were already accepted in the
+        last second (a sliding window, so ``burst + 1`` requests within one second are always
+        throttled, wherever the clock's second boundary falls): the emulator should answer with
+        the vendor's rate-limit signal."""
         if burst is None:
             return False
         with self.lock:
-            second = int(time.monotonic())
-            count = self._window[1] + 1 if self._window[0] == second else 1
-            self._window = (second, count)
-            if count > burst:
+            now = time.monotonic()
+            while self._recent and now - self._recent[0] >= 1.0:
+                self._recent.popleft()
+            if len(self._recent) >= burst:
                 self.throttled += 1
                 return True
+            self._recent.append(now)
         return False
+
+    def remaining(self, burst: int) -> int:
+        """Requests still allowed in the current one-second window."""
+        with self.lock:
+            return max(0, burst - len(self._recent))
+
+    def reset_in(self) -> float:
+        """Seconds until the oldest request in the window leaves it (0 when the window is empty)."""
+        with self.lock:
+            return max(0.0, self._recent[0] + 1.0 - time.monotonic()) if self._recent else 0.0
 
     # -- machinery ---------------------------------------------------------------------
     def _dispatch(self, handler, request: Request) -> None:
