@@ -56,6 +56,8 @@ Aggregates
 
 from __future__ import annotations
 
+import functools
+
 import math
 import re
 from dataclasses import dataclass, field
@@ -435,9 +437,9 @@ def eval_expr(node: A.Node, ctx: Context) -> Any:
     if isinstance(node, A.Not):
         return kleene_not(_truth(eval_expr(node.operand, ctx)))
     if isinstance(node, A.And):
-        return kleene_and(_truth(eval_expr(node.left, ctx)), _truth(eval_expr(node.right, ctx)))
+        return functools.reduce(kleene_and, [_truth(eval_expr(o, ctx)) for o in node.operands])
     if isinstance(node, A.Or):
-        return kleene_or(_truth(eval_expr(node.left, ctx)), _truth(eval_expr(node.right, ctx)))
+        return functools.reduce(kleene_or, [_truth(eval_expr(o, ctx)) for o in node.operands])
     if isinstance(node, A.Neg):
         v = eval_expr(node.operand, ctx)
         if v is None:

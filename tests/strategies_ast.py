@@ -57,8 +57,8 @@ def _compound(children: st.SearchStrategy) -> st.SearchStrategy:
     return st.one_of(
         st.builds(ast.Not, children),
         st.builds(ast.Neg, children),
-        st.builds(ast.And, children, children),
-        st.builds(ast.Or, children, children),
+        st.builds(ast.And, st.lists(children, min_size=2, max_size=4).map(tuple)),
+        st.builds(ast.Or, st.lists(children, min_size=2, max_size=4).map(tuple)),
         binary(ast.Compare, ast.COMPARE_OPS),
         binary(ast.BinOp, ast.ARITH_OPS),
         st.builds(ast.InList, children, st.lists(children, min_size=1, max_size=3).map(tuple), st.booleans()),

@@ -95,7 +95,7 @@ def to_text(node: A.Node) -> str:
         return f"-{_op(node.operand)}"
     if isinstance(node, (A.And, A.Or)):
         word = "and" if isinstance(node, A.And) else "or"
-        return f"{_op(node.left)} {word} {_op(node.right)}"
+        return f" {word} ".join(_op(o) for o in node.operands)
     if isinstance(node, (A.Compare, A.BinOp)):
         return f"{_op(node.left)} {node.op} {_op(node.right)}"
     if isinstance(node, A.InList):
@@ -399,7 +399,8 @@ def bool_compound(draw, depth: int, env: Env) -> A.Node:
                                  "str", "isnull", "coalesce"]))
     if pick in ("and", "or"):
         cls = A.And if pick == "and" else A.Or
-        return cls(draw(expr("bool", depth, env)), draw(expr("bool", depth, env)))
+        n = draw(st.integers(2, 3))
+        return cls(tuple(draw(expr("bool", depth, env)) for _ in range(n)))
     if pick == "not":
         return A.Not(draw(expr("bool", depth, env)))
     if pick == "cmp":

@@ -179,7 +179,7 @@ def _trees(children):
     pair = st.tuples(children, children)
     return st.one_of(
         st.builds(A.Not, children), st.builds(A.Neg, children),
-        pair.map(lambda p: A.And(*p)), pair.map(lambda p: A.Or(*p)),
+        pair.map(lambda p: A.And(tuple(p))), pair.map(lambda p: A.Or(tuple(p))),
         st.builds(A.Compare, st.sampled_from(A.COMPARE_OPS), children, children),
         st.builds(A.BinOp, st.sampled_from(A.ARITH_OPS), children, children),
         st.builds(A.InList, children, st.lists(children, min_size=1, max_size=3).map(tuple), st.booleans()),

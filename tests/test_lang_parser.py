@@ -129,14 +129,16 @@ def test_parser_keyword_list_matches_grammar():
 @pytest.mark.parametrize(
     "text, expected",
     [
-        ("x or y and z", ast.Or(x, ast.And(y, z))),
-        ("x and y or z", ast.Or(ast.And(x, y), z)),
-        ("x or y or z", ast.Or(ast.Or(x, y), z)),
-        ("x and y and z", ast.And(ast.And(x, y), z)),
-        ("not x and y", ast.And(ast.Not(x), y)),
+        ("x or y and z", ast.Or((x, ast.And((y, z))))),
+        ("x and y or z", ast.Or((ast.And((x, y)), z))),
+        ("x or y or z", ast.Or((x, y, z))),
+        ("(x or y) or z", ast.Or((ast.Or((x, y)), z))),
+        ("x or (y or z)", ast.Or((x, ast.Or((y, z))))),
+        ("x and y and z", ast.And((x, y, z))),
+        ("not x and y", ast.And((ast.Not(x), y))),
         ("not not x", ast.Not(ast.Not(x))),
         ("not x == 1", ast.Not(cmp("==", x, one))),
-        ("x == 1 and y != 2", ast.And(cmp("==", x, one), cmp("!=", y, two))),
+        ("x == 1 and y != 2", ast.And((cmp("==", x, one), cmp("!=", y, two)))),
         ("x + 1 < y * 2", cmp("<", ast.BinOp("+", x, one), ast.BinOp("*", y, two))),
         ("x - y - z", ast.BinOp("-", ast.BinOp("-", x, y), z)),
         ("x - (y - z)", ast.BinOp("-", x, ast.BinOp("-", y, z))),
@@ -153,12 +155,12 @@ def test_parser_keyword_list_matches_grammar():
         ("x not in ('a', y + 1)", ast.InList(x, (ast.String("a"), ast.BinOp("+", y, one)), negated=True)),
         ("x between 1 and 2", ast.Between(x, one, two)),
         ("x not between 1 and 2", ast.Between(x, one, two, negated=True)),
-        ("x between 1 and 2 and y", ast.And(ast.Between(x, one, two), y)),
+        ("x between 1 and 2 and y", ast.And((ast.Between(x, one, two), y))),
         ("x between -1 and y + 1", ast.Between(x, ast.Neg(one), ast.BinOp("+", y, one))),
         ("x is null", ast.IsNull(x)),
         ("x is not null", ast.IsNull(x, negated=True)),
         ("not x is null", ast.Not(ast.IsNull(x))),
-        ("x + 1 is null or y", ast.Or(ast.IsNull(ast.BinOp("+", x, one)), y)),
+        ("x + 1 is null or y", ast.Or((ast.IsNull(ast.BinOp("+", x, one)), y))),
         ("(x < y) == true", cmp("==", cmp("<", x, y), ast.Boolean(True))),
     ],
 )
@@ -179,7 +181,7 @@ def test_parser_comparisons_are_not_associative(text):
 
 def test_parser_whitespace_newlines_and_comments_are_insignificant():
     text = "x   ==\n  1  # the first rule\n and # more\n\ty  "
-    assert parse_expr(text) == ast.And(cmp("==", x, one), y)
+    assert parse_expr(text) == ast.And((cmp("==", x, one), y))
 
 
 # --- calls --------------------------------------------------------------------------------
@@ -193,7 +195,7 @@ def within(amount, unit):
         ("f()", ast.Call("f", ())),
         ("lower(name)", ast.Call("lower", (ast.Name("name"),))),
         ("round(x / 3, 2)", ast.Call("round", (ast.BinOp("/", x, ast.Number(3)), two))),
-        ("f(g(x), y or z)", ast.Call("f", (ast.Call("g", (x,)), ast.Or(y, z)))),
+        ("f(g(x), y or z)", ast.Call("f", (ast.Call("g", (x,)), ast.Or((y, z))))),
         ("segment('vip')", ast.SegmentRef("vip")),
         ("count(orders)", ast.Aggregate("count", "orders")),
         ("sum(orders.amount)", ast.Aggregate("sum", "orders", "amount")),
@@ -281,7 +283,7 @@ def test_parser_grammar_has_only_the_intended_conflicts():
 def test_parser_spans_on_one_line():
     expr = parse_expr("x == 'a' and count(o within 3d) > 1")
     assert expr.span == Span(None, 1, 1, 1, 36)
-    compare, agg_cmp = expr.left, expr.right
+    compare, agg_cmp = expr.operands
     assert compare.span == Span(None, 1, 1, 1, 9)
     assert compare.right.span == Span(None, 1, 6, 1, 9)
     agg = agg_cmp.left
@@ -300,16 +302,16 @@ def test_parser_spans_of_a_time_range_start_at_between():
 def test_parser_spans_across_lines():
     expr = parse_expr("x == 1\n  and\n  y in (1,\n    2)")
     assert expr.span == Span(None, 1, 1, 4, 7)
-    assert expr.right.span == Span(None, 3, 3, 4, 7)
-    assert expr.right.items[1].span == Span(None, 4, 5, 4, 6)
+    assert expr.operands[1].span == Span(None, 3, 3, 4, 7)
+    assert expr.operands[1].items[1].span == Span(None, 4, 5, 4, 6)
 
 
 def test_parser_spans_go_through_the_source_map():
     text = "status == 'paid'\nand amount > 10"
     source_map = SourceMap.for_text(text, "spec.yaml", line=12, column=12)
     expr = parse_expr(text, source_map=source_map)
-    assert expr.left.left.span == Span("spec.yaml", 12, 12, 12, 18)
-    assert expr.right.right.span == Span("spec.yaml", 13, 14, 13, 16)
+    assert expr.operands[0].left.span == Span("spec.yaml", 12, 12, 12, 18)
+    assert expr.operands[1].right.span == Span("spec.yaml", 13, 14, 13, 16)
 
 
 def test_parser_error_spans_go_through_the_source_map():

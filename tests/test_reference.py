@@ -47,8 +47,8 @@ def ev(node, row=None, **kw):
     ],
 )
 def test_reference_kleene_and_or(left, right, and_, or_):
-    assert ev(A.And(left, right)) is and_
-    assert ev(A.Or(left, right)) is or_
+    assert ev(A.And((left, right))) is and_
+    assert ev(A.Or((left, right))) is or_
 
 
 def test_reference_not_of_null_is_null():
@@ -281,7 +281,7 @@ def test_reference_segments_null_rule_is_no_match_and_refs_are_boolean():
             "adult": {"where": A.Compare(">=", name("age"), n(18))},
             "not_adult": {"where": A.Not(A.SegmentRef("adult"))},
             "unknown_age": {"where": A.Not(A.Compare(">=", name("age"), n(18)))},
-            "big": {"where": A.And(A.SegmentRef("adult"), A.Compare(">", name("spent"), n(10)))},
+            "big": {"where": A.And((A.SegmentRef("adult"), A.Compare(">", name("spent"), n(10))))},
         },
     )
     got = evaluate_segments(spec, TABLES, NOW)

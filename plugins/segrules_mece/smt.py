@@ -235,12 +235,12 @@ class Translator:
         return bool_val(x.false, x.true)
 
     def visit_And(self, node):
-        x, y = self.translate(node.left), self.translate(node.right)
-        return bool_val(z3.And(x.true, y.true), z3.Or(x.false, y.false))
+        xs = [self.translate(o) for o in node.operands]
+        return bool_val(z3.And([x.true for x in xs]), z3.Or([x.false for x in xs]))
 
     def visit_Or(self, node):
-        x, y = self.translate(node.left), self.translate(node.right)
-        return bool_val(z3.Or(x.true, y.true), z3.And(x.false, y.false))
+        xs = [self.translate(o) for o in node.operands]
+        return bool_val(z3.Or([x.true for x in xs]), z3.And([x.false for x in xs]))
 
     def compare(self, op: str, x: Val, y: Val) -> Val:
         if x.kind == "str" and y.kind == "str" and op not in ("==", "!="):

@@ -8,6 +8,8 @@ comparisons, ``in (...)``, ``between ... and ...``, ``and``, ``or``, ``not`` and
 
 from __future__ import annotations
 
+import functools
+
 import itertools
 import math
 import operator
@@ -111,9 +113,9 @@ def evaluate(node: ast.Node, scores: dict, ops: Ops):
     if isinstance(node, ast.Neg):
         return -ev(node.operand)
     if isinstance(node, ast.And):
-        return ops.and_(ev(node.left), ev(node.right))
+        return functools.reduce(ops.and_, [ev(o) for o in node.operands])
     if isinstance(node, ast.Or):
-        return ops.or_(ev(node.left), ev(node.right))
+        return functools.reduce(ops.or_, [ev(o) for o in node.operands])
     if isinstance(node, ast.Not):
         return ops.not_(ev(node.operand))
     if isinstance(node, ast.InList):

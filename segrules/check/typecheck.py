@@ -253,9 +253,9 @@ class TypeChecker:
         return dt.boolean if self._boolean(node.operand, scope, "the operand of 'not'") else None
 
     def visit_And(self, node, scope):
-        lt = self._boolean(node.left, scope, "each side of 'and'")
-        rt = self._boolean(node.right, scope, "each side of 'and'")
-        return dt.boolean if lt and rt else None
+        word = "and" if isinstance(node, a.And) else "or"
+        types = [self._boolean(o, scope, f"each side of '{word}'") for o in node.operands]
+        return dt.boolean if all(types) else None
 
     visit_Or = visit_And
 

@@ -26,16 +26,32 @@ def never_null(expr) -> bool:
     return _never_null(expr.op())
 
 
-def _never_null(op) -> bool:
-    if isinstance(op, ops.Literal):
-        return op.value is not None
-    if isinstance(op, _ALWAYS):
-        return True
-    if isinstance(op, ops.Coalesce):
-        return any(_never_null(arg) for arg in op.arg)
-    if isinstance(op, _STRICT):
-        return all(_never_null(arg) for arg in _operands(op))
-    return False
+def _never_null(root) -> bool:
+    """Iterative (an explicit stack, each operation decided once): a compiled rule may be a
+    wide and deep graph, e.g. a long ``in`` list or a chain of segments."""
+    known: dict = {}
+    stack = [root]
+    while stack:
+        op = stack[-1]
+        if op in known:
+            stack.pop()
+            continue
+        if isinstance(op, ops.Literal):
+            known[op] = op.value is not None
+        elif isinstance(op, _ALWAYS):
+            known[op] = True
+        elif isinstance(op, (ops.Coalesce, _STRICT)):
+            args = list(op.arg) if isinstance(op, ops.Coalesce) else list(_operands(op))
+            pending = [arg for arg in args if arg not in known]
+            if pending:
+                stack.extend(pending)
+                continue
+            values = [known[arg] for arg in args]
+            known[op] = any(values) if isinstance(op, ops.Coalesce) else all(values)
+        else:
+            known[op] = False
+        stack.pop()
+    return known[root]
 
 
 def _operands(op):

@@ -63,6 +63,25 @@ def literal(value: Any):
     return ibis.literal(value)
 
 
+def balanced(combine: Callable, values: list):
+    """``values`` combined pairwise as a balanced tree: ``(a & b) & (c & d)``, depth log2(n),
+    for an associative ``combine`` (AND, OR under three-valued logic).  A left-deep chain of
+    hundreds would nest hundreds of levels in the SQL."""
+    while len(values) > 1:
+        values = [combine(values[i], values[i + 1]) if i + 1 < len(values) else values[i]
+                  for i in range(0, len(values), 2)]
+    return values[0]
+
+
+def _unwrap(node: a.Node, kind: type) -> tuple[int, a.Node]:
+    """How many ``kind`` nodes (``Not``, ``Neg``) are stacked from ``node`` down, and the node
+    below them."""
+    count = 0
+    while isinstance(node, kind):
+        count, node = count + 1, node.operand
+    return count, node
+
+
 class ExprCompiler:
     """Compiles expressions over ``table``: the joined entity table (``source is None``) or a
     source table inside an aggregate.  ``entity_value(name)`` gives ``entity.NAME`` on source
@@ -211,13 +230,18 @@ class ExprCompiler:
 
     # -- logic and comparison ------------------------------------------------------------
     def visit_Not(self, node):
-        return ~self.typed(node.operand, dt.boolean)
+        # `not not x` is x for a true/false/unknown x (the type checker made x boolean or null),
+        # so a run of `not` compiles to at most one NOT: no nesting for SQL generation to recurse
+        # through.
+        count, operand = _unwrap(node, a.Not)
+        value = self.typed(operand, dt.boolean)
+        return ~value if count % 2 else value
 
     def visit_And(self, node):
-        return self.typed(node.left, dt.boolean) & self.typed(node.right, dt.boolean)
+        return balanced(operator.and_, [self.typed(o, dt.boolean) for o in node.operands])
 
     def visit_Or(self, node):
-        return self.typed(node.left, dt.boolean) | self.typed(node.right, dt.boolean)
+        return balanced(operator.or_, [self.typed(o, dt.boolean) for o in node.operands])
 
     def _pair(self, left: a.Node, right: a.Node):
         """Both sides compiled, with null literals typed and dates lifted to timestamps where
@@ -250,14 +274,25 @@ class ExprCompiler:
         return self._compare(node.op, node.left, node.right)
 
     def visit_InList(self, node):
-        operand = self.compile(node.operand)
-        ored = None
-        for item in node.items:
-            term = self._compare("==", node.operand, item)
-            ored = term if ored is None else ored | term
-        # ``x in (a, b)`` is ``x = a or x = b`` under three-valued logic, as in SQL.
-        result = ored if ored is not None else ibis.literal(False) & operand.notnull()
-        return ~result if node.negated else result
+        # ``x in (a, b)`` is ``x = a or x = b`` under three-valued logic, as SQL's IN is: one
+        # IN (...) list however long (not a nested OR per item).  A null literal item stays in
+        # the list, typed, so `x in (1, null)` is unknown for x = 2, as in SQL.
+        ot = self.type_of(node.operand)
+        if ot.is_null():
+            return ibis.null(dt.boolean)
+        temporal = ot.is_timestamp() or any(self.type_of(i).is_timestamp() for i in node.items)
+        target = dt.timestamp if temporal and ot.is_date() else None
+
+        def value(n):
+            t = self.type_of(n)
+            if t.is_null():
+                return ibis.null(target or ot)
+            v = self.compile(n)
+            return v.cast(dt.timestamp) if temporal and t.is_date() else v
+
+        operand = value(node.operand)
+        return operand.notin([value(i) for i in node.items]) if node.negated else \
+            operand.isin([value(i) for i in node.items])
 
     def visit_Between(self, node):
         result = self._compare(">=", node.operand, node.low) & self._compare("<=", node.operand, node.high)
@@ -269,8 +304,13 @@ class ExprCompiler:
 
     # -- arithmetic ----------------------------------------------------------------------
     def visit_Neg(self, node):
+        # `- - x` is x (for every numeric type, duration and null; it only spares the overflow
+        # of negating the smallest int64 twice), so a run of minus signs compiles to at most one
+        # negation, as a run of `not` does.
         t = self.type_of(node)
-        return -self.typed(node.operand, dt.int64 if t.is_null() else t)
+        count, operand = _unwrap(node, a.Neg)
+        value = self.typed(operand, dt.int64 if t.is_null() else t)
+        return -value if count % 2 else value
 
     def visit_BinOp(self, node):
         lt, rt = self.type_of(node.left), self.type_of(node.right)

@@ -34,10 +34,13 @@ class Node:
                 yield from (v for v in value if isinstance(v, Node))
 
     def walk(self) -> Iterator["Node"]:
-        """This node and all below it, parents first."""
-        yield self
-        for child in self.children():
-            yield from child.walk()
+        """This node and all below it, parents first (depth-first, children in order).
+        Iterative: an expression may nest as deep as the parser allows."""
+        stack: list[Node] = [self]
+        while stack:
+            node = stack.pop()
+            yield node
+            stack.extend(reversed(list(node.children())))
 
 
 # --- literals -----------------------------------------------------------------------------
@@ -125,14 +128,17 @@ class Neg(Node):
 
 @dataclass(frozen=True)
 class And(Node):
-    left: "Expr"
-    right: "Expr"
+    """``a and b and ...``: one node for a whole chain (two or more operands), so a chain of
+    hundreds of conditions nests one level deep, not hundreds."""
+
+    operands: tuple["Expr", ...]
 
 
 @dataclass(frozen=True)
 class Or(Node):
-    left: "Expr"
-    right: "Expr"
+    """``a or b or ...``: one node for a whole chain, as :class:`And`."""
+
+    operands: tuple["Expr", ...]
 
 
 @dataclass(frozen=True)

@@ -43,6 +43,7 @@ from ..diagnostics import Span
 from ..errors import ExprSyntaxError
 from . import ast
 from .calls import ThenStep, build_call
+from .limits import MAX_EXPR_DEPTH, too_deep
 from .lexicon import LiteralError, decode_duration, decode_number, decode_string
 from .month_hints import month_hint
 from .positions import SourceMap
@@ -99,15 +100,15 @@ class Parser:
         except UnexpectedInput as exc:
             raise self.reporter.explain(exc, text, source_map) from None
         try:
-            return build_ast(AstBuilder(source_map, text), tree)
+            node = build_ast(AstBuilder(source_map, text), tree)
         except VisitError as exc:
             if isinstance(exc.orig_exc, ExprSyntaxError):
                 raise exc.orig_exc from None
-            if isinstance(exc.orig_exc, RecursionError):
-                raise syntax_error("too_deep", source_map.span(0, len(text))) from None
             raise
-        except RecursionError:
-            raise syntax_error("too_deep", source_map.span(0, len(text))) from None
+        deep = too_deep(node)
+        if deep is not None:
+            raise syntax_error("too_deep", deep.span, limit=str(MAX_EXPR_DEPTH))
+        return node
 
 
 def _first_child(children):
@@ -174,10 +175,10 @@ class AstBuilder(Transformer):
 
     # --- operators ----------------------------------------------------------------------
     def or_(self, meta, children):
-        return ast.Or(*children, span=self._span(meta))
+        return ast.Or(tuple(children), span=self._span(meta))
 
     def and_(self, meta, children):
-        return ast.And(*children, span=self._span(meta))
+        return ast.And(tuple(children), span=self._span(meta))
 
     def not_(self, meta, children):
         return ast.Not(*children, span=self._span(meta))
@@ -305,19 +306,29 @@ class AstBuilder(Transformer):
 
 
 def build_ast(builder: AstBuilder, tree: Tree) -> ast.Expr:
-    """``builder.transform(tree)`` without Lark's generic dispatch: one call per node."""
+    """``builder.transform(tree)`` without Lark's generic dispatch: one call per node.
+
+    Iterative (children before parents, from an explicit stack), so a deeply nested text is
+    built and then refused with SR250 by :func:`.limits.too_deep`, never a RecursionError."""
     methods = _builder_methods()
-
-    def children(node):
-        return [visit(c) if isinstance(c, Tree) else c for c in node.children]
-
-    def visit(node):
+    done: list = []  # built values of finished subtrees, in order
+    stack: list[tuple[Tree, bool]] = [(tree, False)]
+    while stack:
+        node, expanded = stack.pop()
+        if not expanded:
+            stack.append((node, True))
+            stack.extend((c, False) for c in reversed(node.children) if isinstance(c, Tree))
+            continue
+        subtrees = sum(1 for c in node.children if isinstance(c, Tree))
+        built = iter(done[len(done) - subtrees:]) if subtrees else iter(())
+        if subtrees:
+            del done[len(done) - subtrees:]
+        children = [next(built) if isinstance(c, Tree) else c for c in node.children]
         method = methods.get(node.data)
         if method is None:  # pragma: no cover - grammar and builder agree
             raise AssertionError(f"no AST builder for grammar rule {node.data!r}")
-        return method(builder, node.meta, children(node))
-
-    return visit(tree)
+        done.append(method(builder, node.meta, children))
+    return done[0]
 
 
 @functools.lru_cache(maxsize=1)

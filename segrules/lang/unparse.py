@@ -93,11 +93,19 @@ class _Unparser:
         return f"{_identifier(node.namespace)}.{_identifier(node.name)}", ATOM
 
     # --- operators ----------------------------------------------------------------------
+    # A chain is one node: an operand that is itself a chain of the same word keeps its
+    # parentheses, so ``(a or b) or c`` reads back as the same two nodes.
     def visit_Or(self, node: ast.Or):
-        return f"{self.expr(node.left, OR)} or {self.expr(node.right, AND)}", OR
+        return " or ".join(self.expr(o, AND) for o in self._operands(node)), OR
 
     def visit_And(self, node: ast.And):
-        return f"{self.expr(node.left, AND)} and {self.expr(node.right, NOT)}", AND
+        return " and ".join(self.expr(o, NOT) for o in self._operands(node)), AND
+
+    @staticmethod
+    def _operands(node):
+        if len(node.operands) < 2:
+            raise ValueError(f"{type(node).__name__} needs at least two operands: {node!r}")
+        return node.operands
 
     def visit_Not(self, node: ast.Not):
         return f"not {self.expr(node.operand, NOT)}", NOT
