@@ -16,7 +16,7 @@ from ..lang.positions import SourceMap
 from ..plugin.types import FunctionDef, NamespaceDef, SourceExpression, ValueField
 from ..spec import SpecDocument
 from .entity_values import ranks_read_by_aggregates
-from .cycles import Ref, find_cycles, topological_order
+from .cycles import Ref, find_cycles, too_long_chains, topological_order
 from .schema import did_you_mean
 from .types import describe, dtype, is_temporal
 from .typecheck import ENTITY_NAMESPACE, Binding, Env, Scope, TypeChecker
@@ -187,6 +187,17 @@ def _zoned_time_columns(doc: SpecDocument, schemas: dict[str, ibis.Schema]) -> l
     return out
 
 
+def _feature_order(features: dict[str, a.Node]) -> list[Ref]:
+    """The features, those a feature may read (by name, or as ``entity.NAME``) before it, so
+    that type-checking a chain of features never recurses through the chain.  The names are
+    read from the text alone: a name that turns out to be a source column only orders more."""
+    deps = {("feature", name): [(("feature", n.name), n) for n in node.walk()
+                                if isinstance(n, (a.Name, a.Dotted)) and n.name in features
+                                and (isinstance(n, a.Name) or n.namespace == ENTITY_NAMESPACE)]
+            for name, node in features.items()}
+    return topological_order(deps)
+
+
 def analyze(doc: SpecDocument, schemas: dict[str, ibis.Schema],
             functions: dict[str, FunctionDef] | None = None,
             namespaces: dict[str, NamespaceDef] | None = None) -> CheckedSpec:
@@ -213,7 +224,7 @@ def analyze(doc: SpecDocument, schemas: dict[str, ibis.Schema],
     checker = TypeChecker(env)
     source_expressions = _source_expressions(doc, checker, active, syntax)
     deps: dict[Ref, list[tuple[Ref, a.Node]]] = {}
-    for name in features:
+    for _, name in _feature_order(features):
         checker.feature_type(name)
         deps[("feature", name)] = [((k, n), nd) for k, n, nd in checker.feature_refs.get(name, [])]
     for name, node in segments.items():
@@ -223,7 +234,9 @@ def analyze(doc: SpecDocument, schemas: dict[str, ibis.Schema],
             checker.error("SR406", f"the rule of segment {name!r} must be true/false, got {describe(t)}", node,
                           "compare it, e.g. ... > 0")
         deps[("segment", name)] = [((k, n), nd) for k, n, nd in checker.refs]
-    errors = (checker.diagnostics + find_cycles(deps) + _zoned_time_columns(doc, schemas)
+    cycles = find_cycles(deps)
+    chains = [] if any(d.is_error for d in cycles) else too_long_chains(deps, topological_order(deps))
+    errors = (checker.diagnostics + cycles + chains + _zoned_time_columns(doc, schemas)
               + ranks_read_by_aggregates(features, segments, checker.bindings, deps))
     raise_if_errors(syntax + errors, ExprSyntaxError if syntax else TypeCheckError)
     aggregates: dict[str, list[a.Aggregate]] = {name: [] for name in m.sources}

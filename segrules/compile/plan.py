@@ -20,6 +20,7 @@ from ..check import CheckedSpec
 from ..check.typecheck import EntityColumn, EntityValue, NamespaceValue
 from ..errors import CompileError
 from ..lang import ast as a
+from ..lang.limits import depth
 from .backends import by_time
 from .namespaces import build_namespace, point_in_time
 from .ranks import with_rank_columns
@@ -28,6 +29,12 @@ from .sequences import build_sequence
 from .staging import Columns, EntityScope, entity_rows, entity_values, source_rows, stages
 from .to_ibis import ExprCompiler, duration
 from .windows import resolve_duration, window_condition
+
+
+# How deep (in levels of the rules) a compiled value may nest before the plan starts a new layer
+# (Plan._compile_in_layers): well inside what sqlglot's recursive SQL generation and the
+# databases' parsers take, with the rules' own limit (lang.limits.MAX_EXPR_DEPTH) on top.
+INLINE_DEPTH = 40
 
 
 def _aggregate_metric(agg: a.Aggregate, compiler: ExprCompiler, table, key: str, time: str | None,
@@ -92,6 +99,8 @@ class Plan:
             [("segment", n) for n in names] + [("feature", f) for f in feature_names]))
         joined = with_rank_columns(self, self._join(needed_refs), needed_refs)
         self.use(joined)
+        self._compile_in_layers([r for r in self.checked.order if r in needed_refs])
+        joined = self.joined
         key = m.entity.key
         columns = {key: joined[key]}
         for name in names:
@@ -169,6 +178,48 @@ class Plan:
         self.joined = joined
         self.scope = EntityScope(self.checked, joined, self.now, self.params, self.columns, dialect=self.dialect)
         self.entity = self.scope.compiler
+
+    def _compile_in_layers(self, refs: list) -> None:
+        """Compile the features and segments ``refs`` (dependencies first), so that no compiled
+        value nests deeper than :data:`INLINE_DEPTH` levels of the rules.
+
+        A reference to a feature or segment inlines its compiled value, so a chain of segments
+        each reading the one before (`segment('s1') and ...`) nests as deep as the whole chain:
+        too deep for SQL generation and the databases' parsers.  When a value would nest deeper,
+        what was compiled so far becomes columns of a new table (a layer, closed by a view so
+        that Ibis does not merge the layers back into one select) and later rules read those
+        columns.  Specs without such chains compile in one layer, as before."""
+        self._layered: dict = {}  # ref -> its column in the current table
+        nesting: dict = {}  # ref -> how deep its compiled value nests, in levels of the rules
+        layer: list = []  # refs compiled over the current table, not yet columns
+        for ref in refs:
+            kind, name = ref
+            own = depth(self.checked.features[name] if kind == "feature" else self.checked.segments[name])
+            deps = [dep for dep, _ in self.checked.deps.get(ref, ())]
+            estimate = own + max((nesting.get(dep, 1) for dep in deps), default=0)
+            if estimate > INLINE_DEPTH and layer:
+                self._new_layer(layer)
+                nesting.update((r, 1) for r in layer)
+                layer = []
+                estimate = own + (1 if deps else 0)
+            nesting[ref] = estimate
+            self.feature(name) if kind == "feature" else self.segment(name)
+            layer.append(ref)
+
+    def _new_layer(self, refs: list) -> None:
+        """The values of ``refs`` (compiled over ``self.joined``) as columns of a new table, which
+        the plan compiles over from now on (see :meth:`_compile_in_layers`)."""
+        columns: dict = {}
+        for kind, name in refs:
+            if kind == "feature" and self.checked.feature_types.get(name, dt.null).is_null():
+                continue  # an untyped null: nothing to nest, compiled again where it is read
+            value = self.feature(name) if kind == "feature" else self.segment(name)
+            columns[(kind, name)] = (self._fresh(f"_{kind}_{name}"), value)
+        table = self.joined.mutate(**{column: value for column, value in columns.values()}).view()
+        self.use(table)
+        self._layered.update((ref, column) for ref, (column, _) in columns.items())
+        for (kind, name), column in self._layered.items():
+            self.scope.known(kind, name, self.scope.compiler.column(column))
 
     @property
     def rank_columns(self) -> dict[a.Call, str]:

@@ -84,11 +84,28 @@ class EntityScope:
 
     def feature(self, name: str):
         if name not in self._features:
+            self._dependencies_first(("feature", name))
             self._features[name] = self.compiler.compile(self.checked.features[name])
         return self._features[name]
 
+    def _dependencies_first(self, ref) -> None:
+        """Compile what ``ref`` reads before ``ref`` itself, dependencies first, so compiling a
+        chain of features or segments (each reading the one before) finds each link compiled
+        already instead of recursing through the whole chain."""
+        if not self.checked.deps.get(ref):
+            return
+        for kind, name in self.checked.closure([ref])[:-1]:
+            cache = self._features if kind == "feature" else self._segments
+            if name not in cache:
+                (self.feature if kind == "feature" else self.segment)(name)
+
+    def known(self, kind: str, name: str, value) -> None:
+        """Use ``value`` (e.g. a column computed before) for the feature or segment ``name``."""
+        (self._features if kind == "feature" else self._segments)[name] = value
+
     def segment(self, name: str):
         if name not in self._segments:
+            self._dependencies_first(("segment", name))
             node = self.checked.segments[name]
             if self.checked.types[id(node)].is_null():  # e.g. `where: null`: never a match
                 self._segments[name] = ibis.literal(False)

@@ -25,3 +25,13 @@ def too_deep(root: ast.Node, limit: int = MAX_EXPR_DEPTH) -> ast.Node | None:
             return node
         stack.extend((child, depth + 1) for child in node.children())
     return None
+
+
+def depth(root: ast.Node) -> int:
+    """How many levels ``root`` nests (a leaf is 1), iteratively."""
+    deepest, stack = 0, [(root, 1)]
+    while stack:
+        node, level = stack.pop()
+        deepest = max(deepest, level)
+        stack.extend((child, level + 1) for child in node.children())
+    return deepest
