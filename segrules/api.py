@@ -8,6 +8,7 @@
 
 from __future__ import annotations
 
+import math
 from datetime import date, datetime
 from pathlib import Path
 from typing import Any, Iterable
@@ -17,6 +18,7 @@ import ibis
 
 from .check import CheckedSpec, analyze, parse_expressions, resolve_schemas
 from .builtin import FUNCTIONS
+from .check import ranges
 from .check.signatures import BUILTINS
 from .compile import compile_plan
 from .compile.derived import apply_derived, check_derived, raw_segments
@@ -61,6 +63,23 @@ def parse_as_of(value: datetime | date | str | None, zone: str = "UTC") -> datet
 
 
 def _coerce_param(name: str, declared: Any, raw: Any) -> Any:
+    """A parameter value given on the command line (text) or through the API, as the type of the
+    value the spec declares, within the ranges the type checker enforces for ``params:``
+    (check/ranges.py): SR110 otherwise."""
+    value = _convert_param(name, declared, raw)
+    span = duration_param(value)
+    if isinstance(value, int) and not isinstance(value, bool) and not ranges.int64_fits(value):
+        problem = "out of the 64-bit range of integers"
+    elif isinstance(value, float) and not math.isfinite(value):
+        problem = "not a finite number"
+    elif span is not None and abs(span.seconds) > ranges.MAX_SHIFT_SECONDS:
+        problem = f"longer than the {ranges.MAX_SHIFT_DAYS} days (about 1000 years) a time can be moved"
+    else:
+        return value
+    raise SpecError(f"--param {name}={raw}: {problem}", code="SR110")
+
+
+def _convert_param(name: str, declared: Any, raw: Any) -> Any:
     if duration_param(declared) is not None:  # a duration parameter takes only durations
         if duration_param(raw.strip() if isinstance(raw, str) else raw) is None:
             raise SpecError(f"--param {name}={raw}: ${name} is a duration; expected a value like {declared}, "

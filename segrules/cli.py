@@ -12,6 +12,7 @@ from contextlib import contextmanager
 from pathlib import Path
 
 import click
+import sqlglot
 from rich.console import Console
 from rich.table import Table
 
@@ -51,10 +52,16 @@ def parse_params(values: tuple[str, ...]) -> dict[str, str]:
     return params
 
 
-def split_names(value: str | None) -> list[str] | None:
-    if not value:
+def split_names(value: str | None, option: str = "--segments") -> list[str] | None:
+    """``A,B`` -> ``["A", "B"]``; None when the option is not given; SR112 when it names nothing
+    (``--segments ,,,``)."""
+    if value is None:
         return None
-    return [n.strip() for n in value.split(",") if n.strip()]
+    names = [n.strip() for n in value.split(",") if n.strip()]
+    if not names:
+        raise SpecError(f"{option} {value!r}: no segment names (give them comma-separated, e.g. "
+                        f"{option} vip,churned)", code="SR112")
+    return names
 
 
 def _registry():
@@ -172,11 +179,12 @@ def compile_(spec, segments, dialect, db, as_of, params):
     with user_errors():
         loaded = api.load(spec, registry=_registry())
         con = api.connect(db, read_only=True) if db else None
-        try:
-            sql = loaded.to_sql(dialect, con=con, segments=list(segments) or None, as_of=as_of,
-                                params=parse_params(params))
+        try:  # the dialect first: a ValueError from compiling the spec is not about the dialect
+            sqlglot.Dialect.get_or_raise(dialect)
         except ValueError as exc:  # sqlglot: unknown dialect
             raise SpecError(f"--dialect {dialect}: {exc}", code="SR111") from None
+        sql = loaded.to_sql(dialect, con=con, segments=list(segments) or None, as_of=as_of,
+                            params=parse_params(params))
     click.echo(sql)
 
 

@@ -9,7 +9,9 @@ import ibis
 import ibis.expr.datatypes as dt
 
 from ..check.types import describe, is_temporal
-from . import Builtin, CallInfo, arity
+from ..check import ranges
+from ..lang.unparse import unparse
+from . import Builtin, CallInfo, Problem, arity
 
 def _temporal(info: CallInfo, i: int):
     t = info.types[i]
@@ -25,6 +27,14 @@ def _check_add_months(info: CallInfo):
     if not (info.types[1].is_null() or info.types[1].is_integer()):
         return info.problem(f"argument 2 (months) must be an integer, got {describe(info.types[1])}",
                             "e.g. add_months(now, -1)")
+    months = ranges.constant_int(info.args[1], info.params)
+    if months is not None and abs(months) > ranges.MAX_MONTHS:
+        return Problem("SR417", f"add_months(): {months} months is more than the {ranges.MAX_MONTHS} "
+                       "(1000 years) a time can be moved", info.args[1])
+    start = ranges.literal_time(info.args[0])
+    if months is not None and start is not None and ranges.moved(start, months=months) is None:
+        return Problem("SR418", f"add_months(): {unparse(info.node)[:80]} is outside the years 1 to 9999",
+                       info.node, "dates and timestamps run from 0001-01-01 to 9999-12-31")
     return info.types[0] if info.types[0].is_date() else dt.timestamp
 
 

@@ -12,6 +12,7 @@ import ibis.expr.datatypes as dt
 import re2
 
 from ..lang import ast as a
+from .ranges import MAX_ROUND_DIGITS
 from .types import common_type, describe, is_numeric, is_temporal
 
 Sig = Callable[[list[dt.DataType], list[a.Node]], "dt.DataType | str"]
@@ -62,6 +63,8 @@ def _round(types, nodes):
         return f"argument 1 must be numeric, got {describe(types[0])}"
     if len(nodes) == 2 and not (isinstance(nodes[1], a.Number) and isinstance(nodes[1].value, int)):
         return "argument 2 (digits) must be a whole number literal"
+    if len(nodes) == 2 and nodes[1].value > MAX_ROUND_DIGITS:
+        return f"argument 2 (digits) is at most {MAX_ROUND_DIGITS}, got {nodes[1].value}"
     return dt.float64 if not types[0].is_decimal() else types[0]
 
 

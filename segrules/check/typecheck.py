@@ -6,6 +6,7 @@ name is bound to.  Problems become diagnostics; nothing is raised here.
 
 from __future__ import annotations
 
+import math
 from dataclasses import dataclass, field
 
 import ibis
@@ -18,6 +19,7 @@ from ..lang.lexicon import duration_param
 from ..lang.unparse import unparse
 from ..plugin.types import FunctionDef
 from .entity_values import ENTITY_NAMESPACE, EntityValue, entity_value, not_constant
+from . import ranges
 from .schema import did_you_mean
 from .signatures import BUILTINS
 from .sequences import check_sequence
@@ -54,7 +56,7 @@ Binding = EntityColumn | FeatureRef | SourceColumn | NamespaceValue | EntityValu
 # Nodes whose type never depends on context.
 CONSTANT_TYPES: dict[type, dt.DataType] = {
     a.String: dt.string, a.Boolean: dt.boolean, a.Null: dt.null, a.DateLit: dt.date,
-    a.TimestampLit: dt.timestamp, a.Duration: INTERVAL, a.Now: dt.timestamp, a.Today: dt.date,
+    a.TimestampLit: dt.timestamp, a.Now: dt.timestamp, a.Today: dt.date,
 }
 
 
@@ -150,12 +152,26 @@ class TypeChecker:
     def visit_Number(self, node, scope):
         if isinstance(node.value, int):
             return dt.int64 if self._in_range(node.value, node) else None
+        if not math.isfinite(float(node.value)):
+            self.error("SR414", f"number {unparse(node)[:40]}... is beyond the range of a double", node)
+            return None
         return dt.float64
 
-    def _in_range(self, value: int, node: a.Node) -> bool:
-        if -(2**63) <= value < 2**63:
+    def _in_range(self, value: int, node: a.Node, what: str = "integer") -> bool:
+        if ranges.int64_fits(value):
             return True
-        self.error("SR414", f"integer {value} is out of the 64-bit range", node)
+        self.error("SR414", f"{what} {value} is out of the 64-bit range", node,
+                   "the backends compute integers in 64 bits, from -2**63 to 2**63 - 1")
+        return False
+
+    def visit_Duration(self, node, scope):
+        return INTERVAL if self._shift_in_range(node.seconds, node) else None
+
+    def _shift_in_range(self, seconds: int, node: a.Node, what: str = "duration") -> bool:
+        if abs(seconds) <= ranges.MAX_SHIFT_SECONDS:
+            return True
+        self.error("SR417", f"{what} of {abs(seconds) // 86400} days is longer than the "
+                   f"{ranges.MAX_SHIFT_DAYS} days (about 1000 years) a time can be moved", node)
         return False
 
     def visit_Param(self, node, scope):
@@ -166,8 +182,12 @@ class TypeChecker:
         value = self.env.params[node.name]
         if isinstance(value, int) and not isinstance(value, bool) and not self._in_range(value, node):
             return None
-        if duration_param(value) is not None:
-            return INTERVAL
+        span = duration_param(value)
+        if span is not None:
+            return INTERVAL if self._shift_in_range(span.seconds, node, f"${node.name}: a duration") else None
+        if isinstance(value, float) and not math.isfinite(value):
+            self.error("SR414", f"${node.name} is {value}: not a finite number", node)
+            return None
         return type_of_value(value)
 
     # -- names ---------------------------------------------------------------------------
@@ -334,11 +354,14 @@ class TypeChecker:
                 return dt.float64
             if lt.is_decimal() or rt.is_decimal():
                 return lt if lt.is_decimal() else rt
+            value = ranges.constant_int(node, self.env.params)  # computed by the backend in 64 bits
+            if value is not None and not self._in_range(value, node, f"{unparse(node)[:60]} ="):
+                return None
             return dt.int64
         if node.op in "+-" and is_temporal(lt) and rt.is_interval():
-            return self._shift(lt, node.right)
+            return self._shift(lt, node.right) if self._shift_fits(node) else None
         if node.op == "+" and lt.is_interval() and is_temporal(rt):
-            return self._shift(rt, node.left)
+            return self._shift(rt, node.left) if self._shift_fits(node) else None
         hint = None
         if is_temporal(lt) and is_temporal(rt) and node.op == "-":
             earlier, later = unparse(node.right), unparse(node.left)
@@ -346,6 +369,22 @@ class TypeChecker:
                     "(or hours_between); or compare with now - 30d")
         self.error("SR403", f"cannot apply '{node.op}' to {describe(lt)} and {describe(rt)}", node, hint)
         return None
+
+    def _shift_fits(self, node: a.BinOp) -> bool:
+        """A time moved by constant durations: their sum is a duration in range, and a literal
+        date or timestamp moved by it stays within the years 1 to 9999 (SR418)."""
+        found = ranges.shifted(node, self.env.params)
+        if found is None:
+            return True
+        base, seconds = found
+        if not self._shift_in_range(seconds, node, "a time moved by a total"):
+            return False
+        start = ranges.literal_time(base)
+        if start is not None and ranges.moved(start, seconds) is None:
+            self.error("SR418", f"{unparse(node)[:80]} is outside the years 1 to 9999", node,
+                       "dates and timestamps run from 0001-01-01 to 9999-12-31")
+            return False
+        return True
 
     @staticmethod
     def _shift(t: dt.DataType, duration: a.Node) -> dt.DataType:

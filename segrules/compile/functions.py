@@ -26,6 +26,11 @@ def _since(seconds: int) -> Callable:
 
 def _round(ctx, args, nodes):
     digits = nodes[1].value if len(nodes) > 1 else 0
+    t = args[0].type()
+    if t.is_decimal() and t.scale is not None:
+        # A decimal has no digits beyond its scale: rounding to more is rounding to the scale
+        # (exactly), and Ibis would give the result the scale `digits`, beyond its precision.
+        digits = min(digits, t.scale)
     return args[0].round(digits).cast(ctx.type_of_call)
 
 

@@ -1,0 +1,234 @@
+"""Issue 12: what validate accepts runs on DuckDB and PostgreSQL, and what cannot run is a
+positioned diagnostic at validate.  Each reproduction of the issue is a test named after the
+behaviour; the limits are those of docs/language.md ("Limits")."""
+
+from __future__ import annotations
+
+import pytest
+from click.testing import CliRunner
+
+import segrules
+from limits_helpers import NOW, Shop, outcome
+from rfm_helpers import connect
+from segrules.check.cycles import MAX_REFERENCE_DEPTH
+from segrules.check.ranges import MAX_MONTHS, MAX_SHIFT_DAYS
+from segrules.cli import main
+from segrules.lang.limits import MAX_EXPR_DEPTH
+
+
+@pytest.fixture(scope="module", params=["duckdb", "postgres"])
+def shop(request):
+    con = connect(request.param)
+    shop = Shop(con)
+    yield shop
+    shop.drop()
+    con.disconnect()
+
+
+def run(shop, segments, features=None, params=None, spec_params=None):
+    spec = segrules.load_text(shop.spec(segments, features, spec_params), path="spec.yaml")
+    return outcome(spec, shop.con, params)
+
+
+def members(rows, name):
+    return sorted(key for key, row in rows.items() if row[name])
+
+
+def only_error(result, code):
+    kind, diags = result
+    assert kind == "rejected", diags
+    assert [d.code for d in diags] == [code], [d.render() if hasattr(d, "render") else d for d in diags]
+    assert diags[0].span is not None and diags[0].span.line > 0
+    return diags[0]
+
+
+# --- long lists and chains ----------------------------------------------------------------
+def test_in_list_of_400_values_runs_on_duckdb_and_postgres(shop):
+    values = ", ".join(f"'c{i}'" for i in range(400))
+    kind, rows = run(shop, {"s": f"country in ({values})", "n": f"country not in ({values})"})
+    assert kind == "ran"
+    assert members(rows, "s") == [1, 2]
+    assert members(rows, "n") == [3]  # null country: unknown, not a member of either
+
+
+def test_in_list_of_5000_values_with_a_null_keeps_three_valued_logic(shop):
+    values = ", ".join([f"'c{i}'" for i in range(5000)] + ["null"])
+    kind, rows = run(shop, {"s": f"country in ({values})", "n": f"not (country not in ({values}))"})
+    assert kind == "ran"
+    assert members(rows, "s") == [1, 2]
+    assert members(rows, "n") == [1, 2]  # 'DE' not in (..., null) is unknown, so is its negation
+
+
+def test_and_chain_of_300_runs_on_duckdb_and_postgres(shop):
+    rule = " and ".join(f"customer_id != {i}" for i in range(100, 400))
+    either = " or ".join(f"customer_id == {i}" for i in range(2, 302))
+    kind, rows = run(shop, {"all": rule, "either": either})
+    assert kind == "ran"
+    assert members(rows, "all") == [1, 2, 3, 4]
+    assert members(rows, "either") == [2, 3, 4]
+
+
+@pytest.mark.parametrize("count", [MAX_EXPR_DEPTH - 2, MAX_EXPR_DEPTH - 3])  # + the comparison and its operands
+def test_not_chain_up_to_the_depth_limit_runs_with_the_right_parity(shop, count):
+    kind, rows = run(shop, {"s": "not " * count + "(country == 'DE')"})
+    assert kind == "ran"
+    assert members(rows, "s") == ([1, 2] if count % 2 else [3])
+
+
+def test_not_chain_of_300_is_sr250_at_validate_not_a_recursion_error(shop):
+    diag = only_error(run(shop, {"s": "not " * 300 + "true"}), "SR250")
+    assert (diag.span.line, diag.span.column) == (10, 12 + 4 * MAX_EXPR_DEPTH)  # the first `not` too deep
+
+
+def test_unary_minus_chain_runs_up_to_the_limit_and_200_is_sr250(shop):
+    kind, rows = run(shop, {"s": "-" * (MAX_EXPR_DEPTH - 2) + "customer_id < 0"})
+    assert kind == "ran" and members(rows, "s") == []
+    only_error(run(shop, {"s": "-" * 200 + "1 > 0"}), "SR250")
+
+
+def test_chain_of_350_segments_each_using_the_previous_runs_on_duckdb_and_postgres(shop):
+    segments = {"s0": "country == 'c399' or customer_id == 1"}
+    for i in range(1, 350):
+        segments[f"s{i}"] = f"segment('s{i - 1}') and customer_id < {400 - i}"
+    kind, rows = run(shop, segments)
+    assert kind == "ran"
+    assert members(rows, "s349") == [1, 2]
+    assert members(rows, "s0") == [1, 2]
+
+
+def test_chain_of_segments_defined_last_first_runs(shop):
+    n = 300
+    segments = {f"s{i}": f"segment('s{i + 1}') or customer_id == {i + 1000}" for i in range(n - 1)}
+    segments[f"s{n - 1}"] = "customer_id == 4"
+    kind, rows = run(shop, segments)
+    assert kind == "ran" and members(rows, "s0") == [4]
+
+
+def test_chain_longer_than_the_limit_is_sr502_at_the_reference(shop):
+    segments = {"s0": "customer_id == 1"}
+    for i in range(1, MAX_REFERENCE_DEPTH + 1):
+        segments[f"s{i}"] = f"segment('s{i - 1}')"
+    diag = only_error(run(shop, segments), "SR502")
+    assert f"s{MAX_REFERENCE_DEPTH}" in diag.message
+
+
+def test_chain_of_200_features_runs_on_duckdb_and_postgres(shop):
+    features = {"f0": "customer_id"}
+    features.update({f"f{i}": f"f{i - 1} + 1" for i in range(1, 200)})
+    kind, rows = run(shop, {"s": "f199 > 201"}, features)
+    assert kind == "ran"
+    assert members(rows, "s") == [3, 4]
+    assert rows[4]["f199"] == 203
+
+
+# --- literal ranges and scales ------------------------------------------------------------
+def test_round_of_a_decimal_to_40_digits_runs_and_keeps_the_value(shop):
+    kind, rows = run(shop, {"s": "round(credit, 40) > 12"}, {"r": "round(credit, 40)", "r1": "round(credit, 1)"})
+    assert kind == "ran"
+    assert members(rows, "s") == [1]
+    assert str(rows[1]["r"]) == "12.345" and str(rows[1]["r1"]) == "12.300"
+
+
+def test_round_to_99999999999_digits_is_sr404_at_validate(shop):
+    diag = only_error(run(shop, {"s": "round(spent, 99999999999) > 0"}), "SR404")
+    assert "at most 308" in diag.message
+
+
+def test_huge_duration_is_sr417_at_validate(shop):
+    only_error(run(shop, {"s": "signup_at > now - 99999999999999999999d"}), "SR417")
+    only_error(run(shop, {"s": f"signup_at > now - {MAX_SHIFT_DAYS + 1}d"}), "SR417")
+    only_error(run(shop, {"s": f"count(orders within {MAX_SHIFT_DAYS * 86400 + 1}s) > 0"}), "SR417")
+
+
+def test_constant_shifts_add_up_and_the_longest_allowed_runs(shop):
+    half = MAX_SHIFT_DAYS // 2 + 1
+    only_error(run(shop, {"s": f"signup_at > now - {half}d - {half}d"}), "SR417")
+    kind, rows = run(shop, {"s": f"signup_at > now - {MAX_SHIFT_DAYS}d"}, {"t": f"now - {MAX_SHIFT_DAYS}d"})
+    assert kind == "ran" and members(rows, "s") == [1, 2, 4]
+
+
+def test_literal_moved_out_of_the_years_1_to_9999_is_sr418(shop):
+    only_error(run(shop, {"s": "signup_at < date('9999-12-31') + 1d"}), "SR418")
+    only_error(run(shop, {"s": "signup_at > date('0001-01-01') - 1h"}), "SR418")
+    kind, rows = run(shop, {"s": "signup_at < timestamp('9999-12-30 00:00:00') + 1d"})
+    assert kind == "ran" and members(rows, "s") == [1, 2, 4]
+
+
+def test_add_months_by_a_huge_number_is_sr417_and_by_the_limit_runs(shop):
+    only_error(run(shop, {"s": "add_months(signup_at, 99999999999) > now"}), "SR417")
+    only_error(run(shop, {"s": f"add_months(signup_at, -{MAX_MONTHS + 1}) > now"}), "SR417")
+    only_error(run(shop, {"s": "add_months(date('9990-01-01'), 120) > signup_at"}), "SR418")
+    kind, rows = run(shop, {"s": f"add_months(signup_at, {MAX_MONTHS}) > now"})
+    assert kind == "ran" and members(rows, "s") == [1, 2, 4]
+
+
+def test_integer_constant_overflow_is_sr414_at_validate(shop):
+    only_error(run(shop, {"s": "customer_id > 9223372036854775807 * 2"}), "SR414")
+    only_error(run(shop, {"s": "customer_id > 9223372036854775808"}), "SR414")
+    kind, rows = run(shop, {"s": "customer_id < 9223372036854775807 - 1 + 1"})
+    assert kind == "ran" and members(rows, "s") == [1, 2, 3, 4]
+
+
+def test_a_number_beyond_a_double_is_sr414(shop):
+    only_error(run(shop, {"s": "spent > " + "9" * 400 + ".5"}), "SR414")
+
+
+def test_huge_integer_in_params_is_sr414(shop):
+    only_error(run(shop, {"s": "customer_id > $vip"}, spec_params={"vip": "99999999999999999999999"}), "SR414")
+
+
+# --- command line -------------------------------------------------------------------------
+@pytest.fixture(scope="module")
+def shop_file(tmp_path_factory):
+    import ibis
+
+    path = tmp_path_factory.mktemp("limits") / "shop.duckdb"
+    con = ibis.duckdb.connect(str(path))
+    shop = Shop(con)
+    spec = tmp_path_factory.mktemp("spec") / "spec.yaml"
+    spec.write_text(shop.spec({"vip": "spent > $vip_threshold", "dec": "round(credit, 40) > 0"},
+                              params={"vip_threshold": 5, "recent": "30d"}))
+    con.disconnect()
+    return str(path), str(spec)
+
+
+def cli(*args):
+    return CliRunner().invoke(main, list(args))
+
+
+@pytest.mark.parametrize("value, message", [
+    ("99999999999999999999999", "out of the 64-bit range"),
+    ("-9223372036854775809", "out of the 64-bit range"),
+])
+def test_cli_param_out_of_range_is_sr110_exit_2_not_a_type_error(shop_file, value, message):
+    db, spec = shop_file
+    result = cli("run", spec, "--db", db, "--as-of", NOW.isoformat(), "--param", f"vip_threshold={value}")
+    assert result.exit_code == 2, result.output
+    assert "SR110" in result.output and message in result.output
+    assert "Traceback" not in result.output
+
+
+def test_cli_duration_param_beyond_the_limit_is_sr110(shop_file):
+    db, spec = shop_file
+    result = cli("run", spec, "--db", db, "--param", f"recent={MAX_SHIFT_DAYS + 1}d")
+    assert result.exit_code == 2 and "SR110" in result.output
+
+
+def test_cli_segments_of_only_commas_is_sr112_exit_2(shop_file):
+    db, spec = shop_file
+    result = cli("run", spec, "--db", db, "--segments", ",,,")
+    assert result.exit_code == 2, result.output
+    assert "SR112" in result.output and "no segment names" in result.output
+
+
+def test_cli_compile_of_round_40_on_a_decimal_prints_sql_not_a_dialect_error(shop_file):
+    db, spec = shop_file
+    result = cli("compile", spec, "--db", db)
+    assert result.exit_code == 0, result.output
+    assert "ROUND" in result.output.upper() and "dialect" not in result.output
+
+
+def test_cli_compile_unknown_dialect_is_still_sr111(shop_file):
+    db, spec = shop_file
+    result = cli("compile", spec, "--db", db, "--dialect", "nope")
+    assert result.exit_code == 2 and "SR111" in result.output
