@@ -10,7 +10,7 @@ from hypothesis import strategies as st
 from lark.exceptions import UnexpectedInput, VisitError
 
 from segrules.errors import ExprSyntaxError
-from segrules.lang import unparse
+from segrules.lang import ast, unparse
 from segrules.lang.parser import AstBuilder, build_lark, default_parser
 from segrules.lang.positions import SourceMap
 from segrules.lang.syntax_errors import SyntaxErrorReporter
@@ -77,6 +77,11 @@ def test_same_errors_as_the_plain_lark_tree(text):
 
 def test_deep_nesting():
     assert outcome(default_parser().parse, "(" * 3000 + "1" + ")" * 3000)[0] == "ok"
-    for text in ("not " * 3000 + "true", " + ".join(["1"] * 3000)):
+    for text in ("not (true and " * 3000 + "true" + ")" * 3000, " + ".join(["1"] * 3000)):
         kind, diagnostics = outcome(default_parser().parse, text)
         assert kind == "error" and diagnostics[0][0] == "SR250"
+
+
+def test_a_run_of_3000_not_parses_as_one_level():
+    node = default_parser().parse("not " * 3000 + "true")
+    assert sum(1 for n in node.walk() if isinstance(n, ast.Not)) == 3000

@@ -44,8 +44,11 @@ def constant_int(node: a.Node, params) -> int | None:
         value = params.get(node.name)
         return value if isinstance(value, int) and not isinstance(value, bool) else None
     if isinstance(node, a.Neg):
-        inner = constant_int(node.operand, params)
-        return None if inner is None else -inner
+        sign = 1
+        while isinstance(node, a.Neg):
+            sign, node = -sign, node.operand
+        inner = constant_int(node, params)
+        return None if inner is None else sign * inner
     if isinstance(node, a.BinOp) and node.op in "+-*":
         left, right = constant_int(node.left, params), constant_int(node.right, params)
         if left is None or right is None:

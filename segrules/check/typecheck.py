@@ -269,8 +269,20 @@ class TypeChecker:
             return None
         return t
 
+    def _run(self, node, kind: type) -> list:
+        """``node`` and the ``kind`` nodes (``Not``, ``Neg``) stacked directly below it, outermost
+        first: a run like ``not not not x`` is checked in one step, not one recursion per word."""
+        run = [node]
+        while isinstance(run[-1].operand, kind):
+            run.append(run[-1].operand)
+        return run
+
     def visit_Not(self, node, scope):
-        return dt.boolean if self._boolean(node.operand, scope, "the operand of 'not'") else None
+        run = self._run(node, a.Not)
+        if not self._boolean(run[-1].operand, scope, "the operand of 'not'"):
+            return None
+        self.types.update((id(n), dt.boolean) for n in run)
+        return dt.boolean
 
     def visit_And(self, node, scope):
         word = "and" if isinstance(node, a.And) else "or"
@@ -335,10 +347,13 @@ class TypeChecker:
 
     # -- arithmetic ----------------------------------------------------------------------
     def visit_Neg(self, node, scope):
-        t = self.check(node.operand, scope)
+        run = self._run(node, a.Neg)
+        t = self.check(run[-1].operand, scope)
         if t is not None and not (is_numeric(t) or t.is_interval() or t.is_null()):
-            self.error("SR403", f"cannot negate {describe(t)}", node)
+            self.error("SR403", f"cannot negate {describe(t)}", run[-1])
             return None
+        if t is not None:
+            self.types.update((id(n), t) for n in run)
         return t
 
     def visit_BinOp(self, node, scope):

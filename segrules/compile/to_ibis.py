@@ -199,7 +199,8 @@ class ExprCompiler:
         compared: ``time_between(a then b) <= 1d``.  Ibis does not compare intervals of
         different units, and backends disagree on how to normalise them."""
         if isinstance(node, a.Neg):
-            return -self.micros(node.operand)
+            count, inner = _unwrap(node, a.Neg)
+            return -self.micros(inner) if count % 2 else self.micros(inner)
         span = node if isinstance(node, a.Duration) else duration_param(self.params.get(node.name)) \
             if isinstance(node, a.Param) else None
         if span is not None:

@@ -8,6 +8,7 @@ leaves :mod:`segrules.lang`: later stages see only these classes.
 from __future__ import annotations
 
 import dataclasses
+import functools
 from dataclasses import dataclass, field
 from datetime import date, datetime
 from decimal import Decimal
@@ -21,9 +22,58 @@ COMPARE_OPS = ("==", "!=", "<", "<=", ">", ">=")
 ARITH_OPS = ("+", "-", "*", "/", "%")
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, eq=False)
 class Node:
     span: Span | None = field(default=None, compare=False, repr=False, kw_only=True)
+
+    # Equality and hashing compare structure (never spans) and are iterative, with the hash
+    # cached on the node: an expression may nest as deep as the parser allows (a run of `not`
+    # has no limit), and the generated dataclass methods would recurse once per level.
+    def __eq__(self, other):
+        if type(other) is not type(self):
+            return NotImplemented
+        pairs = [(self, other)]
+        while pairs:
+            x, y = pairs.pop()
+            if x is y:
+                continue
+            if type(x) is not type(y) or hash(x) != hash(y):
+                return False
+            for name in _compared_fields(type(x)):
+                vx, vy = getattr(x, name), getattr(y, name)
+                if isinstance(vx, tuple) and isinstance(vy, tuple) and len(vx) == len(vy):
+                    for ix, iy in zip(vx, vy):
+                        if isinstance(ix, Node) and isinstance(iy, Node):
+                            pairs.append((ix, iy))
+                        elif isinstance(ix, Node) or isinstance(iy, Node) or ix != iy:
+                            return False
+                elif isinstance(vx, Node) and isinstance(vy, Node):
+                    pairs.append((vx, vy))
+                elif isinstance(vx, Node) or isinstance(vy, Node) or vx != vy:
+                    return False
+        return True
+
+    def __hash__(self):
+        cached = self.__dict__.get("_hash")
+        if cached is not None:
+            return cached
+        pending, stack = [], [self]
+        while stack:  # the nodes below without a hash yet, parents before children
+            node = stack.pop()
+            if "_hash" not in node.__dict__:
+                pending.append(node)
+                stack.extend(node.children())
+        for node in reversed(pending):  # children first
+            parts = [type(node).__name__]
+            for name in _compared_fields(type(node)):
+                value = getattr(node, name)
+                if isinstance(value, tuple):
+                    value = tuple(v.__dict__["_hash"] if isinstance(v, Node) else v for v in value)
+                elif isinstance(value, Node):
+                    value = value.__dict__["_hash"]
+                parts.append(value)
+            object.__setattr__(node, "_hash", hash(tuple(parts)))
+        return self.__dict__["_hash"]
 
     def children(self) -> Iterator["Node"]:
         for f in dataclasses.fields(self):
@@ -43,38 +93,43 @@ class Node:
             stack.extend(reversed(list(node.children())))
 
 
+@functools.lru_cache(maxsize=None)
+def _compared_fields(cls: type) -> tuple[str, ...]:
+    return tuple(f.name for f in dataclasses.fields(cls) if f.compare)
+
+
 # --- literals -----------------------------------------------------------------------------
-@dataclass(frozen=True)
+@dataclass(frozen=True, eq=False)
 class Number(Node):
     value: int | Decimal
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, eq=False)
 class String(Node):
     value: str
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, eq=False)
 class Boolean(Node):
     value: bool
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, eq=False)
 class Null(Node):
     pass
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, eq=False)
 class DateLit(Node):
     value: date
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, eq=False)
 class TimestampLit(Node):
     value: datetime
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, eq=False)
 class Duration(Node):
     amount: int
     unit: str  # one of DURATION_SECONDS
@@ -84,30 +139,30 @@ class Duration(Node):
         return self.amount * DURATION_SECONDS[self.unit]
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, eq=False)
 class Now(Node):
     pass
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, eq=False)
 class Today(Node):
     pass
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, eq=False)
 class Param(Node):
     name: str
 
 
 # --- names --------------------------------------------------------------------------------
-@dataclass(frozen=True)
+@dataclass(frozen=True, eq=False)
 class Name(Node):
     """A bare identifier: an entity column, a feature, or (inside an aggregate) a source column."""
 
     name: str
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, eq=False)
 class Dotted(Node):
     """``namespace.name``: a source column (inside aggregates) or a plugin-provided value."""
 
@@ -116,17 +171,17 @@ class Dotted(Node):
 
 
 # --- operators ----------------------------------------------------------------------------
-@dataclass(frozen=True)
+@dataclass(frozen=True, eq=False)
 class Not(Node):
     operand: "Expr"
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, eq=False)
 class Neg(Node):
     operand: "Expr"
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, eq=False)
 class And(Node):
     """``a and b and ...``: one node for a whole chain (two or more operands), so a chain of
     hundreds of conditions nests one level deep, not hundreds."""
@@ -134,35 +189,35 @@ class And(Node):
     operands: tuple["Expr", ...]
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, eq=False)
 class Or(Node):
     """``a or b or ...``: one node for a whole chain, as :class:`And`."""
 
     operands: tuple["Expr", ...]
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, eq=False)
 class Compare(Node):
     op: str  # one of COMPARE_OPS
     left: "Expr"
     right: "Expr"
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, eq=False)
 class BinOp(Node):
     op: str  # one of ARITH_OPS
     left: "Expr"
     right: "Expr"
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, eq=False)
 class InList(Node):
     operand: "Expr"
     items: tuple["Expr", ...]
     negated: bool = False
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, eq=False)
 class Between(Node):
     operand: "Expr"
     low: "Expr"
@@ -170,14 +225,14 @@ class Between(Node):
     negated: bool = False
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, eq=False)
 class IsNull(Node):
     operand: "Expr"
     negated: bool = False
 
 
 # --- calls --------------------------------------------------------------------------------
-@dataclass(frozen=True)
+@dataclass(frozen=True, eq=False)
 class Call(Node):
     """A scalar function: built-in (``lower``, ``days_since``...) or from a plugin."""
 
@@ -185,14 +240,14 @@ class Call(Node):
     args: tuple["Expr", ...] = ()
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, eq=False)
 class SegmentRef(Node):
     """``segment('name')``: true when the entity is a member of that segment (never null)."""
 
     name: str
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, eq=False)
 class Within(Node):
     """``within D``: ``now - D < t <= now`` on the source's time column.  ``D`` is a duration
     literal or a duration parameter (``within $recent``), resolved when the plan is built."""
@@ -200,7 +255,7 @@ class Within(Node):
     duration: "Duration | Param"
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, eq=False)
 class TimeRange(Node):
     """``between T1 and T2`` on the source's time column: ``T1 <= t <= T2``."""
 
@@ -212,7 +267,7 @@ CALENDAR_PERIODS = ("this", "last")
 CALENDAR_UNITS = ("day", "week", "month", "quarter", "year")
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, eq=False)
 class CalendarWindow(Node):
     """``within this month`` / ``within last week``: a calendar period in the spec's time zone.
 
@@ -228,7 +283,7 @@ class CalendarWindow(Node):
 Window = Union[Within, TimeRange, CalendarWindow]
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, eq=False)
 class Aggregate(Node):
     """``func(source[.column] [where cond] [within D | between T1 and T2])``.
 
@@ -246,7 +301,7 @@ class Aggregate(Node):
 SEQUENCE_FUNCS = ("sequence", "time_between")
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, eq=False)
 class Step(Node):
     """One step of a sequence: the rows of ``source`` that satisfy ``where`` (all rows when None).
     Inside ``where``, bare names are the source's columns."""
@@ -255,7 +310,7 @@ class Step(Node):
     where: "Expr | None" = None
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, eq=False)
 class Sequence(Node):
     """``sequence(STEP then STEP ... [convert D] [within W])`` and ``time_between(...)``.
 

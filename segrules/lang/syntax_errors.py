@@ -166,9 +166,10 @@ CATALOGUE: tuple[SyntaxErrorKind, ...] = (
     _kind("one_step", "SR264", "{func}() needs at least two steps, separated by 'then'",
           "sequence(events)", "time_between(orders where x == 1)", "sequence(a within 3d)", match="build",
           hint="for one step, use an aggregate: count(events where ...) > 0"),
-    _kind("too_deep", "SR250", "expression is nested too deeply: more than {limit} levels", "-" * 3000 + "x",
-          "not " * 101 + "x", "(" * 200 + "x" + " + 1)" * 200, match="build",
-          hint="move inner parts into features (a chain of 'and'/'or' or an 'in' list counts as one level)"),
+    _kind("too_deep", "SR250", "expression is nested too deeply: more than {limit} levels", "-(1 + " * 101 + "x" + ")" * 101,
+          "not (x and " * 60 + "y" + ")" * 60, "(" * 200 + "x" + " + 1)" * 200, match="build",
+          hint="move inner parts into features (a chain of 'and'/'or', an 'in' list or a run of 'not' counts as one "
+          "level)"),
     _kind("unexpected_token", "SR200", "unexpected {found}", "a, b", "x where y", "within 30d", match="fallback",
           hint="expected {expected}"),
 )

@@ -107,12 +107,22 @@ class _Unparser:
             raise ValueError(f"{type(node).__name__} needs at least two operands: {node!r}")
         return node.operands
 
+    # A run of `not` (of unary minus) is written in one step, not one recursion per word: the
+    # parser takes runs of any length (see limits.py).
     def visit_Not(self, node: ast.Not):
-        return f"not {self.expr(node.operand, NOT)}", NOT
+        count = 0
+        while isinstance(node, ast.Not):
+            count, node = count + 1, node.operand
+        return "not " * count + self.expr(node, NOT), NOT
 
     def visit_Neg(self, node: ast.Neg):
-        operand = self.expr(node.operand, UNARY)
-        return ("- " if operand.startswith("-") else "-") + operand, UNARY
+        count = 0
+        while isinstance(node, ast.Neg):
+            count, node = count + 1, node.operand
+        text = self.expr(node, UNARY)
+        for _ in range(count):
+            text = ("- " if text.startswith("-") else "-") + text
+        return text, UNARY
 
     def visit_Compare(self, node: ast.Compare):
         if node.op not in ast.COMPARE_OPS:
