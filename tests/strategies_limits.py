@@ -71,9 +71,12 @@ def long_condition(draw) -> str:
         n = draw(st.integers(1, 3000))
         items = [f"'c{i}'" for i in range(n)] + (["null"] if draw(st.booleans()) else [])
         return f"country {draw(st.sampled_from(['in', 'not in']))} ({', '.join(items)})"
-    n = draw(st.integers(0, MAX_EXPR_DEPTH + 20))
+    n = draw(st.integers(0, 400))
     if pick == "not":
         return "not " * n + f"({draw(edge_condition())})"
+    if draw(st.booleans()):  # nesting that does count, around the limit
+        k = draw(st.integers(MAX_EXPR_DEPTH // 2 - 3, MAX_EXPR_DEPTH // 2 + 3))
+        return "-(1 + " * k + "customer_id" + ")" * k + " < 2"
     return "-" * n + "customer_id < 2"
 
 

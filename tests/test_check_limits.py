@@ -68,22 +68,35 @@ def test_and_chain_of_300_runs_on_duckdb_and_postgres(shop):
     assert members(rows, "either") == [2, 3, 4]
 
 
-@pytest.mark.parametrize("count", [MAX_EXPR_DEPTH - 2, MAX_EXPR_DEPTH - 3])  # + the comparison and its operands
-def test_not_chain_up_to_the_depth_limit_runs_with_the_right_parity(shop, count):
+@pytest.mark.parametrize("count", [300, 301])
+def test_not_chain_of_300_runs_with_the_right_parity(shop, count):
     kind, rows = run(shop, {"s": "not " * count + "(country == 'DE')"})
     assert kind == "ran"
     assert members(rows, "s") == ([1, 2] if count % 2 else [3])
 
 
-def test_not_chain_of_300_is_sr250_at_validate_not_a_recursion_error(shop):
-    diag = only_error(run(shop, {"s": "not " * 300 + "true"}), "SR250")
-    assert (diag.span.line, diag.span.column) == (10, 12 + 4 * MAX_EXPR_DEPTH)  # the first `not` too deep
+@pytest.mark.parametrize("count", [200, 201])
+def test_unary_minus_chain_of_200_runs_with_the_right_sign(shop, count):
+    kind, rows = run(shop, {"s": "-" * count + "customer_id < 0"}, {"v": "-" * count + "customer_id"})
+    assert kind == "ran"
+    assert members(rows, "s") == ([1, 2, 3, 4] if count % 2 else [])
+    assert rows[2]["v"] == (-2 if count % 2 else 2)
 
 
-def test_unary_minus_chain_runs_up_to_the_limit_and_200_is_sr250(shop):
-    kind, rows = run(shop, {"s": "-" * (MAX_EXPR_DEPTH - 2) + "customer_id < 0"})
-    assert kind == "ran" and members(rows, "s") == []
-    only_error(run(shop, {"s": "-" * 200 + "1 > 0"}), "SR250")
+def test_nesting_deeper_than_the_limit_is_sr250_at_the_first_node_too_deep(shop):
+    # Compare (level 1), then -(1 + -(1 + ...: Neg on even levels, BinOp on odd ones; the node
+    # on level MAX_EXPR_DEPTH + 1 is BinOp number MAX_EXPR_DEPTH // 2, after its "-(".
+    rule = "-(1 + " * 120 + "customer_id" + ")" * 120 + " > 0"
+    diag = only_error(run(shop, {"s": rule}), "SR250")
+    # the rule starts at column 13: after `    where: "` (a rule starting with - is quoted in YAML)
+    assert (diag.span.line, diag.span.column) == (10, 13 + 6 * (MAX_EXPR_DEPTH // 2 - 1) + 2)
+
+
+def test_nesting_up_to_the_limit_runs(shop):
+    k = (MAX_EXPR_DEPTH - 2) // 2  # Compare + k times (Neg, BinOp) + the column
+    rule = "-(1 + " * k + "customer_id" + ")" * k + " > 0"
+    kind, rows = run(shop, {"s": rule})
+    assert kind == "ran" and members(rows, "s") == ([1, 2, 3, 4] if k % 2 == 0 else [])
 
 
 def test_chain_of_350_segments_each_using_the_previous_runs_on_duckdb_and_postgres(shop):
