@@ -132,6 +132,8 @@ def decode_string(token: str) -> str:
                 raise LiteralError("bad_escape", i + 1, i + 3, escape="\\" + shown)
             out.append(escaped)
             i += 2
+        elif char == "\0":  # PostgreSQL text cannot hold it: refused here, not at run
+            raise LiteralError("nul_in_string", i + 1, i + 2)
         else:
             out.append(char)
             i += 1

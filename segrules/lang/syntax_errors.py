@@ -132,6 +132,8 @@ CATALOGUE: tuple[SyntaxErrorKind, ...] = (
           match="build", hint="use a smaller unit, e.g. 90min"),
     _kind("bad_escape", "SR232", "unknown escape '{escape}' in string; only \\', \\\" and \\\\ are allowed",
           "'a\\nb'", "x == \"\\d\"", match="build"),
+    _kind("nul_in_string", "SR237", "a string cannot contain the NUL character (U+0000)", "'a\0b'",
+          "name == \"\0\"", match="build", hint="PostgreSQL text cannot hold it; remove it"),
     _kind("number_too_long", "SR233", "number literal too long ({digits} digits)", "1" * 5000,
           match="build"),
     _kind("bad_date", "SR234", "invalid date '{text}': expected date('YYYY-MM-DD')",
