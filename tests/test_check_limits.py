@@ -257,3 +257,13 @@ def test_nul_in_a_string_literal_is_sr237_at_validate(shop):
 
 def test_string_param_with_nul_is_sr419_at_validate(shop):
     only_error(run(shop, {"s": "email == $region"}, spec_params={"region": '"a\\0b"'}), "SR419")
+
+
+def test_rank_of_a_chain_of_300_features_runs(shop):
+    features = {"f0": "customer_id"}
+    features.update({f"f{i}": f"f{i - 1} + 1" for i in range(1, 300)})
+    features["r"] = "percent_rank(f299)"
+    kind, rows = run(shop, {"top": "percent_rank(f299) >= 0.5"}, features)
+    assert kind == "ran"
+    assert members(rows, "top") == [3, 4]
+    assert rows[4]["r"] == 1.0

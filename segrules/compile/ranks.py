@@ -42,23 +42,37 @@ def rank_stages(checked: CheckedSpec, refs) -> list[list[a.Call]]:
     return [list(stages[d]) for d in sorted(stages)]
 
 
-def _depth(node: a.Node, checked: CheckedSpec, memo: dict) -> int:
-    """How many ranks nest in ``node``, following features and segment references."""
-    key = node if is_rank(node) else None
-    binding = checked.bindings.get(id(node))
-    if isinstance(binding, FeatureRef):
-        key = ("feature", binding.name)
-        node = checked.features[binding.name]
-    elif isinstance(node, a.SegmentRef):
-        key = ("segment", node.name)
-        node = checked.segments[node.name]
-    if key is not None and key in memo:
-        return memo[key]
-    inner = max((_depth(child, checked, memo) for child in node.children()), default=0)
-    depth = inner + 1 if is_rank(node) else inner
-    if key is not None:
-        memo[key] = depth
-    return depth
+def _depth(start: a.Node, checked: CheckedSpec, memo: dict) -> int:
+    """How many ranks nest in ``start``, following features and segment references.
+    Iterative (an explicit stack): a rank may read a chain of hundreds of features."""
+
+    def expand(node):
+        """(memo key or None, the node whose children count)"""
+        binding = checked.bindings.get(id(node))
+        if isinstance(binding, FeatureRef):
+            return ("feature", binding.name), checked.features[binding.name]
+        if isinstance(node, a.SegmentRef):
+            return ("segment", node.name), checked.segments[node.name]
+        return (node if is_rank(node) else None), node
+
+    found: dict[int, int] = {}  # id(node) -> its depth, for the nodes of this walk
+    stack: list[tuple[a.Node, bool]] = [(start, False)]
+    while stack:
+        node, expanded = stack.pop()
+        key, body = expand(node)
+        if key is not None and key in memo:
+            found[id(node)] = memo[key]
+            continue
+        children = list(body.children())
+        if not expanded:
+            stack.append((node, True))
+            stack.extend((child, False) for child in children)
+            continue
+        inner = max((found[id(child)] for child in children), default=0)
+        found[id(node)] = depth = inner + 1 if is_rank(body) else inner
+        if key is not None:
+            memo[key] = depth
+    return found[id(start)]
 
 
 def rank_window(call: a.Call, compiler, key):
