@@ -267,3 +267,13 @@ def test_rank_of_a_chain_of_300_features_runs(shop):
     assert kind == "ran"
     assert members(rows, "top") == [3, 4]
     assert rows[4]["r"] == 1.0
+
+
+def test_the_longest_duration_runs_in_every_unit(shop):
+    days = MAX_SHIFT_DAYS
+    kind, rows = run(shop, {
+        "s": f"count(orders within {days * 86400}s) > 0", "m": f"signup_at > now - {days * 1440}min",
+        "h": f"signup_at > now - {days * 24}h", "w": f"count(orders within {days // 7}w) > 1"})
+    assert kind == "ran"
+    assert members(rows, "s") == [1, 2] and members(rows, "w") == [1]
+    assert members(rows, "m") == members(rows, "h") == [1, 2, 4]

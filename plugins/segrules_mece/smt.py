@@ -231,8 +231,11 @@ class Translator:
 
     # -- logic ---------------------------------------------------------------------------
     def visit_Not(self, node):
-        x = self.translate(node.operand)
-        return bool_val(x.false, x.true)
+        flips = 0
+        while isinstance(node, a.Not):  # a run of `not` in one step (runs have no length limit)
+            flips, node = flips + 1, node.operand
+        x = self.translate(node)
+        return bool_val(x.false, x.true) if flips % 2 else bool_val(x.true, x.false)
 
     def visit_And(self, node):
         xs = [self.translate(o) for o in node.operands]
@@ -295,10 +298,13 @@ class Translator:
 
     # -- arithmetic ----------------------------------------------------------------------
     def visit_Neg(self, node):
-        x = self.translate(node.operand)
+        flips, outer = 0, node
+        while isinstance(node, a.Neg):  # a run of minus signs in one step
+            flips, node = flips + 1, node.operand
+        x = self.translate(node)
         if x.kind not in ("int", "real"):
-            return self.opaque(node, "negation of a non-number")
-        return Val(-x.v, x.null, x.kind)
+            return self.opaque(outer, "negation of a non-number")
+        return Val(-x.v if flips % 2 else x.v, x.null, x.kind)
 
     def _duration_seconds(self, node):
         sign = 1

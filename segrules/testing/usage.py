@@ -94,6 +94,8 @@ def usage_types(spec) -> dict[str, dict[str, dt.DataType]]:
             condition(where, source)
 
     def visit(node, source):
+        while isinstance(node, (a.Not, a.Neg)) and type(node.operand) is type(node):
+            node = node.operand  # a run of `not` (or minus) in one step: runs have no length limit
         if isinstance(node, a.Aggregate):
             rows_of(node.source, node.where, node.column, node.func)
             if isinstance(node.window, a.TimeRange):  # bounds are times: entity.NAME too
