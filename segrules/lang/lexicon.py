@@ -133,6 +133,9 @@ def decode_string(token: str) -> str:
             out.append(escaped)
             i += 2
         else:
+            if char == "\x00" or "\ud800" <= char <= "\udfff":  # no database stores these
+                shown = "NUL (U+0000)" if char == "\x00" else f"lone surrogate U+{ord(char):04X}"
+                raise LiteralError("string_char", i + 1, i + 2, char=shown)
             out.append(char)
             i += 1
     return "".join(out)

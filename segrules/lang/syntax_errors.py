@@ -132,6 +132,8 @@ CATALOGUE: tuple[SyntaxErrorKind, ...] = (
           match="build", hint="use a smaller unit, e.g. 90min"),
     _kind("bad_escape", "SR232", "unknown escape '{escape}' in string; only \\', \\\" and \\\\ are allowed",
           "'a\\nb'", "x == \"\\d\"", match="build"),
+    _kind("string_char", "SR226", "{char} is not allowed in a string", "x == 'a\x00b'", "'\ud800'",
+          match="build", hint="PostgreSQL cannot store it; remove the character"),
     _kind("number_too_long", "SR233", "number literal too long ({digits} digits)", "1" * 5000,
           match="build"),
     _kind("bad_date", "SR234", "invalid date '{text}': expected date('YYYY-MM-DD')",
