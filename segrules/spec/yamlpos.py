@@ -135,7 +135,12 @@ class _Builder:
         if problem is not None:
             self.diagnostics.append(problem)
             return _REFUSED
-        value = self.constructor.construct_object(node, deep=True)
+        try:
+            value = self.constructor.construct_object(node, deep=True)
+        except (yaml.YAMLError, ValueError, OverflowError) as exc:  # a bad date, a huge number
+            self.diagnostics.append(Diagnostic(
+                "SR101", f"YAML error: {getattr(exc, 'problem', None) or exc}", _span(self.file, node)))
+            return _REFUSED
         char = bad_char(value) if isinstance(value, str) else None
         if char is not None:
             self.diagnostics.append(Diagnostic(
