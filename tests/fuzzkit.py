@@ -289,11 +289,11 @@ def mutate(rng: random.Random, text: str) -> str:
 def generate(rng: random.Random) -> str:
     """One fuzz input: a spec, a wilder spec, or a mutated one."""
     kind = rng.random()
-    if kind < 0.5:
-        return spec_text(rng, 0.005)
-    if kind < 0.75:
-        return spec_text(rng, 0.1)
-    return mutate(rng, spec_text(rng, 0.02))
+    if kind < 0.6:
+        return spec_text(rng, 0.001)
+    if kind < 0.8:
+        return spec_text(rng, 0.08)
+    return mutate(rng, spec_text(rng, 0.01))
 
 
 # --- the oracle -----------------------------------------------------------------------------
