@@ -151,3 +151,27 @@ def test_fuzz_corpus_holds_every_issue_12_reproduction():
     assert NEEDS_DEPTH <= names
     assert {"yaml_alias_bomb.yaml", "yaml_tag_bool.yaml", "yaml_tag_timestamp.yaml", "yaml_tag_int_only.yaml",
             "nul_in_a_string.yaml"} <= names
+
+
+def test_fuzz_bench_command_in_the_docs_runs_as_shown():
+    """docs/testing.md's bench/fuzz.py command, run: the same stages, every input counted, no
+    crash (the seconds and the rate vary; the counts follow the code)."""
+    import re
+    import subprocess
+    import sys
+
+    docs = (Path(__file__).parent.parent / "docs" / "testing.md").read_text(encoding="utf-8")
+    section = docs[docs.index("## Fuzzing segrules itself"):]
+    command = re.search(r"```sh\n(python bench/fuzz\.py [^\n]*)\n```", section).group(1)
+    shown = re.search(r"```text\n(.*?)```", section, re.S).group(1).splitlines()
+    result = subprocess.run([sys.executable, *shlex.split(command)[1:]], capture_output=True, text=True,
+                            cwd=Path(__file__).parent.parent, timeout=600)
+    assert result.returncode == 0, result.stdout + result.stderr
+    lines = result.stdout.splitlines()
+    n = int(re.search(r"--n (\d+)", command).group(1))
+    pattern = re.escape(shown[0]).replace(r"\ 7\ s", r"\ \d+\ s").replace("43/s", r"\d+/s")
+    assert re.fullmatch(pattern, lines[0]) and lines[0].startswith(f"{n} inputs"), (lines[0], shown[0])
+    stages = [line.split() for line in lines[1:] if re.fullmatch(r"  \w+ +\d+", line)]
+    assert {s[0] for s in stages} <= {"load", "valid", "invalid", "run", "ran"} and len(stages) >= 3
+    assert sum(int(s[1]) for s in stages) == n
+    assert lines[-1] == shown[-1] == "crashes (non-diagnostic exceptions): 0"
