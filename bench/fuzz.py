@@ -77,7 +77,7 @@ def _run(job: tuple[int, int, int]) -> tuple[collections.Counter, list[dict]]:
 def _save(crash: dict, directory: Path) -> Path:
     directory.mkdir(parents=True, exist_ok=True)
     stem = directory / f"crash-{crash['seed']}-{crash['input']}"
-    stem.with_suffix(".yaml").write_text(crash["text"], encoding="utf-8", errors="surrogateescape")
+    stem.with_suffix(".yaml").write_bytes(crash["text"].encode("utf-8", "surrogatepass"))
     stem.with_suffix(".txt").write_text(f"{crash['error']}\n\n{crash['traceback']}", encoding="utf-8")
     return stem.with_suffix(".yaml")
 

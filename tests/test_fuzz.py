@@ -110,6 +110,17 @@ def test_fuzz_well_typed_rules_validate_and_run_on_duckdb(db_oracle, spec):
     assert db_oracle.check(text) in ("ran", "run:SR700") or db_oracle.check(text).startswith("invalid:")
 
 
+@settings(FUZZ, max_examples=16)
+@given(SEEDS, st.sampled_from(["text", "json", "github", "junit"]))
+def test_fuzz_validate_command_in_every_format(tmp_path_factory, rng, fmt):
+    """The CLI itself (its formatters quote what the diagnostics quote): exit 0, 1 or 2, no traceback."""
+    path = tmp_path_factory.mktemp("cli") / "spec.yaml"
+    path.write_bytes(fuzzkit.generate(rng).encode("utf-8", "surrogatepass"))  # a surrogate: not UTF-8
+    result = CliRunner().invoke(main, ["validate", str(path), "--format", fmt])
+    assert result.exception is None or isinstance(result.exception, SystemExit), result.output
+    assert result.exit_code in (0, 1, 2) and "Traceback" not in result.output, result.output
+
+
 # --- the crash corpus ---------------------------------------------------------------------
 def _header(text: str, key: str) -> str | None:
     for line in text.splitlines():
