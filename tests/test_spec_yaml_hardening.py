@@ -7,6 +7,8 @@ import tracemalloc
 from pathlib import Path
 
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 import segrules
 from segrules.errors import ExprSyntaxError, SpecError
@@ -177,3 +179,36 @@ def test_yaml_merge_key_does_not_hide_a_duplicate_own_key():
 def test_yaml_merge_keys_take_the_first_source_then_own_keys_win():
     data, _ = load_yaml("a: &a {x: 1, y: 1}\nb: &b {x: 2, z: 2}\nc:\n  <<: [*a, *b]\n  z: 3\n", "f.yaml")
     assert data["c"] == {"x": 1, "y": 1, "z": 3}
+
+
+@pytest.mark.parametrize("text, position, code_point", [
+    ("version: 1\nname: a\x01b\n", (2, 8), "U+0001"),
+    ("a: é\ufffe\n", (1, 5), "U+FFFE"),
+    ("a: \x85\x9f\n", (1, 5), "U+009F"),
+])
+def test_yaml_character_yaml_forbids_is_reported_at_its_position(text, position, code_point):
+    d = _only(_error(text), "SR101")
+    assert code_point in d.message and (d.span.line, d.span.column) == position
+
+
+@settings(max_examples=60, deadline=None, derandomize=True)
+@given(st.integers(1, 9), st.integers(1, 12), st.booleans())
+def test_yaml_alias_budget_is_exact(levels, width, mapping):
+    """Chains of aliases ``l_i = [*l_{i-1}] * width``: the file loads exactly when what the aliases
+    add stays within MAX_ALIAS_NODES, and is refused at an alias of the last level otherwise."""
+    def item(i):
+        return "{" + ", ".join(f"k{j}: *l{i - 1}" for j in range(width)) + "}" if mapping else \
+            "[" + ", ".join([f"*l{i - 1}"] * width) + "]"
+    lines = ["l0: &l0 x"] + [f"l{i}: &l{i} {item(i)}" for i in range(1, levels)]
+    text = "\n".join(lines) + "\n"
+    size, added = 1, 0  # nodes of l_{i-1}; nodes the aliases add so far
+    for _ in range(1, levels):
+        added += width * size
+        size = 1 + width * (size + mapping)  # a mapping's keys are nodes too
+    if added <= MAX_ALIAS_NODES:
+        data, _ = load_yaml(text, "f.yaml")
+        assert len(data) == levels
+    else:
+        d = _only(_error(text, "f.yaml"), "SR150")
+        assert lines[d.span.line - 1].startswith(f"l{d.span.line - 1}: ")
+        assert text.splitlines()[d.span.line - 1][d.span.column - 1] == "*"

@@ -196,6 +196,14 @@ def load_yaml(text: str, file: str) -> tuple[Any, PositionIndex]:
     try:
         root = yaml.compose(text, Loader=_LOADER)
         check_aliases(text, file, _LOADER)
+    except yaml.reader.ReaderError as exc:  # a character YAML does not allow, at its offset
+        at = exc.position if _LOADER is yaml.SafeLoader else len(  # libyaml counts UTF-8 bytes
+            text.encode("utf-8")[:exc.position].decode("utf-8", "ignore"))
+        before = text[:at]
+        span = Span(file, before.count("\n") + 1, at - (before.rfind("\n") + 1) + 1)
+        raise SpecError(f"YAML error: character U+{exc.character:04X} is not allowed in YAML"
+                        if isinstance(exc.character, int) else f"YAML error: {exc.reason}",
+                        span=span, code="SR101") from None
     except yaml.MarkedYAMLError as exc:
         mark = exc.problem_mark or exc.context_mark
         span = Span(file, mark.line + 1, mark.column + 1) if mark else Span(file, 1, 1)
