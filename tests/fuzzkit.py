@@ -114,23 +114,41 @@ def expression(rng: random.Random, depth: int = 12) -> str:
 _TYPED_LEAVES = {
     "num": ["age", "score", "ltv", "id", "$n", "f0", "0", "1", "2.5", "-3", "count(txns)", "sum(txns.amount)",
             "count(txns where kind == 'a' within 30d)", "avg(txns.amount within $recent)", "days_since(joined_at)",
-            "length(name)", "round(score, 1)", "round(ltv, 2)", "abs(score)", "coalesce(age, 0)"],
-    "str": ["name", "country", "'a'", "''", "$s", "lower(name)", "upper(country)", "first(txns.kind)"],
+            "length(name)", "round(score, 1)", "round(ltv, 2)", "abs(score)", "coalesce(age, 0)",
+            "round(ltv, 40)", "round(score, 99999999999)", "percent_rank(score)", "ntile(ltv, 3)",
+            "bucket(id, 'h', 100)", "days_between(born, joined_at)", "hours_since(born)", "9223372036854775807",
+            "99999999999999999999", "count_distinct(txns.kind)", "least(age, 3)", "greatest(ltv, 1.5)"],
+    "str": ["name", "country", "'a'", "''", "$s", "lower(name)", "upper(country)", "first(txns.kind)",
+            "trim(name)", "last(txns.kind within this month)", "'é'"],
     "ts": ["joined_at", "now", "today", "now - 30d", "timestamp('2024-01-31 10:00:00')", "max(txns.at)",
-           "date_trunc('month', joined_at)"],
+           "date_trunc('month', joined_at)", "born", "add_months(born, 99999999)", "add_months(joined_at, -5)",
+           "now - 99999999999999999999d", "start_of_week(born)", "date('0001-01-01')", "today - 3000000w"],
     "bool": ["active", "true", "false", "segment('s0')", "name is null", "country in ('US', 'FR')",
-             "age between 18 and 65", "contains(name, 'a')", "matches(country, '^U')"],
+             "age between 18 and 65", "contains(name, 'a')", "matches(country, '^U')", "matches(name, '(?P<')",
+             "matches(name, '[')", "top_n(score, 2)", "starts_with(name, '%')",
+             "count(txns where amount > 1 within last week) > 0"],
 }
+
+
+# Inputs that still crash at run until the `depth` branch (literal ranges, decimal scales) is
+# merged; they are in tests/fuzz_corpus/ (xfail there). Set PENDING_DEPTH = False after the merge.
+PENDING_DEPTH = True
+_PENDING_LEAVES = {"round(ltv, 40)", "round(score, 99999999999)", "add_months(born, 99999999)",
+                   "now - 99999999999999999999d"}
 
 
 def typed(rng: random.Random, typ: str = "bool", depth: int = 3) -> str:
     """A random, mostly well-typed rule over :data:`SCHEMA` (to get past the checker into
     compile and run, where the grammar's random sentences seldom go)."""
     if depth <= 0 or rng.random() < 0.3:
-        return rng.choice(_TYPED_LEAVES[typ])
+        leaf = rng.choice(_TYPED_LEAVES[typ])
+        return typed(rng, typ, 0) if PENDING_DEPTH and leaf in _PENDING_LEAVES else leaf
     d = depth - 1
     if typ == "num":
-        return f"({typed(rng, 'num', d)} {rng.choice('+-*/%')} {typed(rng, 'num', d)})"
+        op = rng.choice("+-*/%")
+        if op == "*" and PENDING_DEPTH:  # decimal products: tests/fuzz_corpus/decimal_product_*.yaml
+            op = "+"
+        return f"({typed(rng, 'num', d)} {op} {typed(rng, 'num', d)})"
     if typ == "str":
         return f"coalesce({typed(rng, 'str', d)}, {typed(rng, 'str', d)})"
     if typ == "ts":
@@ -286,8 +304,11 @@ def mutate(rng: random.Random, text: str) -> str:
     return "\n".join(lines) + "\n"
 
 
-def generate(rng: random.Random) -> str:
-    """One fuzz input: a spec, a wilder spec, or a mutated one."""
+def generate(rng: random.Random, tame: bool = False) -> str:
+    """One fuzz input: a spec, a wilder spec, or a mutated one; ``tame``: a spec with few
+    decorations (most of them load, so they reach the checker, compilation and the database)."""
+    if tame:
+        return spec_text(rng, 0.001)
     kind = rng.random()
     if kind < 0.6:
         return spec_text(rng, 0.001)
