@@ -212,3 +212,17 @@ def test_yaml_alias_budget_is_exact(levels, width, mapping):
         d = _only(_error(text, "f.yaml"), "SR150")
         assert lines[d.span.line - 1].startswith(f"l{d.span.line - 1}: ")
         assert text.splitlines()[d.span.line - 1][d.span.column - 1] == "*"
+
+
+def test_yaml_merge_key_bomb_is_refused_before_merging():
+    """Merge keys copy the merged pairs into the mapping: nine levels of ten merges would copy
+    10**9 pairs. Refused on the event count, before any mapping is flattened."""
+    lines = ["m0: &m0 {k: v}"] + [f"m{i}: &m{i} {{<<: [{', '.join([f'*m{i - 1}'] * 10)}]}}" for i in range(1, 10)]
+    tracemalloc.start()
+    try:
+        exc = _error("\n".join(lines) + "\n")
+        peak = tracemalloc.get_traced_memory()[1]
+    finally:
+        tracemalloc.stop()
+    d = _only(exc, "SR150")
+    assert lines[d.span.line - 1].startswith(f"m{d.span.line - 1}: ") and peak < 5_000_000
