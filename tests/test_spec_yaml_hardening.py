@@ -226,3 +226,23 @@ def test_yaml_merge_key_bomb_is_refused_before_merging():
         tracemalloc.stop()
     d = _only(exc, "SR150")
     assert lines[d.span.line - 1].startswith(f"m{d.span.line - 1}: ") and peak < 5_000_000
+
+
+def test_yaml_bomb_bench_command_in_the_docs_runs_as_shown():
+    """docs/performance.md's bench/yaml_bomb.py: the same file and diagnostic (time and memory vary)."""
+    import re
+    import subprocess
+    import sys
+
+    root = Path(__file__).resolve().parent.parent
+    docs = (root / "docs" / "performance.md").read_text(encoding="utf-8")
+    section = docs[docs.index("## Loading hostile YAML"):]
+    command = re.search(r"```sh\n(python bench/yaml_bomb\.py)\n```", section).group(1)
+    shown = re.search(r"```text\n(.*?)```", section, re.S).group(1).splitlines()
+    result = subprocess.run([sys.executable, *command.split()[1:]], capture_output=True, text=True, cwd=root,
+                            timeout=300)
+    assert result.returncode == 0, result.stderr
+    lines = result.stdout.splitlines()
+    number = r"[0-9.]+"
+    assert re.fullmatch(re.escape(shown[0]).replace("0\\.2", number).replace("11", number), lines[0]), lines[0]
+    assert lines[1] == shown[1]
