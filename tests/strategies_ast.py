@@ -15,6 +15,8 @@ from segrules.lang import ast
 from segrules.lang.calls import RESERVED_CALL_NAMES
 from segrules.lang.lexicon import KEYWORDS
 
+# strings hold no NUL and no lone surrogate: the language refuses them (SR226), no database stores them
+_TEXT = st.characters(blacklist_characters="\x00", blacklist_categories=("Cs",))
 _WORD = st.from_regex(r"[A-Za-z_][A-Za-z0-9_]{0,7}", fullmatch=True)
 identifiers = _WORD.filter(lambda w: w not in KEYWORDS)
 call_names = identifiers.filter(lambda w: w not in RESERVED_CALL_NAMES)
@@ -29,7 +31,7 @@ durations = st.builds(ast.Duration, st.integers(0, 10**6), st.sampled_from(sorte
 
 leaves = st.one_of(
     numbers,
-    st.builds(ast.String, st.text()),
+    st.builds(ast.String, st.text(_TEXT)),
     st.builds(ast.Boolean, st.booleans()),
     st.just(ast.Null()),
     st.builds(ast.DateLit, st.dates()),
@@ -42,7 +44,7 @@ leaves = st.one_of(
     st.builds(ast.Name, identifiers),
     st.builds(ast.Dotted, identifiers, identifiers),
     st.builds(ast.Dotted, st.just("entity"), identifiers),  # the entity's own value (in aggregates)
-    st.builds(ast.SegmentRef, st.text(max_size=12)),
+    st.builds(ast.SegmentRef, st.text(_TEXT, max_size=12)),
 )
 
 

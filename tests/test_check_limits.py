@@ -247,14 +247,6 @@ def test_cli_compile_unknown_dialect_is_still_sr111(shop_file):
     assert result.exit_code == 2 and "SR111" in result.output
 
 
-def test_nul_in_a_string_literal_is_sr237_at_validate(shop):
-    text = shop.spec({"s": "email == 'aNULb'"}).replace("where: email == 'aNULb'", "where: \"email == 'a\\0b'\"")
-    spec = segrules.load_text(text, path="spec.yaml")
-    kind, diags = outcome(spec, shop.con)
-    assert kind == "rejected" and [d.code for d in diags] == ["SR237"]
-    assert (diags[0].span.line, diags[0].span.column) == (10, 24)  # the NUL, after `"email == 'a`
-
-
 def test_string_param_with_nul_is_sr419_at_validate(shop):
     only_error(run(shop, {"s": "email == $region"}, spec_params={"region": '"a\\0b"'}), "SR419")
 

@@ -132,9 +132,10 @@ def decode_string(token: str) -> str:
                 raise LiteralError("bad_escape", i + 1, i + 3, escape="\\" + shown)
             out.append(escaped)
             i += 2
-        elif char == "\0":  # PostgreSQL text cannot hold it: refused here, not at run
-            raise LiteralError("nul_in_string", i + 1, i + 2)
         else:
+            if char == "\x00" or "\ud800" <= char <= "\udfff":  # no database stores these
+                shown = "NUL (U+0000)" if char == "\x00" else f"lone surrogate U+{ord(char):04X}"
+                raise LiteralError("string_char", i + 1, i + 2, char=shown)
             out.append(char)
             i += 1
     return "".join(out)

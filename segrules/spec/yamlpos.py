@@ -14,11 +14,14 @@ import yaml
 
 from ..diagnostics import Diagnostic, Span
 from ..errors import SpecError
+from .yamlguard import bad_char, char_name, check_aliases, check_text, tag_problem
 
 # libyaml's composer when PyYAML was built with it (marks are the same), else pure Python.
 _LOADER = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
 
 Path_ = tuple  # a path into the document: keys and list indices
+_MERGE = "tag:yaml.org,2002:merge"
+_REFUSED = object()  # a scalar the guard refused (its diagnostic is recorded)
 
 
 @dataclass(frozen=True)
@@ -113,30 +116,73 @@ class _Builder:
         self.index = PositionIndex(file)
         self.constructor = yaml.SafeLoader("")
         self.diagnostics: list[Diagnostic] = []
+        self.flattened: dict[int, tuple[yaml.MappingNode, int]] = {}  # id -> (node, start of own pairs)
+
+    def flatten(self, node: yaml.MappingNode) -> int:
+        """Resolve ``<<`` merge keys in place (YAML puts the merged pairs first, then the
+        mapping's own); return where the own pairs start. A shared (aliased) node is flattened
+        once."""
+        if id(node) not in self.flattened:
+            merges = sum(key.tag == _MERGE for key, _ in node.value)
+            own = len(node.value) - merges
+            self.constructor.flatten_mapping(node)
+            self.flattened[id(node)] = (node, len(node.value) - own)
+        return self.flattened[id(node)][1]
+
+    def scalar(self, node: yaml.ScalarNode) -> Any:
+        """The value of a scalar, or _REFUSED with a diagnostic for a refused tag or character."""
+        problem = tag_problem(node, self.constructor, self.file)
+        if problem is not None:
+            self.diagnostics.append(problem)
+            return _REFUSED
+        try:
+            value = self.constructor.construct_object(node, deep=True)
+        except (yaml.YAMLError, ValueError, OverflowError) as exc:  # a bad date, a huge number
+            self.diagnostics.append(Diagnostic(
+                "SR101", f"YAML error: {getattr(exc, 'problem', None) or exc}", _span(self.file, node)))
+            return _REFUSED
+        char = bad_char(value) if isinstance(value, str) else None
+        if char is not None:
+            self.diagnostics.append(Diagnostic(
+                "SR152", f"{char_name(char)} in a string", _span(self.file, node),
+                hint="PostgreSQL cannot store it; remove the escape that makes it"))
+            return _REFUSED
+        return value
 
     def build(self, node: yaml.Node, path: Path_) -> Any:
+        problem = None if isinstance(node, yaml.ScalarNode) else tag_problem(node, self.constructor, self.file)
+        if problem is not None:
+            self.diagnostics.append(problem)
+            return None
         if isinstance(node, yaml.MappingNode):
             self.index.values[path] = NodePos(_span(self.file, node))
-            out: dict = {}
-            self.constructor.flatten_mapping(node)
-            for key_node, value_node in node.value:
-                key = self.constructor.construct_object(key_node, deep=True)
+            chosen: dict = {}  # key -> (key node, value node), in the order YAML gives them
+            first_own = self.flatten(node)
+            for i, (key_node, value_node) in enumerate(node.value):
+                key = self.scalar(key_node) if isinstance(key_node, yaml.ScalarNode) else None
+                if key is _REFUSED:
+                    continue
                 if not isinstance(key, (str, int, float, bool)) or key is None:
                     self.diagnostics.append(Diagnostic(
                         "SR102", "mapping keys must be plain names", _span(self.file, key_node)))
                     continue
-                if key in out:
+                if key in chosen and i >= first_own and chosen[key][0] >= first_own:
                     self.diagnostics.append(Diagnostic(
                         "SR103", f"duplicate key {key!r}", _span(self.file, key_node),
                         hint="a later value would silently replace the earlier one; keep one"))
                     continue
+                chosen[key] = (i, key_node, value_node)  # a merged (<<) value gives way to a later one
+            out: dict = {}
+            for key, (_, key_node, value_node) in chosen.items():
                 self.index.keys[path + (key,)] = _span(self.file, key_node)
                 out[key] = self.build(value_node, path + (key,))
             return out
         if isinstance(node, yaml.SequenceNode):
             self.index.values[path] = NodePos(_span(self.file, node))
             return [self.build(child, path + (i,)) for i, child in enumerate(node.value)]
-        value = self.constructor.construct_object(node, deep=True)
+        value = self.scalar(node)
+        if value is _REFUSED:
+            return None
         segments = _scalar_segments(self.lines, node, value) if isinstance(value, str) else ()
         if not isinstance(value, str):
             segments = ((0, node.start_mark.line + 1, node.start_mark.column + 1),)
@@ -146,8 +192,18 @@ class _Builder:
 
 def load_yaml(text: str, file: str) -> tuple[Any, PositionIndex]:
     """Parse YAML text; return (plain data, position index). Raises :class:`SpecError`."""
+    check_text(text, file)
     try:
         root = yaml.compose(text, Loader=_LOADER)
+        check_aliases(text, file, _LOADER)
+    except yaml.reader.ReaderError as exc:  # a character YAML does not allow, at its offset
+        at = exc.position if _LOADER is yaml.SafeLoader else len(  # libyaml counts UTF-8 bytes
+            text.encode("utf-8")[:exc.position].decode("utf-8", "ignore"))
+        before = text[:at]
+        span = Span(file, before.count("\n") + 1, at - (before.rfind("\n") + 1) + 1)
+        raise SpecError(f"YAML error: character U+{exc.character:04X} is not allowed in YAML"
+                        if isinstance(exc.character, int) else f"YAML error: {exc.reason}",
+                        span=span, code="SR101") from None
     except yaml.MarkedYAMLError as exc:
         mark = exc.problem_mark or exc.context_mark
         span = Span(file, mark.line + 1, mark.column + 1) if mark else Span(file, 1, 1)
@@ -169,6 +225,6 @@ def load_yaml(text: str, file: str) -> tuple[Any, PositionIndex]:
         mark = getattr(exc, "problem_mark", None)
         span = Span(file, mark.line + 1, mark.column + 1) if mark else Span(file, 1, 1)
         raise SpecError(f"YAML error: {getattr(exc, 'problem', exc)}", span=span, code="SR101") from None
-    if builder.diagnostics:
-        raise SpecError(diagnostics=builder.diagnostics)
+    if builder.diagnostics:  # an aliased node reports its problem once
+        raise SpecError(diagnostics=list(dict.fromkeys(builder.diagnostics)))
     return data, builder.index
