@@ -8,7 +8,7 @@ from __future__ import annotations
 import gc
 import json
 import sys
-from contextlib import contextmanager
+from contextlib import ExitStack, contextmanager
 from pathlib import Path
 
 import click
@@ -16,6 +16,7 @@ from rich.console import Console
 from rich.table import Table
 
 from . import __version__, api
+from .cli_options import lock_timeout_option
 from .diagnostics import Diagnostic, Severity, exit_code, render
 from .errors import SegrulesError, SpecError
 from .formats import FORMATS, format_github, format_json, format_junit
@@ -194,10 +195,12 @@ def compile_(spec, segments, dialect, db, as_of, params):
               "spec hash, as-of, counts; see `segrules changes`).")
 @click.option("--state", "state_url", metavar="URL", help="State store for --snapshot: a DuckDB file (default "
               ".segrules/state.duckdb) or URL#schema.")
-def run(spec, db, as_of, params, segments, out_path, layout, snapshot, state_url):
-    """Evaluate every segment; print members and share of the universe per segment."""
+@lock_timeout_option()
+def run(spec, db, as_of, params, segments, out_path, layout, snapshot, state_url, lock_timeout):
+    """Evaluate every segment; print members and share of the universe per segment. With
+    --snapshot, one snapshot of a spec runs at a time (see --lock-timeout)."""
     from .run import counts, counts_from_arrow, materialize, to_long
-    with user_errors():
+    with user_errors(), ExitStack() as held:
         registry = _registry()
         loaded = api.load(spec, registry=registry)
         sink = None
@@ -210,6 +213,9 @@ def run(spec, db, as_of, params, segments, out_path, layout, snapshot, state_url
         names = split_names(segments)
         if snapshot and names:
             raise SpecError("--snapshot stores every segment of the spec; leave out --segments", code="SR756")
+        if snapshot:  # taken before the evaluation: the snapshot must follow the one committed before it
+            from .history.lock import parse_timeout, snapshot_lock
+            held.enter_context(snapshot_lock(state_url, loaded.name, parse_timeout(lock_timeout)))
         con = api.connect(db, read_only=True)
         as_of_time = loaded.now(as_of)
         wide = loaded.evaluate(con, as_of=as_of_time, params=parse_params(params), segments=names,
