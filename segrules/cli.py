@@ -16,7 +16,7 @@ from rich.console import Console
 from rich.table import Table
 
 from . import __version__, api
-from .cli_options import lock_timeout_option
+from .cli_options import apply_limit, limit_option, lock_timeout_option
 from .diagnostics import Diagnostic, Severity, exit_code, render
 from .errors import SegrulesError, SpecError
 from .formats import FORMATS, format_github, format_json, format_junit
@@ -214,7 +214,7 @@ def run(spec, db, as_of, params, segments, out_path, layout, snapshot, state_url
         if snapshot and names:
             raise SpecError("--snapshot stores every segment of the spec; leave out --segments", code="SR756")
         if snapshot:  # taken before the evaluation: the snapshot must follow the one committed before it
-            from .history.lock import parse_timeout, snapshot_lock
+            from .state.lock import parse_timeout, snapshot_lock
             held.enter_context(snapshot_lock(state_url, loaded.name, parse_timeout(lock_timeout)))
         con = api.connect(db, read_only=True)
         as_of_time = loaded.now(as_of)
@@ -250,7 +250,7 @@ def run(spec, db, as_of, params, segments, out_path, layout, snapshot, state_url
 @click.argument("spec", type=click.Path(dir_okay=False))
 @click.argument("segment")
 @click.option("--db", metavar="URL", required=True, help="DuckDB file or Ibis URL.")
-@click.option("--limit", default=10, show_default=True, help="How many members to show.")
+@limit_option(10, "members shown")
 @as_of_option
 @param_option
 def preview(spec, segment, db, limit, as_of, params):
@@ -259,7 +259,8 @@ def preview(spec, segment, db, limit, as_of, params):
     with user_errors():
         loaded = api.load(spec, registry=_registry())
         con = api.connect(db, read_only=True)
-        table = preview_members(loaded, con, segment, limit=limit, as_of=as_of, params=parse_params(params))
+        table = preview_members(loaded, con, segment, limit=apply_limit(limit), as_of=as_of,
+                                params=parse_params(params))
     show = Table(title=f"{segment}: {table.num_rows} sample member{'s' * (table.num_rows != 1)}")
     for name in table.column_names:
         show.add_column(name, overflow="fold")

@@ -11,11 +11,11 @@ import click
 LIMIT_HELP = "0: all"
 
 
-def limit_option(default: int | None, what: str, extra: str = ""):
+def limit_option(default: int | None, what: str, default_text: str | None = None):
     """``--limit N``: at most N rows (N >= 0); ``--limit 0`` means no limit (all rows)."""
-    shown = f"default {default}" if default is not None else "default: all"
+    shown = default_text or f"default {default}"
     return click.option("--limit", type=click.IntRange(min=0), default=default, metavar="N",
-                        help=f"Most {what} ({shown}{extra}; {LIMIT_HELP}).")
+                        help=f"Most {what} ({shown}; {LIMIT_HELP}).")
 
 
 def apply_limit(limit: int | None) -> int | None:
@@ -24,7 +24,7 @@ def apply_limit(limit: int | None) -> int | None:
     return limit or None
 
 
-def lock_timeout_option():
+def lock_timeout_option(what: str = "snapshot of the spec"):
     return click.option("--lock-timeout", "lock_timeout", default="0s", show_default=True, metavar="DURATION",
-                        help="With another snapshot of the spec running, wait this long for it (30s, 10min) "
+                        help=f"With another {what} running, wait this long for it (30s, 10min) "
                         "before failing with SR757.")

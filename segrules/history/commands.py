@@ -17,7 +17,7 @@ from ..errors import BackendError, SegrulesError, SpecError
 from ..lang.ast import DURATION_SECONDS
 from ..lang.lexicon import LiteralError, decode_duration
 from .backfill import backfill, points_in_time
-from .lock import parse_timeout, snapshot_lock
+from ..state.lock import parse_timeout, snapshot_lock
 from .diff import over_limit, plan_against
 from .snapshots import MembershipQuery, matches_from_wide, snapshot
 from .store import HistoryStore

@@ -117,7 +117,7 @@ def snapshot(store: HistoryStore, spec, matches: pa.Table, universe: int, as_of:
     """Store a snapshot of ``spec`` at ``as_of`` from its rule ``matches``. Atomic: the run row,
     written last, commits it; the run-started record, written first, lets the next writer delete
     the rows of a run killed in between.  ``previous`` is looked up unless given (backfill).
-    Callers hold the spec's snapshot lock (``lock.snapshot_lock``)."""
+    Callers hold the spec's snapshot lock (``segrules.state.lock.snapshot_lock``)."""
     run_id = uuid.uuid4().hex[:12]
     if previous == "find":
         previous = store.previous(spec.name, as_of)

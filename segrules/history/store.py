@@ -71,7 +71,7 @@ class HistoryStore:
         existing = set(state.tables())
         for name, schema in SCHEMAS.items():
             if name not in existing:
-                self.con.create_table(name, schema=schema, **self._db())
+                state.create(name, schema)
                 continue
             have = self.table(name).schema()
             wrong = [c for c, t in schema.items() if c not in have or not _fits(have[c], t)]

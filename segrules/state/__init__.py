@@ -50,6 +50,17 @@ class StateStore:
     def table(self, name: str):
         return self.con.table(name, database=self.schema) if self.schema else self.con.table(name)
 
+    def create(self, name: str, schema) -> None:
+        """Create the empty table ``name`` unless it exists (also when another process creates
+        it at the same moment: the loser's error is ignored if the table is there afterwards)."""
+        if self.has_table(name):
+            return
+        try:
+            self.con.create_table(name, schema=schema, **({"database": self.schema} if self.schema else {}))
+        except Exception:
+            if not self.has_table(name):
+                raise
+
     def delete(self, name: str, column: str, values: list[str]) -> None:
         """``DELETE FROM name WHERE column IN (values)``: built as a sqlglot expression (quoted
         identifiers), the values bound as parameters of the driver, never spliced into SQL."""
@@ -110,7 +121,13 @@ def open_state(url: str | Path | None = None, busy_seconds: float = BUSY_SECONDS
     con = connect(base)
     try:
         if schema not in con.list_databases():
-            con.create_database(schema, force=True)
+            try:
+                con.create_database(schema, force=True)
+            except Exception:
+                # IF NOT EXISTS is not race-free on PostgreSQL: a process that created it at the
+                # same moment makes this one fail with a unique violation.  Fine if it exists now.
+                if schema not in con.list_databases():
+                    raise
     except Exception as exc:
         raise BackendError(f"cannot create the state schema {schema!r} in {redact(base)}: "
                            f"{type(exc).__name__}: {exc}", code="SR704") from None

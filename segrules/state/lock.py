@@ -1,13 +1,15 @@
-"""One snapshot writer per spec and state store.
+"""One writer at a time per spec (snapshots) and per sync, in a state store.
 
 ``run --snapshot`` and ``backfill`` take the spec's snapshot lock *before* they evaluate the spec
 and hold it until the snapshot is committed, so each snapshot is diffed against the one committed
-before it (never two against the same one) and its sequence number cannot collide.
+before it (never two against the same one) and its sequence number cannot collide.  ``sync``
+takes the lock of each of its syncs before it computes their changes, for the same reason.
 
 * PostgreSQL (any ``URL#schema`` store): a session-level advisory lock on a key derived from the
   schema and the spec name, held by a connection of its own.  The server frees it when that
   connection ends, so a killed run never leaves a stale lock.
-* A DuckDB file: an exclusive ``flock`` on ``<state file>.snapshot-<spec>.lock`` beside it, which
+* A DuckDB file: an exclusive ``flock`` on ``<state file>.snapshot-<spec>.lock`` (``.sync-<name>.lock``)
+  beside it, which
   records who holds it (pid, host, since).  The kernel frees it when the process ends.  The
   DuckDB file itself is not held open while the spec is evaluated, so other specs' snapshots and
   readers (``changes``, ``plan``) are not blocked by a long evaluation.
@@ -25,13 +27,13 @@ import os
 import re
 import socket
 import time
-from contextlib import contextmanager
+from contextlib import ExitStack, contextmanager
 from datetime import datetime, timezone
 from pathlib import Path
 from typing import Iterator
 
 from ..errors import BackendError, SpecError
-from ..state import DEFAULT_STATE_PATH, open_state
+from . import DEFAULT_STATE_PATH, open_state
 
 POLL_SECONDS = 0.1
 _TIMEOUT = re.compile(r"\s*(\d{1,7})\s*(s|min|m|h)?\s*")
@@ -51,9 +53,9 @@ def parse_timeout(text: str | None) -> float:
     return float(int(match.group(1)) * _UNIT[match.group(2)])
 
 
-def _busy(spec_name: str, since: str, who: str, timeout: float) -> BackendError:
+def _busy(what: str, since: str, who: str, timeout: float) -> BackendError:
     waited = f"; waited {timeout:g}s" if timeout else ""
-    return BackendError(f"another snapshot of spec {spec_name!r} is running since {since} ({who}){waited}",
+    return BackendError(f"another {what} is running since {since} ({who}){waited}",
                         code="SR757", hint="wait for it to finish, or let this one wait: --lock-timeout 10min")
 
 
@@ -61,32 +63,48 @@ def _stamp() -> str:
     return datetime.now(timezone.utc).strftime("%Y-%m-%d %H:%M:%S UTC")
 
 
-@contextmanager
-def snapshot_lock(state_url: str | Path | None, spec_name: str, timeout: float = 0.0) -> Iterator[None]:
+def snapshot_lock(state_url: str | Path | None, spec_name: str, timeout: float = 0.0):
     """Hold the snapshot lock of ``spec_name`` in the state store at ``state_url`` (waiting up to
     ``timeout`` seconds for it); SR757 when another process holds it longer."""
+    return state_lock(state_url, f"snapshot-{spec_name}", f"snapshot of spec {spec_name!r}", timeout)
+
+
+@contextmanager
+def sync_locks(state_url: str | Path | None, syncs: list[str], timeout: float = 0.0) -> Iterator[None]:
+    """Hold the lock of every sync in ``syncs`` (taken in name order, so two runs cannot each
+    wait for a lock the other holds)."""
+    with ExitStack() as held:
+        for name in sorted(set(syncs)):
+            held.enter_context(state_lock(state_url, f"sync-{name}", f"run of sync {name!r}", timeout))
+        yield
+
+
+@contextmanager
+def state_lock(state_url: str | Path | None, resource: str, what: str, timeout: float = 0.0) -> Iterator[None]:
+    """Hold the lock named ``resource`` (an identifier-like name) of the state store at
+    ``state_url``; ``what`` names it in the SR757 message."""
     if state_url is not None and "://" in str(state_url):
-        with _advisory_lock(str(state_url), spec_name, timeout):
+        with _advisory_lock(str(state_url), resource, what, timeout):
             yield
     else:
         path = Path(state_url) if state_url is not None else DEFAULT_STATE_PATH
-        with _file_lock(path, spec_name, timeout):
+        with _file_lock(lock_path(path, resource), what, timeout):
             yield
 
 
-def _key(schema: str, spec_name: str) -> tuple[int, int, int]:
-    """A stable 64-bit key for the (schema, spec) pair, and its two 32-bit halves (as pg_locks shows it)."""
-    digest = hashlib.blake2b(f"segrules snapshot\0{schema}\0{spec_name}".encode(), digest_size=8).digest()
+def _key(schema: str, resource: str) -> tuple[int, int, int]:
+    """A stable 64-bit key for the (schema, resource) pair, and its two 32-bit halves (as pg_locks shows it)."""
+    digest = hashlib.blake2b(f"segrules lock\0{schema}\0{resource}".encode(), digest_size=8).digest()
     key = int.from_bytes(digest, "big", signed=True)
     return key, (key >> 32) & 0xFFFFFFFF, key & 0xFFFFFFFF
 
 
 @contextmanager
-def _advisory_lock(url: str, spec_name: str, timeout: float) -> Iterator[None]:
+def _advisory_lock(url: str, resource: str, what: str, timeout: float) -> Iterator[None]:
     store = open_state(url)  # a connection of its own: the lock lives as long as it does
     try:
         raw = store.con.con
-        key, high, low = _key(store.schema or "", spec_name)
+        key, high, low = _key(store.schema or "", resource)
         deadline = time.monotonic() + timeout
         while True:
             with raw.cursor() as cursor:
@@ -101,7 +119,7 @@ def _advisory_lock(url: str, spec_name: str, timeout: float) -> Iterator[None]:
                     continue
                 pid, since, client = row
                 since_text = since.astimezone(timezone.utc).strftime("%Y-%m-%d %H:%M:%S UTC")
-                raise _busy(spec_name, since_text, f"PostgreSQL backend pid {pid}, client {client or 'local'}",
+                raise _busy(what, since_text, f"PostgreSQL backend pid {pid}, client {client or 'local'}",
                             timeout)
             time.sleep(POLL_SECONDS)
         try:
@@ -113,13 +131,12 @@ def _advisory_lock(url: str, spec_name: str, timeout: float) -> Iterator[None]:
         store.close()
 
 
-def lock_path(state: Path, spec_name: str) -> Path:
-    return state.with_name(f"{state.name}.snapshot-{spec_name}.lock")
+def lock_path(state: Path, resource: str) -> Path:
+    return state.with_name(f"{state.name}.{resource}.lock")
 
 
 @contextmanager
-def _file_lock(state: Path, spec_name: str, timeout: float) -> Iterator[None]:
-    path = lock_path(state, spec_name)
+def _file_lock(path: Path, what: str, timeout: float) -> Iterator[None]:
     try:
         path.parent.mkdir(parents=True, exist_ok=True)
         fd = os.open(path, os.O_RDWR | os.O_CREAT, 0o666)
@@ -134,13 +151,13 @@ def _file_lock(state: Path, spec_name: str, timeout: float) -> Iterator[None]:
             except BlockingIOError:
                 if time.monotonic() >= deadline:
                     holder = _read_holder(fd)
-                    raise _busy(spec_name, holder.get("since", "an unknown time"),
+                    raise _busy(what, holder.get("since", "an unknown time"),
                                 f"pid {holder.get('pid', '?')} on {holder.get('host', '?')}", timeout) from None
                 time.sleep(POLL_SECONDS)
         # the file is never removed (removing a lock file races with a waiter that opened it)
         os.ftruncate(fd, 0)
         os.pwrite(fd, json.dumps({"pid": os.getpid(), "host": socket.gethostname(), "since": _stamp(),
-                                  "spec": spec_name}).encode(), 0)
+                                  "lock": what}).encode(), 0)
         try:
             yield
         finally:
