@@ -20,7 +20,6 @@ Terraform's state lock) and then fails with SR757, naming the holder and since w
 
 from __future__ import annotations
 
-import fcntl
 import hashlib
 import json
 import os
@@ -137,6 +136,8 @@ def lock_path(state: Path, resource: str) -> Path:
 
 @contextmanager
 def _file_lock(path: Path, what: str, timeout: float) -> Iterator[None]:
+    import fcntl  # POSIX; imported here so that the rest of segrules imports where it is missing
+
     try:
         path.parent.mkdir(parents=True, exist_ok=True)
         fd = os.open(path, os.O_RDWR | os.O_CREAT, 0o666)
