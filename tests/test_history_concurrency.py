@@ -163,3 +163,21 @@ def test_history_snapshot_while_another_runs_is_sr757(project, state_url):
         result = CliRunner().invoke(main, ["run", str(spec), "--db", str(data), "--snapshot", "--state",
                                            state_url], catch_exceptions=False)
     assert result.exit_code == 0, result.output
+
+
+def test_history_busy_lock_names_the_holder_process(project, state_url):
+    """The SR757 message names the process that holds the lock (its pid and host), also on PostgreSQL."""
+    import socket
+    spec, data = project
+    holder = subprocess.Popen([sys.executable, "-c", "import sys, time\nfrom segrules.state.lock import snapshot_lock\n"
+                               "with snapshot_lock(sys.argv[1], 'flipper'):\n    print('held', flush=True)\n"
+                               "    time.sleep(120)", state_url], stdout=subprocess.PIPE, text=True)
+    try:
+        assert holder.stdout.readline().strip() == "held"
+        result = CliRunner().invoke(main, ["run", str(spec), "--db", str(data), "--snapshot", "--state", state_url],
+                                    catch_exceptions=False)
+    finally:
+        holder.kill()
+        holder.wait()
+    assert result.exit_code == 2
+    assert f"(pid {holder.pid} on {socket.gethostname()})" in result.output, result.output

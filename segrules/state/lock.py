@@ -39,7 +39,8 @@ _TIMEOUT = re.compile(r"\s*(\d{1,7})\s*(s|min|m|h)?\s*")
 _UNIT = {None: 1, "s": 1, "min": 60, "m": 60, "h": 3600}
 
 # Who holds an advisory lock: its key is split into (classid, objid) in pg_locks.
-_PG_HOLDER = ("select a.pid, a.backend_start, a.client_addr from pg_locks l join pg_stat_activity a "
+_PG_HOLDER = ("select a.pid, a.backend_start, a.client_addr, a.application_name from pg_locks l "
+              "join pg_stat_activity a "
               "on a.pid = l.pid where l.locktype = 'advisory' and l.granted and l.objsubid = 1 "
               "and l.classid = %s and l.objid = %s limit 1")
 
@@ -105,29 +106,42 @@ def _advisory_lock(url: str, resource: str, what: str, timeout: float) -> Iterat
         raw = store.con.con
         key, high, low = _key(store.schema or "", resource)
         deadline = time.monotonic() + timeout
-        while True:
-            with raw.cursor() as cursor:
-                cursor.execute("select pg_try_advisory_lock(%s)", (key,))
-                if cursor.fetchone()[0]:
-                    break
+        while not _pg_query(raw, "select pg_try_advisory_lock(%s)", key):
             if time.monotonic() >= deadline:
-                with raw.cursor() as cursor:
-                    cursor.execute(_PG_HOLDER, (high, low))
-                    row = cursor.fetchone()
-                if row is None:  # freed in between: try once more
-                    continue
-                pid, since, client = row
-                since_text = since.astimezone(timezone.utc).strftime("%Y-%m-%d %H:%M:%S UTC")
-                raise _busy(what, since_text, f"PostgreSQL backend pid {pid}, client {client or 'local'}",
-                            timeout)
+                raise _busy(what, *_pg_holder(raw, high, low), timeout)
             time.sleep(POLL_SECONDS)
+        # who holds it, for the message of the next one who wants it (pg_stat_activity shows it)
+        _pg_query(raw, "select set_config('application_name', %s, false)",
+                  f"segrules {datetime.now(timezone.utc):%Y-%m-%dT%H:%M:%S} {os.getpid()}@{socket.gethostname()}"[:63])
         try:
             yield
         finally:
-            with raw.cursor() as cursor:
-                cursor.execute("select pg_advisory_unlock(%s)", (key,))
+            _pg_query(raw, "select pg_advisory_unlock(%s)", key)
     finally:
         store.close()
+
+
+def _pg_query(raw, sql: str, value):
+    """One fixed statement with one bound parameter; its first value."""
+    with raw.cursor() as cursor:
+        cursor.execute(sql, (value,))
+        return cursor.fetchone()[0]
+
+
+def _pg_holder(raw, high: int, low: int) -> tuple[str, str]:
+    """(since, who) of the session holding the advisory lock (high, low), as pg_locks shows it."""
+    with raw.cursor() as cursor:
+        cursor.execute(_PG_HOLDER, (high, low))
+        row = cursor.fetchone()
+    if row is None:  # released a moment ago
+        return "an unknown time", "it has just ended"
+    pid, since, client, name = row
+    since_text = since.astimezone(timezone.utc).strftime("%Y-%m-%d %H:%M:%S UTC")
+    parts = (name or "").split(" ", 2)  # segrules <since> <pid>@<host>, set by the holder
+    if len(parts) == 3 and parts[0] == "segrules" and "@" in parts[2]:
+        client_pid, host = parts[2].split("@", 1)
+        return parts[1].replace("T", " ") + " UTC", f"pid {client_pid} on {host}"
+    return since_text, f"PostgreSQL backend pid {pid}, client {client or 'local'}"
 
 
 def lock_path(state: Path, resource: str) -> Path:
