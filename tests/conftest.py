@@ -5,6 +5,8 @@ from __future__ import annotations
 
 import pytest
 
+pytest_plugins = ["codes_recorder"]
+
 
 def pytest_configure(config):
     config.addinivalue_line(

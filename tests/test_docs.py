@@ -16,13 +16,13 @@ import sys
 from pathlib import Path
 
 import pytest
+from doc_codes import source_codes
 
 ROOT = Path(__file__).resolve().parent.parent
 DOCS = ROOT / "docs"
 EXAMPLE_PLUGIN = DOCS / "examples" / "example_plugin.py"
 EXAMPLE_SPECS = sorted(p for p in (ROOT / "segment_specs" / "examples").glob("*.yaml")
                        if not p.name.endswith(".test.yaml"))  # spec unit tests: tests/test_spec_tests.py
-CODE = re.compile(r"""["'](SR\d{3})["']""")
 HELP_BLOCK = re.compile(r"(<!-- help: (?P<command>[\w-]+) -->\n```text\n)(?P<body>.*?)(```)", re.S)
 YAML_BLOCK = re.compile(r"^```yaml\n(?P<body>.*?)^```", re.S | re.M)
 
@@ -116,23 +116,8 @@ def test_docs_plugins_every_hook_documented():
 
 
 # --- (c) every diagnostic code is in docs/errors.md, and only those -------------------------------
-def _source_codes() -> set[str]:
-    codes = set()
-    for folder in ("segrules", "plugins"):
-        for path in (ROOT / folder).rglob("*.py"):
-            codes.update(CODE.findall(path.read_text(encoding="utf-8")))
-    return codes
-
-
-def test_docs_errors_every_code_documented():
-    documented = set(re.findall(r"^#+ .*?\b(SR\d{3})\b", _read("errors.md"), re.M))
-    source = _source_codes()
-    assert source - documented == set(), "codes in the source but not in docs/errors.md"
-    assert documented - source == set(), "codes in docs/errors.md that the source does not have"
-
-
 def test_docs_no_page_mentions_an_unknown_code():
-    source = _source_codes()
+    source = source_codes()
     for page in DOCS.glob("*.md"):
         unknown = set(re.findall(r"\bSR\d{3}\b", page.read_text(encoding="utf-8"))) - source
         assert not unknown, f"{page.name} mentions codes the source does not have: {sorted(unknown)}"
