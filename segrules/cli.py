@@ -8,7 +8,7 @@ from __future__ import annotations
 import gc
 import json
 import sys
-from contextlib import contextmanager
+from contextlib import ExitStack, contextmanager
 from pathlib import Path
 
 import click
@@ -17,6 +17,7 @@ from rich.console import Console
 from rich.table import Table
 
 from . import __version__, api
+from .cli_options import apply_limit, limit_option, lock_timeout_option
 from .diagnostics import Diagnostic, Severity, exit_code, render
 from .errors import SegrulesError, SpecError
 from .formats import FORMATS, format_github, format_json, format_junit
@@ -202,10 +203,12 @@ def compile_(spec, segments, dialect, db, as_of, params):
               "spec hash, as-of, counts; see `segrules changes`).")
 @click.option("--state", "state_url", metavar="URL", help="State store for --snapshot: a DuckDB file (default "
               ".segrules/state.duckdb) or URL#schema.")
-def run(spec, db, as_of, params, segments, out_path, layout, snapshot, state_url):
-    """Evaluate every segment; print members and share of the universe per segment."""
+@lock_timeout_option()
+def run(spec, db, as_of, params, segments, out_path, layout, snapshot, state_url, lock_timeout):
+    """Evaluate every segment; print members and share of the universe per segment. With
+    --snapshot, one snapshot of a spec runs at a time (see --lock-timeout)."""
     from .run import counts, counts_from_arrow, materialize, to_long
-    with user_errors():
+    with user_errors(), ExitStack() as held:
         registry = _registry()
         loaded = api.load(spec, registry=registry)
         sink = None
@@ -218,6 +221,9 @@ def run(spec, db, as_of, params, segments, out_path, layout, snapshot, state_url
         names = split_names(segments)
         if snapshot and names:
             raise SpecError("--snapshot stores every segment of the spec; leave out --segments", code="SR756")
+        if snapshot:  # taken before the evaluation: the snapshot must follow the one committed before it
+            from .state.lock import parse_timeout, snapshot_lock
+            held.enter_context(snapshot_lock(state_url, loaded.name, parse_timeout(lock_timeout)))
         con = api.connect(db, read_only=True)
         as_of_time = loaded.now(as_of)
         wide = loaded.evaluate(con, as_of=as_of_time, params=parse_params(params), segments=names,
@@ -252,7 +258,7 @@ def run(spec, db, as_of, params, segments, out_path, layout, snapshot, state_url
 @click.argument("spec", type=click.Path(dir_okay=False))
 @click.argument("segment")
 @click.option("--db", metavar="URL", required=True, help="DuckDB file or Ibis URL.")
-@click.option("--limit", default=10, show_default=True, help="How many members to show.")
+@limit_option(10, "members shown")
 @as_of_option
 @param_option
 def preview(spec, segment, db, limit, as_of, params):
@@ -261,7 +267,8 @@ def preview(spec, segment, db, limit, as_of, params):
     with user_errors():
         loaded = api.load(spec, registry=_registry())
         con = api.connect(db, read_only=True)
-        table = preview_members(loaded, con, segment, limit=limit, as_of=as_of, params=parse_params(params))
+        table = preview_members(loaded, con, segment, limit=apply_limit(limit), as_of=as_of,
+                                params=parse_params(params))
     show = Table(title=f"{segment}: {table.num_rows} sample member{'s' * (table.num_rows != 1)}")
     for name in table.column_names:
         show.add_column(name, overflow="fold")

@@ -57,8 +57,8 @@ def explaining_value(plan: Plan, node: a.Node):
     return plan.aggregate(node)
 
 
-def preview_members(spec, con, segment: str, *, limit: int = 10, as_of=None, params=None) -> pa.Table:
-    """Up to ``limit`` members of the output segment ``segment`` (as ``run`` outputs it), by key,
+def preview_members(spec, con, segment: str, *, limit: int | None = 10, as_of=None, params=None) -> pa.Table:
+    """Up to ``limit`` (None: all) members of the output segment ``segment`` (as ``run`` outputs it), by key,
     with the values that put them there.  For an output segment a plugin derives (``resolve:
     priority``, ``else``) that is the membership of each segment it is derived from, then the
     values those segments' rules read."""

@@ -159,7 +159,7 @@ def test_plugins_file_sink_failure_leaves_previous_output(tmp_path):
 
     bad = pa.table({"a": [1]})
     with pytest.raises(SinkError):
-        segrules_files._atomic_write(bad, str(target), lambda t, p: (_ for _ in ()).throw(Boom("disk full")))
+        segrules_files._write(bad, str(target), lambda t, p: (_ for _ in ()).throw(Boom("disk full")))
     assert target.read_text() == "old\n"
     assert list(tmp_path.iterdir()) == [target]
     segrules_files.write_csv(bad, str(target), {})

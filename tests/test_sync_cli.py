@@ -13,7 +13,7 @@ from segrules.cli import main
 from segrules.testing import WebhookReceiver
 
 from sync_helpers import spec_text, write_people
-from test_sync_engine import PEOPLE, SECRET, hook_spec
+from test_sync_engine import ENV, PEOPLE, SECRET, hook_spec
 
 ROOT = Path(__file__).resolve().parent.parent
 
@@ -123,3 +123,39 @@ def test_sync_cli_docs_example_runs_on_demo_data(tmp_path, monkeypatch):
         table = ibis.duckdb.connect(str(tmp_path / "audiences.duckdb")).table("at_risk_members").to_pyarrow()
         assert table.num_rows > 0
         assert set(table["key"].to_pylist()) == set(hook.members)
+
+
+def test_sync_cli_one_run_of_a_sync_at_a_time(project):
+    """A second run of a sync while one runs is SR757 before it reads any state (a dry run, which
+    writes nothing, still works); the lock is per sync."""
+    from segrules.state.lock import sync_locks
+    tmp, db = project
+    state = tmp / "state.duckdb"
+    with WebhookReceiver(secret=SECRET) as hook:
+        spec = tmp / "spec.yaml"
+        spec.write_text(hook_spec(hook.url))
+        args = ["sync", str(spec), "--db", str(db), "--state", str(state)]
+        with sync_locks(str(state), ["active_hook"]):
+            busy = _invoke(args, ENV)
+            dry = _invoke([*args, "--dry-run"], ENV)
+        assert busy.exit_code == 2 and hook.batches == []
+        assert "error[SR757]: another run of sync 'active_hook' is running since" in busy.output
+        assert dry.exit_code == 0, dry.output
+        with sync_locks(str(state), ["some_other_sync"]):
+            assert _invoke(args, ENV).exit_code == 0
+        assert len(hook.members) == 4
+
+
+def test_sync_state_seq_stays_above_stored_after_the_clock_goes_back(tmp_path, monkeypatch):
+    import time
+
+    from segrules.state import open_state
+    from segrules.sync.state import SyncState
+    state = SyncState(open_state(tmp_path / "s.duckdb"))
+    state.ensure()
+    state.record("r1", "crm", "add", [{"key": "1", "status": "ok"}])
+    stored = state.store.table("sync_changes").seq.max().to_pyarrow().as_py()
+    monkeypatch.setattr(time, "time_ns", lambda: 1_000)  # the clock set back before the next run
+    later = SyncState(state.store)
+    later.ensure()
+    assert later.next_seq() > stored

@@ -3,13 +3,11 @@
 run, plus, with ``changes_dir``, one file of that run's changes (op, key, identifier, fields).
 
 Files are written to a temporary file beside the target and renamed into place, so a failed
-run leaves an earlier output intact.
+run leaves an earlier output intact; a replaced file keeps its mode (``segrules.plugin.atomic_write``).
 """
 
 from __future__ import annotations
 
-import os
-import tempfile
 from datetime import datetime, timezone
 from pathlib import Path
 
@@ -17,39 +15,24 @@ import pyarrow as pa
 
 from pydantic import BaseModel, ConfigDict, Field
 
-from segrules.errors import SinkError
-from segrules.plugin import DestinationDef, Limits, SinkDef, SinkResult, SyncContext, hookimpl
+from segrules.plugin import DestinationDef, Limits, SinkDef, SinkResult, SyncContext, atomic_write, hookimpl
 
 
-def _atomic_write(table: pa.Table, target: str, writer) -> SinkResult:
-    path = Path(target)
-    if path.parent and not path.parent.exists():
-        raise SinkError(f"cannot write {target}: directory {path.parent} does not exist", code="SR801")
-    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent or ".")
-    os.close(fd)
-    try:
-        writer(table, tmp)
-        os.replace(tmp, path)
-    except SinkError:
-        raise
-    except Exception as exc:
-        raise SinkError(f"cannot write {target}: {type(exc).__name__}: {exc}", code="SR802") from None
-    finally:
-        if os.path.exists(tmp):
-            os.unlink(tmp)
+def _write(table: pa.Table, target: str, writer) -> SinkResult:
+    path = atomic_write(target, lambda tmp: writer(table, tmp))
     return SinkResult(rows=table.num_rows, target=str(path))
 
 
 def write_parquet(table: pa.Table, target: str, options: dict) -> SinkResult:
     import pyarrow.parquet as pq  # imported when a file is written: not on every start-up
 
-    return _atomic_write(table, target, lambda t, p: pq.write_table(t, p, compression="zstd"))
+    return _write(table, target, lambda t, p: pq.write_table(t, p, compression="zstd"))
 
 
 def write_csv(table: pa.Table, target: str, options: dict) -> SinkResult:
     import pyarrow.csv as pacsv
 
-    return _atomic_write(table, target, pacsv.write_csv)
+    return _write(table, target, pacsv.write_csv)
 
 
 @hookimpl

@@ -5,9 +5,7 @@ run leaves earlier reports intact."""
 from __future__ import annotations
 
 import math
-import os
 import sys
-import tempfile
 from pathlib import Path
 from typing import TYPE_CHECKING
 
@@ -16,28 +14,11 @@ from rich.console import Console
 from rich.table import Table
 
 import segrules
-from segrules.errors import SegrulesError, SinkError
+from segrules.errors import SegrulesError
+from segrules.plugin import atomic_write
 
 if TYPE_CHECKING:  # the report needs pandas: imported when `segrules rfm` runs, not at start-up
     from .report import RfmReport
-
-
-def _atomic_write(target: Path, write) -> None:
-    if not target.parent.is_dir():
-        raise SinkError(f"cannot write {target}: directory {target.parent} does not exist", code="SR801")
-    fd, tmp = tempfile.mkstemp(prefix=f".{target.name}.", suffix=".tmp", dir=target.parent)
-    os.close(fd)
-    try:
-        write(tmp)
-        umask = os.umask(0)
-        os.umask(umask)
-        os.chmod(tmp, 0o666 & ~umask)  # mkstemp makes it private; a report is an ordinary file
-        os.replace(tmp, target)
-    except OSError as exc:
-        raise SinkError(f"cannot write {target}: {exc.strerror or exc}", code="SR801") from None
-    finally:
-        if os.path.exists(tmp):
-            os.unlink(tmp)
 
 
 def write_png(report: RfmReport, target: Path) -> None:
@@ -64,7 +45,7 @@ def write_png(report: RfmReport, target: Path) -> None:
         ax.set_title(f"{report.spec}: customers and mean monetary per R x F cell\nas of {report.as_of:%Y-%m-%d}",
                      fontsize=9)
         fig.tight_layout()
-        _atomic_write(target, lambda tmp: fig.savefig(tmp, format="png"))
+        atomic_write(target, lambda tmp: fig.savefig(tmp, format="png"))
     finally:
         plt.close(fig)
 
@@ -120,7 +101,7 @@ def rfm_command(spec, db, as_of, params, out, png, campaigns):
         print_report(report, console)
         png = png or (str(Path(out).with_suffix(".png")) if out else None)
         if out:
-            _atomic_write(Path(out), lambda tmp: Path(tmp).write_text(render_html(report), encoding="utf-8"))
+            atomic_write(Path(out), lambda tmp: Path(tmp).write_text(render_html(report), encoding="utf-8"))
             console.print(f"wrote {out}")
         if png:
             write_png(report, Path(png))

@@ -25,7 +25,8 @@ def points_in_time(start: datetime, end: datetime, every: timedelta) -> Iterator
 def backfill(store: HistoryStore, spec, con, times: list[datetime], params=None,
              progress: Callable[[int, int, RunInfo], None] | None = None) -> list[RunInfo]:
     """One snapshot per time in ``times`` (ascending), oldest first, so the stability controls
-    see the history in order. Refuses to write before an existing snapshot of the spec."""
+    see the history in order. Refuses to write before an existing snapshot of the spec.  Callers
+    hold the spec's snapshot lock."""
     later = [r for r in store.runs(spec.name) if r.as_of >= times[0]] if times else []
     if later:
         raise SpecError(f"the state store already has {len(later)} snapshot(s) of {spec.name!r} at or after "
@@ -35,11 +36,9 @@ def backfill(store: HistoryStore, spec, con, times: list[datetime], params=None,
     query = MembershipQuery(spec, con, params)  # compiled once
     runs: list[RunInfo] = []
     previous = store.previous(spec.name, times[0]) if times else None
-    seq = store.next_seq()
     for i, when in enumerate(times):
         matches, universe = query.matches(when)
-        runs.append(snapshot(store, spec, matches, universe, when, previous=runs[-1] if runs else previous,
-                             seq=seq + i))
+        runs.append(snapshot(store, spec, matches, universe, when, previous=runs[-1] if runs else previous))
         if progress:
             progress(i + 1, len(times), runs[-1])
     return runs

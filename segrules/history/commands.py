@@ -3,17 +3,21 @@
 from __future__ import annotations
 
 import json
+import math
 import sys
+from contextlib import contextmanager, suppress
 from datetime import timedelta
 
 import click
 from rich.console import Console
 from rich.table import Table
 
+from ..cli_options import apply_limit, limit_option, lock_timeout_option
 from ..errors import BackendError, SegrulesError, SpecError
 from ..lang.ast import DURATION_SECONDS
 from ..lang.lexicon import LiteralError, decode_duration
 from .backfill import backfill, points_in_time
+from ..state.lock import parse_timeout, snapshot_lock
 from .diff import over_limit, plan_against
 from .snapshots import MembershipQuery, matches_from_wide, snapshot
 from .store import HistoryStore
@@ -39,6 +43,28 @@ def _store(url):
         raise BackendError(f"cannot open the history tables: {type(exc).__name__}: {exc}", code="SR755") from None
 
 
+@contextmanager
+def _history(url, failed: str = "reading the history in {where} failed", hint: str | None = "the state store is damaged: "
+             "restore it, or use another one (--state)"):
+    """The history store at ``url``, open while the block runs; a damaged store (a truncated
+    file, a table changed by hand) or a refused write is SR755, never the driver's exception."""
+    store = _store(url)
+    try:
+        yield store
+    except SegrulesError:
+        raise
+    except Exception as exc:
+        raise BackendError(f"{failed.format(where=store.state.location)}: {type(exc).__name__}: {exc}",
+                           code="SR755", hint=hint) from None
+    finally:
+        with suppress(Exception):  # closing a broken connection may fail again; the error above says why
+            store.state.close()  # and a DuckDB file is free for the next process as soon as possible
+
+
+def _writing(url):
+    return _history(url, "writing the snapshot failed (the previous one is intact)", hint=None)
+
+
 def _load(spec_path: str):
     from ..api import load
     from ..cli import _registry
@@ -46,19 +72,19 @@ def _load(spec_path: str):
 
 
 def take_snapshot(spec, wide, now, state_url) -> str:
-    """For ``run --snapshot``: store the membership of the evaluated ``wide`` table (key and a
+    """For ``run --snapshot``, under the spec's snapshot lock: remove the rows of runs killed
+    before they committed, then store the membership of the evaluated ``wide`` table (key and a
     boolean per segment, as Arrow) at ``now``; a line to print."""
-    store = _store(state_url)
-    try:
+    with _writing(state_url) as store:
+        cleaned = store.clean_abandoned(spec.name)
         info = snapshot(store, spec, matches_from_wide(wide, spec), wide.num_rows, now)
-    except SegrulesError:
-        raise
-    except Exception as exc:
-        raise BackendError(f"writing the snapshot failed (the previous one is intact): "
-                           f"{type(exc).__name__}: {exc}", code="SR755") from None
-    counts = store.counts(info.run_id).to_pyarrow().to_pylist()
+        counts = store.counts(info.run_id).to_pyarrow().to_pylist()
     entered, exited = sum(c["entered"] for c in counts), sum(c["exited"] for c in counts)
-    return f"snapshot {info.run_id} stored in {store.state.location} (+{entered:,} entered, −{exited:,} exited)"
+    line = (f"snapshot {info.run_id} (#{info.seq}) stored in {store.state.location} "
+            f"(+{entered:,} entered, −{exited:,} exited)")
+    if cleaned:
+        line += f"; removed the rows of {len(cleaned)} run(s) killed before they committed: {', '.join(cleaned)}"
+    return line
 
 
 # --- changes ---------------------------------------------------------------------------------------
@@ -71,41 +97,44 @@ def take_snapshot(spec, wide, now, state_url) -> str:
 @click.option("--table", "table_name", metavar="NAME", help="Write the events to table NAME of --db "
               "(replacing it).")
 @click.option("--db", metavar="URL", help="Database for --table (default: the state store).")
-@click.option("--limit", default=20, show_default=True, help="How many events to print.")
+@limit_option(20, "events printed")
 def changes_command(spec, state_url, since, out_path, table_name, db, limit):
     """Enter/exit events between membership snapshots: key, segment, entered|exited, run, time."""
     try:
         loaded = _load(spec)
-        store = _store(state_url)
-        if since:
-            events = store.events(loaded.name, after_seq=store.resolve(loaded.name, since).seq)
-        else:
-            events = store.events(loaded.name, run_id=store.resolve(loaded.name, "latest").run_id)
-        table = events.to_pyarrow()
-        written = []
+        with _history(state_url) as store:
+            if since:
+                events = store.events(loaded.name, after_seq=store.resolve(loaded.name, since).seq)
+            else:
+                events = store.events(loaded.name, run_id=store.resolve(loaded.name, "latest").run_id)
+            table = events.to_pyarrow()
+            schema = store.state.schema
+            written = []
+            if table_name and not db:
+                store.con.create_table(table_name, table, overwrite=True, **({"database": schema} if schema else {}))
+                written.append(f"table {table_name}")
+        if table_name and db:
+            from ..run import connect
+            connect(db).create_table(table_name, table, overwrite=True)
+            written.append(f"table {table_name}")
         if out_path:
             from ..cli import _registry
             sink, target = _registry().sink_for(out_path)
             if sink is None:
                 raise SpecError(f"--out {out_path}: no sink writes this kind of file", code="SR803")
-            written.append(sink.write(table, target, {}).target)
-        if table_name:
-            from ..run import connect
-            con = connect(db) if db else store.con
-            kwargs = {"database": store.state.schema} if (not db and store.state.schema) else {}
-            con.create_table(table_name, table, overwrite=True, **kwargs)
-            written.append(f"table {table_name}")
+            written.insert(0, sink.write(table, target, {}).target)
     except SegrulesError as exc:
         _fail(exc)
     show = Table(title=f"{loaded.name}: {table.num_rows:,} event{'s' * (table.num_rows != 1)}"
                  + (f" since {since}" if since else " in the latest snapshot"))
     for col in table.column_names:
         show.add_column(col)
-    for row in table.slice(0, limit).to_pylist():
+    shown = table.slice(0, apply_limit(limit))
+    for row in shown.to_pylist():
         show.add_row(*[str(v) for v in row.values()])
     out.print(show)
-    if table.num_rows > limit:
-        out.print(f"… {table.num_rows - limit:,} more (use --out or --limit)")
+    if table.num_rows > shown.num_rows:
+        out.print(f"… {table.num_rows - shown.num_rows:,} more (use --out, or --limit 0 for all)")
     for target in written:
         out.print(f"wrote {table.num_rows:,} events to {target}")
 
@@ -118,6 +147,8 @@ def _percent(text: str | None) -> float | None:
         value = float(text.strip().rstrip("%"))
     except ValueError:
         raise SpecError(f"--max-change {text!r}: expected a percentage such as 20%", code="SR754") from None
+    if not math.isfinite(value):  # nan compares false with everything: it would turn the guard off
+        raise SpecError(f"--max-change {text!r}: expected a finite percentage such as 20%", code="SR754")
     if value < 0:
         raise SpecError(f"--max-change {text!r}: must not be negative", code="SR754")
     return value
@@ -179,12 +210,13 @@ def plan_command(spec, db, against, state_url, as_of, params, fmt, max_change, s
     try:
         limit = _percent(max_change)
         loaded = _load(spec)
-        store = _store(state_url)
-        baseline = store.resolve(loaded.name, against)
+        with _history(state_url) as store:
+            baseline = store.resolve(loaded.name, against)
         con = connect(db, read_only=True)
         now = loaded.now(as_of) if as_of else baseline.as_of
         matches, _ = MembershipQuery(loaded, con, parse_params(params)).matches(now)
-        plans = plan_against(store, loaded, matches, baseline, samples)
+        with _history(state_url) as store:  # not held open while the spec is evaluated
+            plans = plan_against(store, loaded, matches, baseline, samples)
     except SegrulesError as exc:
         _fail(exc)
     click.echo(format_plan(plans, baseline, now, fmt, limit))
@@ -218,7 +250,8 @@ def _time(spec, option: str, text: str):
 @click.option("--every", default="1d", show_default=True, metavar="DURATION", help="Step: 1d, 12h, 1w…")
 @state_option
 @click.option("--param", "params", multiple=True, metavar="NAME=VALUE", help="Override a spec parameter; repeatable.")
-def backfill_command(spec, db, start, end, every, state_url, params):
+@lock_timeout_option()
+def backfill_command(spec, db, start, end, every, state_url, params, lock_timeout):
     """Evaluate point-in-time membership from --from to --to every --every and store a snapshot
     for each (one compiled plan, run once per point), e.g. for size-over-time charts."""
     from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeRemainingColumn
@@ -229,13 +262,15 @@ def backfill_command(spec, db, start, end, every, state_url, params):
         loaded = _load(spec)
         times = list(points_in_time(_time(loaded, "--from", start), _time(loaded, "--to", end), _every(every)))
         con = connect(db, read_only=True)
-        store = _store(state_url)
-        with Progress(TextColumn("{task.description}"), BarColumn(), MofNCompleteColumn(), TimeRemainingColumn(),
-                      console=err, transient=True) as progress:
+        bars = Progress(TextColumn("{task.description}"), BarColumn(), MofNCompleteColumn(), TimeRemainingColumn(),
+                        console=err, transient=True)
+        with snapshot_lock(state_url, loaded.name, parse_timeout(lock_timeout)), _writing(state_url) as store, \
+                bars as progress:
             task = progress.add_task(f"backfilling {loaded.name}", total=len(times))
 
             def report(done, total, info):
                 progress.update(task, completed=done, description=f"backfilling {loaded.name} {info.as_of:%Y-%m-%d %H:%M}")
+            store.clean_abandoned(loaded.name)
             runs = backfill(store, loaded, con, times, parse_params(params), progress=report)
     except SegrulesError as exc:
         _fail(exc)

@@ -12,6 +12,7 @@ matches now:
 
 from __future__ import annotations
 
+import contextlib
 import hashlib
 import uuid
 from datetime import datetime, timedelta, timezone
@@ -112,22 +113,33 @@ def membership_state(store: HistoryStore, spec, matches: pa.Table, as_of: dateti
 
 
 def snapshot(store: HistoryStore, spec, matches: pa.Table, universe: int, as_of: datetime,
-             previous: RunInfo | None | str = "find", seq: int | None = None) -> RunInfo:
+             previous: RunInfo | None | str = "find") -> RunInfo:
     """Store a snapshot of ``spec`` at ``as_of`` from its rule ``matches``. Atomic: the run row,
-    written last, commits it. ``previous`` and ``seq`` are looked up unless given (backfill)."""
+    written last, commits it; the run-started record, written first, lets the next writer delete
+    the rows of a run killed in between.  ``previous`` is looked up unless given (backfill).
+    Callers hold the spec's snapshot lock (``segrules.state.lock.snapshot_lock``)."""
     run_id = uuid.uuid4().hex[:12]
     if previous == "find":
         previous = store.previous(spec.name, as_of)
+    seq = store.next_seq(spec.name)
+    store.start(run_id, seq, spec.name, as_of)
     # computed once into a temporary table (gone with the connection), then copied from
     temp_name = f"_history_state_{run_id}"
-    state = store.con.create_table(temp_name, membership_state(store, spec, matches, as_of, previous), temp=True)
     try:
-        return _write(store, spec, state, run_id, universe, as_of, seq)
-    finally:
-        store.con.drop_table(temp_name, force=True)
+        state = store.con.create_table(temp_name, membership_state(store, spec, matches, as_of, previous), temp=True)
+        try:
+            return _write(store, spec, state, run_id, universe, as_of, seq)
+        finally:
+            store.con.drop_table(temp_name, force=True)
+    except Exception:
+        # Not committed: remove what was written now.  If the store refuses that too, the
+        # next writer of the spec removes it (the run-started record names the rows).
+        with contextlib.suppress(Exception):
+            store.purge([run_id])
+        raise
 
 
-def _write(store: HistoryStore, spec, state, run_id: str, universe: int, as_of: datetime, seq: int | None) -> RunInfo:
+def _write(store: HistoryStore, spec, state, run_id: str, universe: int, as_of: datetime, seq: int) -> RunInfo:
     """Members, events, counts, then the run row (the commit)."""
     rid = ibis.literal(run_id, type=dt.string)
     store.insert(MEMBERS, state.filter(state.member).select(
@@ -144,7 +156,7 @@ def _write(store: HistoryStore, spec, state, run_id: str, universe: int, as_of: 
     zero = {"members": 0, "matched": 0, "entered": 0, "exited": 0}
     counts = [{"run_id": run_id, "segment": s, **{k: int(found.get(s, zero)[k] or 0) for k in zero}} for s in names]
     store.insert(COUNTS, pa.Table.from_pylist(counts, schema=SCHEMAS[COUNTS].to_pyarrow()))
-    info = RunInfo(run_id, seq or store.next_seq(), spec.name, spec_hash(spec), as_of,
+    info = RunInfo(run_id, seq, spec.name, spec_hash(spec), as_of,
                    datetime.now(timezone.utc).replace(tzinfo=None, microsecond=0), universe, spec.timezone)
     store.insert(RUNS, pa.Table.from_pylist([info.__dict__], schema=SCHEMAS[RUNS].to_pyarrow()))  # the commit
     return info

@@ -1,6 +1,7 @@
 """Plugin stage: the hook contract, the manager factory and the registry."""
 
 from .destinations import BatchResult, DestinationDef, Limits, Row, SyncContext
+from .files import atomic_write
 from .hookspecs import hookimpl
 from .registry import Registry, build_registry
 from .types import (DerivedSegment, FunctionDef, NamespaceDef, PluginInfo, SegmentOutputDef, SinkDef, SinkResult,
@@ -9,4 +10,4 @@ from .types import (DerivedSegment, FunctionDef, NamespaceDef, PluginInfo, Segme
 __all__ = ["hookimpl", "Registry", "build_registry", "DerivedSegment", "SegmentOutputDef", "FunctionDef",
            "NamespaceDef", "PluginInfo", "SinkDef", "SinkResult", "SourceExpression", "SpecSection",
            "ValidationContext", "Validator", "ValueField", "BatchResult", "DestinationDef", "Limits", "Row",
-           "SyncContext"]
+           "SyncContext", "atomic_write"]

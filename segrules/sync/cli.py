@@ -12,8 +12,10 @@ from .. import api
 from ..cli import (EXIT_CHECK_FAILED, _registry, as_of_option, err, out, param_option,
                    parse_params, show_diagnostics, user_errors)
 from ..diagnostics import Diagnostic, render
+from ..cli_options import apply_limit, limit_option, lock_timeout_option
 from ..errors import SpecError
 from ..state import open_state
+from ..state.lock import parse_timeout, sync_locks
 from .config import plan_syncs
 from .engine import Outcome, SyncRun
 from .state import SyncState
@@ -21,6 +23,7 @@ from .state import SyncState
 state_option = click.option("--state", "state_url", metavar="URL",
                             help="State store: a DuckDB file or an Ibis URL[#schema] "
                             "(default: .segrules/state.duckdb).")
+SHOWN_ROWS = 20  # rows shown without --limit (an export writes them all)
 STYLE = {"ok": "green", "partial": "yellow", "failed": "red", "refused": "red", "dry-run": "cyan", "interrupted": "red"}
 
 
@@ -75,11 +78,13 @@ def _details(o: Outcome, samples: bool) -> None:
 @as_of_option
 @param_option
 @state_option
-def sync_command(spec, db, names, dry_run, full_resync, as_of, params, state_url):
+@lock_timeout_option(what="run of the same sync")
+def sync_command(spec, db, names, dry_run, full_resync, as_of, params, state_url, lock_timeout):
     """Sync segment audiences to their destinations (the spec's syncs: section): send only what
     changed since the destination last acknowledged, add, remove and update in batches.
-    Exit 0 when every sync finished, 1 when one failed or max_removals refused the run (then
-    nothing is sent), 2 on bad input."""
+    One run of a sync at a time (see --lock-timeout). Exit 0 when every sync finished, 1 when
+    one failed or max_removals refused the run (then nothing is sent), 2 on bad input."""
+    ctx = click.get_current_context()
     with user_errors():
         registry = _registry()
         loaded = api.load(spec, registry=registry)
@@ -87,6 +92,8 @@ def sync_command(spec, db, names, dry_run, full_resync, as_of, params, state_url
         click.get_current_context().call_on_close(con.disconnect)
         columns = list(loaded.check(con).schemas[loaded.model.entity.table].names)
         planned = plan_syncs(loaded.document, columns, registry.destinations, list(names) or None)
+        if not dry_run:  # held until the command ends: computing the changes and sending them
+            ctx.with_resource(sync_locks(state_url, [p.name for p in planned], parse_timeout(lock_timeout)))
         store = open_state(state_url)
         click.get_current_context().call_on_close(store.con.disconnect)
         run = SyncRun(loaded, con, store, planned, as_of=loaded.now(as_of),
@@ -119,17 +126,23 @@ def sync_command(spec, db, names, dry_run, full_resync, as_of, params, state_url
 @state_option
 @click.option("--sync", "sync_name", metavar="NAME", help="Only this sync.")
 @click.option("--run", "run_id", metavar="ID", help="Show the row-level changelog of this run (a prefix is enough).")
-@click.option("--limit", default=20, show_default=True, help="Most rows shown (0: all).")
-@click.option("--export", "export", metavar="FILE", help="Write what is shown to FILE (.csv or .parquet) instead.")
+@limit_option(None, "rows shown or exported", default_text=f"default {SHOWN_ROWS} shown, every row exported")
+@click.option("--export", "export", metavar="FILE", help="Write the rows to FILE (.csv or .parquet) instead "
+              "of showing them (all of them unless --limit is given).")
 def sync_log_command(state_url, sync_name, run_id, limit, export):
     """Show the sync run log (newest first): per run and sync, start and end, counts, status and
     error; with --run, that run's row-level changelog."""
+    if limit is None and not export:
+        limit = SHOWN_ROWS
     with user_errors():
         state = SyncState(open_state(state_url))
         click.get_current_context().call_on_close(state.store.con.disconnect)
         if run_id and not state.store.has_table("sync_changes"):
             raise SpecError("the state store has no sync runs yet", code="SR772")
-        table = state.changes(run_id, sync_name, limit or None) if run_id else state.runs(sync_name, limit or None)
+        if run_id:
+            state.resolve_run(run_id, sync_name)
+        table = (state.changes(run_id, sync_name, apply_limit(limit)) if run_id
+                 else state.runs(sync_name, apply_limit(limit)))
         if export:
             registry = _registry()
             sink, target = registry.sink_for(export)

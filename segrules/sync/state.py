@@ -62,18 +62,26 @@ class SyncState:
         existing = set(self.store.tables())
         for name, schema in ((CHANGES, CHANGES_SCHEMA), (RUNS, RUNS_SCHEMA)):
             if name not in existing:
-                self._call(lambda: self.store.con.create_table(name, schema=schema, database=self.store.schema),
-                           f"creating {name}")
+                self._call(lambda: self.store.create(name, schema), f"creating {name}")
             else:
                 have = self.store.table(name).schema()
                 missing = [c for c in schema.names if c not in have.names]
                 if missing:
                     raise BackendError(f"state store {self.store.location}: table {name} lacks columns "
                                        f"{', '.join(missing)}; it was not made by this segrules", code="SR771")
+        self._seq = max(self._seq, self._stored_max_seq())
 
     def next_seq(self) -> int:
+        """Increasing within a sync: the clock in nanoseconds, but always above the largest seq
+        already stored (read by ``ensure``, under the syncs' locks), so a clock set back between
+        two runs cannot order a later write before an earlier one."""
         self._seq = max(self._seq + 1, time.time_ns())
         return self._seq
+
+    def _stored_max_seq(self) -> int:
+        values = [self._call(lambda: self.store.table(name).seq.max().to_pyarrow().as_py(), f"reading {name}")
+                  for name in (CHANGES, RUNS)]
+        return max(int(v or 0) for v in values)
 
     def _insert(self, name: str, table: pa.Table) -> None:
         if table.num_rows:
@@ -143,6 +151,20 @@ class SyncState:
         t = t.mutate(status=((t.status == "running") & later.notnull()).ifelse("interrupted", t.status))
         t = t.order_by(ibis.desc("started_at"), "sync").drop("_rank", "seq")
         return self._call(lambda: (t.limit(limit) if limit else t).to_pyarrow(), "reading sync_runs")
+
+    def resolve_run(self, run_id: str, sync: str | None = None) -> None:
+        """SR774 unless ``run_id`` (or a prefix of it) names exactly one recorded run (of ``sync``)."""
+        t = self.store.table(RUNS)
+        t = t.filter(t.run_id.startswith(run_id))
+        if sync:
+            t = t.filter(t.sync == sync)
+        found = sorted(set(self._call(lambda: t.run_id.to_pyarrow().to_pylist(), "reading sync_runs")))
+        if len(found) != 1:
+            recent = self.runs(sync, limit=5)["run_id"].to_pylist()
+            what = "no sync run" if not found else f"{len(found)} sync runs"
+            raise BackendError(f"{what}{f' of sync {sync!r}' if sync else ''} matches {run_id!r}", code="SR774",
+                               hint=("recent runs: " + ", ".join(dict.fromkeys(recent))) if recent
+                               else "the state store has no runs of this sync")
 
     def changes(self, run_id: str, sync: str | None = None, limit: int | None = None) -> pa.Table:
         """The row-level changelog of a run (a prefix of the run id is enough)."""
