@@ -74,6 +74,8 @@ def _coerce_param(name: str, declared: Any, raw: Any) -> Any:
         problem = "not a finite number"
     elif span is not None and abs(span.seconds) > ranges.MAX_SHIFT_SECONDS:
         problem = f"longer than the {ranges.MAX_SHIFT_DAYS} days (about 1000 years) a time can be moved"
+    elif isinstance(value, str) and "\0" in value:
+        problem = "contains the NUL character (U+0000), which PostgreSQL text cannot hold"
     else:
         return value
     raise SpecError(f"--param {name}={raw}: {problem}", code="SR110")

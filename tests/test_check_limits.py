@@ -8,6 +8,7 @@ import pytest
 from click.testing import CliRunner
 
 import segrules
+from segrules.errors import SegrulesError
 from limits_helpers import NOW, Shop, outcome
 from rfm_helpers import connect
 from segrules.check.cycles import MAX_REFERENCE_DEPTH
@@ -247,8 +248,14 @@ def test_cli_compile_unknown_dialect_is_still_sr111(shop_file):
     assert result.exit_code == 2 and "SR111" in result.output
 
 
-def test_string_param_with_nul_is_sr419_at_validate(shop):
-    only_error(run(shop, {"s": "email == $region"}, spec_params={"region": '"a\\0b"'}), "SR419")
+def test_string_param_with_nul_is_refused_before_any_database_sees_it(shop):
+    """A NUL in a YAML file is refused at load (SR152); one passed as a parameter from Python is
+    SR110, like any other parameter value out of range."""
+    spec = segrules.load_text(shop.spec({"s": "email == $region"}, None, {"region": "DE"}), path="spec.yaml")
+    with pytest.raises(SegrulesError) as info:
+        spec.evaluate(shop.con, params={"region": "a\x00b"})
+    assert [d.code for d in info.value.diagnostics] == ["SR110"]
+    assert "--param region=a\x00b: contains the NUL character" in info.value.diagnostics[0].message
 
 
 def test_rank_of_a_chain_of_300_features_runs(shop):

@@ -185,10 +185,6 @@ class TypeChecker:
         span = duration_param(value)
         if span is not None:
             return INTERVAL if self._shift_in_range(span.seconds, node, f"${node.name}: a duration") else None
-        if isinstance(value, str) and "\0" in value:
-            self.error("SR419", f"${node.name} contains the NUL character (U+0000), which PostgreSQL text "
-                       "cannot hold", node)
-            return None
         if isinstance(value, float) and not math.isfinite(value):
             self.error("SR414", f"${node.name} is {value}: not a finite number", node)
             return None
