@@ -68,7 +68,9 @@ def _between(ctx, low, high=None):
 
 
 def _number(column):
-    return column.cast(dt.int64).cast(dt.float64) if column.type().is_boolean() else column.cast(dt.float64)
+    if column.type().is_boolean():  # PostgreSQL casts no boolean to bigint, and reads 1.0 as numeric
+        return ibis.ifelse(column, 1, 0).cast(dt.float64)
+    return column.cast(dt.float64)
 
 
 def _sums(prefix: str, x):
