@@ -49,7 +49,7 @@ def _p(x) -> str:
 def print_cohort(report, console: Console) -> None:
     what = "active in period k" if report.retention == "classic" else "active in period k or later"
     table = Table(title=f"Retention of {report.name} ({report.spec}): % of each cohort {what}",
-                  caption=f"{report.grain} cohorts, as of {report.as_of:%Y-%m-%d %H:%M:%S}; – : period not begun")
+                  caption=f"{report.grain} cohorts, as of {report.as_of:%Y-%m-%d %H:%M:%S}; – : period not over")
     table.add_column("cohort", no_wrap=True)
     table.add_column("size", justify="right")
     for k in range(report.periods + 1):

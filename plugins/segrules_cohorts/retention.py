@@ -10,8 +10,9 @@ Definitions (docs/plugins/cohorts.md has them with examples):
   of the entity; activities before the start period (``k < 0``) do not count;
 * **classic** retention in period ``k``: at least one activity in period ``k``; **rolling**: at
   least one in period ``k`` or later (up to now);
-* period ``k`` of a cohort is **observed** once it has begun: ``period(now) - cohort >= k``.
-  Counts of periods not yet begun are null, and so is ``retained()`` for their entities.
+* period ``k`` of a cohort is **observed** once it has ended: ``period(now) - cohort > k``. A
+  period still running would show a share that is only low because it is not over; counts of
+  periods not yet ended are null, and so is ``retained()`` for their entities.
 """
 
 from __future__ import annotations
@@ -86,11 +87,11 @@ def build_cohort(ctx):
 
 def build_retained(ctx):
     """``retained(name, k)``: active in period k (classic) or in k or later (rolling); null for an
-    entity without a cohort or whose period k has not begun."""
+    entity without a cohort or whose period k has not ended."""
     name, (k,) = ctx.entry, ctx.args
     c = _checked_config(ctx, name)
     j = per_entity(ctx, name)
-    observed = ibis.literal(python_index(ctx.now, c.grain.value)) - j.cohort >= k
+    observed = ibis.literal(python_index(ctx.now, c.grain.value)) - j.cohort > k
     return j.select(ctx.key, value=ibis.ifelse(observed, _retained_value(j, c, k), ibis.null(dt.boolean)))
 
 
