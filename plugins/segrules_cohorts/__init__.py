@@ -67,5 +67,5 @@ def register_validators():
 
 @hookimpl
 def register_commands():
-    from .command import cohort_command, experiment_command
-    return [cohort_command, experiment_command]
+    from .command import cohort_command, cohort_demo_command, experiment_command
+    return [cohort_command, experiment_command, cohort_demo_command]
