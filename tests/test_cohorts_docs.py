@@ -55,3 +55,22 @@ def test_cohorts_demo_is_deterministic(tmp_path):
     for table in ("purchases", "logins", "activity"):
         rows = [duckdb.connect(str(p), read_only=True).table(table).order("ALL").fetchall() for p in (a, b)]
         assert rows[0] == rows[1]
+
+
+CLI = (ROOT / "docs" / "cli.md").read_text(encoding="utf-8")
+CLI_EXAMPLES = re.findall(r"```sh\n(segrules (?:cohort|experiment|cohort-demo) .*?)\n```", CLI)
+
+
+@pytest.mark.parametrize("command", CLI_EXAMPLES)
+def test_cohorts_docs_cli_examples_run(growth, command, tmp_path, monkeypatch):
+    """The examples of docs/cli.md run (in a scratch folder, against the generated data)."""
+    assert len(CLI_EXAMPLES) == 2
+    monkeypatch.chdir(tmp_path)
+    (tmp_path / "segment_specs").symlink_to(ROOT / "segment_specs")
+    args = [str(growth) if a == "growth.duckdb" else a for a in shlex.split(command)[1:]]
+    result = CliRunner().invoke(main, args, env={"COLUMNS": "100"})
+    assert result.exit_code == 0, result.output
+    assert "Retention of" in result.output or "Experiment template_feature" in result.output
+    if "--out" in args:
+        out = tmp_path / args[args.index("--out") + 1]
+        assert out.read_text(encoding="utf-8").startswith("<!DOCTYPE html>") and out.with_suffix(".png").exists()
