@@ -21,7 +21,7 @@ import ibis
 import ibis.expr.datatypes as dt
 
 from .checks import checked_entry
-from .periods import period_index, period_label, python_index
+from .periods import period_index, period_label
 
 
 def starts(ctx, name: str):
@@ -82,7 +82,7 @@ def build_retained(ctx):
     name, (k,) = ctx.entry, ctx.args
     c = checked_entry(ctx, name)
     j = per_entity(ctx, name)
-    observed = ibis.literal(python_index(ctx.now, c.grain.value)) - j.cohort > k
+    observed = period_index(ctx.now_literal, c.grain.value) - j.cohort > k  # now may be an ibis.param
     return j.select(ctx.key, value=ibis.ifelse(observed, _retained_value(j, c, k), ibis.null(dt.boolean)))
 
 
