@@ -1,6 +1,6 @@
 """``segrules rfm``: the RFM segment table and R x F grid in the terminal, an offline HTML report
 and a PNG of the grid. Files are written beside their target and renamed into place, so a failed
-run leaves earlier reports intact."""
+run leaves earlier reports intact (:func:`segrules.plugin.atomic_write`)."""
 
 from __future__ import annotations
 
