@@ -11,7 +11,8 @@ DOCS = ROOT / "docs"
 SOURCE_CODE = re.compile(r"""["']([A-Z]{2,6}\d{3})["']""")
 # Where each family is documented: SR codes as headings of docs/errors.md, a plugin's codes in the
 # "Codes" section of its page (single codes or ranges such as MECE101–MECE107).
-PAGES = {"SR": DOCS / "errors.md", "MECE": DOCS / "plugins" / "mece.md", "RFM": DOCS / "plugins" / "rfm.md"}
+PAGES = {"SR": DOCS / "errors.md", "MECE": DOCS / "plugins" / "mece.md", "RFM": DOCS / "plugins" / "rfm.md",
+         "COH": DOCS / "plugins" / "cohorts.md"}
 
 
 def family(code: str) -> str:
@@ -28,9 +29,9 @@ def source_codes() -> set[str]:
 
 def documented_codes() -> set[str]:
     codes = set(re.findall(r"^#+ .*?\b(SR\d{3})\b", PAGES["SR"].read_text(encoding="utf-8"), re.M))
-    for family in ("MECE", "RFM"):
+    for family in sorted(set(PAGES) - {"SR"}):
         text = PAGES[family].read_text(encoding="utf-8")
-        section = re.search(r"^##+ [^\n]*\bCodes\b[^\n]*\n(.*?)(?=^## |\Z)", text, re.M | re.S | re.I)
+        section = re.search(r"^##+ [^\n]*\b(?:Codes|Diagnostics)\b[^\n]*\n(.*?)(?=^## |\Z)", text, re.M | re.S | re.I)
         assert section, f"{PAGES[family].name} has no Codes section"
         for first, last in re.findall(rf"\b({family}\d{{3}})(?:\s*[–-]\s*({family}\d{{3}}))?", section.group(1)):
             low = int(first[len(family):])
