@@ -48,12 +48,22 @@ def drop_sentence(report: FunnelReport) -> str:
             f"{before.users:,} users did not go on ({before.users - after.users:,} lost).")
 
 
-def test_sentence(breakdown: Breakdown, what: str) -> str:
-    test = breakdown.conversion_test if what == "conversion" else breakdown.drop_test
-    if test is None:
-        return f"{what}: no test (one group, or every group alike)"
-    verdict = "differs between groups" if test.p_value < 0.05 else "no significant difference"
-    return f"{what}: chi-square {test.statistic:.2f}, dof {test.dof}, p = {p_text(test.p_value)} ({verdict})"
+def test_sentences(report: FunnelReport, breakdown: Breakdown) -> list[str]:
+    """The chi-square tests of a breakdown: overall conversion, then at the biggest drop-off."""
+    first, last = report.steps[0].label, report.steps[-1].label
+    tests = [(f"{first} → {last}", breakdown.conversion_test)]
+    if report.biggest_drop is not None:
+        i = report.biggest_drop
+        tests.append((f"{report.steps[i - 1].label} → {report.steps[i].label}", breakdown.drop_test))
+    out = []
+    for what, test in tests:
+        if test is None:
+            out.append(f"{what}: no test (one group, or every group alike)")
+            continue
+        verdict = "differs between groups" if test.p_value < 0.05 else "no significant difference"
+        out.append(f"{what}: chi-square {test.statistic:.2f}, dof {test.dof}, p = {p_text(test.p_value)} "
+                   f"({verdict})")
+    return out
 
 
 def print_report(report: FunnelReport, console: Console) -> None:
@@ -84,9 +94,8 @@ def print_report(report: FunnelReport, console: Console) -> None:
         for g in b.groups:
             grid.add_row(g.value, *(f"{n:,}" for n in g.users), pct(g.conversion))
         console.print(grid)
-        console.print(test_sentence(b, "conversion"))
-        if report.biggest_drop is not None:
-            console.print(test_sentence(b, f"at step {report.biggest_drop + 1}"))
+        for sentence in test_sentences(report, b):
+            console.print(sentence)
 
 
 def write_atomic(target: Path, text: str) -> None:

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from html import escape
 
-from .command import drop_sentence, duration_text, pct, test_sentence
+from .command import drop_sentence, duration_text, pct, test_sentences
 from .report import Breakdown, FunnelReport
 
 CSS = """
@@ -68,9 +68,7 @@ def _breakdown_section(index: int, b: Breakdown, report: FunnelReport) -> str:
                                                      for i, s in enumerate(report.steps)), "<th>conversion</th>"])
     body = "".join(f"<tr><td>{escape(g.value)}</td>{''.join(f'<td>{n:,}</td>' for n in g.users)}"
                    f"<td>{pct(g.conversion)}</td></tr>" for g in b.groups)
-    tests = [test_sentence(b, "conversion")]
-    if report.biggest_drop is not None:
-        tests.append(test_sentence(b, f"at step {report.biggest_drop + 1}"))
+    tests = test_sentences(report, b)
     return (f"<h2>By {escape(b.name)}</h2>{conversion_svg(index, b)}"
             + "".join(f'<p class="test">{escape(t)}</p>' for t in tests)
             + f"<table><thead><tr>{head}</tr></thead><tbody>{body}</tbody></table>")
