@@ -6,7 +6,7 @@ from __future__ import annotations
 import re
 from typing import Literal
 
-from pydantic import BaseModel, ConfigDict, Field, RootModel, field_validator, model_validator
+from pydantic import BaseModel, ConfigDict, Field, RootModel, ValidationInfo, field_validator
 
 SECTION = "funnels"
 
@@ -59,11 +59,13 @@ class Funnel(BaseModel):
             duration_seconds(value)
         return value
 
-    @model_validator(mode="after")
-    def _labels_match_steps(self):
-        if self.labels is not None and len(self.labels) != len(self.steps):
-            raise ValueError(f"labels: {len(self.labels)} given for {len(self.steps)} steps; give one per step")
-        return self
+    @field_validator("labels")
+    @classmethod
+    def _labels_match_steps(cls, value, info: ValidationInfo):
+        steps = info.data.get("steps")  # absent when the steps were wrong already
+        if value is not None and steps is not None and len(value) != len(steps):
+            raise ValueError(f"{len(value)} labels for {len(steps)} steps; give one per step")
+        return value
 
     @property
     def convert_seconds(self) -> int | None:
