@@ -216,3 +216,20 @@ def test_funnel_breakdown_null_group_and_entity_filter():
     report = compute_report(spec, con, "f", as_of="2025-01-01")
     assert [s.users for s in report.steps] == [3, 1]
     assert {g.value: g.users for g in report.breakdowns[0].groups} == {"s": (1, 1), "(null)": (2, 0)}
+
+
+def test_funnel_without_losses_has_no_drop_off():
+    con = ibis.duckdb.connect()
+    con.create_table("users", pa.table({"user_id": [1, 2], "company_size": ["s", "m"]}))
+    con.create_table("events", pa.table({"user_id": [1, 1, 2, 2], "name": ["a", "b", "a", "b"],
+                                         "ts": pa.array([1, 2, 1, 2], pa.timestamp("s"))}))
+    con.create_table("plans", pa.table({"user_id": [1], "plan": ["pro"]}))
+    registry = segrules.default_registry(plugins=[funnels_plugin], load_entrypoints=False)
+    spec = segrules.load_text(HEAD + "funnels:\n  f:\n    steps: [\"events where name == 'a'\", \"events where "
+                              "name == 'b'\"]\n    breakdown: [company_size]\nsegments:\n  all: {where: 'true'}\n",
+                              "t.yaml", registry=registry)
+    report = compute_report(spec, con, "f", as_of="2025-01-01")
+    assert [s.users for s in report.steps] == [2, 2] and report.biggest_drop is None
+    assert report.breakdowns[0].conversion_test is None and report.breakdowns[0].drop_test is None
+    from segrules_cohorts.funnels.command import drop_sentence
+    assert drop_sentence(report) == "Biggest drop-off: none (every user reached the last step)."

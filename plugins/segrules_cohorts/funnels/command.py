@@ -42,7 +42,8 @@ def p_text(p: float) -> str:
 def drop_sentence(report: FunnelReport) -> str:
     i = report.biggest_drop
     if i is None:
-        return "Biggest drop-off: none (no user reached step 1)."
+        why = "every user reached the last step" if report.steps[0].users else "no user reached step 1"
+        return f"Biggest drop-off: none ({why})."
     before, after = report.steps[i - 1], report.steps[i]
     return (f"Biggest drop-off: {before.label} → {after.label}: {pct(1 - after.step_conversion)} of "
             f"{before.users:,} users did not go on ({before.users - after.users:,} lost).")

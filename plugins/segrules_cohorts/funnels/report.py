@@ -68,7 +68,7 @@ class FunnelReport:
     as_of: datetime
     config: Funnel
     steps: list[StepRow]
-    biggest_drop: int | None  # index of the step with the lowest step conversion (>= 1), or None
+    biggest_drop: int | None  # index of the step with the lowest step conversion (>= 1); None: nobody lost
     breakdowns: list[Breakdown] = field(default_factory=list)
 
     def to_dict(self) -> dict:
@@ -176,7 +176,7 @@ def compute_report(spec, con, name: str, *, as_of=None, params=None,
                              _ratio(counts[j - 1], counts[0]), _num(overall[f"q50_{j}"]),
                              _num(overall[f"q90_{j}"])))
     rates = [(s.step_conversion, i) for i, s in enumerate(steps) if s.step_conversion is not None]
-    drop = min(rates)[1] if rates else None
+    drop = min(rates)[1] if rates and min(rates)[0] < 1 else None  # no drop-off when nobody was lost
     breakdowns = []
     for i, (label, _) in enumerate(dims):
         groups = sorted((Group(NULL_GROUP if r["_grp"] is None else r["_grp"],
