@@ -29,7 +29,7 @@ def _entries(config):
     return list(config)
 
 
-def _expressions(config):
+def _expressions(config, model):
     out = []
     for name, entry in config.items():
         out.append(SourceExpression(f"{name}.where", "orders", entry.where, ("tally", name, "where"),
@@ -54,7 +54,7 @@ def _build(ctx):
     return j.select(ctx.key, value=ibis.ifelse(j.among, j.n.fill_null(0) >= ctx.args[0], ibis.null("boolean")))
 
 
-def _check(entry, args):
+def _check(config, entry, args):
     return None if args[0] >= 1 else f"n must be at least 1, got {args[0]}"
 
 

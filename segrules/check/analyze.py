@@ -150,7 +150,7 @@ def _namespaces(doc: SpecDocument, namespaces: dict[str, NamespaceDef]):
     return active, inactive, diags
 
 
-def _expression_owners(active, entity_functions: dict[str, tuple[EntityFunctionDef, object]]):
+def _expression_owners(model, active, entity_functions: dict[str, tuple[EntityFunctionDef, object]]):
     """(owner, declared expressions) of the active namespaces, then of the sections of the
     entity functions (each section once): the owner is the namespace or section name."""
     owners = [(ns, nd.expressions(config) if nd.expressions else []) for ns, (nd, config, _) in active.items()]
@@ -158,7 +158,7 @@ def _expression_owners(active, entity_functions: dict[str, tuple[EntityFunctionD
     for fn, config in entity_functions.values():
         if fn.expressions and (fn.section, fn.expressions) not in seen:
             seen.add((fn.section, fn.expressions))
-            owners.append((fn.section, fn.expressions(config)))
+            owners.append((fn.section, fn.expressions(config, model)))
     return owners
 
 
@@ -235,7 +235,7 @@ def analyze(doc: SpecDocument, schemas: dict[str, ibis.Schema],
     )
     on = {n: (fn, config) for n, (fn, config) in env.entity_functions.items() if config is not None}
     checker = TypeChecker(env)
-    source_expressions = _source_expressions(doc, checker, _expression_owners(active, on), syntax)
+    source_expressions = _source_expressions(doc, checker, _expression_owners(m, active, on), syntax)
     deps: dict[Ref, list[tuple[Ref, a.Node]]] = {}
     for name in features:
         checker.feature_type(name)

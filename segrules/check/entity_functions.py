@@ -81,7 +81,7 @@ def check_entity_function(checker, node: a.Call, scope, fn: EntityFunctionDef, c
         values.append(value)
     args = tuple(values)
     if fn.check is not None:
-        problem = fn.check(args[0], args[1:])
+        problem = fn.check(config, args[0], args[1:])
         if problem:
             checker.error("SR434", f"{node.name}(): {problem}", node)
             return None

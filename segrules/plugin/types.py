@@ -142,7 +142,7 @@ class EntityFunctionDef:
     accepted: the value is fixed when the spec is checked).
     The checker rejects, at their positions, an unknown entry (SR320), a non-constant or
     wrongly typed argument (SR434), a use inside an aggregate (SR308) and a use without the
-    section (SR313). ``check(entry, args)`` (optional) may return a message for arguments that
+    section (SR313). ``check(config, entry, args)`` (optional) may return a message for arguments that
     are constants of the right type but out of range (``retained('w', 99)`` with 8 periods): an
     SR434 at the call. ``returns``: an Ibis type string, or ``returns(entry, args)`` giving one.
 
@@ -150,8 +150,9 @@ class EntityFunctionDef:
     (``ctx.entry``: the entry's name, ``ctx.args``: the other argument values) and returns an
     Ibis table with the entity key column (``ctx.key``) and a ``value`` column, at most one row
     per entity (entities without a row get null). Each distinct call is built once per plan and
-    joined into the spec's one query plan only when a rule uses it. ``expressions(config)``: the
-    section's source and entity expressions, checked with the spec whenever the section is
+    joined into the spec's one query plan only when a rule uses it. ``expressions(config, model)``
+    (the section's config and the spec model, e.g. for the entity key): the section's source and
+    entity expressions, checked with the spec whenever the section is
     there (several functions of one section may share them)."""
 
     name: str
@@ -160,8 +161,8 @@ class EntityFunctionDef:
     build: Callable[[Any], Any]
     returns: str | Callable[[str, tuple], str]
     args: tuple[str, ...] = ()
-    check: Callable[[str, tuple], str | None] | None = None
-    expressions: Callable[[Any], list[SourceExpression]] | None = None
+    check: Callable[[Any, str, tuple], str | None] | None = None
+    expressions: Callable[[Any, Any], list[SourceExpression]] | None = None
     doc: str = ""
 
 
