@@ -10,9 +10,9 @@
   That is our ``entry: first`` with ``convert: 7d``; with every add_to_cart an attempt (the
   default ``entry: any``, as ``sequence()``) 280 of the 522 buy within 7 days of some cart.
 
-retentioneering itself is not a test dependency (it pulls in gensim, scikit-learn, ipython, an
-MCP server): .ci/run installs the package without its dependencies for this file only, and the
-test reads the csv.gz from where it is installed; without it the test skips (CI: fails)."""
+retentioneering is in the ``test`` extra (about 30 s more to install, with gensim and scikit-learn);
+the test reads the csv.gz from where it is installed, without importing it. Without the package
+the test skips (with CI set: fails)."""
 
 from __future__ import annotations
 
@@ -39,8 +39,8 @@ def _ecom_csv() -> Path:
     path = Path(found.submodule_search_locations[0]) / "datasets" / "ecom.csv.gz" if found else None
     if path is None or not path.exists():
         if os.environ.get("CI"):
-            pytest.fail("CI is set but retentioneering's ecom.csv.gz is missing: .ci/run installs it")
-        pytest.skip("retentioneering 5.2.4 is not installed (pip install --no-deps retentioneering==5.2.4)")
+            pytest.fail("CI is set but retentioneering's ecom.csv.gz is missing: the test extra installs it")
+        pytest.skip("retentioneering 5.2.4 is not installed (pip install -e '.[test]')")
     return path
 
 

@@ -14,7 +14,7 @@ from rich.table import Table
 
 import segrules
 from segrules.errors import SegrulesError
-from segrules.reports import write_atomic
+from segrules.plugin import atomic_write
 
 if TYPE_CHECKING:
     from .report import Breakdown, FunnelReport
@@ -128,7 +128,7 @@ def funnel_command(spec, name, db, by, as_of, params, fmt, out):
         else:
             print_report(report, console)
         if out:
-            write_atomic(Path(out), lambda tmp: Path(tmp).write_text(render_html(report), encoding="utf-8"))
+            atomic_write(Path(out), lambda tmp: Path(tmp).write_text(render_html(report), encoding="utf-8"))
             if fmt == "text":
                 console.print(f"wrote {out}")
     except SegrulesError as exc:
