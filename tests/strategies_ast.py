@@ -29,7 +29,7 @@ durations = st.builds(ast.Duration, st.integers(0, 10**6), st.sampled_from(sorte
 
 leaves = st.one_of(
     numbers,
-    st.builds(ast.String, st.text()),
+    st.builds(ast.String, st.text(st.characters(blacklist_characters="\x00"))),  # NUL: SR237
     st.builds(ast.Boolean, st.booleans()),
     st.just(ast.Null()),
     st.builds(ast.DateLit, st.dates()),
@@ -42,7 +42,7 @@ leaves = st.one_of(
     st.builds(ast.Name, identifiers),
     st.builds(ast.Dotted, identifiers, identifiers),
     st.builds(ast.Dotted, st.just("entity"), identifiers),  # the entity's own value (in aggregates)
-    st.builds(ast.SegmentRef, st.text(max_size=12)),
+    st.builds(ast.SegmentRef, st.text(st.characters(blacklist_characters="\x00"), max_size=12)),
 )
 
 

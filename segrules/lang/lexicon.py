@@ -141,7 +141,10 @@ def decode_string(token: str) -> str:
 
 
 def encode_string(value: str) -> str:
-    """Single-quoted, with backslashes and single quotes escaped."""
+    """Single-quoted, with backslashes and single quotes escaped.  A NUL has no syntax (SR237):
+    ``ValueError``."""
+    if "\0" in value:
+        raise ValueError("a string literal cannot hold the NUL character")
     return "'" + value.replace("\\", "\\\\").replace("'", "\\'") + "'"
 
 
