@@ -113,6 +113,7 @@ def test_unparse_negative_number_reads_back_as_neg():
         ast.Number(Decimal("NaN")),
         ast.TimestampLit(datetime(2024, 1, 1, tzinfo=timezone.utc)),
         ast.Aggregate("median", "orders", "amount"),
+        ast.String("a\x00b"),
     ],
 )
 def test_unparse_refuses_what_has_no_syntax(node):

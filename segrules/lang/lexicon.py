@@ -142,7 +142,10 @@ def decode_string(token: str) -> str:
 
 
 def encode_string(value: str) -> str:
-    """Single-quoted, with backslashes and single quotes escaped."""
+    """Single-quoted, with backslashes and single quotes escaped.  A NUL or a lone surrogate has
+    no syntax (SR226): ``ValueError``."""
+    if "\0" in value or any("\ud800" <= c <= "\udfff" for c in value):
+        raise ValueError("a string literal cannot hold the NUL character or a lone surrogate")
     return "'" + value.replace("\\", "\\\\").replace("'", "\\'") + "'"
 
 

@@ -7,7 +7,7 @@ possible or refused with ``ValueError``:
 * a negative ``Number`` is written ``-5`` and reads back as ``Neg(Number(5))``;
 * a ``Decimal`` without fractional digits is written ``5.0`` (it reads back equal, as a
   Decimal);
-* non-identifiers as names, a ``Call`` named like an aggregate or ``date``/``timestamp``/
+* strings holding a NUL or a lone surrogate (SR226), non-identifiers as names, a ``Call`` named like an aggregate or ``date``/``timestamp``/
   ``segment``, empty ``in`` lists and zoned timestamps raise ``ValueError``.
 """
 
