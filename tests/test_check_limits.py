@@ -276,3 +276,27 @@ def test_the_longest_duration_runs_in_every_unit(shop):
     assert kind == "ran"
     assert members(rows, "s") == [1, 2] and members(rows, "w") == [1]
     assert members(rows, "m") == members(rows, "h") == [1, 2, 4]
+
+
+def test_decimal_arithmetic_has_one_exact_type_on_every_backend(shop):
+    """``credit`` is decimal(18,3): products and sums get the SQL-standard precision and scale
+    (decimal(37,3) for credit * 10**12, decimal(36,6) for credit * credit), so both backends
+    compute, and return, the exact values; a product too wide for 38 digits is a double."""
+    from decimal import Decimal
+
+    features = {"big": "credit * 1000000000000", "sq": "credit * credit", "plus": "credit + 5",
+                "rest": "credit % 2", "wide": "credit * credit * credit"}
+    kind, rows = run(shop, {"s": "big > 0 and sq > 0"}, features)
+    assert kind == "ran"
+    credit = {1: Decimal("12.345"), 2: Decimal("-1.500"), 4: Decimal("0.000")}
+    for key, c in credit.items():
+        row = rows[key]
+        assert row["big"] == c * 10**12 and row["sq"] == c * c and row["plus"] == c + 5
+        assert row["rest"] == Decimal(str(abs(c) % 2)).copy_sign(c) if c else row["rest"] == 0
+        assert row["wide"] == pytest.approx(float(c) ** 3)
+    assert rows[3]["big"] is None and rows[3]["wide"] is None
+    assert members(rows, "s") == [1]
+    checked = segrules.load_text(shop.spec({"s": "big > 0"}, features), path="spec.yaml").check(shop.con)
+    assert str(checked.feature_types["big"]).lstrip("!") == "decimal(37, 3)"
+    assert str(checked.feature_types["sq"]).lstrip("!") == "decimal(36, 6)"
+    assert str(checked.feature_types["wide"]).lstrip("!") == "float64"

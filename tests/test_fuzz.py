@@ -31,14 +31,11 @@ CORPUS = Path(__file__).parent / "fuzz_corpus"
 FUZZ = settings(max_examples=150, deadline=None, derandomize=True, database=None,
                 suppress_health_check=list(HealthCheck))
 
-# Corpus files that still crash until the `depth` branch (recursion at the root, literal ranges
-# and scales, --segments ,,,) is merged: un-xfail them then. Not strict, so main stays green
-# whichever lands first.
-NEEDS_DEPTH = {
+# The reproductions of issue 12 (and the fuzzer's first finds) that once crashed at compile or run.
+ISSUE_12 = {
     "in_list_400.yaml", "not_300.yaml", "not_200.yaml", "and_chain_300.yaml", "unary_minus_200.yaml",
     "segment_chain_350.yaml", "feature_chain_200.yaml", "param_huge_int.yaml", "segments_commas.yaml",
     "round_decimal_40.yaml", "now_minus_huge_duration.yaml", "round_huge_scale.yaml",
-    # found by this fuzzer, in the depth helper's area (literal ranges, decimal scales):
     "decimal_product_rescale.yaml", "decimal_product_overflow.yaml", "add_months_huge.yaml",
 }
 
@@ -139,10 +136,7 @@ def corpus_db(tmp_path_factory):
     return path
 
 
-@pytest.mark.parametrize("name", [
-    pytest.param(p.name, marks=[pytest.mark.xfail(reason="needs the depth branch", strict=False)]
-                 if p.name in NEEDS_DEPTH else [])
-    for p in sorted(CORPUS.iterdir())])
+@pytest.mark.parametrize("name", [p.name for p in sorted(CORPUS.iterdir())])
 def test_fuzz_corpus_replays_without_a_crash(db_oracle, corpus_db, name):
     """Each crash ever found gives diagnostics or correct output: through the API (load,
     validate offline and on DuckDB, run) and, for files with ``# args:``, through the CLI."""
@@ -167,7 +161,7 @@ def test_fuzz_corpus_replays_without_a_crash(db_oracle, corpus_db, name):
 
 def test_fuzz_corpus_holds_every_issue_12_reproduction():
     names = {p.name for p in CORPUS.iterdir()}
-    assert NEEDS_DEPTH <= names
+    assert ISSUE_12 <= names
     assert {"yaml_alias_bomb.yaml", "yaml_tag_bool.yaml", "yaml_tag_timestamp.yaml", "yaml_tag_int_only.yaml",
             "nul_in_a_string.yaml", "lone_surrogate.json"} <= names
 

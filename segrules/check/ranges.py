@@ -12,7 +12,9 @@ now, must fit the type it has at run time:
   Python's datetime can carry (1 to 9999) for any date near the present;
 * a date or timestamp computed from a literal (``date('9999-12-31') + 1d``) stays within the
   years 1 to 9999 (SR418);
-* ``round``'s digits are at most :data:`MAX_ROUND_DIGITS` (SR404).
+* ``round``'s digits are at most :data:`MAX_ROUND_DIGITS` (SR404);
+* ``+ - * %`` with a decimal operand has the decimal type that holds every result of its
+  operands' types (:func:`decimal_result`), as wide as :data:`MAX_DECIMAL_DIGITS`; beyond, a double.
 
 docs/language.md ("Limits") lists these with their codes.
 """
@@ -29,6 +31,32 @@ MAX_SHIFT_DAYS = 365_000  # about 999 years
 MAX_SHIFT_SECONDS = MAX_SHIFT_DAYS * 86400
 MAX_MONTHS = 12_000  # 1000 years
 MAX_ROUND_DIGITS = 308  # a double has no digits beyond 10**308
+MAX_DECIMAL_DIGITS = 38  # the widest decimal of DuckDB, Arrow's decimal128 and most warehouses
+
+
+def decimal_result(op: str, left, right):
+    """The type of ``left op right`` (``+ - * %``) where one side is a decimal and the other a
+    decimal or an integer: the SQL-standard precision and scale that hold every result, so that
+    every backend computes, and returns, that one type.  A result wider than
+    :data:`MAX_DECIMAL_DIGITS` digits is a double (approximate, never an overflow); a decimal of
+    unknown precision keeps its type."""
+    import ibis.expr.datatypes as dt
+
+    def digits(t):  # (precision, scale); an int64 holds 19 digits
+        return (t.precision, t.scale or 0) if t.is_decimal() else (19, 0)
+
+    (p1, s1), (p2, s2) = digits(left), digits(right)
+    if p1 is None or p2 is None:
+        return left if left.is_decimal() and left.precision is None else right
+    if op == "*":
+        scale, whole = s1 + s2, (p1 - s1) + (p2 - s2)
+    elif op == "%":
+        scale, whole = max(s1, s2), min(p1 - s1, p2 - s2)
+    else:  # + and -: one more digit for the carry
+        scale, whole = max(s1, s2), max(p1 - s1, p2 - s2) + 1
+    if whole + scale > MAX_DECIMAL_DIGITS:
+        return dt.float64
+    return dt.Decimal(whole + scale, scale)
 
 
 def int64_fits(value: int) -> bool:

@@ -375,7 +375,7 @@ class TypeChecker:
             if lt.is_floating() or rt.is_floating():
                 return dt.float64
             if lt.is_decimal() or rt.is_decimal():
-                return lt if lt.is_decimal() else rt
+                return ranges.decimal_result(node.op, lt, rt)
             value = ranges.constant_int(node, self.env.params)  # computed by the backend in 64 bits
             if value is not None and not self._in_range(value, node, f"{unparse(node)[:60]} ="):
                 return None

@@ -327,9 +327,15 @@ class ExprCompiler:
             return lv + rv if node.op == "+" else lv - rv
         if node.op == "/":
             return lv.cast(dt.float64) / rv.nullif(0)  # x / 0 is null on every backend
+        decimal = lt.is_decimal() or rt.is_decimal()
+        if decimal and result_type.is_floating():  # too wide for a decimal: computed as doubles
+            lv, rv = lv.cast(dt.float64), rv.cast(dt.float64)
         if node.op == "%":
-            return lv % rv.nullif(0)
-        return {"+": operator.add, "-": operator.sub, "*": operator.mul}[node.op](lv, rv)
+            value = lv % rv.nullif(0)
+        else:
+            value = {"+": operator.add, "-": operator.sub, "*": operator.mul}[node.op](lv, rv)
+        # the checker's decimal type: every backend returns the same precision and scale
+        return value.cast(result_type) if decimal and result_type.is_decimal() else value
 
     # -- calls ---------------------------------------------------------------------------
     def visit_Call(self, node):
