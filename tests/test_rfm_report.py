@@ -112,3 +112,7 @@ def test_rfm_report_escapes_labels_and_takes_campaigns_from_a_file(db, tmp_path)
     campaigns.write_text("- not a mapping\n")
     result = CliRunner().invoke(main, ["rfm", str(spec), "--db", db, "--campaigns", str(campaigns)])
     assert result.exit_code == 2 and "--campaigns" in result.output
+    for text, code, position in [("Champions: !!bool x\n", "SR151", ":1:12:"), ("a: [1\n", "SR101", ":2:1:")]:
+        campaigns.write_text(text)  # a tag, a syntax error: positioned, never a traceback
+        result = CliRunner().invoke(main, ["rfm", str(spec), "--db", db, "--campaigns", str(campaigns)])
+        assert result.exit_code == 2 and f"{campaigns}{position} error[{code}]" in result.output, result.output

@@ -10,9 +10,9 @@ from pathlib import Path
 
 import numpy as np
 import pandas as pd
-import yaml
 
 from segrules.errors import SpecError
+from segrules.spec import load_yaml
 
 from .labels import default_data
 
@@ -48,7 +48,7 @@ def load_campaigns(path: str | Path | None = None) -> dict[str, dict]:
             text = Path(path).read_text(encoding="utf-8")
         except OSError as exc:
             raise SpecError(f"--campaigns: cannot read {path}: {exc.strerror}", code="SR100") from None
-    data = yaml.safe_load(text) or {}
+    data = load_yaml(text, str(path or "campaigns.yaml"))[0] or {}  # positioned errors, no tags or alias bombs
     if not isinstance(data, dict) or not all(isinstance(v, dict) for v in data.values()):
         raise SpecError(f"--campaigns {path}: expected label: {{goal: ..., campaign: ...}} entries", code="SR100")
     return {str(k): {"goal": str(v.get("goal", "")), "campaign": str(v.get("campaign", ""))} for k, v in data.items()}
