@@ -86,6 +86,15 @@ def test_rare_names_that_clash_are_sr310(features, segments, message):
     assert d.message == message and d.span.file == "t.yaml" and d.span.line > 1
 
 
+@pytest.mark.parametrize("rule, message, column", [
+    ("count(orders where segment('a')) > 0", "segment() cannot be used inside an aggregate", 31),
+    ("sum(orders.amount where amount > max(orders.amount)) > 0", "aggregates cannot be nested", 45),
+])
+def test_rare_segment_or_aggregate_inside_an_aggregate_is_sr309(rule, message, column):
+    (d,) = [d for d in _diags(spec_text({"a": "ltv > 1", "b": rule})) if d.code == "SR309"]
+    assert d.message == message and (d.span.file, d.span.column) == ("t.yaml", column)
+
+
 def test_rare_time_column_that_is_not_temporal_is_sr411():
     text = spec_text({"a": "ltv > 1"}).replace("time: ordered_at", "time: amount")
     (d,) = [d for d in _diags(text) if d.code == "SR411"]
