@@ -20,7 +20,7 @@ from .builtin import FUNCTIONS
 from .check.signatures import BUILTINS
 from .compile import compile_plan
 from .compile.derived import apply_derived, check_derived, raw_segments
-from .compile.namespaces import build_namespace
+from .compile.namespaces import NamespaceBuild, build_namespace
 from .diagnostics import Diagnostic, Severity, Span
 from .errors import SegrulesError, SpecError, TypeCheckError
 from .lang.ast import AGGREGATE_FUNCS, SEQUENCE_FUNCS
@@ -156,7 +156,8 @@ class Spec:
             return cached[1]
         tables: dict[str, Any] = {}
         schemas = resolve_schemas(self.document, con, tables)
-        checked = analyze(self.document, schemas, self.registry.functions, self.registry.namespaces)
+        checked = analyze(self.document, schemas, self.registry.functions, self.registry.namespaces,
+                          self.registry.entity_functions)
         self._checked[cache_key] = (con, checked)
         self._tables[cache_key] = (con, checked, tables)
         return checked
@@ -210,6 +211,18 @@ class Spec:
         _, _, fields = checked.namespaces[name]
         return build_namespace(name, checked, self.tables(con, checked), self.now(as_of),
                                self.params(params), list(fields))
+
+    def section_context(self, con, section: str, *, as_of=None,
+                        params: dict[str, Any] | None = None) -> NamespaceBuild:
+        """What a plugin command computes a section's analysis with: the checked spec, the tables
+        as of ``as_of`` and the section's source and entity expressions compiled (the context an
+        ``EntityFunctionDef.build`` gets, without an entry)."""
+        checked = self.check(con)
+        config = self.section(section)
+        if config is None:
+            raise SpecError(f"the spec has no {section}: section", code="SR313")
+        return NamespaceBuild(section, config, checked, self.tables(con, checked), self.now(as_of),
+                              self.params(params))
 
     def evaluate(self, con, *, as_of=None, params: dict[str, Any] | None = None,
                  segments: list[str] | None = None, features: bool | list[str] = True, derived: bool = True):

@@ -1,13 +1,11 @@
 """``segrules rfm``: the RFM segment table and R x F grid in the terminal, an offline HTML report
 and a PNG of the grid. Files are written beside their target and renamed into place, so a failed
-run leaves earlier reports intact."""
+run leaves earlier reports intact (:func:`segrules.reports.write_atomic`)."""
 
 from __future__ import annotations
 
 import math
-import os
 import sys
-import tempfile
 from pathlib import Path
 from typing import TYPE_CHECKING
 
@@ -16,28 +14,11 @@ from rich.console import Console
 from rich.table import Table
 
 import segrules
-from segrules.errors import SegrulesError, SinkError
+from segrules.errors import SegrulesError
+from segrules.reports import write_atomic as _atomic_write
 
 if TYPE_CHECKING:  # the report needs pandas: imported when `segrules rfm` runs, not at start-up
     from .report import RfmReport
-
-
-def _atomic_write(target: Path, write) -> None:
-    if not target.parent.is_dir():
-        raise SinkError(f"cannot write {target}: directory {target.parent} does not exist", code="SR801")
-    fd, tmp = tempfile.mkstemp(prefix=f".{target.name}.", suffix=".tmp", dir=target.parent)
-    os.close(fd)
-    try:
-        write(tmp)
-        umask = os.umask(0)
-        os.umask(umask)
-        os.chmod(tmp, 0o666 & ~umask)  # mkstemp makes it private; a report is an ordinary file
-        os.replace(tmp, target)
-    except OSError as exc:
-        raise SinkError(f"cannot write {target}: {exc.strerror or exc}", code="SR801") from None
-    finally:
-        if os.path.exists(tmp):
-            os.unlink(tmp)
 
 
 def write_png(report: RfmReport, target: Path) -> None:

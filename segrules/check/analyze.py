@@ -13,7 +13,7 @@ from ..errors import ExprSyntaxError, TypeCheckError, raise_if_errors
 from ..lang import ast as a
 from ..lang.parser import parse_expr
 from ..lang.positions import SourceMap
-from ..plugin.types import FunctionDef, NamespaceDef, SourceExpression, ValueField
+from ..plugin.types import EntityFunctionDef, FunctionDef, NamespaceDef, SourceExpression, ValueField
 from ..spec import SpecDocument
 from .entity_values import ranks_read_by_aggregates
 from .cycles import Ref, find_cycles, topological_order
@@ -42,8 +42,11 @@ class CheckedSpec:
     warnings: list[Diagnostic] = field(default_factory=list)
     # active plugin namespaces: name -> (definition, its section's config, field -> ValueField)
     namespaces: dict[str, tuple[NamespaceDef, object, dict[str, ValueField]]] = field(default_factory=dict)
-    # plugin source expressions, parsed and checked: (namespace, key) -> (declaration, node)
+    # plugin source and entity expressions, parsed and checked: (namespace or section, key) ->
+    # (declaration, node)
     source_expressions: dict[tuple[str, str], tuple[SourceExpression, a.Node]] = field(default_factory=dict)
+    # plugin entity functions whose section the spec has: name -> (definition, the section's config)
+    entity_functions: dict[str, tuple[EntityFunctionDef, object]] = field(default_factory=dict)
 
     @property
     def model(self):
@@ -147,12 +150,27 @@ def _namespaces(doc: SpecDocument, namespaces: dict[str, NamespaceDef]):
     return active, inactive, diags
 
 
-def _source_expressions(doc: SpecDocument, checker: TypeChecker, active, syntax: list[Diagnostic]):
-    """Parse and type-check the source expressions of the active namespaces' sections."""
+def _expression_owners(model, active, entity_functions: dict[str, tuple[EntityFunctionDef, object]]):
+    """(owner, declared expressions) of the active namespaces, then of the sections of the
+    entity functions (each section once): the owner is the namespace or section name."""
+    owners = [(ns, nd.expressions(config) if nd.expressions else []) for ns, (nd, config, _) in active.items()]
+    seen = set()
+    for fn, config in entity_functions.values():
+        if fn.expressions and (fn.section, fn.expressions) not in seen:
+            seen.add((fn.section, fn.expressions))
+            owners.append((fn.section, fn.expressions(config, model)))
+    return owners
+
+
+def _source_expressions(doc: SpecDocument, checker: TypeChecker, owners, syntax: list[Diagnostic]):
+    """Parse and type-check the plugin sections' source expressions (over a source's rows) and
+    entity expressions (``source=None``: per entity, like a feature)."""
     result, reported = {}, set()
-    for ns, (nd, config, _) in active.items():
-        for se in nd.expressions(config) if nd.expressions else []:
-            if se.source not in checker.env.sources:
+    for owner, declared in owners:
+        for se in declared:
+            if (owner, se.key) in result:
+                continue
+            if se.source is not None and se.source not in checker.env.sources:
                 if (se.source, se.source_path) in reported:
                     continue
                 reported.add((se.source, se.source_path))
@@ -163,10 +181,13 @@ def _source_expressions(doc: SpecDocument, checker: TypeChecker, active, syntax:
             node = _parse_at(doc, se.text, se.path, syntax)
             if node is None:
                 continue
-            t = checker.value(node, Scope(se.source))
+            saved, checker.refs, checker.section = checker.refs, [], owner
+            t = checker.value(node, Scope(se.source) if se.source is not None else Scope())
+            checker.section_refs.setdefault(owner, []).extend(checker.refs)
+            checker.refs, checker.section = saved, None
             if t is not None and not matches_category(t, se.expect):
                 checker.error("SR415", f"{'.'.join(map(str, se.path))} must be {se.expect}, got {describe(t)}", node)
-            result[(ns, se.key)] = (se, node)
+            result[(owner, se.key)] = (se, node)
     return result
 
 
@@ -189,7 +210,8 @@ def _zoned_time_columns(doc: SpecDocument, schemas: dict[str, ibis.Schema]) -> l
 
 def analyze(doc: SpecDocument, schemas: dict[str, ibis.Schema],
             functions: dict[str, FunctionDef] | None = None,
-            namespaces: dict[str, NamespaceDef] | None = None) -> CheckedSpec:
+            namespaces: dict[str, NamespaceDef] | None = None,
+            entity_functions: dict[str, EntityFunctionDef] | None = None) -> CheckedSpec:
     """Parse, resolve and type-check a spec against ``schemas``. Raises the first stage's error
     type carrying all its diagnostics: :class:`ExprSyntaxError` or :class:`TypeCheckError`."""
     features, segments, syntax = parse_expressions(doc)
@@ -209,9 +231,11 @@ def analyze(doc: SpecDocument, schemas: dict[str, ibis.Schema],
         broken=set(m.features) - set(features),
         namespaces={ns: {f.name: dtype(f.dtype) for f in fields.values()} for ns, (_, _, fields) in active.items()},
         inactive=inactive,
+        entity_functions={n: (fn, getattr(m, fn.section, None)) for n, fn in (entity_functions or {}).items()},
     )
+    on = {n: (fn, config) for n, (fn, config) in env.entity_functions.items() if config is not None}
     checker = TypeChecker(env)
-    source_expressions = _source_expressions(doc, checker, active, syntax)
+    source_expressions = _source_expressions(doc, checker, _expression_owners(m, active, on), syntax)
     deps: dict[Ref, list[tuple[Ref, a.Node]]] = {}
     for name in features:
         checker.feature_type(name)
@@ -238,5 +262,6 @@ def analyze(doc: SpecDocument, schemas: dict[str, ibis.Schema],
         bindings=checker.bindings, feature_types={k: v for k, v in checker.feature_types.items() if v},
         aggregates=aggregates, order=topological_order(deps), deps=deps, functions=env.functions,
         warnings=[d for d in errors if not d.is_error], namespaces=active, source_expressions=source_expressions,
+        entity_functions=on,
     )
 

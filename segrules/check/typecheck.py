@@ -17,6 +17,7 @@ from ..lang import ast as a
 from ..lang.lexicon import duration_param
 from ..lang.unparse import unparse
 from ..plugin.types import FunctionDef
+from .entity_functions import EntityFunctionValue, check_entity_function
 from .entity_values import ENTITY_NAMESPACE, EntityValue, entity_value, not_constant
 from .schema import did_you_mean
 from .signatures import BUILTINS
@@ -48,7 +49,7 @@ class NamespaceValue:
     name: str
 
 
-Binding = EntityColumn | FeatureRef | SourceColumn | NamespaceValue | EntityValue
+Binding = EntityColumn | FeatureRef | SourceColumn | NamespaceValue | EntityValue | EntityFunctionValue
 
 
 # Nodes whose type never depends on context.
@@ -85,6 +86,8 @@ class Env:
     broken: set[str] = field(default_factory=set)  # features that did not parse (already reported)
     namespaces: dict[str, dict[str, dt.DataType]] = field(default_factory=dict)  # active: ns -> field -> type
     inactive: dict[str, str] = field(default_factory=dict)  # registered but off: ns -> its spec section
+    # plugin entity functions: name -> (definition, its section's config or None when absent)
+    entity_functions: dict[str, tuple[object, object]] = field(default_factory=dict)
 
 
 class TypeChecker:
@@ -98,6 +101,10 @@ class TypeChecker:
         # dependencies of the expression being checked: ("feature"|"segment", name, node)
         self.refs: list[tuple[str, str, a.Node]] = []
         self.feature_refs: dict[str, list[tuple[str, str, a.Node]]] = {}
+        # what a plugin section's entity expressions refer to: a rule calling one of the
+        # section's entity functions depends on it too (a cycle through it is SR501)
+        self.section_refs: dict[str, list[tuple[str, str, a.Node]]] = {}
+        self.section: str | None = None  # the plugin section whose expressions are being checked
 
     # -- entry points --------------------------------------------------------------------
     def check(self, node: a.Node, scope: Scope = ENTITY) -> dt.DataType | None:
@@ -356,6 +363,9 @@ class TypeChecker:
 
     # -- calls ---------------------------------------------------------------------------
     def visit_Call(self, node, scope):
+        entity_function = self.env.entity_functions.get(node.name)
+        if entity_function is not None:
+            return check_entity_function(self, node, scope, *entity_function)
         builtin = FUNCTIONS.get(node.name)
         if builtin is not None and builtin.population and scope.source is not None:
             self.error("SR421", f"{node.name}() compares entities with each other; it cannot be used inside "

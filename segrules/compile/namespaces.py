@@ -7,13 +7,16 @@ a rule uses one of its values.
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import datetime
 from typing import Any
 
 
 from ..check import CheckedSpec
+from ..check.entity_functions import EntityFunctionValue
+from ..check.typecheck import FeatureRef
 from ..check.types import dtype
+from ..lang import ast as a
 from ..errors import CompileError
 from .to_ibis import ExprCompiler, now_value
 
@@ -33,8 +36,10 @@ def point_in_time(table, time: str | None, now: datetime, within=None):
 
 @dataclass
 class NamespaceBuild:
-    """What ``NamespaceDef.build`` gets: the section's config, the evaluation time, the entity
-    table and the sources as of ``now``, and the section's source expressions compiled."""
+    """What ``NamespaceDef.build`` and ``EntityFunctionDef.build`` get: the section's config, the
+    evaluation time, the entity table and the sources as of ``now``, and the section's source
+    and entity expressions compiled. ``namespace``: the namespace, or for an entity function
+    the section; ``entry`` and ``args``: the entity function's entry name and other arguments."""
 
     namespace: str
     config: Any
@@ -42,6 +47,8 @@ class NamespaceBuild:
     tables: dict[str, Any]
     now: datetime
     params: dict[str, Any]
+    entry: str | None = None
+    args: tuple = ()
 
     @property
     def key(self) -> str:
@@ -76,7 +83,49 @@ class NamespaceBuild:
         if found is None:
             raise CompileError(f"namespace {self.namespace} has no source expression {key!r}", code="SR450")
         decl, node = found
+        if decl.source is None:
+            raise CompileError(f"{self.namespace}: {key!r} is an entity expression: use entity_values()",
+                               code="SR450")
         return ExprCompiler(self.checked, table, self.now, self.params, source=decl.source).compile(node)
+
+    def entity_values(self, columns: dict[str, str], *, now: datetime | None = None,
+                      tables: dict[str, Any] | None = None):
+        """An Ibis table with the key and, per ``columns`` item ``name: key``, the entity
+        expression ``key`` of this section as column ``name``, for every entity (as of ``now``;
+        ``tables`` replaces the tables by name, e.g. with the source rows of a period). The
+        expressions compile with the spec's features and segments, in a plan of their own."""
+        from .plan import Plan  # the plan builds namespaces: import it when it is used
+
+        nodes = {}
+        for name, key in columns.items():
+            found = self.checked.source_expressions.get((self.namespace, key))
+            if found is None or found[0].source is not None:
+                raise CompileError(f"{self.namespace} has no entity expression {key!r}", code="SR450")
+            nodes[f"{self.namespace}:{key}"] = found[1]
+        checked = with_features(self.checked, nodes)
+        wide = Plan(checked, {**self.tables, **(tables or {})}, now if now is not None else self.now,
+                    self.params).build(segments=[], features=list(nodes))
+        return wide.select(self.key, **{name: wide[f"{self.namespace}:{key}"] for name, key in columns.items()})
+
+
+def with_features(checked: CheckedSpec, nodes: dict[str, a.Node]) -> CheckedSpec:
+    """``checked`` with the checked expressions ``nodes`` as extra features (their names must not
+    be names of the spec), so a plan can compute them like any feature."""
+    deps, aggregates = dict(checked.deps), {s: list(aggs) for s, aggs in checked.aggregates.items()}
+    for name, node in nodes.items():
+        refs = []
+        for sub in node.walk():
+            if isinstance(sub, a.SegmentRef):
+                refs.append((("segment", sub.name), sub))
+            elif isinstance(checked.bindings.get(id(sub)), FeatureRef):
+                refs.append((("feature", sub.name), sub))
+            elif isinstance(sub, a.Aggregate) and sub not in aggregates[sub.source]:
+                aggregates[sub.source].append(sub)
+        deps[("feature", name)] = refs
+    return replace(checked, features={**checked.features, **nodes}, deps=deps, aggregates=aggregates,
+                   order=[*checked.order, *(("feature", n) for n in nodes)],
+                   feature_types={**checked.feature_types,
+                                  **{n: checked.types[id(node)] for n, node in nodes.items()}})
 
 
 def build_namespace(name: str, checked: CheckedSpec, tables, now, params, fields: list[str]):
@@ -89,3 +138,17 @@ def build_namespace(name: str, checked: CheckedSpec, tables, now, params, fields
         raise CompileError(f"namespace {name!r} built a table without the column(s) {', '.join(missing)}",
                            code="SR606")
     return table.select(key, *[table[f].cast(dtype(declared[f].dtype)).name(f) for f in fields])
+
+
+def build_entity_function(call: EntityFunctionValue, checked: CheckedSpec, tables, now, params):
+    """The table of one entity function call: the key and ``value`` (of the declared type)."""
+    fn, config = checked.entity_functions[call.function]
+    entry, args = call.args[0], call.args[1:]
+    table = fn.build(NamespaceBuild(fn.section, config, checked, tables, now, params, entry, args))
+    key = checked.model.entity.key
+    missing = [c for c in (key, "value") if c not in table.columns]
+    if missing:
+        raise CompileError(f"entity function {fn.name}() built a table without the column(s) "
+                           f"{', '.join(missing)}", code="SR606")
+    returns = fn.returns(entry, args) if callable(fn.returns) else fn.returns
+    return table.select(key, value=table["value"].cast(dtype(returns)))

@@ -17,11 +17,12 @@ from typing import Any
 import ibis.expr.datatypes as dt
 
 from ..check import CheckedSpec
+from ..check.entity_functions import EntityFunctionValue
 from ..check.typecheck import EntityColumn, EntityValue, NamespaceValue
 from ..errors import CompileError
 from ..lang import ast as a
 from .backends import by_time
-from .namespaces import build_namespace, point_in_time
+from .namespaces import build_entity_function, build_namespace, point_in_time
 from .ranks import with_rank_columns
 from .relations import fresh_name, project
 from .sequences import build_sequence
@@ -113,7 +114,7 @@ class Plan:
         m = self.model
         entity = point_in_time(self.tables[m.entity.table], m.entity.time, self.now)
         roots = [self.checked.features[n] if k == "feature" else self.checked.segments[n] for k, n in needed_refs]
-        used, used_ns, sequences, columns = set(), {}, {}, {m.entity.key}
+        used, used_ns, used_fn, sequences, columns = set(), {}, {}, {}, {m.entity.key}
         for root in roots:
             for n in root.walk():
                 binding = self.checked.bindings.get(id(n))
@@ -125,6 +126,8 @@ class Plan:
                     sequences.setdefault(n, None)
                 elif isinstance(binding, NamespaceValue):
                     used_ns.setdefault(binding.namespace, set()).add(binding.name)
+                elif isinstance(binding, EntityFunctionValue):
+                    used_fn.setdefault(binding, None)
         # Only the entity columns the rules read: the others would be carried through every join
         # and window (DuckDB does not prune them below a window function).
         entity = entity.select(*[c for c in entity.columns if c in columns])
@@ -140,6 +143,14 @@ class Plan:
             keys.append(group_key)
             self.columns.namespaces.update({(ns, f): c for c, f in renames.items() if c != group_key})
             joined = joined.left_join(table, [(m.entity.key, group_key)])
+        # Entity function values are namespace values with one field: one table per distinct call.
+        for call in used_fn:
+            table = build_entity_function(call, self.checked, self.tables, self.now, self.params)
+            group_key, column = self._fresh(f"_{call.function}_key"), self._fresh(f"_{call.function}")
+            keys.append(group_key)
+            self.columns.namespaces[(call.function, call.args)] = column
+            joined = joined.left_join(table.rename({group_key: m.entity.key, column: "value"}),
+                                      [(m.entity.key, group_key)])
         # Sequences too: they read only their sources' rows.
         for node in sequences:
             table = build_sequence(node, self.checked, self.tables, self.now, self.params)

@@ -16,6 +16,7 @@ import ibis.expr.operations as ops
 
 from ..builtin import FUNCTIONS
 from ..check import CheckedSpec
+from ..check.entity_functions import EntityFunctionValue
 from ..check.typecheck import EntityColumn, EntityValue, FeatureRef, NamespaceValue, SourceColumn
 from ..check.types import dtype
 from ..errors import CompileError
@@ -292,6 +293,11 @@ class ExprCompiler:
     # -- calls ---------------------------------------------------------------------------
     def visit_Call(self, node):
         result_type = self.type_of(node)
+        binding = self.checked.bindings.get(id(node))
+        if isinstance(binding, EntityFunctionValue):  # a plugin's per-entity column the plan joined
+            if self._namespace is None:
+                raise CompileError(f"{node.name}() is a value per entity", span=node.span, code="SR450")
+            return self._namespace(binding.function, binding.args)
         builtin = FUNCTIONS.get(node.name)
         if builtin is not None and builtin.population:
             if self._rank is None:

@@ -3,10 +3,10 @@
 from .destinations import BatchResult, DestinationDef, Limits, Row, SyncContext
 from .hookspecs import hookimpl
 from .registry import Registry, build_registry
-from .types import (DerivedSegment, FunctionDef, NamespaceDef, PluginInfo, SegmentOutputDef, SinkDef, SinkResult,
+from .types import (DerivedSegment, EntityFunctionDef, FunctionDef, NamespaceDef, PluginInfo, SegmentOutputDef, SinkDef, SinkResult,
                     SourceExpression, SpecSection, ValidationContext, Validator, ValueField)
 
-__all__ = ["hookimpl", "Registry", "build_registry", "DerivedSegment", "SegmentOutputDef", "FunctionDef",
+__all__ = ["hookimpl", "Registry", "build_registry", "DerivedSegment", "EntityFunctionDef", "SegmentOutputDef", "FunctionDef",
            "NamespaceDef", "PluginInfo", "SinkDef", "SinkResult", "SourceExpression", "SpecSection",
            "ValidationContext", "Validator", "ValueField", "BatchResult", "DestinationDef", "Limits", "Row",
            "SyncContext"]

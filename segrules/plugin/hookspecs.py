@@ -9,7 +9,7 @@ from __future__ import annotations
 import pluggy
 
 from .destinations import DestinationDef
-from .types import FunctionDef, NamespaceDef, SegmentOutputDef, SinkDef, SpecSection, Validator
+from .types import EntityFunctionDef, FunctionDef, NamespaceDef, SegmentOutputDef, SinkDef, SpecSection, Validator
 
 PROJECT = "segrules"
 hookspec = pluggy.HookspecMarker(PROJECT)
@@ -31,6 +31,14 @@ def register_namespaces() -> list[NamespaceDef]:
     """Per-entity values computed by the plugin (``rfm.label``, ``rfm.r``), used in rules as
     ``namespace.field`` and joined into the spec's one query plan when a rule uses them.
     A namespace must not have the name of a source of the spec that activates it."""
+
+
+@hookspec
+def register_entity_functions() -> list[EntityFunctionDef]:
+    """Rule functions whose per-entity value the plugin computes from an entry of its spec
+    section (``cohort('signup_week')``, ``variant('template_feature')``): the first argument names
+    the entry, the others are constants. Each call a rule makes is built as a table keyed by the
+    entity and joined into the spec's one query plan. Names share the space of functions."""
 
 
 @hookspec

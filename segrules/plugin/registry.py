@@ -9,16 +9,17 @@ from ..diagnostics import Diagnostic
 from ..errors import PluginError
 from .destinations import DestinationDef
 from .host import get_plugin_manager
-from .types import FunctionDef, NamespaceDef, PluginInfo, SegmentOutputDef, SinkDef, SpecSection, Validator
+from .types import EntityFunctionDef, FunctionDef, NamespaceDef, PluginInfo, SegmentOutputDef, SinkDef, SpecSection, Validator
 
 
 @dataclass
 class Registry:
-    """Functions, spec sections, namespaces, segment outputs, validators, sinks and commands by name, with their plugin."""
+    """Functions, spec sections, namespaces, entity functions, segment outputs, validators, sinks and commands by name, with their plugin."""
 
     functions: dict[str, FunctionDef] = field(default_factory=dict)
     sections: dict[str, SpecSection] = field(default_factory=dict)
     namespaces: dict[str, NamespaceDef] = field(default_factory=dict)
+    entity_functions: dict[str, EntityFunctionDef] = field(default_factory=dict)
     segment_outputs: dict[str, SegmentOutputDef] = field(default_factory=dict)
     validators: dict[str, Validator] = field(default_factory=dict)
     sinks: dict[str, SinkDef] = field(default_factory=dict)
@@ -63,12 +64,16 @@ _KINDS = (
     ("register_functions", "functions", "function"),
     ("register_spec_sections", "sections", "spec section"),
     ("register_namespaces", "namespaces", "namespace"),
+    ("register_entity_functions", "entity_functions", "function"),
     ("register_segment_outputs", "segment_outputs", "segment output"),
     ("register_validators", "validators", "validator"),
     ("register_sinks", "sinks", "sink"),
     ("register_destinations", "destinations", "destination"),
 )
 _COMMANDS = ("register_commands", "commands", "command")
+# Kinds whose names share one space: an entity function is called like a function (functions
+# are collected first, so an entity function clashing with one is named with both plugins).
+_NAME_SPACE = {"entity_functions": "functions"}
 
 RESERVED_SECTIONS = frozenset({"version", "name", "description", "entity", "sources", "params",
                                "features", "segments", "schema", "destinations", "syncs"})
@@ -118,7 +123,8 @@ def _collect(pm, reg: Registry, reserved: dict, hook_name: str, attr: str, label
                     "SR603", f"plugin {plugin_name}: {hook_name} returned {item!r}, which has no name",
                     source=plugin_name))
                 continue
-            other = reg.owner.get((attr, name)) or reserved.get((attr, name))
+            space = _NAME_SPACE.get(attr, attr)
+            other = reg.owner.get((attr, name)) or reg.owner.get((space, name)) or reserved.get((space, name))
             if other is not None:
                 clashes.append(Diagnostic(
                     "SR604", f"{label} {name!r} is registered by both {other} and {plugin_name}",

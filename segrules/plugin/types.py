@@ -98,10 +98,14 @@ class SourceExpression:
     it with the spec (errors point into the section) and compiles it for the plugin.
 
     ``path``: where its text is in the spec, e.g. ``("rfm", "where")``; ``source_path``: where the
-    source name is (for an unknown source).  ``expect``: a type category (``TYPE_CATEGORIES``)."""
+    source name is (for an unknown source).  ``expect``: a type category (``TYPE_CATEGORIES``).
+
+    ``source=None`` makes it an *entity expression*: evaluated per entity like a feature, so it may
+    use aggregates, features, parameters and ``segment()`` (``experiments: {population:
+    segment('active'), metric: count(events within 7d)}``); see ``NamespaceBuild.entity_values``."""
 
     key: str
-    source: str
+    source: str | None
     text: str
     path: tuple
     source_path: tuple | None = None
@@ -124,6 +128,41 @@ class NamespaceDef:
     fields: Callable[[Any], list[ValueField]]
     build: Callable[[Any], Any]
     expressions: Callable[[Any], list[SourceExpression]] | None = None
+    doc: str = ""
+
+
+@dataclass(frozen=True)
+class EntityFunctionDef:
+    """A rule function whose value per entity a plugin computes in the database from an entry of
+    its spec section: ``cohort('signup_week')``, ``retained('signup_week', 4)``.
+
+    The first argument is a string literal naming an entry of the top-level section ``section``
+    (``entries(config)`` lists the names, given the section's pydantic config); the others are
+    literals of the type categories ``args`` (see ``TYPE_CATEGORIES``; a parameter is not
+    accepted: the value is fixed when the spec is checked).
+    The checker rejects, at their positions, an unknown entry (SR320), a non-constant or
+    wrongly typed argument (SR434), a use inside an aggregate (SR308) and a use without the
+    section (SR313). ``check(config, entry, args)`` (optional) may return a message for arguments that
+    are constants of the right type but out of range (``retained('w', 99)`` with 8 periods): an
+    SR434 at the call. ``returns``: an Ibis type string, or ``returns(entry, args)`` giving one.
+
+    ``build(ctx)`` gets a :class:`~segrules.compile.namespaces.NamespaceBuild` for the section
+    (``ctx.entry``: the entry's name, ``ctx.args``: the other argument values) and returns an
+    Ibis table with the entity key column (``ctx.key``) and a ``value`` column, at most one row
+    per entity (entities without a row get null). Each distinct call is built once per plan and
+    joined into the spec's one query plan only when a rule uses it. ``expressions(config, model)``
+    (the section's config and the spec model, e.g. for the entity key): the section's source and
+    entity expressions, checked with the spec whenever the section is
+    there (several functions of one section may share them)."""
+
+    name: str
+    section: str
+    entries: Callable[[Any], Iterable[str]]
+    build: Callable[[Any], Any]
+    returns: str | Callable[[str, tuple], str]
+    args: tuple[str, ...] = ()
+    check: Callable[[Any, str, tuple], str | None] | None = None
+    expressions: Callable[[Any, Any], list[SourceExpression]] | None = None
     doc: str = ""
 
 

@@ -120,7 +120,8 @@ def _run_cases(doc: SpecTestDocument, spec, schemas, result: FileResult) -> None
     zone = ZoneInfo(spec.timezone)
     m = spec.model
     try:  # one schema per table for the whole file: check the spec once
-        checked = analyze(spec.document, schemas, spec.registry.functions, spec.registry.namespaces)
+        checked = analyze(spec.document, schemas, spec.registry.functions, spec.registry.namespaces,
+                          spec.registry.entity_functions)
     except SegrulesError as exc:
         raise SpecError(diagnostics=list(exc.diagnostics) + [Diagnostic(
             "SR137", "the spec does not check against the fixture tables (types from the schema: blocks "

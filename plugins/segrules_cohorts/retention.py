@@ -1,0 +1,105 @@
+"""Cohorts and retention, built with Ibis in the database.
+
+Definitions (docs/plugins/cohorts.md has them with examples):
+
+* an entity's **start** is its ``start:`` value as of now; entities without one, or with one after
+  now, are in no cohort;
+* its **cohort** is the calendar period (``grain``) of its start: :mod:`.periods`;
+* an **activity** is a row of the activity source at or before now, with a key and a time, whose
+  ``where`` holds (null counts as false); it falls in period ``k = period(time) - period(start)``
+  of the entity; activities before the start period (``k < 0``) do not count;
+* **classic** retention in period ``k``: at least one activity in period ``k``; **rolling**: at
+  least one in period ``k`` or later (up to now);
+* period ``k`` of a cohort is **observed** once it has begun: ``period(now) - cohort >= k``.
+  Counts of periods not yet begun are null, and so is ``retained()`` for their entities.
+"""
+
+from __future__ import annotations
+
+import ibis
+import ibis.expr.datatypes as dt
+
+from segrules.errors import PluginError
+
+from .checks import cohort_diagnostics
+from .periods import period_index, period_label, python_index
+
+
+def _checked_config(ctx, name: str):
+    errors = [d for d in cohort_diagnostics(ctx.checked.document, ctx.checked) if d.is_error]
+    if errors:
+        raise PluginError(diagnostics=errors)
+    return ctx.config[name]
+
+
+def starts(ctx, name: str):
+    """``key``, ``cohort`` (the start's period index) for the entities with a start at or before now."""
+    c = ctx.config[name]
+    values = ctx.entity_values({"start": f"{name}.start"})
+    start = values.start.cast(dt.timestamp) if values.start.type().is_date() else values.start
+    values = values.filter(start.notnull() & (start <= ctx.now_literal))
+    return values.select(ctx.key, cohort=period_index(values.start, c.grain.value))
+
+
+def active_periods(ctx, name: str, starts_table):
+    """Per entity with activity since its start period: ``_k`` and one column per quantity the
+    retention needs: ``a0 .. aP`` (1 when active in period j, classic) or ``last`` (the latest
+    active period, rolling)."""
+    c = ctx.config[name]
+    rows = ctx.source(c.source)
+    time = rows[ctx.source_time(c.source)]
+    keep = rows[ctx.source_key(c.source)].notnull() & time.notnull()
+    if c.where is not None:
+        keep &= ctx.expression(f"{name}.where", rows)
+    rows = rows.filter(keep)
+    rows = rows.select(_k=rows[ctx.source_key(c.source)], _p=period_index(rows[ctx.source_time(c.source)],
+                                                                           c.grain.value))
+    j = rows.join(starts_table, rows._k == starts_table[ctx.key])
+    j = j.select("_k", k=j._p - j.cohort)
+    j = j.filter(j.k >= 0)
+    if c.retention.value == "rolling":
+        return j.group_by("_k").aggregate(last=j.k.max())
+    j = j.filter(j.k <= c.periods)
+    return j.group_by("_k").aggregate(**{f"a{p}": ibis.ifelse(j.k == p, 1, 0).max() for p in range(c.periods + 1)})
+
+
+def per_entity(ctx, name: str):
+    """Every entity with a cohort: ``key``, ``cohort`` and the activity columns (null when none)."""
+    s = starts(ctx, name)
+    active = active_periods(ctx, name, s)
+    j = s.left_join(active, s[ctx.key] == active._k)
+    return j.drop("_k")
+
+
+def _retained_value(j, c, k: int):
+    if c.retention.value == "rolling":
+        return j["last"].fill_null(-1) >= k
+    return j[f"a{k}"].fill_null(0) == 1
+
+
+def build_cohort(ctx):
+    """``EntityFunctionDef.build`` of ``cohort(name)``: the label of the entity's cohort period."""
+    c = _checked_config(ctx, ctx.entry)
+    s = starts(ctx, ctx.entry)
+    return s.select(ctx.key, value=period_label(s.cohort, c.grain.value))
+
+
+def build_retained(ctx):
+    """``retained(name, k)``: active in period k (classic) or in k or later (rolling); null for an
+    entity without a cohort or whose period k has not begun."""
+    name, (k,) = ctx.entry, ctx.args
+    c = _checked_config(ctx, name)
+    j = per_entity(ctx, name)
+    observed = ibis.literal(python_index(ctx.now, c.grain.value)) - j.cohort >= k
+    return j.select(ctx.key, value=ibis.ifelse(observed, _retained_value(j, c, k), ibis.null(dt.boolean)))
+
+
+def matrix(ctx, name: str):
+    """One row per cohort: ``cohort`` (index), ``label``, ``size`` and ``active0 .. activeP``: the
+    retention matrix as one Ibis expression (one query)."""
+    c = _checked_config(ctx, name)
+    j = per_entity(ctx, name)
+    counts = {f"active{k}": ibis.ifelse(_retained_value(j, c, k), 1, 0).sum() for k in range(c.periods + 1)}
+    m = j.group_by("cohort").aggregate(size=j.count(), **counts)
+    return m.select("cohort", label=period_label(m.cohort, c.grain.value), size=m.size,
+                    **{f"active{k}": m[f"active{k}"] for k in range(c.periods + 1)}).order_by("cohort")
