@@ -1,0 +1,156 @@
+"""``segrules funnel SPEC NAME``: the funnel table, the biggest drop-off and the breakdowns in the
+terminal (or as JSON), and an offline HTML report with ``--out``."""
+
+from __future__ import annotations
+
+import json
+import os
+import sys
+import tempfile
+from pathlib import Path
+from typing import TYPE_CHECKING
+
+import click
+from rich.console import Console
+from rich.table import Table
+
+import segrules
+from segrules.errors import SegrulesError, SinkError
+
+if TYPE_CHECKING:
+    from .report import Breakdown, FunnelReport
+
+
+def duration_text(seconds: float | None) -> str:
+    """A time between steps for people: 45s, 12.5min, 3.2h, 2.1d."""
+    if seconds is None:
+        return "–"
+    for unit, size in (("d", 86_400), ("h", 3600), ("min", 60)):
+        if seconds >= size:
+            return f"{seconds / size:.1f}{unit}"
+    return f"{seconds:.0f}s"
+
+
+def pct(x: float | None) -> str:
+    return "–" if x is None else f"{100 * x:.1f}%"
+
+
+def p_text(p: float) -> str:
+    return f"{p:.3g}" if p >= 1e-4 else f"{p:.1e}"
+
+
+def drop_sentence(report: FunnelReport) -> str:
+    i = report.biggest_drop
+    if i is None:
+        why = "every user reached the last step" if report.steps[0].users else "no user reached step 1"
+        return f"Biggest drop-off: none ({why})."
+    before, after = report.steps[i - 1], report.steps[i]
+    return (f"Biggest drop-off: {before.label} → {after.label}: {pct(1 - after.step_conversion)} of "
+            f"{before.users:,} users did not go on ({before.users - after.users:,} lost).")
+
+
+def test_sentences(report: FunnelReport, breakdown: Breakdown) -> list[str]:
+    """The chi-square tests of a breakdown: overall conversion, then at the biggest drop-off."""
+    first, last = report.steps[0].label, report.steps[-1].label
+    tests = [(f"{first} → {last}", breakdown.conversion_test)]
+    if report.biggest_drop is not None:
+        i = report.biggest_drop
+        tests.append((f"{report.steps[i - 1].label} → {report.steps[i].label}", breakdown.drop_test))
+    out = []
+    for what, test in tests:
+        if test is None:
+            out.append(f"{what}: no test (one group, or every group alike)")
+            continue
+        verdict = "differs between groups" if test.p_value < 0.05 else "no significant difference"
+        out.append(f"{what}: chi-square {test.statistic:.2f}, dof {test.dof}, p = {p_text(test.p_value)} "
+                   f"({verdict})")
+    return out
+
+
+def print_report(report: FunnelReport, console: Console) -> None:
+    c = report.config
+    window = [f"convert {c.convert}" if c.convert else "no conversion limit"]
+    if c.within:
+        window.append(f"within {c.within}")
+    if c.entry == "first":
+        window.append("first entry only")
+    table = Table(title=f"Funnel {report.funnel} of {report.spec}",
+                  caption=f"{', '.join(window)}; as of {report.as_of:%Y-%m-%d %H:%M:%S}; times: from the "
+                  "previous step")
+    for name, justify in (("step", "left"), ("users", "right"), ("step conv.", "right"),
+                          ("overall", "right"), ("median time", "right"), ("p90 time", "right")):
+        table.add_column(name, justify=justify, no_wrap=name == "step")
+    for i, s in enumerate(report.steps):
+        mark = " ◀" if i == report.biggest_drop else ""
+        table.add_row(f"{i + 1}. {s.label}{mark}", f"{s.users:,}", pct(s.step_conversion),
+                      pct(s.overall_conversion), duration_text(s.median_seconds), duration_text(s.p90_seconds))
+    console.print(table)
+    console.print(drop_sentence(report))
+    for b in report.breakdowns:
+        grid = Table(title=f"By {b.name}")
+        grid.add_column(b.name, no_wrap=True)
+        for i, s in enumerate(report.steps):
+            grid.add_column(f"{i + 1}", justify="right")
+        grid.add_column("conversion", justify="right")
+        for g in b.groups:
+            grid.add_row(g.value, *(f"{n:,}" for n in g.users), pct(g.conversion))
+        console.print(grid)
+        for sentence in test_sentences(report, b):
+            console.print(sentence)
+
+
+def write_atomic(target: Path, text: str) -> None:
+    """Write beside the target and rename into place: a failed run leaves an earlier report."""
+    if not target.parent.is_dir():
+        raise SinkError(f"cannot write {target}: directory {target.parent} does not exist", code="SR801")
+    fd, tmp = tempfile.mkstemp(prefix=f".{target.name}.", suffix=".tmp", dir=target.parent)
+    try:
+        with os.fdopen(fd, "w", encoding="utf-8") as fh:
+            fh.write(text)
+        umask = os.umask(0)
+        os.umask(umask)
+        os.chmod(tmp, 0o666 & ~umask)
+        os.replace(tmp, target)
+    except OSError as exc:
+        raise SinkError(f"cannot write {target}: {exc.strerror or exc}", code="SR801") from None
+    finally:
+        if os.path.exists(tmp):
+            os.unlink(tmp)
+
+
+@click.command("funnel")
+@click.argument("spec", type=click.Path(dir_okay=False))
+@click.argument("name")
+@click.option("--db", metavar="URL", required=True, help="DuckDB file or Ibis URL.")
+@click.option("--by", "by", multiple=True, metavar="COL",
+              help="Break down by this entity column instead of the funnel's breakdown:; repeatable.")
+@click.option("--as-of", "as_of", metavar="TIME", help="Compute the funnel as of this date/time (sets `now`).")
+@click.option("--param", "params", multiple=True, metavar="NAME=VALUE", help="Override a spec parameter; repeatable.")
+@click.option("--format", "fmt", type=click.Choice(["text", "json"]), default="text", show_default=True,
+              help="Output format.")
+@click.option("--out", type=click.Path(dir_okay=False), help="Write the HTML report here (self-contained, offline).")
+def funnel_command(spec, name, db, by, as_of, params, fmt, out):
+    """The funnel NAME of SPEC's funnels: section: users per step, step and overall conversion,
+    the biggest drop-off, median and 90th-percentile time between steps, and breakdowns with a
+    chi-square test of whether conversion differs between groups."""
+    from segrules.cli import parse_params
+
+    from .html import render_html
+    from .report import compute_report
+
+    console = Console(highlight=False)
+    try:
+        loaded = segrules.load(spec)
+        report = compute_report(loaded, segrules.connect(db, read_only=True), name, as_of=as_of,
+                                params=parse_params(params), by=list(by))
+        if fmt == "json":
+            click.echo(json.dumps(report.to_dict(), indent=2))
+        else:
+            print_report(report, console)
+        if out:
+            write_atomic(Path(out), render_html(report))
+            if fmt == "text":
+                console.print(f"wrote {out}")
+    except SegrulesError as exc:
+        click.echo(exc.render(), err=True)
+        sys.exit(2)
