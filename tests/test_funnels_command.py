@@ -8,8 +8,6 @@ import json
 import math
 import os
 import re
-import shutil
-import subprocess
 
 import ibis
 import pyarrow as pa
@@ -25,6 +23,8 @@ from segrules.cli import main
 from segrules_cohorts.funnels.demo import write_onboarding_data
 from segrules_cohorts.funnels.report import compute_report
 from segrules_cohorts.funnels.significance import chi_square
+
+from chromium import chromium, rendered_dom, screenshot
 
 HEAD = """version: 1
 name: t
@@ -139,38 +139,24 @@ def test_funnel_report_is_one_query(db, monkeypatch):
     assert "PERCENTILE_CONT" in executed[0].upper() or "QUANTILE_CONT" in executed[0].upper()
 
 
-def _chromium() -> str:
-    found = shutil.which("chromium") or shutil.which("chromium-browser")
-    if found is None:
-        if os.environ.get("CI"):
-            pytest.fail("CI is set but chromium is missing: .ci/run installs it")
-        pytest.skip("chromium is not installed (CI installs it)")
-    return found
-
-
 def test_funnel_html_renders_in_headless_chromium(db, tmp_path):
-    chromium = _chromium()
+    chromium()
     out = tmp_path / "funnel.html"
     result = CliRunner().invoke(main, ["funnel", SPEC, "onboarding", "--db", db, "--as-of", "2025-06-01",
                                        "--out", str(out)])
     assert result.exit_code == 0, result.output
     html = out.read_text(encoding="utf-8")
     assert "<script" not in html and "http://" not in html.replace('xmlns="http://www.w3.org/2000/svg"', "")
-    flags = ["--headless", "--no-sandbox", "--disable-gpu", "--no-first-run", "--disable-dev-shm-usage",
-             f"--user-data-dir={tmp_path / 'profile'}"]
-    dom = subprocess.run([chromium, *flags, "--dump-dom", out.as_uri()], capture_output=True, text=True,
-                         timeout=120).stdout
+    dom = rendered_dom(out, tmp_path / "profile")
     assert "<h1>Funnel onboarding: saas_onboarding</h1>" in dom
     chart = re.search(r'<svg id="funnel-chart".*?</svg>', dom, re.S).group(0)
     assert chart.count('class="bar"') == 4 and "Invited Teammate" in chart and "#d9822b" in chart
-    for i, groups in ((0, 4), (1, 4)):
+    for i in (0, 1):
         svg = re.search(rf'<svg id="breakdown-{i}".*?</svg>', dom, re.S).group(0)
-        assert svg.count('class="bar"') == groups
+        assert svg.count('class="bar"') == 4
     assert "Biggest drop-off: Created First Project → Invited Teammate" in dom
-    shot = tmp_path / "shot.png"
-    subprocess.run([chromium, *flags, f"--screenshot={shot}", "--window-size=1100,1400", out.as_uri()],
-                   capture_output=True, timeout=120)
-    assert shot.read_bytes()[:8] == b"\x89PNG\r\n\x1a\n" and shot.stat().st_size > 20_000
+    png = screenshot(out, tmp_path / "profile", tmp_path / "shot.png")
+    assert png[:8] == b"\x89PNG\r\n\x1a\n" and len(png) > 20_000
 
 
 def test_funnel_html_escapes_labels(tmp_path):
@@ -201,34 +187,31 @@ def test_funnel_chi_square_equals_scipy(groups):
     assert abs(got.p_value - ref.pvalue) <= 1e-9
 
 
-def test_funnel_breakdown_null_group_and_entity_filter():
-    """A null breakdown value is its own group; events of keys that are not entities do not count."""
+def _tiny(users: dict, events: list[tuple]):
+    """A DuckDB with ``users`` (id -> company_size) and ``events`` (user, name, second), and the
+    funnel a -> b broken down by company_size."""
     con = ibis.duckdb.connect()
-    con.create_table("users", pa.table({"user_id": [1, 2, 3], "company_size": ["s", None, None]}))
-    con.create_table("events", pa.table({"user_id": [1, 1, 2, 3, 9, 9],
-                                         "name": ["a", "b", "a", "a", "a", "b"],
-                                         "ts": pa.array([1, 2, 1, 1, 1, 2], pa.timestamp("s"))}))
+    con.create_table("users", pa.table({"user_id": list(users), "company_size": list(users.values())}))
+    con.create_table("events", pa.table({"user_id": [e[0] for e in events], "name": [e[1] for e in events],
+                                         "ts": pa.array([e[2] for e in events], pa.timestamp("s"))}))
     con.create_table("plans", pa.table({"user_id": [1], "plan": ["pro"]}))
     registry = segrules.default_registry(plugins=[funnels_plugin], load_entrypoints=False)
     spec = segrules.load_text(HEAD + "funnels:\n  f:\n    steps: [\"events where name == 'a'\", \"events where "
                               "name == 'b'\"]\n    breakdown: [company_size]\nsegments:\n  all: {where: 'true'}\n",
                               "t.yaml", registry=registry)
-    report = compute_report(spec, con, "f", as_of="2025-01-01")
+    return compute_report(spec, con, "f", as_of="2025-01-01")
+
+
+def test_funnel_breakdown_null_group_and_entity_filter():
+    """A null breakdown value is its own group; events of keys that are not entities do not count."""
+    report = _tiny({1: "s", 2: None, 3: None}, [(1, "a", 1), (1, "b", 2), (2, "a", 1), (3, "a", 1), (9, "a", 1),
+                                                 (9, "b", 2)])
     assert [s.users for s in report.steps] == [3, 1]
     assert {g.value: g.users for g in report.breakdowns[0].groups} == {"s": (1, 1), "(null)": (2, 0)}
 
 
 def test_funnel_without_losses_has_no_drop_off():
-    con = ibis.duckdb.connect()
-    con.create_table("users", pa.table({"user_id": [1, 2], "company_size": ["s", "m"]}))
-    con.create_table("events", pa.table({"user_id": [1, 1, 2, 2], "name": ["a", "b", "a", "b"],
-                                         "ts": pa.array([1, 2, 1, 2], pa.timestamp("s"))}))
-    con.create_table("plans", pa.table({"user_id": [1], "plan": ["pro"]}))
-    registry = segrules.default_registry(plugins=[funnels_plugin], load_entrypoints=False)
-    spec = segrules.load_text(HEAD + "funnels:\n  f:\n    steps: [\"events where name == 'a'\", \"events where "
-                              "name == 'b'\"]\n    breakdown: [company_size]\nsegments:\n  all: {where: 'true'}\n",
-                              "t.yaml", registry=registry)
-    report = compute_report(spec, con, "f", as_of="2025-01-01")
+    report = _tiny({1: "s", 2: "m"}, [(1, "a", 1), (1, "b", 2), (2, "a", 1), (2, "b", 2)])
     assert [s.users for s in report.steps] == [2, 2] and report.biggest_drop is None
     assert report.breakdowns[0].conversion_test is None and report.breakdowns[0].drop_test is None
     from segrules_cohorts.funnels.command import drop_sentence

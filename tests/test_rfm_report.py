@@ -3,10 +3,7 @@ the PNG of the grid, and the numbers behind them."""
 
 from __future__ import annotations
 
-import os
 import re
-import shutil
-import subprocess
 from datetime import datetime
 from pathlib import Path
 
@@ -17,6 +14,8 @@ import segrules
 from segrules.cli import main
 from segrules.demo import write_demo_data
 from segrules_rfm.report import compute_report
+
+from chromium import chromium, rendered_dom, screenshot
 
 NOW = datetime(2026, 10, 1, 12, 0)
 SPEC = "segment_specs/ecommerce.yaml"
@@ -76,24 +75,12 @@ def test_rfm_command_errors_are_diagnostics(db, tmp_path):
     assert result.exit_code == 2 and "does not exist" in result.output
 
 
-def _chromium() -> str | None:
-    found = shutil.which("chromium") or shutil.which("chromium-browser")
-    if found is None:
-        if os.environ.get("CI"):
-            pytest.fail("CI is set but chromium is missing: .ci/run installs it")
-        pytest.skip("chromium is not installed (CI installs it)")
-    return found
-
-
 def test_rfm_html_renders_in_headless_chromium(db, tmp_path):
-    chromium = _chromium()
+    chromium()
     out = tmp_path / "report.html"
     result = CliRunner().invoke(main, ["rfm", SPEC, "--db", db, "--as-of", NOW.isoformat(), "--out", str(out)])
     assert result.exit_code == 0, result.output
-    flags = ["--headless", "--no-sandbox", "--disable-gpu", "--no-first-run", "--disable-dev-shm-usage",
-             f"--user-data-dir={tmp_path / 'profile'}"]
-    dom = subprocess.run([chromium, *flags, "--dump-dom", out.as_uri()], capture_output=True, text=True,
-                         timeout=120).stdout
+    dom = rendered_dom(out, tmp_path / "profile")
     assert "<h1>RFM report: shop</h1>" in dom
     heatmap = re.search(r'<svg id="rfm-heatmap".*?</svg>', dom, re.S).group(0)
     assert heatmap.count('class="cell"') == 25
@@ -102,9 +89,8 @@ def test_rfm_html_renders_in_headless_chromium(db, tmp_path):
         assert svg.count('class="bar"') == 12 and "Champions" in svg
     assert dom.count("<tr>") == 13  # header + 12 labels
     shot = tmp_path / "shot.png"
-    subprocess.run([chromium, *flags, f"--screenshot={shot}", "--window-size=1100,1400", out.as_uri()],
-                   capture_output=True, timeout=120)
-    assert shot.read_bytes()[:8] == b"\x89PNG\r\n\x1a\n" and shot.stat().st_size > 20_000
+    png = screenshot(out, tmp_path / "profile", shot)
+    assert png[:8] == b"\x89PNG\r\n\x1a\n" and len(png) > 20_000
 
 
 def test_rfm_report_escapes_labels_and_takes_campaigns_from_a_file(db, tmp_path):

@@ -17,7 +17,8 @@ from .config import SECTION, Funnels
 from .steps import funnel_diagnostics, funnel_expressions, section_diagnostics
 
 
-def section_expressions(config: Funnels):
+def section_expressions(config: Funnels, model=None):
+    """The step conditions and breakdowns of every funnel (``model``, the spec, is not needed)."""
     return [e for name in config.names() for e in funnel_expressions(name, config[name])]
 
 

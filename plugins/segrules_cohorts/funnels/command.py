@@ -4,9 +4,7 @@ terminal (or as JSON), and an offline HTML report with ``--out``."""
 from __future__ import annotations
 
 import json
-import os
 import sys
-import tempfile
 from pathlib import Path
 from typing import TYPE_CHECKING
 
@@ -15,7 +13,8 @@ from rich.console import Console
 from rich.table import Table
 
 import segrules
-from segrules.errors import SegrulesError, SinkError
+from segrules.errors import SegrulesError
+from segrules.reports import write_atomic
 
 if TYPE_CHECKING:
     from .report import Breakdown, FunnelReport
@@ -99,25 +98,6 @@ def print_report(report: FunnelReport, console: Console) -> None:
             console.print(sentence)
 
 
-def write_atomic(target: Path, text: str) -> None:
-    """Write beside the target and rename into place: a failed run leaves an earlier report."""
-    if not target.parent.is_dir():
-        raise SinkError(f"cannot write {target}: directory {target.parent} does not exist", code="SR801")
-    fd, tmp = tempfile.mkstemp(prefix=f".{target.name}.", suffix=".tmp", dir=target.parent)
-    try:
-        with os.fdopen(fd, "w", encoding="utf-8") as fh:
-            fh.write(text)
-        umask = os.umask(0)
-        os.umask(umask)
-        os.chmod(tmp, 0o666 & ~umask)
-        os.replace(tmp, target)
-    except OSError as exc:
-        raise SinkError(f"cannot write {target}: {exc.strerror or exc}", code="SR801") from None
-    finally:
-        if os.path.exists(tmp):
-            os.unlink(tmp)
-
-
 @click.command("funnel")
 @click.argument("spec", type=click.Path(dir_okay=False))
 @click.argument("name")
@@ -148,7 +128,7 @@ def funnel_command(spec, name, db, by, as_of, params, fmt, out):
         else:
             print_report(report, console)
         if out:
-            write_atomic(Path(out), render_html(report))
+            write_atomic(Path(out), lambda tmp: Path(tmp).write_text(render_html(report), encoding="utf-8"))
             if fmt == "text":
                 console.print(f"wrote {out}")
     except SegrulesError as exc:

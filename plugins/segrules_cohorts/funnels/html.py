@@ -19,38 +19,33 @@ svg text{font:12px system-ui,sans-serif}.test{color:#52606d}
 BLUE, ORANGE = "#16529c", "#d9822b"
 
 
-def funnel_svg(report: FunnelReport) -> str:
-    """One bar per step, as wide as its users; the bar after the biggest drop-off in orange."""
-    row, left, span = 44, 230, 560
-    top = max((s.users for s in report.steps), default=0) or 1
-    parts = [f'<svg id="funnel-chart" xmlns="http://www.w3.org/2000/svg" width="{left + span + 150}" '
-             f'height="{row * len(report.steps) + 8}" role="img" aria-label="users per funnel step">']
-    for i, s in enumerate(report.steps):
-        y, width = 4 + i * row, max(1.0, span * s.users / top)
-        color = ORANGE if i == report.biggest_drop else BLUE
-        parts.append(f'<text x="{left - 10}" y="{y + 22}" text-anchor="end">{i + 1}. {escape(s.label)}</text>')
-        parts.append(f'<rect class="bar" x="{left}" y="{y + 4}" width="{width:.1f}" height="{row - 12}" '
-                     f'fill="{color}"><title>{escape(s.label)}: {s.users:,} users</title></rect>')
-        parts.append(f'<text x="{left + width + 8:.1f}" y="{y + 22}">{s.users:,} · {pct(s.overall_conversion)}'
-                     '</text>')
+def bars_svg(element_id: str, label: str, bars: list[tuple[str, float, str, str]], row: int, left: int,
+             span: int) -> str:
+    """Horizontal bars ``(label, value, text after the bar, color)``, the longest ``span`` wide."""
+    top = max((value for _, value, _, _ in bars), default=0) or 1
+    parts = [f'<svg id="{element_id}" xmlns="http://www.w3.org/2000/svg" width="{left + span + 150}" '
+             f'height="{row * len(bars) + 8}" role="img" aria-label="{escape(label)}">']
+    for i, (name, value, text, color) in enumerate(bars):
+        y, width, middle = 4 + i * row, max(1.0, span * value / top), 4 + i * row + row // 2 + 2
+        parts.append(f'<text x="{left - 10}" y="{middle}" text-anchor="end">{escape(name)}</text>')
+        parts.append(f'<rect class="bar" x="{left}" y="{y + 3}" width="{width:.1f}" height="{row - 8}" '
+                     f'fill="{color}"><title>{escape(name)}: {escape(text)}</title></rect>')
+        parts.append(f'<text x="{left + width + 8:.1f}" y="{middle}">{escape(text)}</text>')
     parts.append("</svg>")
     return "".join(parts)
+
+
+def funnel_svg(report: FunnelReport) -> str:
+    """One bar per step, as wide as its users; the step after the biggest drop-off in orange."""
+    bars = [(f"{i + 1}. {s.label}", s.users, f"{s.users:,} · {pct(s.overall_conversion)}",
+             ORANGE if i == report.biggest_drop else BLUE) for i, s in enumerate(report.steps)]
+    return bars_svg("funnel-chart", "users per funnel step", bars, row=44, left=230, span=560)
 
 
 def conversion_svg(index: int, breakdown: Breakdown) -> str:
     """Overall conversion per group of one breakdown."""
-    row, left, span = 26, 180, 420
-    top = max((g.conversion for g in breakdown.groups), default=0) or 1
-    parts = [f'<svg id="breakdown-{index}" xmlns="http://www.w3.org/2000/svg" width="{left + span + 90}" '
-             f'height="{row * len(breakdown.groups) + 8}" role="img" aria-label="conversion by group">']
-    for i, g in enumerate(breakdown.groups):
-        y, width = 4 + i * row, max(1.0, span * g.conversion / top)
-        parts.append(f'<text x="{left - 10}" y="{y + 16}" text-anchor="end">{escape(g.value)}</text>')
-        parts.append(f'<rect class="bar" x="{left}" y="{y + 3}" width="{width:.1f}" height="{row - 8}" '
-                     f'fill="{BLUE}"><title>{escape(g.value)}: {pct(g.conversion)}</title></rect>')
-        parts.append(f'<text x="{left + width + 6:.1f}" y="{y + 16}">{pct(g.conversion)}</text>')
-    parts.append("</svg>")
-    return "".join(parts)
+    bars = [(g.value, g.conversion, pct(g.conversion), BLUE) for g in breakdown.groups]
+    return bars_svg(f"breakdown-{index}", f"conversion by {breakdown.name}", bars, row=26, left=180, span=420)
 
 
 def _steps_table(report: FunnelReport) -> str:
