@@ -152,7 +152,7 @@ def compare(results: list[dict]) -> bool:
     return ok
 
 
-def main(argv: list[str] | None = None) -> int:
+def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--customers", type=int, default=1_000_000)
     parser.add_argument("--events-per-customer", type=float, default=20)
@@ -168,6 +168,11 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--formulations", default="",
                         help="other hand-written formulations to time too (names after the dot in "
                              "bench/handwritten_cohorts.sql), or 'all'")
+    return parser
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = build_parser()
     args = parser.parse_args(argv)
     analyses = args.analyses.split(",")
     if unknown := sorted(set(analyses) - set(ANALYSES)):
