@@ -59,8 +59,10 @@ def chains(ctx, name: str) -> ibis.Table:
         attempts = first.select(KEY, _t1=first["_t"]).distinct()
     chain = attempts
     for j, rows in enumerate(steps[1:], start=2):
-        live = chain.filter(chain[f"_t{j - 1}"].notnull()).select(_pk=chain[KEY], _p1=chain["_t1"],
-                                                                  _pt=chain[f"_t{j - 1}"])
+        # Every attempt has its step-1 time; so for step 2 the attempts are read as they are
+        # (the same relation as the chain's, which the SQL then computes once, not twice).
+        live = chain if j == 2 else chain.filter(chain[f"_t{j - 1}"].notnull())
+        live = live.select(_pk=live[KEY], _p1=live["_t1"], _pt=live[f"_t{j - 1}"])
         cond = [rows[KEY] == live["_pk"], rows["_t"] > live["_pt"]]
         if funnel.convert_seconds is not None:
             cond.append(rows["_t"] <= live["_p1"] + ibis.interval(seconds=funnel.convert_seconds))
