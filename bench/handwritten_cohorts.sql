@@ -202,3 +202,48 @@ SELECT count(*) AS n1, count(t2) AS n2, count(t3) AS n3, count(t4) AS n4,
        quantile_cont(date_diff('microsecond', t3, t4) / 1e6, 0.5) AS q50_4,
        quantile_cont(date_diff('microsecond', t3, t4) / 1e6, 0.9) AS q90_4
 FROM chains;
+
+-- query: funnel.levels
+-- As funnel.joins, but the best attempt by one aggregation instead of a window: per number of
+-- steps reached r, the earliest times over the attempts reaching exactly r (a greedy chain is
+-- monotone in its start, so these are the earliest such attempt's times); the highest r wins.
+WITH
+steps AS MATERIALIZED (
+    SELECT customer_id AS k, ts AS t, name FROM events
+    WHERE name IN ('signup', 'create_project', 'invite_teammate', 'upgrade') AND ts <= $now),
+a1 AS (SELECT DISTINCT k, t AS t1 FROM steps WHERE name = 'signup'),
+a2 AS (SELECT a1.k, a1.t1, min(s.t) AS t2
+       FROM a1 LEFT JOIN steps AS s ON s.k = a1.k AND s.name = 'create_project' AND s.t > a1.t1
+                                    AND s.t <= a1.t1 + INTERVAL 14 DAY
+       GROUP BY a1.k, a1.t1),
+a3 AS (SELECT a2.k, a2.t1, a2.t2, min(s.t) AS t3
+       FROM a2 LEFT JOIN steps AS s ON s.k = a2.k AND s.name = 'invite_teammate' AND s.t > a2.t2
+                                    AND s.t <= a2.t1 + INTERVAL 14 DAY
+       GROUP BY a2.k, a2.t1, a2.t2),
+a4 AS (SELECT a3.k, a3.t1, a3.t2, a3.t3, min(s.t) AS t4,
+              1 + (a3.t2 IS NOT NULL)::INT + (a3.t3 IS NOT NULL)::INT + (min(s.t) IS NOT NULL)::INT AS r
+       FROM a3 LEFT JOIN steps AS s ON s.k = a3.k AND s.name = 'upgrade' AND s.t > a3.t3
+                                    AND s.t <= a3.t1 + INTERVAL 14 DAY
+       GROUP BY a3.k, a3.t1, a3.t2, a3.t3),
+levels AS (
+    SELECT k, max(r) AS r,
+           min(t1) FILTER (r = 1) AS t1_1,
+           min(t1) FILTER (r = 2) AS t1_2, min(t2) FILTER (r = 2) AS t2_2,
+           min(t1) FILTER (r = 3) AS t1_3, min(t2) FILTER (r = 3) AS t2_3, min(t3) FILTER (r = 3) AS t3_3,
+           min(t1) FILTER (r = 4) AS t1_4, min(t2) FILTER (r = 4) AS t2_4, min(t3) FILTER (r = 4) AS t3_4,
+           min(t4) FILTER (r = 4) AS t4_4
+    FROM a4 WHERE k IN (SELECT customer_id FROM customers) GROUP BY k),
+chains AS (
+    SELECT CASE r WHEN 4 THEN t1_4 WHEN 3 THEN t1_3 WHEN 2 THEN t1_2 ELSE t1_1 END AS t1,
+           CASE r WHEN 4 THEN t2_4 WHEN 3 THEN t2_3 WHEN 2 THEN t2_2 END AS t2,
+           CASE r WHEN 4 THEN t3_4 WHEN 3 THEN t3_3 END AS t3,
+           t4_4 AS t4
+    FROM levels)
+SELECT count(*) AS n1, count(t2) AS n2, count(t3) AS n3, count(t4) AS n4,
+       quantile_cont(date_diff('microsecond', t1, t2) / 1e6, 0.5) AS q50_2,
+       quantile_cont(date_diff('microsecond', t1, t2) / 1e6, 0.9) AS q90_2,
+       quantile_cont(date_diff('microsecond', t2, t3) / 1e6, 0.5) AS q50_3,
+       quantile_cont(date_diff('microsecond', t2, t3) / 1e6, 0.9) AS q90_3,
+       quantile_cont(date_diff('microsecond', t3, t4) / 1e6, 0.5) AS q50_4,
+       quantile_cont(date_diff('microsecond', t3, t4) / 1e6, 0.9) AS q90_4
+FROM chains;
