@@ -25,7 +25,7 @@ def _period_number(times: pd.Series, grain: str) -> pd.Series:
 def per_entity(starts: pd.DataFrame, activity: pd.DataFrame, grain: str, periods: int, retention: str,
                now: pd.Timestamp) -> pd.DataFrame:
     """Per entity with a start at or before now: ``key``, ``cohort`` (label), ``p`` (period
-    number) and ``retained_k`` for k in 0..periods (None when period k has not begun)."""
+    number) and ``retained_k`` for k in 0..periods (None when period k has not ended)."""
     s = starts[starts["start"].notna() & (starts["start"] <= now)].copy()
     s["p"] = _period_number(s["start"], grain)
     s["cohort"] = s["start"].map(lambda t: label(t, grain))
@@ -38,7 +38,7 @@ def per_entity(starts: pd.DataFrame, activity: pd.DataFrame, grain: str, periods
     ks = j.groupby("key")["k"].apply(set).to_dict()
     for k in range(periods + 1):
         def value(row, k=k):
-            if now_p - row["p"] < k:
+            if now_p - row["p"] <= k:  # period k has not ended
                 return None
             mine = ks.get(row["key"], set())
             return (max(mine, default=-1) >= k) if retention == "rolling" else (k in mine)
@@ -47,7 +47,7 @@ def per_entity(starts: pd.DataFrame, activity: pd.DataFrame, grain: str, periods
 
 
 def matrix(starts, activity, grain, periods, retention, now) -> dict[str, tuple[int, list[int | None]]]:
-    """cohort label -> (size, active count per period or None when not begun)."""
+    """cohort label -> (size, active count per period or None when not ended)."""
     s = per_entity(starts, activity, grain, periods, retention, now)
     out = {}
     for cohort, group in s.groupby("cohort"):

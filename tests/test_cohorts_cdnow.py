@@ -4,47 +4,22 @@ the first purchase, against the pandas reference, on DuckDB and PostgreSQL."""
 
 from __future__ import annotations
 
-import uuid
-
 import pandas as pd
-import pyarrow as pa
 import pytest
 
 import segrules
 from segrules_cohorts.report import compute_cohort
 
 import cohorts_reference as ref
-from rfm_helpers import BACKENDS, connect
-from test_rfm_cdnow import cdnow
+from test_rfm_cdnow import data, shop  # noqa: F401  the CDNOW tables on each backend (fixtures)
 
 AS_OF = pd.Timestamp("1998-07-01")
-
-
-@pytest.fixture(scope="module")
-def data():
-    return cdnow()
-
-
-@pytest.fixture(scope="module", params=BACKENDS)
-def shop(request, data):
-    con = connect(request.param)
-    tag = uuid.uuid4().hex[:10]
-    customers, orders = f"cdnow_cc_{tag}", f"cdnow_co_{tag}"
-    con.create_table(customers, pa.table({"customer_id": pa.array(sorted(data.customer_id.unique()), pa.int64())}))
-    con.create_table(orders, pa.table({
-        "customer_id": pa.array(data.customer_id, pa.int64()),
-        "date": pa.array(data["date"].dt.date, pa.date32()),
-        "dollar_value": pa.array(data.dollar_value, pa.float64())}))
-    yield con, customers, orders
-    for t in (orders, customers):
-        con.drop_table(t, force=True)
-    con.disconnect()
 
 
 @pytest.mark.parametrize("grain, periods, retention", [("month", 12, "classic"), ("month", 12, "rolling"),
                                                        ("week", 10, "classic")])
 def test_cohorts_cdnow_equals_pandas_reference(shop, data, grain, periods, retention):
-    con, customers, orders = shop
+    con, customers, orders, _ = shop
     text = (f"version: 1\nname: cdnow\nentity: {{table: {customers}, key: customer_id}}\n"
             f"sources:\n  orders: {{table: {orders}, key: customer_id, time: date}}\n"
             f"cohorts:\n  first_purchase:\n    start: first(orders.date)\n    grain: {grain}\n"

@@ -17,6 +17,8 @@ from segrules_rfm.report import compute_report
 
 from chromium import chromium, rendered_dom, screenshot
 
+_chromium = chromium  # tests/test_cohorts_report.py imports it from here
+
 NOW = datetime(2026, 10, 1, 12, 0)
 SPEC = "segment_specs/ecommerce.yaml"
 

@@ -42,7 +42,7 @@ def register_entity_functions():
         EntityFunctionDef("retained", COHORTS, _entries, build_retained, "boolean", args=("integer",),
                           check=_period_in_range, expressions=cohort_expressions,
                           doc="retained('name', k): active in period k after the start period (rolling: in k "
-                              "or later); null without a start or before period k has begun."),
+                              "or later); null without a start or until period k has ended."),
         EntityFunctionDef("variant", EXPERIMENTS, _entries, build_variant, "string",
                           expressions=experiment_expressions,
                           doc="variant('name'): the entity's group in the experiment; null outside its population."),
@@ -67,5 +67,5 @@ def register_validators():
 
 @hookimpl
 def register_commands():
-    from .command import cohort_command, experiment_command
-    return [cohort_command, experiment_command]
+    from .command import cohort_command, cohort_demo_command, experiment_command
+    return [cohort_command, experiment_command, cohort_demo_command]

@@ -6,6 +6,7 @@ segrules (:mod:`.config`)."""
 from __future__ import annotations
 
 from segrules.diagnostics import Diagnostic, Severity
+from segrules.errors import PluginError
 
 from .config import COHORTS, EXPERIMENTS
 
@@ -50,3 +51,13 @@ def experiment_diagnostics(document, checked=None) -> list[Diagnostic]:
                                    f"true/false (compared as a proportion), got {t}", node.span,
                                    hint="e.g. count(events where name == 'project_created')"))
     return diags
+
+
+def checked_entry(ctx, name: str):
+    """The section entry ``name`` of a build context, after the section's own checks (a broken
+    section raises its diagnostics instead of running)."""
+    check = cohort_diagnostics if ctx.namespace == COHORTS else experiment_diagnostics
+    errors = [d for d in check(ctx.checked.document, ctx.checked) if d.is_error]
+    if errors:
+        raise PluginError(diagnostics=errors)
+    return ctx.config[name]

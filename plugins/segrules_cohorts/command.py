@@ -49,7 +49,7 @@ def _p(x) -> str:
 def print_cohort(report, console: Console) -> None:
     what = "active in period k" if report.retention == "classic" else "active in period k or later"
     table = Table(title=f"Retention of {report.name} ({report.spec}): % of each cohort {what}",
-                  caption=f"{report.grain} cohorts, as of {report.as_of:%Y-%m-%d %H:%M:%S}; – : period not begun")
+                  caption=f"{report.grain} cohorts, as of {report.as_of:%Y-%m-%d %H:%M:%S}; – : period not over")
     table.add_column("cohort", no_wrap=True)
     table.add_column("size", justify="right")
     for k in range(report.periods + 1):
@@ -135,15 +135,15 @@ def print_experiment(report, console: Console) -> None:
     kind = "proportion" if report.proportion else "mean"
     table = Table(title=f"Experiment {report.name} ({report.spec}): metric {kind} per variant",
                   caption=f"since {report.start:%Y-%m-%d %H:%M}, as of {report.as_of:%Y-%m-%d %H:%M:%S}; "
-                          f"vs {report.control}: {'two-proportion z' if report.proportion else 'Welch t'} test, "
-                          "two-sided")
+                          f"* the control; {'two-proportion z' if report.proportion else 'Welch t'} test against "
+                          "it, two-sided")
     for column in ("variant", "weight", "size", kind, "95% CI", "difference", "lift", "p-value"):
         table.add_column(column, justify="left" if column == "variant" else "right", no_wrap=True)
     fmt = _pct if report.proportion else _num
     for v in report.variants:
         c = v.comparison
         low, high = v.ci
-        table.add_row(v.name + (" (control)" if v.name == report.control else ""), str(v.weight), f"{v.size:,}",
+        table.add_row(v.name + (" *" if v.name == report.control else ""), str(v.weight), f"{v.size:,}",
                       fmt(v.metric.mean), f"{fmt(low)} … {fmt(high)}" if low is not None else "–",
                       fmt(c.difference) if c else "", _pct(c.lift) if c else "", _p(c.p_value) if c else "")
     console.print(table)
@@ -212,3 +212,16 @@ def experiment_command(spec, name, db, as_of, params, fmt):
             click.echo(f"WARNING: sample ratio mismatch in {name} (p = {_p(report.srm.p_value)})", err=True)
     else:
         print_experiment(report, Console(highlight=False))
+
+
+@click.command("cohort-demo")
+@click.argument("path", type=click.Path(dir_okay=False))
+@click.option("--seed", type=int, default=None, help="Random seed (default: the documented one).")
+def cohort_demo_command(path, seed):
+    """Write the generated data of the cohorts plugin's example specs (segment_specs/cohorts_*.yaml)
+    into the DuckDB file PATH: sign-ups and purchases, logins, and an experiment, each with a
+    planted effect, for now = 2025-04-28."""
+    from .demo import SEED, write_growth_demo
+
+    counts = write_growth_demo(path, seed=SEED if seed is None else seed)
+    click.echo(f"wrote {path}: " + ", ".join(f"{name} {rows:,}" for name, rows in counts.items()))

@@ -9,9 +9,9 @@ from enum import Enum
 
 from pydantic import BaseModel, ConfigDict, Field, field_validator
 
-from segrules.errors import ExprSyntaxError
-from segrules.lang import ast, parse_expr, unparse
+from segrules.lang import ast, unparse
 from segrules.plugin import SourceExpression
+from segrules.spec.sections import as_expression_text, duration_seconds, positive_duration
 
 COHORTS, EXPERIMENTS = "cohorts", "experiments"
 _ACTIVITY = re.compile(r"\s*([A-Za-z_][A-Za-z0-9_]*)\s*(?:(where)(\s.*))?\s*", re.S)
@@ -26,14 +26,6 @@ class Grain(str, Enum):
 class Retention(str, Enum):
     classic = "classic"  # active in period k
     rolling = "rolling"  # active in period k or later
-
-
-def _as_text(value):
-    if isinstance(value, bool):
-        return "true" if value else "false"
-    if isinstance(value, (int, float)):
-        return str(value)
-    return value
 
 
 class Cohort(BaseModel):
@@ -52,7 +44,7 @@ class Cohort(BaseModel):
     retention: Retention = Field(Retention.classic, description="classic: active in period k; rolling: "
                                                                 "active in period k or later.")
 
-    _as_text = field_validator("start", "activity", mode="before")(_as_text)
+    _as_text = field_validator("start", "activity", mode="before")(as_expression_text)
 
     @field_validator("activity")
     @classmethod
@@ -115,20 +107,12 @@ class Experiment(BaseModel):
     pre_period: str | None = Field(None, description="A duration (28d): measure the metric before start "
                                                      "too, for a difference-in-differences estimate.")
 
-    _as_text = field_validator("population", "metric", mode="before")(_as_text)
+    _as_text = field_validator("population", "metric", mode="before")(as_expression_text)
 
     @field_validator("pre_period")
     @classmethod
     def _duration(cls, value):
-        if value is None:
-            return value
-        try:
-            node = parse_expr(value)
-        except ExprSyntaxError:
-            node = None
-        if not isinstance(node, ast.Duration) or node.seconds <= 0:
-            raise ValueError("must be a duration such as 28d or 4w")
-        return value
+        return positive_duration(value, "28d or 4w")
 
     @property
     def start_time(self) -> datetime:
@@ -137,7 +121,7 @@ class Experiment(BaseModel):
 
     @property
     def pre_seconds(self) -> int | None:
-        return parse_expr(self.pre_period).seconds if self.pre_period else None
+        return duration_seconds(self.pre_period)
 
 
 def cohort_expressions(config: dict[str, Cohort], model=None) -> list[SourceExpression]:

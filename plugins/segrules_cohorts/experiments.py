@@ -21,22 +21,13 @@ from datetime import datetime, timedelta
 import ibis
 import ibis.expr.datatypes as dt
 
-from segrules.errors import PluginError
-
-from .checks import experiment_diagnostics
+from .checks import checked_entry
 from .inference import Comparison, SampleRatio, Summary, interval, sample_ratio, two_proportions, welch
-
-
-def _checked_config(ctx, name: str):
-    errors = [d for d in experiment_diagnostics(ctx.checked.document, ctx.checked) if d.is_error]
-    if errors:
-        raise PluginError(diagnostics=errors)
-    return ctx.config[name]
 
 
 def assignment(ctx, name: str):
     """``key``, ``variant`` for the entities in the population (as of start)."""
-    e = _checked_config(ctx, name)
+    e = checked_entry(ctx, name)
     at = min(e.start_time, ctx.now) if isinstance(ctx.now, datetime) else e.start_time
     v = ctx.entity_values({"member": f"{name}.population", "bucket": f"{name}.bucket"}, now=at)
     v = v.filter(v.member.fill_null(False))
@@ -68,7 +59,9 @@ def _between(ctx, low, high=None):
 
 
 def _number(column):
-    return column.cast(dt.int64).cast(dt.float64) if column.type().is_boolean() else column.cast(dt.float64)
+    if column.type().is_boolean():  # PostgreSQL casts no boolean to bigint, and reads 1.0 as numeric
+        return ibis.ifelse(column, 1, 0).cast(dt.float64)
+    return column.cast(dt.float64)
 
 
 def _sums(prefix: str, x):
@@ -78,7 +71,7 @@ def _sums(prefix: str, x):
 def analysis_table(ctx, name: str):
     """One row per variant: ``variant``, ``n`` and count/sum/sum of squares of the metric (``post``),
     and with a pre-period of the pre-period metric (``pre``) and of the change (``diff``)."""
-    e = _checked_config(ctx, name)
+    e = checked_entry(ctx, name)
     a = assignment(ctx, name)
     post = ctx.entity_values({"post": f"{name}.metric"}, tables=_between(ctx, e.start_time))
     j = a.left_join(post, a[ctx.key] == post[ctx.key])

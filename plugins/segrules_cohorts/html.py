@@ -40,7 +40,7 @@ def heatmap_table(report: CohortReport) -> str:
         for k in range(report.periods + 1):
             share = row.share(k)
             if share is None:
-                cells.append('<td class="na" title="not yet">·</td>')
+                cells.append('<td class="na" title="not over yet">·</td>')
                 continue
             f = min(1.0, share / top)
             ink = "#fff" if f > 0.55 else "#1f2933"

@@ -17,7 +17,7 @@ from .retention import matrix
 class CohortRow:
     label: str
     size: int
-    active: tuple[int | None, ...]  # per period 0..P; None: the period has not begun
+    active: tuple[int | None, ...]  # per period 0..P; None: the period has not ended
 
     def share(self, k: int) -> float | None:
         count = self.active[k]
@@ -37,7 +37,7 @@ class CohortReport:
     @property
     def average(self) -> tuple[float | None, ...]:
         """Per period: the retained entities over the members of the cohorts that reached it
-        (a weighted average; cohorts whose period k has not begun take no part)."""
+        (a weighted average; cohorts whose period k has not ended take no part)."""
         out = []
         for k in range(self.periods + 1):
             seen = [r for r in self.rows if r.active[k] is not None]
@@ -66,6 +66,6 @@ def compute_cohort(spec, con, name: str, *, as_of=None, params=None) -> CohortRe
     now = python_index(ctx.now, c.grain.value)
     rows = []
     for r in matrix(ctx, name).to_pyarrow().to_pylist():
-        active = tuple(int(r[f"active{k}"]) if now - r["cohort"] >= k else None for k in range(c.periods + 1))
+        active = tuple(int(r[f"active{k}"]) if now - r["cohort"] > k else None for k in range(c.periods + 1))
         rows.append(CohortRow(r["label"], int(r["size"]), active))
     return CohortReport(spec.name, name, ctx.now, c.grain.value, c.retention.value, c.periods, tuple(rows))

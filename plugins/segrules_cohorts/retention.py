@@ -10,8 +10,9 @@ Definitions (docs/plugins/cohorts.md has them with examples):
   of the entity; activities before the start period (``k < 0``) do not count;
 * **classic** retention in period ``k``: at least one activity in period ``k``; **rolling**: at
   least one in period ``k`` or later (up to now);
-* period ``k`` of a cohort is **observed** once it has begun: ``period(now) - cohort >= k``.
-  Counts of periods not yet begun are null, and so is ``retained()`` for their entities.
+* period ``k`` of a cohort is **observed** once it has ended: ``period(now) - cohort > k``. A
+  period still running would show a share that is only low because it is not over; counts of
+  periods not yet ended are null, and so is ``retained()`` for their entities.
 """
 
 from __future__ import annotations
@@ -19,17 +20,8 @@ from __future__ import annotations
 import ibis
 import ibis.expr.datatypes as dt
 
-from segrules.errors import PluginError
-
-from .checks import cohort_diagnostics
-from .periods import period_index, period_label, python_index
-
-
-def _checked_config(ctx, name: str):
-    errors = [d for d in cohort_diagnostics(ctx.checked.document, ctx.checked) if d.is_error]
-    if errors:
-        raise PluginError(diagnostics=errors)
-    return ctx.config[name]
+from .checks import checked_entry
+from .periods import period_index, period_label
 
 
 def starts(ctx, name: str):
@@ -98,25 +90,25 @@ def _retained_value(j, c, k: int):
 
 def build_cohort(ctx):
     """``EntityFunctionDef.build`` of ``cohort(name)``: the label of the entity's cohort period."""
-    c = _checked_config(ctx, ctx.entry)
+    c = checked_entry(ctx, ctx.entry)
     s = starts(ctx, ctx.entry)
     return s.select(ctx.key, value=period_label(s.cohort, c.grain.value))
 
 
 def build_retained(ctx):
     """``retained(name, k)``: active in period k (classic) or in k or later (rolling); null for an
-    entity without a cohort or whose period k has not begun."""
+    entity without a cohort or whose period k has not ended."""
     name, (k,) = ctx.entry, ctx.args
-    c = _checked_config(ctx, name)
+    c = checked_entry(ctx, name)
     j = per_entity(ctx, name)
-    observed = ibis.literal(python_index(ctx.now, c.grain.value)) - j.cohort >= k
+    observed = period_index(ctx.now_literal, c.grain.value) - j.cohort > k  # now may be an ibis.param
     return j.select(ctx.key, value=ibis.ifelse(observed, _retained_value(j, c, k), ibis.null(dt.boolean)))
 
 
 def matrix(ctx, name: str):
     """One row per cohort: ``cohort`` (index), ``label``, ``size`` and ``active0 .. activeP``: the
     retention matrix as one Ibis expression (one query)."""
-    c = _checked_config(ctx, name)
+    c = checked_entry(ctx, name)
     j = per_entity(ctx, name)
     counts = {f"active{k}": ibis.ifelse(_retained_value(j, c, k), 1, 0).sum() for k in range(c.periods + 1)}
     m = j.group_by("cohort").aggregate(size=j.count(), **counts)

@@ -6,19 +6,9 @@ from typing import Literal
 
 from pydantic import BaseModel, ConfigDict, Field, field_validator
 
-from segrules.errors import ExprSyntaxError
-from segrules.lang import ast, parse_expr
+from segrules.spec.sections import as_expression_text, duration_seconds, positive_duration
 
 DEFAULT_NO_PURCHASE = "No purchases"
-
-
-def _as_text(value):
-    """``amount: 1`` or ``where: true`` in YAML are expressions too: keep them as text."""
-    if isinstance(value, bool):
-        return "true" if value else "false"
-    if isinstance(value, (int, float)):
-        return str(value)
-    return value
 
 
 class Thresholds(BaseModel):
@@ -55,26 +45,18 @@ class RfmConfig(BaseModel):
     no_purchase_label: str = Field(DEFAULT_NO_PURCHASE, min_length=1,
                                    description="The label of entities without a qualifying transaction.")
 
-    _as_text = field_validator("amount", "where", mode="before")(_as_text)
+    _as_text = field_validator("amount", "where", mode="before")(as_expression_text)
 
     @field_validator("labels", mode="before")
     @classmethod
     def _labels_as_text(cls, value):
-        return {k: _as_text(v) for k, v in value.items()} if isinstance(value, dict) else value
+        return {k: as_expression_text(v) for k, v in value.items()} if isinstance(value, dict) else value
 
     @field_validator("window")
     @classmethod
     def _window_is_a_duration(cls, value):
-        if value is None:
-            return value
-        try:
-            node = parse_expr(value)
-        except ExprSyntaxError:
-            node = None
-        if not isinstance(node, ast.Duration) or node.seconds <= 0:
-            raise ValueError("must be a duration such as 365d, 26w or 12h")
-        return value
+        return positive_duration(value, "365d, 26w or 12h")
 
     @property
     def window_seconds(self) -> int | None:
-        return parse_expr(self.window).seconds if self.window else None
+        return duration_seconds(self.window)

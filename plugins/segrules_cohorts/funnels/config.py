@@ -8,20 +8,11 @@ from typing import Literal
 
 from pydantic import BaseModel, ConfigDict, Field, RootModel, ValidationInfo, field_validator
 
+from segrules.spec.sections import as_expression_text, duration_seconds, positive_duration
+
 SECTION = "funnels"
 
-# The duration units of the expression language (docs/language.md, "Durations").
-UNIT_SECONDS = {"s": 1, "min": 60, "h": 3600, "d": 86_400, "w": 604_800}
-_DURATION = re.compile(r"\s*([0-9]{1,12})\s*(s|min|h|d|w)\s*")
 _NAME = re.compile(r"[A-Za-z_][A-Za-z0-9_]*")
-
-
-def duration_seconds(text: str) -> int:
-    """``14d`` -> 1209600. Raises ValueError for anything but a positive whole-unit duration."""
-    match = _DURATION.fullmatch(text) if isinstance(text, str) else None
-    if match is None or int(match.group(1)) <= 0:
-        raise ValueError(f"must be a duration such as 14d, 2w, 36h or 30min, got {text!r}")
-    return int(match.group(1)) * UNIT_SECONDS[match.group(2)]
 
 
 class Funnel(BaseModel):
@@ -46,18 +37,13 @@ class Funnel(BaseModel):
     @field_validator("steps", "breakdown", mode="before")
     @classmethod
     def _as_text(cls, value):
-        """``breakdown: [plan]`` and a step written as a bare YAML scalar are expression text."""
-        if isinstance(value, list):
-            return [str(v).lower() if isinstance(v, bool) else str(v) if isinstance(v, (int, float)) else v
-                    for v in value]
-        return value
+        """``breakdown: [true]`` or ``[1]`` in YAML are expression text too."""
+        return [as_expression_text(v) for v in value] if isinstance(value, list) else value
 
     @field_validator("convert", "within")
     @classmethod
     def _duration(cls, value):
-        if value is not None:
-            duration_seconds(value)
-        return value
+        return positive_duration(value, "14d, 2w or 36h")
 
     @field_validator("labels")
     @classmethod
@@ -69,11 +55,11 @@ class Funnel(BaseModel):
 
     @property
     def convert_seconds(self) -> int | None:
-        return None if self.convert is None else duration_seconds(self.convert)
+        return duration_seconds(self.convert)
 
     @property
     def within_seconds(self) -> int | None:
-        return None if self.within is None else duration_seconds(self.within)
+        return duration_seconds(self.within)
 
     def label(self, i: int) -> str:
         """The name of step ``i`` (0-based) in reports."""
