@@ -11,8 +11,9 @@
 -- is in the cohort of its ISO week (Monday to Sunday); a login at or before now in week
 -- w >= that week makes it active in period k = w - cohort (k <= 12). One row per cohort, in
 -- cohort order: cohort (its label, 2026-W16), size, active0 .. active12, NULL for the periods
--- not begun (week(now) - cohort < k). Week numbers: whole weeks since Monday 1969-12-29, i.e.
--- (days since 1970-01-01 + 3) // 7 (exact integer arithmetic for times after 1970).
+-- not ended (week(now) - cohort <= k: a running period is not counted yet). Week numbers: whole
+-- weeks since Monday 1969-12-29, i.e. (days since 1970-01-01 + 3) // 7 (exact integer
+-- arithmetic for times after 1970).
 --
 -- funnel (docs/plugins/funnels.md; funnel onboarding: signup > create_project > invite_teammate
 -- > upgrade, convert 14d, entry any): every signup at or before now starts an attempt (the same
@@ -56,13 +57,13 @@ m AS (
     GROUP BY cohort),
 o AS (SELECT (epoch_us($now::TIMESTAMP) // 86400000000 + 3) // 7 - cohort AS seen, * FROM m)
 SELECT strftime(DATE '1969-12-29' + 7 * cohort::INT, '%G-W%V') AS cohort, size,
-       CASE WHEN seen >= 0 THEN a0 END AS active0, CASE WHEN seen >= 1 THEN a1 END AS active1,
-       CASE WHEN seen >= 2 THEN a2 END AS active2, CASE WHEN seen >= 3 THEN a3 END AS active3,
-       CASE WHEN seen >= 4 THEN a4 END AS active4, CASE WHEN seen >= 5 THEN a5 END AS active5,
-       CASE WHEN seen >= 6 THEN a6 END AS active6, CASE WHEN seen >= 7 THEN a7 END AS active7,
-       CASE WHEN seen >= 8 THEN a8 END AS active8, CASE WHEN seen >= 9 THEN a9 END AS active9,
-       CASE WHEN seen >= 10 THEN a10 END AS active10, CASE WHEN seen >= 11 THEN a11 END AS active11,
-       CASE WHEN seen >= 12 THEN a12 END AS active12
+       CASE WHEN seen > 0 THEN a0 END AS active0, CASE WHEN seen > 1 THEN a1 END AS active1,
+       CASE WHEN seen > 2 THEN a2 END AS active2, CASE WHEN seen > 3 THEN a3 END AS active3,
+       CASE WHEN seen > 4 THEN a4 END AS active4, CASE WHEN seen > 5 THEN a5 END AS active5,
+       CASE WHEN seen > 6 THEN a6 END AS active6, CASE WHEN seen > 7 THEN a7 END AS active7,
+       CASE WHEN seen > 8 THEN a8 END AS active8, CASE WHEN seen > 9 THEN a9 END AS active9,
+       CASE WHEN seen > 10 THEN a10 END AS active10, CASE WHEN seen > 11 THEN a11 END AS active11,
+       CASE WHEN seen > 12 THEN a12 END AS active12
 FROM o ORDER BY o.cohort;
 
 -- query: retention.bitmask
@@ -91,13 +92,13 @@ m AS (
     GROUP BY cohort),
 o AS (SELECT (epoch_us($now::TIMESTAMP) // 86400000000 + 3) // 7 - cohort AS seen, * FROM m)
 SELECT strftime(DATE '1969-12-29' + 7 * cohort::INT, '%G-W%V') AS cohort, size,
-       CASE WHEN seen >= 0 THEN a0 END AS active0, CASE WHEN seen >= 1 THEN a1 END AS active1,
-       CASE WHEN seen >= 2 THEN a2 END AS active2, CASE WHEN seen >= 3 THEN a3 END AS active3,
-       CASE WHEN seen >= 4 THEN a4 END AS active4, CASE WHEN seen >= 5 THEN a5 END AS active5,
-       CASE WHEN seen >= 6 THEN a6 END AS active6, CASE WHEN seen >= 7 THEN a7 END AS active7,
-       CASE WHEN seen >= 8 THEN a8 END AS active8, CASE WHEN seen >= 9 THEN a9 END AS active9,
-       CASE WHEN seen >= 10 THEN a10 END AS active10, CASE WHEN seen >= 11 THEN a11 END AS active11,
-       CASE WHEN seen >= 12 THEN a12 END AS active12
+       CASE WHEN seen > 0 THEN a0 END AS active0, CASE WHEN seen > 1 THEN a1 END AS active1,
+       CASE WHEN seen > 2 THEN a2 END AS active2, CASE WHEN seen > 3 THEN a3 END AS active3,
+       CASE WHEN seen > 4 THEN a4 END AS active4, CASE WHEN seen > 5 THEN a5 END AS active5,
+       CASE WHEN seen > 6 THEN a6 END AS active6, CASE WHEN seen > 7 THEN a7 END AS active7,
+       CASE WHEN seen > 8 THEN a8 END AS active8, CASE WHEN seen > 9 THEN a9 END AS active9,
+       CASE WHEN seen > 10 THEN a10 END AS active10, CASE WHEN seen > 11 THEN a11 END AS active11,
+       CASE WHEN seen > 12 THEN a12 END AS active12
 FROM o ORDER BY o.cohort;
 
 -- query: retention.distinct
@@ -128,13 +129,13 @@ m AS (
     FROM (SELECT cohort, count(*) AS size FROM starts GROUP BY cohort) LEFT JOIN counts USING (cohort)),
 o AS (SELECT (epoch_us($now::TIMESTAMP) // 86400000000 + 3) // 7 - cohort AS seen, * FROM m)
 SELECT strftime(DATE '1969-12-29' + 7 * cohort::INT, '%G-W%V') AS cohort, size,
-       CASE WHEN seen >= 0 THEN a0 END AS active0, CASE WHEN seen >= 1 THEN a1 END AS active1,
-       CASE WHEN seen >= 2 THEN a2 END AS active2, CASE WHEN seen >= 3 THEN a3 END AS active3,
-       CASE WHEN seen >= 4 THEN a4 END AS active4, CASE WHEN seen >= 5 THEN a5 END AS active5,
-       CASE WHEN seen >= 6 THEN a6 END AS active6, CASE WHEN seen >= 7 THEN a7 END AS active7,
-       CASE WHEN seen >= 8 THEN a8 END AS active8, CASE WHEN seen >= 9 THEN a9 END AS active9,
-       CASE WHEN seen >= 10 THEN a10 END AS active10, CASE WHEN seen >= 11 THEN a11 END AS active11,
-       CASE WHEN seen >= 12 THEN a12 END AS active12
+       CASE WHEN seen > 0 THEN a0 END AS active0, CASE WHEN seen > 1 THEN a1 END AS active1,
+       CASE WHEN seen > 2 THEN a2 END AS active2, CASE WHEN seen > 3 THEN a3 END AS active3,
+       CASE WHEN seen > 4 THEN a4 END AS active4, CASE WHEN seen > 5 THEN a5 END AS active5,
+       CASE WHEN seen > 6 THEN a6 END AS active6, CASE WHEN seen > 7 THEN a7 END AS active7,
+       CASE WHEN seen > 8 THEN a8 END AS active8, CASE WHEN seen > 9 THEN a9 END AS active9,
+       CASE WHEN seen > 10 THEN a10 END AS active10, CASE WHEN seen > 11 THEN a11 END AS active11,
+       CASE WHEN seen > 12 THEN a12 END AS active12
 FROM o ORDER BY o.cohort;
 
 -- query: funnel.asof
