@@ -24,12 +24,10 @@ The rows are written customer by customer (not sorted by time within a customer)
 
 from __future__ import annotations
 
-import os
-import time
 from datetime import datetime
 from pathlib import Path
 
-import duckdb
+import harness
 
 _GENERATE = """
 -- u(salt, a, b): a uniform number in [0, 1) from a hash of (a, b, salt)
@@ -96,26 +94,10 @@ def data_path(folder: Path, customers: int, events_per_customer: float, now: dat
 def ensure_cohorts_data(folder: Path, customers: int, events_per_customer: float, now: datetime,
                         threads: int = 2) -> Path:
     """The database for these parameters, generated once and then reused (``folder`` is a cache)."""
-    path = data_path(folder, customers, events_per_customer, now)
-    if path.exists():
-        print(f"data: {path} (cached)")
-        return path
-    folder.mkdir(parents=True, exist_ok=True)
-    started = time.perf_counter()
-    tmp = path.with_name(f".{path.name}.{os.getpid()}.tmp")
-    tmp.unlink(missing_ok=True)
-    try:
-        with duckdb.connect(str(tmp), config={"threads": threads}) as con:
-            write(con, customers, events_per_customer, now)
-            con.execute("CHECKPOINT")
-            rows = {t: con.execute(f"SELECT count(*) FROM {t}").fetchone()[0] for t in ("customers", "events")}
-        os.replace(tmp, path)
-    except BaseException:
-        tmp.unlink(missing_ok=True)
-        raise
-    print(f"data: {path} generated in {time.perf_counter() - started:.1f} s: "
-          + ", ".join(f"{t} {n:,}" for t, n in rows.items()))
-    return path
+    def build(con):
+        write(con, customers, events_per_customer, now)
+        return {t: con.execute(f"SELECT count(*) FROM {t}").fetchone()[0] for t in ("customers", "events")}
+    return harness.build_database(data_path(folder, customers, events_per_customer, now), build, threads=threads)
 
 
 def write(con, customers: int, events_per_customer: float, now: datetime) -> None:

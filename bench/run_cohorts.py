@@ -23,7 +23,6 @@ from __future__ import annotations
 import argparse
 import json
 import math
-import re
 import sys
 import time
 from datetime import datetime
@@ -43,8 +42,7 @@ STEPS = 4
 
 def queries() -> dict[str, str]:
     """``analysis.formulation`` -> its statement, split on the ``-- query: NAME`` markers."""
-    parts = re.split(r"^-- query: ([\w.]+)\n", SQL.read_text(), flags=re.M)
-    return {name: sql.strip().rstrip(";") for name, sql in zip(parts[1::2], parts[2::2])}
+    return harness.split_queries(SQL)
 
 
 def retention_rows(report) -> list[dict]:
@@ -179,13 +177,7 @@ def main(argv: list[str] | None = None) -> int:
         parser.error(f"unknown analyses: {', '.join(unknown)}")
     if unknown := sorted(set(args.variants.split(",")) - {"segrules", "sql"}):
         parser.error(f"unknown variants: {', '.join(unknown)} (segrules, sql)")
-    written = queries()
-    per_analysis = {}
-    for a in analyses:
-        extra = [n.partition(".")[2] for n in written if n.startswith(f"{a}.") and n != f"{a}.{BEST[a]}"]
-        if args.formulations != "all":
-            extra = [f for f in extra if f in args.formulations.split(",")]
-        per_analysis[a] = [f"{impl}:{a}" for impl in args.variants.split(",")] + [f"sql.{f}:{a}" for f in extra]
+    per_analysis = harness.plan_variants(analyses, BEST, queries(), args.variants, args.formulations)
 
     db = cohorts_data.ensure_cohorts_data(args.data, args.customers, args.events_per_customer, args.now,
                                           args.threads)
