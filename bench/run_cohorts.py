@@ -37,7 +37,6 @@ ANALYSES = {"retention": "signup_week", "funnel": "onboarding"}  # analysis -> i
 BEST = {"retention": "bitmask", "funnel": "joins"}
 """The fastest correct hand-written formulation of each analysis (docs/performance.md)."""
 TARGET = 1.3  # segrules / the best hand-written query, wall and CPU
-STEPS = 4
 
 
 def queries() -> dict[str, str]:
