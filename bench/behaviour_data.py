@@ -18,11 +18,9 @@ sorted by customer and time, as the demo writes them.
 
 from __future__ import annotations
 
-import os
-import time
 from pathlib import Path
 
-import duckdb
+import harness
 
 _DERIVE = """
 CREATE TABLE customers AS SELECT * FROM demo.customers ORDER BY customer_id;
@@ -75,26 +73,9 @@ ORDER BY customer_id, ordered_at, status, amount;
 
 def ensure_behaviour_data(demo: Path) -> Path:
     """The funnel database derived from the demo database ``demo``, made once and then reused."""
-    path = demo.with_name(f"behaviour_{demo.name}")
-    if path.exists():
-        print(f"data: {path} (cached)")
-        return path
-    started = time.perf_counter()
-    tmp = path.with_name(f".{path.name}.{os.getpid()}.tmp")
-    tmp.unlink(missing_ok=True)
-    try:
-        with duckdb.connect(str(tmp)) as con:
-            con.execute("SET enable_progress_bar = false")
-            con.execute(f"ATTACH '{demo}' AS demo (READ_ONLY)")
-            con.execute(_DERIVE)
-            con.execute("DETACH demo")
-            con.execute("CHECKPOINT")
-            rows = {t: con.execute(f"SELECT count(*) FROM {t}").fetchone()[0]
-                    for t in ("customers", "events", "orders")}
-        os.replace(tmp, path)
-    except BaseException:
-        tmp.unlink(missing_ok=True)
-        raise
-    print(f"data: {path} derived in {time.perf_counter() - started:.1f} s: "
-          + ", ".join(f"{t} {n:,}" for t, n in rows.items()))
-    return path
+    def build(con):
+        con.execute(f"ATTACH '{demo}' AS demo (READ_ONLY)")
+        con.execute(_DERIVE)
+        con.execute("DETACH demo")
+        return {t: con.execute(f"SELECT count(*) FROM {t}").fetchone()[0] for t in ("customers", "events", "orders")}
+    return harness.build_database(demo.with_name(f"behaviour_{demo.name}"), build, verb="derived")

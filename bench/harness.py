@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import json
 import os
+import re
 import resource
 import statistics
 import subprocess
@@ -58,6 +59,53 @@ def ensure_data(args) -> Path:
                            progress=progress)
     print(file=sys.stderr)
     print(f"data: {path} generated in {time.perf_counter() - started:.1f} s: "
+          + ", ".join(f"{t} {n:,}" for t, n in rows.items()))
+    return path
+
+
+def split_queries(path: Path) -> dict[str, str]:
+    """``NAME.FORMULATION`` -> its statement: a hand-written SQL file split on its ``-- query: NAME``
+    markers (bench/handwritten_behaviour.sql, bench/handwritten_cohorts.sql)."""
+    parts = re.split(r"^-- query: ([\w.]+)\n", path.read_text(), flags=re.M)
+    return {name: sql.strip().rstrip(";") for name, sql in zip(parts[1::2], parts[2::2])}
+
+
+def plan_variants(names: list[str], best: dict[str, str], written: dict[str, str], variants: str,
+                  formulations: str) -> dict[str, list[str]]:
+    """Per name (a definition, an analysis): ``IMPL:NAME`` for each of ``variants`` (segrules,
+    sql: the ``best`` formulation), then ``sql.FORM:NAME`` for the other written formulations
+    asked for (``formulations``: comma-separated, or ``all``)."""
+    out = {}
+    for n in names:
+        extra = [w.partition(".")[2] for w in written if w.startswith(f"{n}.") and w != f"{n}.{best[n]}"]
+        if formulations != "all":
+            extra = [f for f in extra if f in formulations.split(",")]
+        out[n] = [f"{impl}:{n}" for impl in variants.split(",")] + [f"sql.{f}:{n}" for f in extra]
+    return out
+
+
+def build_database(path: Path, build, verb: str = "generated", threads: int | None = None) -> Path:
+    """The DuckDB file ``path``, made once by ``build(con)`` (which returns rows per table) and
+    then reused: written beside it and renamed into place, so an interrupted build leaves none."""
+    import duckdb
+
+    if path.exists():
+        print(f"data: {path} (cached)")
+        return path
+    path.parent.mkdir(parents=True, exist_ok=True)
+    started = time.perf_counter()
+    tmp = path.with_name(f".{path.name}.{os.getpid()}.tmp")
+    tmp.unlink(missing_ok=True)
+    try:
+        with duckdb.connect(str(tmp), config={} if threads is None else {"threads": threads}) as con:
+            con.execute("SET enable_progress_bar = false")
+            rows = build(con)
+            con.execute("CHECKPOINT")
+        os.replace(tmp, path)
+    except BaseException:
+        tmp.unlink(missing_ok=True)
+        raise
+    print(f"data: {path} {verb} in {time.perf_counter() - started:.1f} s: "
           + ", ".join(f"{t} {n:,}" for t, n in rows.items()))
     return path
 

@@ -19,7 +19,6 @@ from __future__ import annotations
 import argparse
 import json
 import os
-import re
 import sys
 import tempfile
 import time
@@ -46,8 +45,7 @@ RESULTS_ENV = "SEGRULES_BENCH_RESULTS"  # where workers leave each customer's me
 
 def queries() -> dict[str, str]:
     """``definition.formulation`` -> its statement, split on the ``-- query: NAME`` markers."""
-    parts = re.split(r"^-- query: ([\w.]+)\n", SQL.read_text(), flags=re.M)
-    return {name: sql.strip().rstrip(";") for name, sql in zip(parts[1::2], parts[2::2])}
+    return harness.split_queries(SQL)
 
 
 def run_segrules(db: str, now: datetime, threads: int, definition: str):
@@ -178,13 +176,7 @@ def main(argv: list[str] | None = None) -> int:
         parser.error(f"unknown definitions: {', '.join(unknown)}")
     if unknown := sorted(set(args.variants.split(",")) - {"segrules", "sql"}):
         parser.error(f"unknown variants: {', '.join(unknown)} (segrules, sql)")
-    written = queries()
-    per_definition = {}
-    for d in definitions:
-        extra = [n.partition(".")[2] for n in written if n.startswith(f"{d}.") and n != f"{d}.{BEST[d]}"]
-        if args.formulations != "all":
-            extra = [f for f in extra if f in args.formulations.split(",")]
-        per_definition[d] = [f"{impl}:{d}" for impl in args.variants.split(",")] + [f"sql.{f}:{d}" for f in extra]
+    per_definition = harness.plan_variants(definitions, BEST, queries(), args.variants, args.formulations)
 
     db = behaviour_data.ensure_behaviour_data(harness.ensure_data(args))
     print(harness.machine_line())

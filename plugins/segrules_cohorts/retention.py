@@ -33,10 +33,22 @@ def starts(ctx, name: str):
     return values.select(ctx.key, cohort=period_index(values.start, c.grain.value))
 
 
+_BITS = 62  # periods per bitmask: bits 0..61 of an int64
+
+
+def _mask(k: int) -> str:
+    """The bitmask column that holds period ``k``: ``m0`` for periods 0..61, ``m1`` for 62..123, ..."""
+    return f"m{k // _BITS}"
+
+
 def active_periods(ctx, name: str, starts_table):
-    """Per entity with activity since its start period: ``_k`` and one column per quantity the
-    retention needs: ``a0 .. aP`` (1 when active in period j, classic) or ``last`` (the latest
-    active period, rolling)."""
+    """Per entity with activity since its start period: ``_k`` and the columns the retention
+    needs: ``m0 .. mN`` (classic: bit ``k % 62`` of ``m{k // 62}`` is set when active in period k)
+    or ``last`` (the latest active period, rolling).
+
+    Classic keeps one bitmask (BIT_OR of ``1 << k``) per 62 periods instead of one flag per
+    period: one aggregate per entity instead of P + 1 (at 1M entities and 12 weekly periods the
+    group-by took half the CPU time with thirteen MAX flags)."""
     c = ctx.config[name]
     rows = ctx.source(c.source)
     time = rows[ctx.source_time(c.source)]
@@ -52,7 +64,14 @@ def active_periods(ctx, name: str, starts_table):
     if c.retention.value == "rolling":
         return j.group_by("_k").aggregate(last=j.k.max())
     j = j.filter(j.k <= c.periods)
-    return j.group_by("_k").aggregate(**{f"a{p}": ibis.ifelse(j.k == p, 1, 0).max() for p in range(c.periods + 1)})
+    # A 64-bit 1 in the SQL: Ibis writes an int64 literal 1 as a bare 1 (a 32-bit INTEGER in
+    # DuckDB and PostgreSQL, too narrow for the shift); a cast from int8 is written out.
+    one = ibis.literal(1, type=dt.int8).cast(dt.int64)
+    if c.periods < _BITS:
+        return j.group_by("_k").aggregate(m0=(one << j.k.cast(dt.int32)).bit_or())
+    bit = one << (j.k % _BITS).cast(dt.int32)
+    return j.group_by("_k").aggregate(**{f"m{i}": ibis.ifelse(j.k // _BITS == i, bit, 0).bit_or()
+                                         for i in range(c.periods // _BITS + 1)})
 
 
 def per_entity(ctx, name: str):
@@ -66,7 +85,7 @@ def per_entity(ctx, name: str):
 def _retained_value(j, c, k: int):
     if c.retention.value == "rolling":
         return j["last"].fill_null(-1) >= k
-    return j[f"a{k}"].fill_null(0) == 1
+    return (j[_mask(k)].fill_null(0) & ibis.literal(1 << (k % _BITS), type=dt.int64)) != 0
 
 
 def build_cohort(ctx):

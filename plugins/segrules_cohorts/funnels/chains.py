@@ -59,8 +59,10 @@ def chains(ctx, name: str) -> ibis.Table:
         attempts = first.select(KEY, _t1=first["_t"]).distinct()
     chain = attempts
     for j, rows in enumerate(steps[1:], start=2):
-        live = chain.filter(chain[f"_t{j - 1}"].notnull()).select(_pk=chain[KEY], _p1=chain["_t1"],
-                                                                  _pt=chain[f"_t{j - 1}"])
+        # Every attempt has its step-1 time; so for step 2 the attempts are read as they are
+        # (the same relation as the chain's, which the SQL then computes once, not twice).
+        live = chain if j == 2 else chain.filter(chain[f"_t{j - 1}"].notnull())
+        live = live.select(_pk=live[KEY], _p1=live["_t1"], _pt=live[f"_t{j - 1}"])
         cond = [rows[KEY] == live["_pk"], rows["_t"] > live["_pt"]]
         if funnel.convert_seconds is not None:
             cond.append(rows["_t"] <= live["_p1"] + ibis.interval(seconds=funnel.convert_seconds))
@@ -74,8 +76,28 @@ def chains(ctx, name: str) -> ibis.Table:
     chain = chain.mutate(reached=reached)
     if funnel.entry == "first" or funnel.convert_seconds is None:
         return chain
-    best = ibis.row_number().over(group_by=chain[KEY], order_by=[chain["reached"].desc(), chain["_t1"]])
-    return chain.mutate(_rank=best).filter(lambda t: t["_rank"] == 0).drop("_rank")
+    return _best_attempt(chain, k)
+
+
+def _best_attempt(chain, k: int):
+    """Per user, the chain of the earliest attempt among those that reach the furthest step.
+
+    One aggregation, no window: per level r, the earliest times ``_tj`` (j <= r) over the
+    attempts that reach exactly step r. Those are the times of the earliest such attempt, as a
+    greedy chain is monotone in its start: t1 < t1' gives t2 = next(t1) <= next(t1') = t2', and
+    so on, for every step both reach (the conversion bound only decides whether a step is
+    reached). The user's level is the highest with an attempt. (A ROW_NUMBER over the attempts
+    took a third of the funnel query's time in DuckDB.)"""
+    at = {r: chain["reached"] == r for r in range(1, k + 1)}
+    levels = chain.group_by(KEY).aggregate(**{f"_t{j}_{r}": chain[f"_t{j}"].min(where=at[r])
+                                              for r in range(1, k + 1) for j in range(1, r + 1)})
+    times = {f"_t{j}": ibis.coalesce(*(levels[f"_t{j}_{r}"] for r in range(k, j - 1, -1))) if j < k
+             else levels[f"_t{k}_{k}"] for j in range(1, k + 1)}
+    best = levels.select(KEY, **times)
+    reached = ibis.literal(1, type=dt.int64)
+    for j in range(2, k + 1):
+        reached = reached + best[f"_t{j}"].notnull().ifelse(1, 0)
+    return best.mutate(reached=reached)
 
 
 def furthest_step(ctx, name: str) -> ibis.Table:
