@@ -281,5 +281,14 @@ def print_ratio(label: str, numerator: float | None, denominator: float | None, 
         print(f"{label:<28} {numerator / denominator:>7.2f}x   target {target}")
 
 
+def print_segrules_ratios(group, variants, name: str, target: float) -> None:
+    """Wall and CPU of ``segrules:NAME`` over ``sql:NAME``, when segrules was measured."""
+    if f"segrules:{name}" not in variants:
+        return
+    for key, label in (("median", "wall"), ("cpu", "CPU")):
+        print_ratio(f"{label}: segrules / SQL", median_of(group, f"segrules:{name}", key),
+                    median_of(group, f"sql:{name}", key), f"<= {target}")
+
+
 if __name__ == "__main__" and sys.argv[1:2] == ["worker"]:
     worker(*sys.argv[2:])

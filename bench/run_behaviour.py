@@ -193,10 +193,7 @@ def main(argv: list[str] | None = None) -> int:
             harness.print_results(group, baseline=f"sql:{d}")
             ok &= harness.check_counts(group)
             ok &= compare(vs, Path(results))
-            for key, label in (("median", "wall"), ("cpu", "CPU")):
-                if f"segrules:{d}" in vs:
-                    harness.print_ratio(f"{label}: segrules / SQL", harness.median_of(group, f"segrules:{d}", key),
-                                        harness.median_of(group, f"sql:{d}", key), f"<= {TARGET}")
+            harness.print_segrules_ratios(group, vs, d, TARGET)
     print(harness.machine_line())
     return 0 if ok else 1
 

@@ -190,10 +190,7 @@ def main(argv: list[str] | None = None) -> int:
         group = [measured[v] for v in vs]
         harness.print_results(group, baseline=f"sql:{a}")
         ok &= compare(group)
-        for key, label in (("median", "wall"), ("cpu", "CPU")):
-            if f"segrules:{a}" in vs:
-                harness.print_ratio(f"{label}: segrules / SQL", harness.median_of(group, f"segrules:{a}", key),
-                                    harness.median_of(group, f"sql:{a}", key), f"<= {TARGET}")
+        harness.print_segrules_ratios(group, vs, a, TARGET)
     print(harness.machine_line())
     return 0 if ok else 1
 
