@@ -110,7 +110,7 @@ def main(argv: list[str] | None = None) -> int:
     counts: collections.Counter = collections.Counter()
     crashes: list[dict] = []
     began = last = time.perf_counter()
-    with multiprocessing.get_context("fork").Pool(args.jobs, _start, (args.db_every, args.timeout)) as pool:
+    with multiprocessing.get_context("forkserver").Pool(args.jobs, _start, (args.db_every, args.timeout)) as pool:
         for part, found in pool.imap_unordered(_run, jobs):
             counts.update(part)
             crashes += found
