@@ -8,11 +8,10 @@ leaves :mod:`segrules.lang`: later stages see only these classes.
 from __future__ import annotations
 
 import dataclasses
-import functools
 from dataclasses import dataclass, field
 from datetime import date, datetime
 from decimal import Decimal
-from typing import Iterator, Union
+from typing import Iterator, TypeAlias, Union
 
 from ..diagnostics import Span
 
@@ -29,10 +28,10 @@ class Node:
     # Equality and hashing compare structure (never spans) and are iterative, with the hash
     # cached on the node: an expression may nest as deep as the parser allows (a run of `not`
     # has no limit), and the generated dataclass methods would recurse once per level.
-    def __eq__(self, other):
+    def __eq__(self, other: object) -> bool:
         if type(other) is not type(self):
             return NotImplemented
-        pairs = [(self, other)]
+        pairs: list[tuple[Node, Node]] = [(self, other)]
         while pairs:
             x, y = pairs.pop()
             if x is y:
@@ -53,18 +52,19 @@ class Node:
                     return False
         return True
 
-    def __hash__(self):
-        cached = self.__dict__.get("_hash")
+    def __hash__(self) -> int:
+        cached: int | None = self.__dict__.get("_hash")
         if cached is not None:
             return cached
-        pending, stack = [], [self]
+        pending: list[Node] = []
+        stack: list[Node] = [self]
         while stack:  # the nodes below without a hash yet, parents before children
             node = stack.pop()
             if "_hash" not in node.__dict__:
                 pending.append(node)
                 stack.extend(node.children())
         for node in reversed(pending):  # children first
-            parts = [type(node).__name__]
+            parts: list[object] = [type(node).__name__]
             for name in _compared_fields(type(node)):
                 value = getattr(node, name)
                 if isinstance(value, tuple):
@@ -73,7 +73,8 @@ class Node:
                     value = value.__dict__["_hash"]
                 parts.append(value)
             object.__setattr__(node, "_hash", hash(tuple(parts)))
-        return self.__dict__["_hash"]
+        computed: int = self.__dict__["_hash"]
+        return computed
 
     def children(self) -> Iterator["Node"]:
         for f in dataclasses.fields(self):
@@ -93,9 +94,16 @@ class Node:
             stack.extend(reversed(list(node.children())))
 
 
-@functools.lru_cache(maxsize=None)
-def _compared_fields(cls: type) -> tuple[str, ...]:
-    return tuple(f.name for f in dataclasses.fields(cls) if f.compare)
+# A dict, not functools.lru_cache: a class whose instances define __hash__ is not `Hashable` to
+# mypy (its protocol check looks at the instance method), so the cached function would not type.
+_COMPARED_FIELDS: dict[type[Node], tuple[str, ...]] = {}
+
+
+def _compared_fields(cls: type[Node]) -> tuple[str, ...]:
+    names = _COMPARED_FIELDS.get(cls)
+    if names is None:
+        names = _COMPARED_FIELDS[cls] = tuple(f.name for f in dataclasses.fields(cls) if f.compare)
+    return names
 
 
 # --- literals -----------------------------------------------------------------------------
@@ -280,7 +288,7 @@ class CalendarWindow(Node):
     unit: str  # one of CALENDAR_UNITS
 
 
-Window = Union[Within, TimeRange, CalendarWindow]
+Window: TypeAlias = Union[Within, TimeRange, CalendarWindow]
 
 
 @dataclass(frozen=True, eq=False)
@@ -327,7 +335,7 @@ class Sequence(Node):
     window: "Window | None" = None
 
 
-Expr = Union[
+Expr: TypeAlias = Union[
     Number, String, Boolean, Null, DateLit, TimestampLit, Duration, Now, Today, Param,
     Name, Dotted, Not, Neg, And, Or, Compare, BinOp, InList, Between, IsNull,
     Call, SegmentRef, Aggregate, Sequence,

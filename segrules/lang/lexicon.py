@@ -167,9 +167,9 @@ def decode_timestamp(text: str) -> datetime:
     try:
         if match is None:
             raise ValueError
-        *fields, second, fraction = match.groups()
+        year, month, day, hour, minute, second, fraction = match.groups()
         micros = int(fraction.ljust(6, "0")) if fraction else 0
-        return datetime(*(int(g) for g in fields), int(second or 0), micros)
+        return datetime(int(year), int(month), int(day), int(hour), int(minute), int(second or 0), micros)
     except ValueError:
         raise LiteralError("bad_timestamp", 0, len(text), text=text) from None
 

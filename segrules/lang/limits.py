@@ -12,6 +12,8 @@ of limits (docs/language.md, "Limits") names this constant.
 
 from __future__ import annotations
 
+from typing import Iterator
+
 from . import ast
 
 MAX_EXPR_DEPTH = 100
@@ -29,7 +31,7 @@ def too_deep(root: ast.Node, limit: int = MAX_EXPR_DEPTH) -> ast.Node | None:
     return None
 
 
-def _below(node: ast.Node, level: int):
+def _below(node: ast.Node, level: int) -> Iterator[tuple[ast.Node, int]]:
     """The children of ``node`` with their levels: the next node of a run of ``not`` (unary
     minus) is on the level of the run."""
     for child in node.children():

@@ -34,10 +34,13 @@ import os
 import sys
 from importlib import resources
 from pathlib import Path
+from typing import Any, Callable, Sequence, TypeAlias, TypeVar
 
 import lark as _lark
 from lark import Lark, Token, Transformer, Tree, v_args
 from lark.exceptions import UnexpectedInput, VisitError
+from lark.grammar import Symbol
+from lark.tree import Meta
 
 from ..diagnostics import Span
 from ..errors import ExprSyntaxError
@@ -46,7 +49,7 @@ from .calls import ThenStep, build_call
 from .limits import MAX_EXPR_DEPTH, too_deep
 from .lexicon import LiteralError, decode_duration, decode_number, decode_string
 from .month_hints import month_hint
-from .positions import SourceMap
+from .positions import SourceMap, token_end, token_start
 from .syntax_errors import SyntaxErrorReporter, syntax_error
 
 
@@ -76,11 +79,11 @@ def grammar_cache() -> str | bool:
     return os.path.join(folder, f"grammar-lark{_lark.__version__}-py{python}.pickle")
 
 
-def build_lark(**options) -> Lark:
+def build_lark(**options: object) -> Lark:
     """A Lark parser for the grammar; ``options`` override the defaults (tests pass ``debug``).
     Only the default parser goes through :func:`grammar_cache` (one file, one set of options)."""
-    settings = dict(parser="lalr", lexer="basic", propagate_positions=True, maybe_placeholders=True,
-                    cache=False if options else grammar_cache())
+    settings: dict[str, object] = dict(parser="lalr", lexer="basic", propagate_positions=True,
+                                       maybe_placeholders=True, cache=False if options else grammar_cache())
     settings.update(options)
     return Lark(load_grammar(), **settings)
 
@@ -111,7 +114,7 @@ class Parser:
         return node
 
 
-def _first_child(children):
+def _first_child(children: Children) -> object:
     return children[0]
 
 
@@ -128,7 +131,7 @@ def skip_pass_through_rules(lark: Lark) -> None:
     if not isinstance(callbacks, dict) or lark.options.parser != "lalr" or lark.options.transformer:
         return
     for rule in list(callbacks):
-        expansion = getattr(rule, "expansion", ())
+        expansion: Sequence[Symbol] = getattr(rule, "expansion", ())
         if (len(expansion) == 1 and rule.options.expand1 and not rule.alias
                 and not expansion[0].is_term and not expansion[0].name.startswith("_")):
             callbacks[rule] = _first_child
@@ -148,11 +151,19 @@ def parse_expr(text: str, *, source_map: SourceMap | None = None) -> ast.Expr:
     return default_parser().parse(text, source_map)
 
 
+# What a builder method receives: Lark tokens, None for an absent optional part (`[x]` with
+# maybe_placeholders) and what the methods of the rules below built. Which of them a rule gets is
+# fixed by the grammar, which mypy cannot see: each method unpacks its children as its rule
+# defines them and returns a precisely typed value.
+Children: TypeAlias = list[Any]
+_T = TypeVar("_T")
+
+
 @v_args(meta=True)
-class AstBuilder(Transformer):
+class AstBuilder(Transformer[Token, ast.Expr]):
     """Lark tree -> AST nodes, one method per grammar alias, a span on every node."""
 
-    def __init__(self, source_map: SourceMap, text: str = ""):
+    def __init__(self, source_map: SourceMap, text: str = "") -> None:
         super().__init__(visit_tokens=False)
         self._map = source_map
         self._text = text  # the expression, for hints that quote what comes before a token
@@ -160,159 +171,165 @@ class AstBuilder(Transformer):
         # becomes when it is an aggregate's argument (see calls.build_call)
         self._range_spans: dict[int, Span] = {}
 
-    def _span(self, meta):
+    def _span(self, meta: Meta) -> Span:
         return self._map.span(meta.start_pos, meta.end_pos)
 
-    def _literal(self, token: Token, decode):
+    def _token_span(self, token: Token) -> Span:
+        return self._map.span(token_start(token), token_end(token))
+
+    def _literal(self, token: Token, decode: Callable[[str], _T]) -> _T:
         try:
             return decode(token.value)
         except LiteralError as exc:
-            span = self._map.span(token.start_pos + exc.start, token.start_pos + exc.end)
+            start = token_start(token)
+            span = self._map.span(start + exc.start, start + exc.end)
             hint = None
             if exc.key == "bad_duration_unit":  # `now - 1month`
-                hint = month_hint(self._text[:token.start_pos], token.value[:exc.start], exc.fields["unit"])
+                hint = month_hint(self._text[:start], token.value[:exc.start], exc.fields["unit"])
             raise syntax_error(exc.key, span, hint=hint, **exc.fields) from None
 
     # --- operators ----------------------------------------------------------------------
-    def or_(self, meta, children):
+    def or_(self, meta: Meta, children: Children) -> ast.Or:
         return ast.Or(tuple(children), span=self._span(meta))
 
-    def and_(self, meta, children):
+    def and_(self, meta: Meta, children: Children) -> ast.And:
         return ast.And(tuple(children), span=self._span(meta))
 
-    def not_(self, meta, children):
+    def not_(self, meta: Meta, children: Children) -> ast.Not:
         return ast.Not(*children, span=self._span(meta))
 
-    def neg(self, meta, children):
+    def neg(self, meta: Meta, children: Children) -> ast.Neg:
         _minus, operand = children
         return ast.Neg(operand, span=self._span(meta))
 
-    def binop(self, meta, children):
+    def binop(self, meta: Meta, children: Children) -> ast.BinOp:
         left, op, right = children
         return ast.BinOp(op.value, left, right, span=self._span(meta))
 
-    def compare(self, meta, children):
+    def compare(self, meta: Meta, children: Children) -> ast.Compare:
         left, op, right = children
         return ast.Compare(op.value, left, right, span=self._span(meta))
 
-    def in_list(self, meta, children):
+    def in_list(self, meta: Meta, children: Children) -> ast.InList:
         operand, negated, items = children
         return ast.InList(operand, tuple(items), negated=negated is not None, span=self._span(meta))
 
-    def items(self, meta, children):
+    def items(self, meta: Meta, children: Children) -> list[ast.Expr]:
         return children
 
-    def between(self, meta, children):
+    def between(self, meta: Meta, children: Children) -> ast.Between:
         operand, negated, keyword, low, high = children
         node = ast.Between(operand, low, high, negated=negated is not None, span=self._span(meta))
-        self._range_spans[id(node)] = self._map.span(keyword.start_pos, meta.end_pos)
+        self._range_spans[id(node)] = self._map.span(token_start(keyword), meta.end_pos)
         return node
 
-    def is_null(self, meta, children):
+    def is_null(self, meta: Meta, children: Children) -> ast.IsNull:
         operand, negated = children
         return ast.IsNull(operand, negated=negated is not None, span=self._span(meta))
 
     # --- literals and names -------------------------------------------------------------
-    def number(self, meta, children):
+    def number(self, meta: Meta, children: Children) -> ast.Number:
         return ast.Number(self._literal(children[0], decode_number), span=self._span(meta))
 
-    def string(self, meta, children):
+    def string(self, meta: Meta, children: Children) -> ast.String:
         return ast.String(self._literal(children[0], decode_string), span=self._span(meta))
 
-    def duration(self, meta, children):
+    def duration(self, meta: Meta, children: Children) -> ast.Duration:
         return self._duration(children[0])
 
     def _duration(self, token: Token) -> ast.Duration:
         amount, unit = self._literal(token, decode_duration)
-        return ast.Duration(amount, unit, span=self._map.span(token.start_pos, token.end_pos))
+        return ast.Duration(amount, unit, span=self._token_span(token))
 
-    def param(self, meta, children):
+    def param(self, meta: Meta, children: Children) -> ast.Param:
         return ast.Param(children[0].value[1:], span=self._span(meta))
 
-    def true(self, meta, children):
+    def true(self, meta: Meta, children: Children) -> ast.Boolean:
         return ast.Boolean(True, span=self._span(meta))
 
-    def false(self, meta, children):
+    def false(self, meta: Meta, children: Children) -> ast.Boolean:
         return ast.Boolean(False, span=self._span(meta))
 
-    def null(self, meta, children):
+    def null(self, meta: Meta, children: Children) -> ast.Null:
         return ast.Null(span=self._span(meta))
 
-    def now(self, meta, children):
+    def now(self, meta: Meta, children: Children) -> ast.Now:
         return ast.Now(span=self._span(meta))
 
-    def today(self, meta, children):
+    def today(self, meta: Meta, children: Children) -> ast.Today:
         return ast.Today(span=self._span(meta))
 
-    def name(self, meta, children):
+    def name(self, meta: Meta, children: Children) -> ast.Name:
         return ast.Name(children[0].value, span=self._span(meta))
 
-    def dotted(self, meta, children):
+    def dotted(self, meta: Meta, children: Children) -> ast.Dotted:
         namespace, name = children
         return ast.Dotted(namespace.value, name.value, span=self._span(meta))
 
     # --- calls --------------------------------------------------------------------------
-    def call(self, meta, children):
+    def call(self, meta: Meta, children: Children) -> ast.Expr:
         name, (args, where, *steps, convert, window) = children
         return build_call(name.value, args or [], where, window, self._span(meta), self._range_spans,
                           steps=steps, convert=convert)
 
-    def call_body(self, meta, children):
+    def call_body(self, meta: Meta, children: Children) -> Children:
         return children
 
-    def then_step(self, meta, children):
+    def then_step(self, meta: Meta, children: Children) -> ThenStep:
         source, where = children
         return ThenStep(source, where, self._span(meta))
 
-    def convert(self, meta, children):
-        token = children[0]
+    def convert(self, meta: Meta, children: Children) -> ast.Duration | ast.Param:
+        token: Token = children[0]
         if token.type == "PARAM":
-            return ast.Param(token.value[1:], span=self._map.span(token.start_pos, token.end_pos))
+            return ast.Param(token.value[1:], span=self._token_span(token))
         return self._duration(token)
 
-    def args(self, meta, children):
+    def args(self, meta: Meta, children: Children) -> list[ast.Expr]:
         return children
 
-    def where(self, meta, children):
-        return children[0]
+    def where(self, meta: Meta, children: Children) -> ast.Expr:
+        condition: ast.Expr = children[0]
+        return condition
 
-    def where_paren(self, meta, children):
-        return children[0]
+    def where_paren(self, meta: Meta, children: Children) -> ast.Expr:
+        condition: ast.Expr = children[0]
+        return condition
 
-    def within(self, meta, children):
+    def within(self, meta: Meta, children: Children) -> ast.Within:
         return ast.Within(self._duration(children[0]), span=self._span(meta))
 
-    def within_param(self, meta, children):
-        token = children[0]
-        param = ast.Param(token.value[1:], span=self._map.span(token.start_pos, token.end_pos))
+    def within_param(self, meta: Meta, children: Children) -> ast.Within:
+        token: Token = children[0]
+        param = ast.Param(token.value[1:], span=self._token_span(token))
         return ast.Within(param, span=self._span(meta))
 
-    def within_calendar(self, meta, children):
+    def within_calendar(self, meta: Meta, children: Children) -> ast.CalendarWindow:
         period, unit = children
         for token, allowed, key in ((period, ast.CALENDAR_PERIODS, "calendar_period"),
                                     (unit, ast.CALENDAR_UNITS, "calendar_unit")):
             if token.value not in allowed:
                 close = difflib.get_close_matches(token.value, allowed, n=1)
-                raise syntax_error(key, self._map.span(token.start_pos, token.end_pos), word=token.value,
+                raise syntax_error(key, self._token_span(token), word=token.value,
                                    hint=f"did you mean {close[0]!r}?" if close else None)
         return ast.CalendarWindow(period.value, unit.value, span=self._span(meta))
 
-    def time_range(self, meta, children):
+    def time_range(self, meta: Meta, children: Children) -> ast.TimeRange:
         start, end = children
         return ast.TimeRange(start, end, span=self._span(meta))
 
-    def __default__(self, data, children, meta):  # pragma: no cover - grammar and builder agree
+    def __default__(self, data: str, children: Children, meta: Meta) -> object:  # pragma: no cover - grammar and builder agree
         raise AssertionError(f"no AST builder for grammar rule {data!r}")
 
 
-def build_ast(builder: AstBuilder, tree: Tree) -> ast.Expr:
+def build_ast(builder: AstBuilder, tree: Tree[Token]) -> ast.Expr:
     """``builder.transform(tree)`` without Lark's generic dispatch: one call per node.
 
     Iterative (children before parents, from an explicit stack), so a deeply nested text is
     built and then refused with SR250 by :func:`.limits.too_deep`, never a RecursionError."""
     methods = _builder_methods()
-    done: list = []  # built values of finished subtrees, in order
-    stack: list[tuple[Tree, bool]] = [(tree, False)]
+    done: Children = []  # built values of finished subtrees, in order
+    stack: list[tuple[Tree[Token], bool]] = [(tree, False)]
     while stack:
         node, expanded = stack.pop()
         if not expanded:
@@ -328,11 +345,15 @@ def build_ast(builder: AstBuilder, tree: Tree) -> ast.Expr:
         if method is None:  # pragma: no cover - grammar and builder agree
             raise AssertionError(f"no AST builder for grammar rule {node.data!r}")
         done.append(method(builder, node.meta, children))
-    return done[0]
+    root: ast.Expr = done[0]  # the start rule builds an expression
+    return root
+
+
+BuilderMethod: TypeAlias = Callable[[AstBuilder, Meta, Children], object]
 
 
 @functools.lru_cache(maxsize=1)
-def _builder_methods() -> dict:
+def _builder_methods() -> dict[str, BuilderMethod]:
     """Grammar rule -> the plain function of the AstBuilder method (under its v_args wrapper)."""
     return {name: value.base_func for name, value in vars(AstBuilder).items()
             if not name.startswith("_") and hasattr(value, "base_func")}

@@ -9,8 +9,12 @@ from __future__ import annotations
 
 import bisect
 from dataclasses import dataclass
+from typing import TYPE_CHECKING
 
 from ..diagnostics import Span
+
+if TYPE_CHECKING:
+    from lark import Token
 
 
 @dataclass(frozen=True)
@@ -43,3 +47,15 @@ class SourceMap:
             return Span(self.file, line, col, line, col + 1)
         end_line, end_col = self.locate(end)
         return Span(self.file, line, col, end_line, end_col)
+
+
+# Lark types a token's offsets as optional (a Token built by hand has none); the lexer's tokens,
+# the only ones the parser and the syntax-error reporter see, always have both.
+def token_start(token: Token) -> int:
+    assert token.start_pos is not None, token
+    return token.start_pos
+
+
+def token_end(token: Token) -> int:
+    assert token.end_pos is not None, token
+    return token.end_pos

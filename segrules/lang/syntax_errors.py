@@ -26,7 +26,7 @@ from __future__ import annotations
 
 import functools
 from dataclasses import dataclass
-from typing import Iterable, Literal
+from typing import Iterable, Literal, TypeAlias, cast
 
 from lark import Lark, Token
 from lark.exceptions import UnexpectedCharacters, UnexpectedInput, UnexpectedToken
@@ -36,7 +36,7 @@ from ..diagnostics import Span
 from ..errors import ExprSyntaxError
 from .lexicon import KEYWORDS
 from .month_hints import month_hint
-from .positions import SourceMap
+from .positions import SourceMap, token_end, token_start
 
 VALUE_TOKENS = frozenset(
     ("NAME", "INT", "DECIMAL", "STRING", "DURATION", "PARAM", "TRUE", "FALSE", "NULL", "NOW", "TODAY", "LPAR")
@@ -45,20 +45,24 @@ BINARY_TOKENS = frozenset(("AND", "OR", "COMP_OP", "PLUS", "STAR", "SLASH", "PER
 _AGGREGATES_HINT = "count(orders), sum(orders.amount where status == 'paid' within 90d)"
 
 
+Match: TypeAlias = Literal["state", "char", "build", "fallback"]
+
+
 @dataclass(frozen=True)
 class SyntaxErrorKind:
     key: str
     code: str
     message: str
     examples: tuple[str, ...]
-    match: Literal["state", "char", "build", "fallback"] = "state"
+    match: Match = "state"
     tokens: frozenset[str] | None = None  # "state": offending token types it covers (None: all)
     chars: str = ""  # "char": the characters it covers
     hint: str | None = None
 
 
-def _kind(key, code, message, *examples, **options) -> SyntaxErrorKind:
-    return SyntaxErrorKind(key, code, message, tuple(examples), **options)
+def _kind(key: str, code: str, message: str, *examples: str, match: Match = "state",
+          tokens: frozenset[str] | None = None, chars: str = "", hint: str | None = None) -> SyntaxErrorKind:
+    return SyntaxErrorKind(key, code, message, tuple(examples), match=match, tokens=tokens, chars=chars, hint=hint)
 
 
 # Order matters for "state" entries: the first entry whose state and token fit wins.
@@ -208,7 +212,7 @@ class SyntaxErrorReporter:
         self._patterns = {t.name: t.pattern for t in lark.terminals}
 
     @functools.cached_property
-    def learned_states(self) -> tuple[tuple[SyntaxErrorKind, frozenset], ...]:
+    def learned_states(self) -> tuple[tuple[SyntaxErrorKind, frozenset[int]], ...]:
         """For each "state" entry, the LALR states its examples fail in."""
         learned = []
         for kind in self._catalogue:
@@ -216,11 +220,12 @@ class SyntaxErrorReporter:
                 learned.append((kind, frozenset(self._failing_state(ex, kind) for ex in kind.examples)))
         return tuple(learned)
 
-    def _failing_state(self, example: str, kind: SyntaxErrorKind):
+    def _failing_state(self, example: str, kind: SyntaxErrorKind) -> int:
         try:
             self._lark.parse(example)
         except UnexpectedToken as exc:
-            return exc.state.position
+            position: int = exc.state.position  # the LALR state number (Lark types `state` as Any)
+            return position
         raise AssertionError(f"example {example!r} of {kind.key} is not a parser error")
 
     def classify(self, exc: UnexpectedToken) -> SyntaxErrorKind:
@@ -232,7 +237,8 @@ class SyntaxErrorReporter:
 
     def explain(self, exc: UnexpectedInput, text: str, source_map: SourceMap) -> ExprSyntaxError:
         if isinstance(exc, UnexpectedCharacters):
-            pos = exc.pos_in_stream
+            # Lark declares `pos_in_stream = None` on the base class; the lexer's error sets the offset
+            pos = cast(int, exc.pos_in_stream)
             char = text[pos]
             kind = _CHAR_KINDS.get(char, KINDS["unexpected_character"])
             return syntax_error(kind.key, source_map.span(pos, pos + 1), char=repr(char))
@@ -250,9 +256,9 @@ class SyntaxErrorReporter:
         if token.type == "NAME" and token.value.lower() in KEYWORDS:
             hint = f"keywords are lowercase: write '{token.value.lower()}'"
         elif kind.key == "two_values" and token.type == "NAME":  # `now - 1 month`
-            before = [t for t in self._lark.lex(text[:start]) if t.end_pos <= start]
+            before = [t for t in self._lark.lex(text[:start]) if token_end(t) <= start]
             if before and before[-1].type == "INT":
-                hint = month_hint(text[:before[-1].start_pos], before[-1].value, token.value)
+                hint = month_hint(text[:token_start(before[-1])], before[-1].value, token.value)
         return syntax_error(kind.key, source_map.span(start, end), hint=hint, **fields)
 
     def _previous(self, text: str, offset: int) -> str:
@@ -272,7 +278,8 @@ class SyntaxErrorReporter:
         for token in interactive.iter_parse():
             if token.start_pos == fault.start_pos and token.type == fault.type:
                 break
-        return interactive.accepts()
+        accepted: set[str] = interactive.accepts()  # untyped in Lark
+        return accepted
 
     def _describe(self, token: Token) -> str:
         if token.type == "$END":
@@ -289,7 +296,7 @@ class SyntaxErrorReporter:
 def _token_start(token: Token) -> int:
     if token.type == "$END":  # Lark borrows the last token's position for the end marker
         return token.end_pos or 0
-    return token.start_pos
+    return token_start(token)
 
 
 def _unclosed_paren(tokens: Iterable[Token], default: int) -> int:
@@ -297,7 +304,7 @@ def _unclosed_paren(tokens: Iterable[Token], default: int) -> int:
     opened: list[int] = []
     for token in tokens:
         if token.type == "LPAR":
-            opened.append(token.start_pos)
+            opened.append(token_start(token))
         elif token.type == "RPAR" and opened:
             opened.pop()
     return opened[-1] if opened else default
