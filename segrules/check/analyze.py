@@ -4,6 +4,7 @@ table schemas, type-check, detect cycles.  Collects every problem and raises onc
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+from typing import Iterable, TypeAlias
 
 import ibis
 import ibis.expr.datatypes as dt
@@ -14,13 +15,20 @@ from ..lang import ast as a
 from ..lang.parser import parse_expr
 from ..lang.positions import SourceMap
 from ..plugin.types import EntityFunctionDef, FunctionDef, NamespaceDef, SourceExpression, ValueField
-from ..spec import SpecDocument
-from .entity_values import ranks_read_by_aggregates
+from ..spec import SpecDocument, SpecModel
+from .entity_values import ENTITY_NAMESPACE, ranks_read_by_aggregates
 from .cycles import Ref, find_cycles, too_long_chains, topological_order
 from .schema import did_you_mean
 from .types import describe, dtype, is_temporal
-from .typecheck import ENTITY_NAMESPACE, Binding, Env, Scope, TypeChecker
+from .typecheck import Binding, Env, Scope, TypeChecker
 from .types import matches_category
+
+
+Path: TypeAlias = tuple[str | int, ...]  # a path into the spec document
+# active plugin namespaces: name -> (definition, its section's config, field -> ValueField)
+ActiveNamespaces: TypeAlias = dict[str, tuple[NamespaceDef, object, dict[str, ValueField]]]
+# (namespace or section name, the source and entity expressions it declares)
+ExpressionOwner: TypeAlias = tuple[str, list[SourceExpression]]
 
 
 @dataclass
@@ -41,7 +49,7 @@ class CheckedSpec:
     functions: dict[str, FunctionDef] = field(default_factory=dict)
     warnings: list[Diagnostic] = field(default_factory=list)
     # active plugin namespaces: name -> (definition, its section's config, field -> ValueField)
-    namespaces: dict[str, tuple[NamespaceDef, object, dict[str, ValueField]]] = field(default_factory=dict)
+    namespaces: ActiveNamespaces = field(default_factory=dict)
     # plugin source and entity expressions, parsed and checked: (namespace or section, key) ->
     # (declaration, node)
     source_expressions: dict[tuple[str, str], tuple[SourceExpression, a.Node]] = field(default_factory=dict)
@@ -49,7 +57,7 @@ class CheckedSpec:
     entity_functions: dict[str, tuple[EntityFunctionDef, object]] = field(default_factory=dict)
 
     @property
-    def model(self):
+    def model(self) -> SpecModel:
         return self.document.model
 
     def closure(self, refs: list[Ref]) -> list[Ref]:
@@ -64,9 +72,10 @@ class CheckedSpec:
         return [r for r in self.order if r in wanted]
 
 
-def _parse_at(doc: SpecDocument, text: str, path: tuple, diags: list[Diagnostic]) -> a.Node | None:
+def _parse_at(doc: SpecDocument, text: str, path: Path, diags: list[Diagnostic]) -> a.Node | None:
     """Parse the expression ``text`` found at ``path`` of the spec; syntax errors go to ``diags``."""
     span = doc.index.value_span(path)
+    assert span is not None, path  # the document's root has a position: every path falls back to it
     segs = doc.index.segments(path) or ((0, span.line, span.column),)
     try:
         return parse_expr(text, source_map=SourceMap(doc.path, segs))
@@ -76,7 +85,9 @@ def _parse_at(doc: SpecDocument, text: str, path: tuple, diags: list[Diagnostic]
 
 
 def parse_expressions(doc: SpecDocument) -> tuple[dict[str, a.Node], dict[str, a.Node], list[Diagnostic]]:
-    features, segments, diags = {}, {}, []
+    features: dict[str, a.Node] = {}
+    segments: dict[str, a.Node] = {}
+    diags: list[Diagnostic] = []
     for name, text in doc.model.features.items():
         node = _parse_at(doc, text, ("features", name), diags)
         if node is not None:
@@ -90,9 +101,10 @@ def parse_expressions(doc: SpecDocument) -> tuple[dict[str, a.Node], dict[str, a
 
 def _structure(doc: SpecDocument, schemas: dict[str, ibis.Schema]) -> list[Diagnostic]:
     """Keys and time columns named in entity/sources exist and have fitting types."""
-    m, diags = doc.model, []
+    m = doc.model
+    diags: list[Diagnostic] = []
 
-    def column(table: str, col: str | None, path: tuple, temporal: bool = False):
+    def column(table: str, col: str | None, path: Path, temporal: bool = False) -> None:
         if col is None or table not in schemas:
             return
         schema = schemas[table]
@@ -128,10 +140,14 @@ def _structure(doc: SpecDocument, schemas: dict[str, ibis.Schema]) -> list[Diagn
     return diags
 
 
-def _namespaces(doc: SpecDocument, namespaces: dict[str, NamespaceDef]):
+def _namespaces(doc: SpecDocument, namespaces: dict[str, NamespaceDef]
+                ) -> tuple[ActiveNamespaces, dict[str, str], list[Diagnostic]]:
     """The plugin namespaces the spec switches on (by having their section), those it does not,
     and clashes with source names."""
-    m, active, inactive, diags = doc.model, {}, {}, []
+    m = doc.model
+    active: ActiveNamespaces = {}
+    inactive: dict[str, str] = {}
+    diags: list[Diagnostic] = []
     for name, nd in namespaces.items():
         config = getattr(m, nd.section, None)
         if config is not None and name == ENTITY_NAMESPACE:
@@ -150,11 +166,12 @@ def _namespaces(doc: SpecDocument, namespaces: dict[str, NamespaceDef]):
     return active, inactive, diags
 
 
-def _expression_owners(model, active, entity_functions: dict[str, tuple[EntityFunctionDef, object]]):
+def _expression_owners(model: SpecModel, active: ActiveNamespaces,
+                       entity_functions: dict[str, tuple[EntityFunctionDef, object]]) -> list[ExpressionOwner]:
     """(owner, declared expressions) of the active namespaces, then of the sections of the
     entity functions (each section once): the owner is the namespace or section name."""
     owners = [(ns, nd.expressions(config) if nd.expressions else []) for ns, (nd, config, _) in active.items()]
-    seen = set()
+    seen: set[tuple[str, object]] = set()
     for fn, config in entity_functions.values():
         if fn.expressions and (fn.section, fn.expressions) not in seen:
             seen.add((fn.section, fn.expressions))
@@ -162,10 +179,12 @@ def _expression_owners(model, active, entity_functions: dict[str, tuple[EntityFu
     return owners
 
 
-def _source_expressions(doc: SpecDocument, checker: TypeChecker, owners, syntax: list[Diagnostic]):
+def _source_expressions(doc: SpecDocument, checker: TypeChecker, owners: Iterable[ExpressionOwner],
+                        syntax: list[Diagnostic]) -> dict[tuple[str, str], tuple[SourceExpression, a.Node]]:
     """Parse and type-check the plugin sections' source expressions (over a source's rows) and
     entity expressions (``source=None``: per entity, like a feature)."""
-    result, reported = {}, set()
+    result: dict[tuple[str, str], tuple[SourceExpression, a.Node]] = {}
+    reported: set[tuple[str, object]] = set()
     for owner, declared in owners:
         for se in declared:
             if (owner, se.key) in result:
@@ -194,7 +213,8 @@ def _source_expressions(doc: SpecDocument, checker: TypeChecker, owners, syntax:
 def _zoned_time_columns(doc: SpecDocument, schemas: dict[str, ibis.Schema]) -> list[Diagnostic]:
     """Warnings for time columns stored with a time zone: rules compare wall-clock times of the
     spec's ``timezone:``, and the database converts zoned values in its own session zone."""
-    m, out = doc.model, []
+    m = doc.model
+    out: list[Diagnostic] = []
     places = [(m.entity.table, m.entity.time, ("entity", "time"))] + [
         (s.table, s.time, ("sources", name, "time")) for name, s in m.sources.items()]
     for table, column, path in places:
@@ -212,7 +232,7 @@ def _feature_order(features: dict[str, a.Node]) -> list[Ref]:
     """The features, those a feature may read (by name, or as ``entity.NAME``) before it, so
     that type-checking a chain of features never recurses through the chain.  The names are
     read from the text alone: a name that turns out to be a source column only orders more."""
-    deps = {("feature", name): [(("feature", n.name), n) for n in node.walk()
+    deps: dict[Ref, list[tuple[Ref, a.Node]]] = {("feature", name): [(("feature", n.name), n) for n in node.walk()
                                 if isinstance(n, (a.Name, a.Dotted)) and n.name in features
                                 and (isinstance(n, a.Name) or n.namespace == ENTITY_NAMESPACE)]
             for name, node in features.items()}
@@ -264,7 +284,7 @@ def analyze(doc: SpecDocument, schemas: dict[str, ibis.Schema],
               + ranks_read_by_aggregates(features, segments, checker.bindings, deps))
     raise_if_errors(syntax + errors, ExprSyntaxError if syntax else TypeCheckError)
     aggregates: dict[str, list[a.Aggregate]] = {name: [] for name in m.sources}
-    seen: set = set()
+    seen: set[a.Aggregate] = set()
     for node in list(features.values()) + list(segments.values()):
         for sub in node.walk():
             if isinstance(sub, a.Aggregate) and sub not in seen:

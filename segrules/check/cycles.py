@@ -2,10 +2,12 @@
 
 from __future__ import annotations
 
+from typing import TypeAlias, TypeGuard
+
 from ..diagnostics import Diagnostic
 from ..lang import ast as a
 
-Ref = tuple[str, str]  # ("feature" | "segment", name)
+Ref: TypeAlias = tuple[str, str]  # ("feature" | "segment", name)
 
 # The longest chain of references (a segment reading a segment reading a segment ...) a spec may
 # hold: the plan compiles a long chain in layers (compile/plan.py), each a nested subquery, and
@@ -14,7 +16,7 @@ Ref = tuple[str, str]  # ("feature" | "segment", name)
 MAX_REFERENCE_DEPTH = 400
 
 
-def _reads_entity(node: a.Node) -> bool:
+def _reads_entity(node: a.Node) -> TypeGuard[a.Dotted]:
     return isinstance(node, a.Dotted) and node.namespace == "entity"
 
 
@@ -27,7 +29,7 @@ def find_cycles(deps: dict[Ref, list[tuple[Ref, a.Node]]]) -> list[Diagnostic]:
     state: dict[Ref, int] = {}  # 1 visiting, 2 done
     stack: list[Ref] = []
     via: list[a.Node] = []  # via[i]: the reference from stack[i] to stack[i + 1]
-    reported: set[frozenset] = set()
+    reported: set[frozenset[Ref]] = set()
 
     def report(target: Ref, node: a.Node) -> None:
         start = stack.index(target)

@@ -9,6 +9,10 @@ argument values, so equal calls share one column.
 from __future__ import annotations
 
 from dataclasses import dataclass
+from decimal import Decimal
+from typing import TYPE_CHECKING, TypeAlias
+
+import ibis.expr.datatypes as dt
 
 from ..lang import ast as a
 from ..lang.unparse import unparse
@@ -16,8 +20,12 @@ from ..plugin.types import EntityFunctionDef
 from .schema import did_you_mean
 from .types import describe, dtype, matches_category
 
+if TYPE_CHECKING:
+    from .typecheck import Scope, TypeChecker
+
 # The literal nodes an argument may be, with the Python value it stands for.
 _LITERALS = (a.String, a.Number, a.Boolean)
+LiteralValue: TypeAlias = str | int | Decimal | bool
 
 
 @dataclass(frozen=True)
@@ -26,19 +34,20 @@ class EntityFunctionValue:
     for ``args`` (the entry name, then the other literal values)."""
 
     function: str
-    args: tuple
+    args: tuple[LiteralValue, ...]
 
 
-def _literal(node: a.Node):
-    """(found, value) of a literal argument; a negated number counts as a literal."""
+def _literal(node: a.Node) -> LiteralValue | None:
+    """The value of a literal argument, or None; a negated number counts as a literal."""
     if isinstance(node, a.Neg) and isinstance(node.operand, a.Number):
-        return True, -node.operand.value
+        return -node.operand.value
     if isinstance(node, _LITERALS):
-        return True, node.value
-    return False, None
+        return node.value
+    return None
 
 
-def check_entity_function(checker, node: a.Call, scope, fn: EntityFunctionDef, config):
+def check_entity_function(checker: TypeChecker, node: a.Call, scope: Scope, fn: EntityFunctionDef,
+                          config: object) -> dt.DataType | None:
     """The type of the call, or None after reporting its problems (at the argument's position)."""
     if scope.source is not None:
         checker.error("SR308", f"{node.name}() is a value per entity, not per row; it cannot be used inside "
@@ -69,11 +78,11 @@ def check_entity_function(checker, node: a.Call, scope, fn: EntityFunctionDef, c
                       did_you_mean(first.value, entries) or
                       (f"{fn.section}: has {', '.join(entries)}" if entries else f"{fn.section}: is empty"))
         return None
-    values = [first.value]
+    values: list[LiteralValue] = [first.value]
     for arg, category in zip(node.args[1:], fn.args):
-        found, value = _literal(arg)
-        t = checker.check(arg, scope) if found else None
-        if not found or t is None or not matches_category(t, category):
+        value = _literal(arg)
+        t = checker.check(arg, scope) if value is not None else None
+        if value is None or t is None or not matches_category(t, category):
             got = describe(t) if t is not None else unparse(arg)
             checker.error("SR434", f"{node.name}(): argument {len(values) + 1} must be a literal of type {category}, "
                           f"got {got}", arg)
@@ -81,10 +90,10 @@ def check_entity_function(checker, node: a.Call, scope, fn: EntityFunctionDef, c
         values.append(value)
     args = tuple(values)
     if fn.check is not None:
-        problem = fn.check(config, args[0], args[1:])
+        problem = fn.check(config, first.value, args[1:])
         if problem:
             checker.error("SR434", f"{node.name}(): {problem}", node)
             return None
     checker.bindings[id(node)] = EntityFunctionValue(fn.name, args)
     checker.refs.extend(checker.section_refs.get(fn.section, ()))
-    return dtype(fn.returns(args[0], args[1:]) if callable(fn.returns) else fn.returns)
+    return dtype(fn.returns(first.value, args[1:]) if callable(fn.returns) else fn.returns)

@@ -11,7 +11,9 @@ includes it.  ``entity`` is reserved as a source or namespace name (SR318, :mod:
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Mapping
+
+import ibis.expr.datatypes as dt
 
 from ..builtin import FUNCTIONS
 from ..diagnostics import Diagnostic
@@ -19,7 +21,10 @@ from ..lang import ast as a
 from .schema import did_you_mean
 
 if TYPE_CHECKING:
-    from .typecheck import Scope, TypeChecker
+    from .cycles import Ref
+    from .typecheck import Binding, Scope, TypeChecker
+
+    Deps = Mapping[Ref, list[tuple[Ref, a.Node]]]
 
 ENTITY_NAMESPACE = "entity"
 """``entity.NAME``: reserved; no source or plugin namespace may be called this."""
@@ -36,7 +41,7 @@ class EntityValue:
     feature: bool = False
 
 
-def entity_value(checker: "TypeChecker", node: a.Dotted, scope: "Scope"):
+def entity_value(checker: TypeChecker, node: a.Dotted, scope: Scope) -> dt.DataType | None:
     """The type of ``entity.NAME`` at ``node`` (None after reporting a problem); binds it."""
     env, name = checker.env, node.name
     if scope.aggregate is None:
@@ -57,6 +62,7 @@ def entity_value(checker: "TypeChecker", node: a.Dotted, scope: "Scope"):
     if name in env.entity:
         checker.bindings[id(node)] = EntityValue(name)
         return env.entity[name]
+    hint: str | None
     if name in env.sources[scope.aggregate]:
         hint = f"{name} is a column of {scope.aggregate}: inside its where write {name}"
     elif name in env.sources:
@@ -78,12 +84,13 @@ def not_constant(node: a.Node) -> bool:
     return isinstance(node, (a.Name, a.Aggregate, a.SegmentRef))
 
 
-def ranks_read_by_aggregates(features: dict[str, a.Node], segments: dict[str, a.Node], bindings: dict,
-                             deps: dict) -> list[Diagnostic]:
+def ranks_read_by_aggregates(features: dict[str, a.Node], segments: dict[str, a.Node],
+                             bindings: Mapping[int, Binding], deps: Deps) -> list[Diagnostic]:
     """SR433 where ``entity.NAME`` reads a feature that is (or uses) a population rank
     (``percent_rank``, ``ntile``, ``top_n``): ranks are computed over the finished entity table,
     after every aggregate, so an aggregate cannot read one."""
-    out, seen = [], set()
+    out: list[Diagnostic] = []
+    seen: set[int] = set()
     for root in list(features.values()) + list(segments.values()):
         for node in root.walk():
             binding = bindings.get(id(node))
@@ -99,9 +106,10 @@ def ranks_read_by_aggregates(features: dict[str, a.Node], segments: dict[str, a.
     return out
 
 
-def _rank_in_feature(name: str, features: dict[str, a.Node], deps: dict) -> str | None:
+def _rank_in_feature(name: str, features: dict[str, a.Node], deps: Deps) -> str | None:
     """The name of a rank function the feature ``name`` uses, directly or through features."""
-    todo, done = [("feature", name)], set()
+    todo: list[Ref] = [("feature", name)]
+    done: set[Ref] = set()
     while todo:
         ref = todo.pop()
         if ref in done or ref[0] != "feature" or ref[1] not in features:

@@ -21,10 +21,14 @@ docs/language.md ("Limits") lists these with their codes.
 
 from __future__ import annotations
 
-from datetime import date, datetime, timedelta
+from datetime import datetime, timedelta
+from typing import TYPE_CHECKING, Mapping
 
 from ..lang import ast as a
 from ..lang.lexicon import duration_param
+
+if TYPE_CHECKING:
+    import ibis.expr.datatypes as dt
 
 INT64_MIN, INT64_MAX = -(2**63), 2**63 - 1
 MAX_SHIFT_DAYS = 365_000  # about 999 years
@@ -34,7 +38,7 @@ MAX_ROUND_DIGITS = 308  # a double has no digits beyond 10**308
 MAX_DECIMAL_DIGITS = 38  # the widest decimal of DuckDB, Arrow's decimal128 and most warehouses
 
 
-def decimal_result(op: str, left, right):
+def decimal_result(op: str, left: dt.DataType, right: dt.DataType) -> dt.DataType:
     """The type of ``left op right`` (``+ - * %``) where one side is a decimal and the other a
     decimal or an integer: the SQL-standard precision and scale that hold every result, so that
     every backend computes, and returns, that one type.  A result wider than
@@ -42,7 +46,7 @@ def decimal_result(op: str, left, right):
     unknown precision keeps its type."""
     import ibis.expr.datatypes as dt
 
-    def digits(t):  # (precision, scale); an int64 holds 19 digits
+    def digits(t: dt.DataType) -> tuple[int | None, int]:  # (precision, scale); an int64 holds 19 digits
         return (t.precision, t.scale or 0) if t.is_decimal() else (19, 0)
 
     (p1, s1), (p2, s2) = digits(left), digits(right)
@@ -63,7 +67,7 @@ def int64_fits(value: int) -> bool:
     return INT64_MIN <= value <= INT64_MAX
 
 
-def constant_int(node: a.Node, params) -> int | None:
+def constant_int(node: a.Node, params: Mapping[str, object]) -> int | None:
     """The value of an integer constant: a literal, an integer ``$param``, ``-`` and ``+ - *``
     of those; None for anything else.  Iterative over a chain of operators."""
     if isinstance(node, a.Number):
@@ -85,7 +89,7 @@ def constant_int(node: a.Node, params) -> int | None:
     return None
 
 
-def duration_seconds(node: a.Node, params) -> int | None:
+def duration_seconds(node: a.Node, params: Mapping[str, object]) -> int | None:
     """Signed seconds of a constant duration (a literal, a duration ``$param``, ``-`` of one)."""
     sign = 1
     while isinstance(node, a.Neg):
@@ -98,10 +102,11 @@ def duration_seconds(node: a.Node, params) -> int | None:
     return None
 
 
-def shifted(node: a.BinOp, params) -> tuple[a.Node, int] | None:
+def shifted(node: a.BinOp, params: Mapping[str, object]) -> tuple[a.Node, int] | None:
     """``(base, seconds)`` when ``node`` is ``base`` moved by constant durations
     (``base - 30d + 1h``, ``7d + base``), None when any step is not a constant duration."""
-    total, current = 0, node
+    total = 0
+    current: a.Node = node
     while isinstance(current, a.BinOp) and current.op in "+-":
         right = duration_seconds(current.right, params)
         if right is not None:
@@ -125,7 +130,7 @@ def literal_time(node: a.Node) -> datetime | None:
     return None
 
 
-def moved(value: datetime | date, seconds: int = 0, months: int = 0) -> datetime | None:
+def moved(value: datetime, seconds: int = 0, months: int = 0) -> datetime | None:
     """``value`` moved by ``seconds`` and ``months``; None when it leaves the years 1-9999."""
     try:
         if months:

@@ -3,8 +3,12 @@
 from __future__ import annotations
 
 import difflib
+from typing import Iterable
 
 import ibis
+import ibis.expr.datatypes as dt
+import ibis.expr.types as ir
+from ibis.backends import BaseBackend
 
 from ..diagnostics import Diagnostic
 from ..errors import BackendError, TypeCheckError
@@ -12,15 +16,15 @@ from ..spec import SpecDocument
 from .types import dtype
 
 
-def tables_used(doc: SpecDocument) -> dict[str, tuple]:
+def tables_used(doc: SpecDocument) -> dict[str, tuple[str, ...]]:
     """Table name -> path of the ``table:`` value that names it (for error positions)."""
-    out = {doc.model.entity.table: ("entity", "table")}
+    out: dict[str, tuple[str, ...]] = {doc.model.entity.table: ("entity", "table")}
     for name, src in doc.model.sources.items():
         out.setdefault(src.table, ("sources", name, "table"))
     return out
 
 
-def did_you_mean(name: str, options) -> str | None:
+def did_you_mean(name: str, options: Iterable[str]) -> str | None:
     close = difflib.get_close_matches(name, list(options), n=1, cutoff=0.6)
     return f"did you mean {close[0]!r}?" if close else None
 
@@ -30,7 +34,7 @@ def schemas_from_block(doc: SpecDocument) -> dict[str, ibis.Schema]:
     diags: list[Diagnostic] = []
     out: dict[str, ibis.Schema] = {}
     for table, columns in (doc.model.schema_ or {}).items():
-        fields = {}
+        fields: dict[str, dt.DataType] = {}
         for column, type_text in columns.items():
             try:
                 fields[column] = dtype(type_text)
@@ -45,14 +49,16 @@ def schemas_from_block(doc: SpecDocument) -> dict[str, ibis.Schema]:
     return out
 
 
-def schemas_from_connection(doc: SpecDocument, con, tables: dict | None = None) -> dict[str, ibis.Schema]:
+def schemas_from_connection(doc: SpecDocument, con: BaseBackend,
+                            tables: dict[str, ir.Table] | None = None) -> dict[str, ibis.Schema]:
     """Read the schema of every table the spec uses from the database; ``tables`` (if given)
     receives the Ibis tables read, so the plan does not ask the database for them again."""
     try:
         available = set(con.list_tables())
     except Exception as exc:
         raise BackendError(f"cannot list tables: {exc}", code="SR701") from None
-    diags, out = [], {}
+    diags: list[Diagnostic] = []
+    out: dict[str, ibis.Schema] = {}
     for table, path in tables_used(doc).items():
         if table not in available:
             diags.append(Diagnostic("SR307", f"table {table!r} not found in the database",
@@ -70,7 +76,8 @@ def schemas_from_connection(doc: SpecDocument, con, tables: dict | None = None) 
     return out
 
 
-def resolve_schemas(doc: SpecDocument, con=None, tables: dict | None = None) -> dict[str, ibis.Schema]:
+def resolve_schemas(doc: SpecDocument, con: BaseBackend | None = None,
+                    tables: dict[str, ir.Table] | None = None) -> dict[str, ibis.Schema]:
     if con is not None:
         return schemas_from_connection(doc, con, tables)
     schemas = schemas_from_block(doc)

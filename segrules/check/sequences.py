@@ -7,14 +7,19 @@ durations: ``time_between(a then b) <= 1d``).
 
 from __future__ import annotations
 
+from typing import TYPE_CHECKING
+
 import ibis.expr.datatypes as dt
 
 from ..lang import ast as a
 from .schema import did_you_mean
 from .types import INTERVAL
 
+if TYPE_CHECKING:
+    from .typecheck import Scope, TypeChecker
 
-def check_sequence(checker, node: a.Sequence, scope) -> dt.DataType | None:
+
+def check_sequence(checker: TypeChecker, node: a.Sequence, scope: Scope) -> dt.DataType | None:
     """The type of ``node``, or None after reporting what is wrong with it."""
     from .typecheck import Scope
 

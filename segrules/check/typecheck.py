@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import math
 from dataclasses import dataclass, field
+from typing import Callable, Sequence, TypeAlias, TypeVar
 
 import ibis
 import ibis.expr.datatypes as dt
@@ -17,7 +18,7 @@ from ..diagnostics import Diagnostic, Severity
 from ..lang import ast as a
 from ..lang.lexicon import duration_param
 from ..lang.unparse import unparse
-from ..plugin.types import FunctionDef
+from ..plugin.types import EntityFunctionDef, FunctionDef
 from .entity_functions import EntityFunctionValue, check_entity_function
 from .entity_values import ENTITY_NAMESPACE, EntityValue, entity_value, not_constant
 from . import ranges
@@ -51,7 +52,7 @@ class NamespaceValue:
     name: str
 
 
-Binding = EntityColumn | FeatureRef | SourceColumn | NamespaceValue | EntityValue | EntityFunctionValue
+Binding: TypeAlias = EntityColumn | FeatureRef | SourceColumn | NamespaceValue | EntityValue | EntityFunctionValue
 
 
 # Nodes whose type never depends on context.
@@ -73,6 +74,8 @@ class Scope:
 
 ENTITY = Scope()
 
+_Unary = TypeVar("_Unary", a.Not, a.Neg)
+
 
 @dataclass
 class Env:
@@ -89,11 +92,11 @@ class Env:
     namespaces: dict[str, dict[str, dt.DataType]] = field(default_factory=dict)  # active: ns -> field -> type
     inactive: dict[str, str] = field(default_factory=dict)  # registered but off: ns -> its spec section
     # plugin entity functions: name -> (definition, its section's config or None when absent)
-    entity_functions: dict[str, tuple[object, object]] = field(default_factory=dict)
+    entity_functions: dict[str, tuple[EntityFunctionDef, object]] = field(default_factory=dict)
 
 
 class TypeChecker:
-    def __init__(self, env: Env):
+    def __init__(self, env: Env) -> None:
         self.env = env
         self.types: dict[int, dt.DataType] = {}
         self.bindings: dict[int, Binding] = {}
@@ -115,7 +118,8 @@ class TypeChecker:
         if constant is not None:
             self.types[id(node)] = constant
             return constant
-        method = getattr(self, f"visit_{type(node).__name__}", None)
+        method: Callable[[a.Node, Scope], dt.DataType | None] | None = \
+            getattr(self, f"visit_{type(node).__name__}", None)
         if method is None:
             self.error("SR451", f"no type rule for {type(node).__name__}", node)
             return None
@@ -156,7 +160,7 @@ class TypeChecker:
         self.diagnostics.append(Diagnostic(code, message, node.span, severity, hint))
 
     # -- literals ------------------------------------------------------------------------
-    def visit_Number(self, node, scope):
+    def visit_Number(self, node: a.Number, scope: Scope) -> dt.DataType | None:
         if isinstance(node.value, int):
             return dt.int64 if self._in_range(node.value, node) else None
         if not math.isfinite(float(node.value)):
@@ -171,7 +175,7 @@ class TypeChecker:
                    "the backends compute integers in 64 bits, from -2**63 to 2**63 - 1")
         return False
 
-    def visit_Duration(self, node, scope):
+    def visit_Duration(self, node: a.Duration, scope: Scope) -> dt.DataType | None:
         return INTERVAL if self._shift_in_range(node.seconds, node) else None
 
     def _shift_in_range(self, seconds: int, node: a.Node, what: str = "duration") -> bool:
@@ -181,7 +185,7 @@ class TypeChecker:
                    f"{ranges.MAX_SHIFT_DAYS} days (about 1000 years) a time can be moved", node)
         return False
 
-    def visit_Param(self, node, scope):
+    def visit_Param(self, node: a.Param, scope: Scope) -> dt.DataType | None:
         if node.name not in self.env.params:
             self.error("SR305", f"unknown parameter ${node.name}", node,
                        did_you_mean(node.name, self.env.params) or "declare it under params:")
@@ -198,7 +202,7 @@ class TypeChecker:
         return type_of_value(value)
 
     # -- names ---------------------------------------------------------------------------
-    def visit_Name(self, node, scope):
+    def visit_Name(self, node: a.Name, scope: Scope) -> dt.DataType | None:
         if scope.source is not None:
             return self._source_column(node, scope.source, node.name)
         if node.name in self.env.broken:
@@ -220,7 +224,7 @@ class TypeChecker:
                    node, hint)
         return None
 
-    def visit_Dotted(self, node, scope):
+    def visit_Dotted(self, node: a.Dotted, scope: Scope) -> dt.DataType | None:
         if node.namespace == ENTITY_NAMESPACE:
             return entity_value(self, node, scope)
         if node.namespace in self.env.namespaces and node.namespace not in self.env.sources:
@@ -244,7 +248,7 @@ class TypeChecker:
             return None
         return self._source_column(node, node.namespace, node.name)
 
-    def _namespace_value(self, node, scope):
+    def _namespace_value(self, node: a.Dotted, scope: Scope) -> dt.DataType | None:
         fields = self.env.namespaces[node.namespace]
         if node.name not in fields:
             self.error("SR311", f"{node.namespace} has no value {node.name!r}", node,
@@ -257,7 +261,7 @@ class TypeChecker:
         self.bindings[id(node)] = NamespaceValue(node.namespace, node.name)
         return fields[node.name]
 
-    def _source_column(self, node, source: str, column: str):
+    def _source_column(self, node: a.Node, source: str, column: str) -> dt.DataType | None:
         schema = self.env.sources[source]
         if column not in schema:
             hint = did_you_mean(column, schema.names)
@@ -269,36 +273,39 @@ class TypeChecker:
         return schema[column]
 
     # -- logic ---------------------------------------------------------------------------
-    def _boolean(self, node, scope, what: str):
+    def _boolean(self, node: a.Node, scope: Scope, what: str) -> dt.DataType | None:
         t = self.value(node, scope)
         if t is not None and not (t.is_boolean() or t.is_null()):
             self.error("SR402", f"{what} must be true/false, got {describe(t)}", node)
             return None
         return t
 
-    def _run(self, node, kind: type) -> list:
+    def _run(self, node: _Unary, kind: type[_Unary]) -> list[_Unary]:
         """``node`` and the ``kind`` nodes (``Not``, ``Neg``) stacked directly below it, outermost
         first: a run like ``not not not x`` is checked in one step, not one recursion per word."""
         run = [node]
-        while isinstance(run[-1].operand, kind):
-            run.append(run[-1].operand)
-        return run
+        while True:
+            below = run[-1].operand
+            if not isinstance(below, kind):
+                return run
+            run.append(below)
 
-    def visit_Not(self, node, scope):
+    def visit_Not(self, node: a.Not, scope: Scope) -> dt.DataType | None:
         run = self._run(node, a.Not)
         if not self._boolean(run[-1].operand, scope, "the operand of 'not'"):
             return None
         self.types.update((id(n), dt.boolean) for n in run)
         return dt.boolean
 
-    def visit_And(self, node, scope):
+    def visit_And(self, node: a.And | a.Or, scope: Scope) -> dt.DataType | None:
         word = "and" if isinstance(node, a.And) else "or"
         types = [self._boolean(o, scope, f"each side of '{word}'") for o in node.operands]
         return dt.boolean if all(types) else None
 
     visit_Or = visit_And
 
-    def _comparable(self, node, left: a.Node, right: a.Node, lt, rt, what: str) -> bool:
+    def _comparable(self, node: a.Node, left: a.Node, right: a.Node, lt: dt.DataType | None,
+                    rt: dt.DataType | None, what: str) -> bool:
         if lt is None or rt is None:
             return False
         if not comparable(lt, rt):
@@ -306,7 +313,7 @@ class TypeChecker:
             return False
         return True
 
-    def durations(self, node: a.Node, operands: tuple[a.Node, ...], scope) -> list[dt.DataType | None]:
+    def durations(self, node: a.Node, operands: tuple[a.Node, ...], scope: Scope) -> list[dt.DataType | None]:
         """Types of the operands of a comparison: durations may be compared with durations
         (``time_between(...) <= 1d``); a duration against anything else is SR413."""
         types = [self.check(x, scope) for x in operands]
@@ -320,9 +327,9 @@ class TypeChecker:
                 types[i] = None
         return types
 
-    def visit_Compare(self, node, scope):
+    def visit_Compare(self, node: a.Compare, scope: Scope) -> dt.DataType | None:
         lt, rt = self.durations(node, (node.left, node.right), scope)
-        if not self._comparable(node, node.left, node.right, lt, rt, f"'{node.op}'"):
+        if lt is None or rt is None or not self._comparable(node, node.left, node.right, lt, rt, f"'{node.op}'"):
             return None
         if lt.is_boolean() and rt.is_boolean() and node.op not in ("==", "!="):
             self.error("SR401", f"true/false values can only be compared with == and !=, not '{node.op}'", node)
@@ -332,7 +339,7 @@ class TypeChecker:
                        node, "use 'is null' or 'is not null'", Severity.WARNING)
         return dt.boolean
 
-    def visit_InList(self, node, scope):
+    def visit_InList(self, node: a.InList, scope: Scope) -> dt.DataType | None:
         ot = self.value(node.operand, scope)
         ok = ot is not None
         for item in node.items:
@@ -340,20 +347,20 @@ class TypeChecker:
             ok = self._comparable(item, node.operand, item, ot, it, "'in'") and ok
         return dt.boolean if ok else None
 
-    def visit_Between(self, node, scope):
+    def visit_Between(self, node: a.Between, scope: Scope) -> dt.DataType | None:
         ot, lo, hi = self.durations(node, (node.operand, node.low, node.high), scope)
         ok = self._comparable(node, node.operand, node.low, ot, lo, "'between'")
         ok = self._comparable(node, node.operand, node.high, ot, hi, "'between'") and ok
-        if ok and any(t.is_boolean() for t in (ot, lo, hi)):
+        if ok and any(t is not None and t.is_boolean() for t in (ot, lo, hi)):
             self.error("SR401", "'between' does not apply to true/false values", node)
             return None
         return dt.boolean if ok else None
 
-    def visit_IsNull(self, node, scope):
+    def visit_IsNull(self, node: a.IsNull, scope: Scope) -> dt.DataType | None:
         return dt.boolean if self.check(node.operand, scope) is not None else None
 
     # -- arithmetic ----------------------------------------------------------------------
-    def visit_Neg(self, node, scope):
+    def visit_Neg(self, node: a.Neg, scope: Scope) -> dt.DataType | None:
         run = self._run(node, a.Neg)
         t = self.check(run[-1].operand, scope)
         if t is not None and not (is_numeric(t) or t.is_interval() or t.is_null()):
@@ -363,7 +370,7 @@ class TypeChecker:
             self.types.update((id(n), t) for n in run)
         return t
 
-    def visit_BinOp(self, node, scope):
+    def visit_BinOp(self, node: a.BinOp, scope: Scope) -> dt.DataType | None:
         lt, rt = self.check(node.left, scope), self.check(node.right, scope)
         if lt is None or rt is None:
             return None
@@ -416,7 +423,7 @@ class TypeChecker:
         return dt.timestamp
 
     # -- calls ---------------------------------------------------------------------------
-    def visit_Call(self, node, scope):
+    def visit_Call(self, node: a.Call, scope: Scope) -> dt.DataType | None:
         entity_function = self.env.entity_functions.get(node.name)
         if entity_function is not None:
             return check_entity_function(self, node, scope, *entity_function)
@@ -436,15 +443,20 @@ class TypeChecker:
             return None
         if any(t is None for t in types):
             return None
+        known = [t for t in types if t is not None]
         if builtin is not None:
-            return self._builtin(builtin, node, types)
-        result = sig(types, list(node.args)) if sig else self._plugin_call(plugin, types, list(node.args))
+            return self._builtin(builtin, node, known)
+        if sig is not None:
+            result = sig(known, list(node.args))
+        else:
+            assert plugin is not None  # one of the three, above
+            result = self._plugin_call(plugin, known, list(node.args))
         if isinstance(result, str):
             self.error("SR404", f"{node.name}(): {result}", node)
             return None
         return result
 
-    def _builtin(self, fn: Builtin, node: a.Call, types: list[dt.DataType]):
+    def _builtin(self, fn: Builtin, node: a.Call, types: list[dt.DataType]) -> dt.DataType | None:
         result = fn.check(CallInfo(node, types, self.env.params))
         if isinstance(result, Problem):
             self.error(result.code, result.message, result.node or node, result.hint)
@@ -452,7 +464,7 @@ class TypeChecker:
         return result
 
     @staticmethod
-    def _plugin_call(fn: FunctionDef, types, nodes):
+    def _plugin_call(fn: FunctionDef, types: list[dt.DataType], nodes: Sequence[a.Node]) -> dt.DataType | str:
         cats = list(fn.args)
         variadic = bool(cats) and cats[-1] == "..."
         if variadic:
@@ -496,16 +508,16 @@ class TypeChecker:
         """The type of the duration after ``within`` or ``convert``: a literal, or a parameter
         whose value is a duration (``params: {recent: 30d}``)."""
         t = self.check(node, ENTITY)
-        if t is not None and not t.is_interval():
+        if t is not None and not t.is_interval() and isinstance(node, a.Param):  # a literal is a duration
             self.error("SR416", f"'{keyword} ${node.name}' needs a duration parameter, ${node.name} is "
                        f"{describe(t)}", node, f"declare it as a duration, e.g. params: {{{node.name}: 30d}}")
             return None
         return t
 
-    def visit_Sequence(self, node, scope):
+    def visit_Sequence(self, node: a.Sequence, scope: Scope) -> dt.DataType | None:
         return check_sequence(self, node, scope)
 
-    def visit_SegmentRef(self, node, scope):
+    def visit_SegmentRef(self, node: a.SegmentRef, scope: Scope) -> dt.DataType | None:
         if scope.source is not None:
             self.error("SR309", "segment() cannot be used inside an aggregate", node)
             return None
@@ -516,7 +528,7 @@ class TypeChecker:
         self.refs.append(("segment", node.name, node))
         return dt.boolean
 
-    def visit_Aggregate(self, node, scope):
+    def visit_Aggregate(self, node: a.Aggregate, scope: Scope) -> dt.DataType | None:
         if scope.source is not None or scope.aggregate is not None:
             self.error("SR309", "aggregates cannot be nested", node)
             return None

@@ -25,11 +25,11 @@ def dtype(text: str) -> dt.DataType:
 
 
 def is_numeric(t: dt.DataType) -> bool:
-    return t.is_numeric() and not t.is_boolean()
+    return bool(t.is_numeric()) and not t.is_boolean()
 
 
 def is_temporal(t: dt.DataType) -> bool:
-    return t.is_date() or t.is_timestamp()
+    return bool(t.is_date() or t.is_timestamp())
 
 
 def comparable(a: dt.DataType, b: dt.DataType) -> bool:
@@ -70,7 +70,7 @@ def matches_category(t: dt.DataType, category: str) -> bool:
     if t.is_null() or category == "any":
         return True
     if category in TYPE_CATEGORIES:
-        return {
+        fits: dict[str, bool] = {
             "numeric": is_numeric(t),
             "integer": t.is_integer(),
             "string": t.is_string(),
@@ -78,7 +78,8 @@ def matches_category(t: dt.DataType, category: str) -> bool:
             "date": t.is_date(),
             "timestamp": t.is_timestamp(),
             "temporal": is_temporal(t),
-        }[category]
+        }
+        return fits[category]
     return comparable(t, dtype(category))
 
 
