@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import ibis
 import ibis.expr.datatypes as dt
+import ibis.expr.types as ir
 
 from ..lang import ast as a
 
@@ -15,7 +16,8 @@ _ONE = {"day": ibis.interval(days=1), "week": ibis.interval(days=7), "month": ib
         "quarter": ibis.interval(months=3), "year": ibis.interval(years=1)}
 
 
-def period_bounds(window: a.CalendarWindow, now):
+def period_bounds(window: a.CalendarWindow, now: ir.TimestampValue
+                  ) -> tuple[ir.TimestampValue, ir.TimestampValue, bool]:
     """(start, end, end_inclusive) of the period as timestamp expressions."""
     start = now.truncate(_TRUNC[window.unit])
     if window.period == "this":
@@ -23,7 +25,7 @@ def period_bounds(window: a.CalendarWindow, now):
     return (start - _ONE[window.unit]).cast(dt.timestamp), start, False
 
 
-def calendar_condition(window: a.CalendarWindow, now, column):
+def calendar_condition(window: a.CalendarWindow, now: ir.TimestampValue, column: ir.Value) -> ir.BooleanValue:
     """``start <= t <= now`` (this) or ``start - 1 unit <= t < start`` (last)."""
     col = column.cast(dt.timestamp) if column.type().is_date() else column
     start, end, inclusive = period_bounds(window, now)

@@ -3,11 +3,16 @@ membership booleans, added on top of the plan's wide table, so they stay in its 
 
 from __future__ import annotations
 
+from typing import Collection
+
+import ibis.expr.types as ir
+
 from ..errors import CompileError
 from ..plugin.types import DerivedSegment
 
 
-def check_derived(derived: list[DerivedSegment], segments, taken) -> dict[str, DerivedSegment]:
+def check_derived(derived: list[DerivedSegment], segments: Collection[str],
+                  taken: Collection[str]) -> dict[str, DerivedSegment]:
     """By name; SR610 for an input that is not a segment, SR611 for a name derived twice or
     clashing with a feature or the key (``taken``)."""
     out: dict[str, DerivedSegment] = {}
@@ -23,14 +28,15 @@ def check_derived(derived: list[DerivedSegment], segments, taken) -> dict[str, D
     return out
 
 
-def raw_segments(names: list[str], derived: dict[str, DerivedSegment], segments) -> list[str]:
+def raw_segments(names: list[str], derived: dict[str, DerivedSegment], segments: Collection[str]) -> list[str]:
     """The spec's own segments the plan must compute to output ``names``."""
     raw = [n for n in names if n in segments or n not in derived]
     raw += [i for n in names if n in derived for i in derived[n].inputs]
     return list(dict.fromkeys(raw))
 
 
-def apply_derived(wide, key: str, names: list[str], raw: list[str], derived: dict[str, DerivedSegment]):
+def apply_derived(wide: ir.Table, key: str, names: list[str], raw: list[str],
+                  derived: dict[str, DerivedSegment]) -> ir.Table:
     """``wide`` (key, the ``raw`` segments, features) with the output segments ``names``."""
     inputs = {n: wide[n] for n in raw}
     features = [c for c in wide.columns if c != key and c not in raw]

@@ -11,26 +11,29 @@ from dataclasses import dataclass, replace
 from datetime import datetime
 from typing import Any
 
+import ibis.expr.types as ir
 
 from ..check import CheckedSpec
-from ..check.entity_functions import EntityFunctionValue
+from ..check.entity_functions import EntityFunctionValue, LiteralValue
 from ..check.typecheck import FeatureRef
 from ..check.types import dtype
+from ..check.cycles import Ref
 from ..lang import ast as a
 from ..errors import CompileError
 from .to_ibis import ExprCompiler, now_value
 
 
-def point_in_time(table, time: str | None, now: datetime, within=None):
+def point_in_time(table: ir.Table, time: str | None, now: datetime | ir.TimestampValue,
+                  within: ir.IntervalValue | None = None) -> ir.Table:
     """Rows of ``table`` at or before ``now`` (all rows when there is no time column). A null
     time compares unknown, so those rows are left out too. ``within`` (an Ibis interval): only
     rows after ``now - within`` as well."""
     if not time:
         return table
-    now = now_value(now)
-    rows = table[time] <= now
+    at = now_value(now)
+    rows = table[time] <= at
     if within is not None:
-        rows = rows & (table[time] > now - within)
+        rows = rows & (table[time] > at - within)
     return table.filter(rows)
 
 
@@ -42,13 +45,13 @@ class NamespaceBuild:
     the section; ``entry`` and ``args``: the entity function's entry name and other arguments."""
 
     namespace: str
-    config: Any
+    config: Any  # the section's pydantic model instance
     checked: CheckedSpec
-    tables: dict[str, Any]
-    now: datetime
+    tables: dict[str, ir.Table]
+    now: datetime | ir.TimestampValue
     params: dict[str, Any]
     entry: str | None = None
-    args: tuple = ()
+    args: tuple[LiteralValue, ...] = ()
 
     @property
     def key(self) -> str:
@@ -56,16 +59,16 @@ class NamespaceBuild:
         return self.checked.model.entity.key
 
     @property
-    def now_literal(self):
+    def now_literal(self) -> ir.TimestampValue:
         return now_value(self.now)
 
     @property
-    def entity(self):
+    def entity(self) -> ir.Table:
         """The entity table (entities created after ``now`` left out when ``entity.time`` is set)."""
         m = self.checked.model
         return point_in_time(self.tables[m.entity.table], m.entity.time, self.now)
 
-    def source(self, name: str):
+    def source(self, name: str) -> ir.Table:
         """The rows of source ``name`` at or before ``now``."""
         src = self.checked.model.sources[name]
         return point_in_time(self.tables[src.table], src.time, self.now)
@@ -76,7 +79,7 @@ class NamespaceBuild:
     def source_time(self, name: str) -> str | None:
         return self.checked.model.sources[name].time
 
-    def expression(self, key: str, table):
+    def expression(self, key: str, table: ir.Table) -> ir.Value:
         """The source expression ``key`` of this namespace compiled over ``table`` (the source's
         rows, possibly already filtered)."""
         found = self.checked.source_expressions.get((self.namespace, key))
@@ -89,14 +92,14 @@ class NamespaceBuild:
         return ExprCompiler(self.checked, table, self.now, self.params, source=decl.source).compile(node)
 
     def entity_values(self, columns: dict[str, str], *, now: datetime | None = None,
-                      tables: dict[str, Any] | None = None):
+                      tables: dict[str, ir.Table] | None = None) -> ir.Table:
         """An Ibis table with the key and, per ``columns`` item ``name: key``, the entity
         expression ``key`` of this section as column ``name``, for every entity (as of ``now``;
         ``tables`` replaces the tables by name, e.g. with the source rows of a period). The
         expressions compile with the spec's features and segments, in a plan of their own."""
         from .plan import Plan  # the plan builds namespaces: import it when it is used
 
-        nodes = {}
+        nodes: dict[str, a.Node] = {}
         for name, key in columns.items():
             found = self.checked.source_expressions.get((self.namespace, key))
             if found is None or found[0].source is not None:
@@ -113,12 +116,12 @@ def with_features(checked: CheckedSpec, nodes: dict[str, a.Node]) -> CheckedSpec
     be names of the spec), so a plan can compute them like any feature."""
     deps, aggregates = dict(checked.deps), {s: list(aggs) for s, aggs in checked.aggregates.items()}
     for name, node in nodes.items():
-        refs = []
+        refs: list[tuple[Ref, a.Node]] = []
         for sub in node.walk():
             if isinstance(sub, a.SegmentRef):
                 refs.append((("segment", sub.name), sub))
-            elif isinstance(checked.bindings.get(id(sub)), FeatureRef):
-                refs.append((("feature", sub.name), sub))
+            elif isinstance(binding := checked.bindings.get(id(sub)), FeatureRef):
+                refs.append((("feature", binding.name), sub))
             elif isinstance(sub, a.Aggregate) and sub not in aggregates[sub.source]:
                 aggregates[sub.source].append(sub)
         deps[("feature", name)] = refs
@@ -128,7 +131,8 @@ def with_features(checked: CheckedSpec, nodes: dict[str, a.Node]) -> CheckedSpec
                                   **{n: checked.types[id(node)] for n, node in nodes.items()}})
 
 
-def build_namespace(name: str, checked: CheckedSpec, tables, now, params, fields: list[str]):
+def build_namespace(name: str, checked: CheckedSpec, tables: dict[str, ir.Table], now: datetime | ir.TimestampValue,
+                    params: dict[str, Any], fields: list[str]) -> ir.Table:
     """The namespace's table restricted to the key and ``fields``, checked against its contract."""
     nd, config, declared = checked.namespaces[name]
     table = nd.build(NamespaceBuild(name, config, checked, tables, now, params))
@@ -140,10 +144,12 @@ def build_namespace(name: str, checked: CheckedSpec, tables, now, params, fields
     return table.select(key, *[table[f].cast(dtype(declared[f].dtype)).name(f) for f in fields])
 
 
-def build_entity_function(call: EntityFunctionValue, checked: CheckedSpec, tables, now, params):
+def build_entity_function(call: EntityFunctionValue, checked: CheckedSpec, tables: dict[str, ir.Table],
+                          now: datetime | ir.TimestampValue, params: dict[str, Any]) -> ir.Table:
     """The table of one entity function call: the key and ``value`` (of the declared type)."""
     fn, config = checked.entity_functions[call.function]
     entry, args = call.args[0], call.args[1:]
+    assert isinstance(entry, str)  # the checker made the first argument a string (SR434)
     table = fn.build(NamespaceBuild(fn.section, config, checked, tables, now, params, entry, args))
     key = checked.model.entity.key
     missing = [c for c in (key, "value") if c not in table.columns]

@@ -8,7 +8,10 @@ counts as nullable and keeps its ``COALESCE``.
 
 from __future__ import annotations
 
+from typing import Iterator
+
 import ibis.expr.operations as ops
+import ibis.expr.types as ir
 
 # Null in, null out; never null when every operand is non-null (SQL semantics on every backend).
 _STRICT = (
@@ -21,16 +24,16 @@ _STRICT = (
 _ALWAYS = (ops.IsNull, ops.NotNull)
 
 
-def never_null(expr) -> bool:
+def never_null(expr: ir.Value) -> bool:
     """Whether the Ibis value ``expr`` is non-null on every row."""
     return _never_null(expr.op())
 
 
-def _never_null(root) -> bool:
+def _never_null(root: ops.Value) -> bool:
     """Iterative (an explicit stack, each operation decided once): a compiled rule may be a
     wide and deep graph, e.g. a long ``in`` list or a chain of segments."""
-    known: dict = {}
-    stack = [root]
+    known: dict[ops.Value, bool] = {}
+    stack: list[ops.Value] = [root]
     while stack:
         op = stack[-1]
         if op in known:
@@ -54,7 +57,7 @@ def _never_null(root) -> bool:
     return known[root]
 
 
-def _operands(op):
+def _operands(op: ops.Value) -> Iterator[ops.Value]:
     for arg in op.args:
         if isinstance(arg, tuple):  # InValues options, Coalesce arguments
             yield from (a for a in arg if isinstance(a, ops.Value))

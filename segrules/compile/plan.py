@@ -12,13 +12,16 @@
 from __future__ import annotations
 
 from datetime import datetime
-from typing import Any
+from typing import Any, Iterable
 
 import ibis.expr.datatypes as dt
+import ibis.expr.types as ir
 
 from ..check import CheckedSpec
-from ..check.entity_functions import EntityFunctionValue
-from ..check.typecheck import EntityColumn, EntityValue, NamespaceValue
+from ..check.entity_functions import EntityFunctionValue, LiteralValue
+from ..check.cycles import Ref
+from ..check.entity_values import EntityValue
+from ..check.typecheck import EntityColumn, NamespaceValue
 from ..errors import CompileError
 from ..lang import ast as a
 from ..lang.limits import depth
@@ -38,26 +41,28 @@ from .windows import resolve_duration, window_condition
 INLINE_DEPTH = 40
 
 
-def _aggregate_metric(agg: a.Aggregate, compiler: ExprCompiler, table, key: str, time: str | None,
-                      backend: str | None = None, prefiltered: a.Duration | None = None):
+def _aggregate_metric(agg: a.Aggregate, compiler: ExprCompiler, table: ir.Table, key: str, time: str | None,
+                      backend: str | None = None, prefiltered: a.Duration | None = None) -> ir.Scalar:
     """The Ibis reduction for one aggregate over the (already point-in-time filtered) source;
     ``backend`` names the target backend, for the translations in ``backends``; ``prefiltered``:
     the ``within`` window the rows were already cut to (that window needs no FILTER again)."""
-    conds = []
+    conds: list[ir.BooleanValue] = []
     if agg.where is not None:
         conds.append(compiler.typed(agg.where, dt.boolean))
     if (prefiltered is not None and isinstance(agg.window, a.Within)
             and resolve_duration(agg.window.duration, compiler.params).seconds == prefiltered.seconds):
         pass  # every row left is inside this window
     elif agg.window is not None:
+        assert time is not None  # the checker requires a time column for a window (SR408)
         conds.append(window_condition(agg.window, compiler, compiler.column(time)))
-    where = None
+    where: ir.BooleanValue | None = None
     for cond in conds:
         where = cond if where is None else where & cond
     if agg.column is None:
         return compiler.column(key).count(where=where)
     col = compiler.column(agg.column)
     if agg.func in ("first", "last"):
+        assert time is not None  # the checker requires a time column for first/last (SR408)
         # arg_min/arg_max by time, skipping null values: translated by every Ibis backend
         # (ARRAY_AGG(..)[1] on Postgres, MIN_BY/MAX_BY elsewhere); DuckDB's own arg_min/arg_max
         # when it is the target (Ibis would write the slower FIRST(.. ORDER BY)).
@@ -74,22 +79,23 @@ def _aggregate_metric(agg: a.Aggregate, compiler: ExprCompiler, table, key: str,
 
 def _widest_window(aggs: list[a.Aggregate], params: dict[str, Any]) -> a.Duration | None:
     """The longest ``within`` duration if every aggregate has one, else ``None``."""
-    if not all(isinstance(agg.window, a.Within) for agg in aggs):
+    windows = [agg.window for agg in aggs if isinstance(agg.window, a.Within)]
+    if len(windows) < len(aggs):
         return None
-    return max((resolve_duration(agg.window.duration, params) for agg in aggs), key=lambda d: d.seconds)
+    return max((resolve_duration(w.duration, params) for w in windows), key=lambda d: d.seconds)
 
 
 class Plan:
     """Builds the wide membership table for a checked spec against concrete Ibis tables."""
 
-    def __init__(self, checked: CheckedSpec, tables: dict[str, Any], now: datetime, params: dict[str, Any],
-                 *, dialect: str | None = None):
+    def __init__(self, checked: CheckedSpec, tables: dict[str, ir.Table], now: datetime | ir.TimestampValue,
+                 params: dict[str, Any], *, dialect: str | None = None) -> None:
         self.checked, self.tables, self.now, self.params = checked, tables, now, params
         self.dialect = dialect  # the target backend, for the translations in .backends
         self.model = checked.model
         self.columns = Columns()  # where the aggregates, namespace values, sequences and ranks are
 
-    def build(self, segments: list[str] | None = None, features: bool | list[str] = True):
+    def build(self, segments: list[str] | None = None, features: bool | list[str] = True) -> ir.Table:
         m = self.model
         names = list(m.segments) if segments is None else segments
         unknown = [n for n in names if n not in m.segments]
@@ -110,20 +116,16 @@ class Plan:
             columns[name] = self.feature(name)
         return project(joined, columns)
 
-    def use(self, joined):
-        """Compile the rules over ``joined`` (the joined entity table, with rank columns) from now on."""
-        self.joined = joined
-        self.entity = ExprCompiler(self.checked, joined, self.now, self.params,
-                                   feature=self.feature, segment=self.segment, aggregate=self.aggregate,
-                                   namespace=self.namespace, rank=self.rank, dialect=self.dialect)
-        self._features, self._segments, self._aggregates = {}, {}, {}
-
     # -- the grouped aggregations --------------------------------------------------------
-    def _join(self, needed_refs):
+    def _join(self, needed_refs: set[Ref]) -> ir.Table:
         m = self.model
         entity = point_in_time(self.tables[m.entity.table], m.entity.time, self.now)
         roots = [self.checked.features[n] if k == "feature" else self.checked.segments[n] for k, n in needed_refs]
-        used, used_ns, used_fn, sequences, columns = set(), {}, {}, {}, {m.entity.key}
+        used: set[a.Aggregate] = set()
+        used_ns: dict[str, set[str]] = {}
+        used_fn: dict[EntityFunctionValue, None] = {}  # ordered sets
+        sequences: dict[a.Sequence, None] = {}
+        columns = {m.entity.key}
         for root in roots:
             for n in root.walk():
                 binding = self.checked.bindings.get(id(n))
@@ -141,10 +143,11 @@ class Plan:
         # and window (DuckDB does not prune them below a window function).
         entity = entity.select(*[c for c in entity.columns if c in columns])
         self._taken, self._counter = set(self.tables[m.entity.table].columns), 0
-        joined, keys = entity, []
+        joined = entity
+        keys: list[str] = []
         # Namespaces first: their values read no aggregate, and entity values may read them.
-        for ns, fields in sorted(used_ns.items()):
-            fields = sorted(fields)
+        for ns, used_fields in sorted(used_ns.items()):
+            fields = sorted(used_fields)
             table = build_namespace(ns, self.checked, self.tables, self.now, self.params, fields)
             renames = {self._fresh(f"_{ns}_{f}"): f for f in [m.entity.key, *fields]}
             table = table.rename(renames)
@@ -169,7 +172,7 @@ class Plan:
             joined = joined.left_join(table.rename({group_key: "_k", column: "_v"}), [(m.entity.key, group_key)])
         ordered = [agg for aggs in self.checked.aggregates.values() for agg in aggs if agg in used]
         for k, stage in enumerate(stages(self.checked, ordered)):
-            scope = None
+            scope: EntityScope | None = None
             if k > 0 and stage:
                 # The entity values compile on the join so far, closed (see _closed); the next
                 # joins start from a view of it, a new join chain instead of a longer one, so
@@ -184,13 +187,13 @@ class Plan:
                 joined = joined.left_join(grouped, [(m.entity.key, group_key)])
         return joined.drop(*keys) if keys else joined
 
-    def use(self, joined):
+    def use(self, joined: ir.Table) -> None:
         """Compile the rules over ``joined`` (the joined entity table, with rank columns) from now on."""
         self.joined = joined
         self.scope = EntityScope(self.checked, joined, self.now, self.params, self.columns, dialect=self.dialect)
         self.entity = self.scope.compiler
 
-    def _compile_in_layers(self, refs: list) -> None:
+    def _compile_in_layers(self, refs: list[Ref]) -> None:
         """Compile the features and segments ``refs`` (dependencies first), so that no compiled
         value nests deeper than :data:`INLINE_DEPTH` levels of the rules.
 
@@ -200,9 +203,9 @@ class Plan:
         what was compiled so far becomes columns of a new table (a layer, closed by a view so
         that Ibis does not merge the layers back into one select) and later rules read those
         columns.  Specs without such chains compile in one layer, as before."""
-        self._layered: dict = {}  # ref -> its column in the current table
-        nesting: dict = {}  # ref -> how deep its compiled value nests, in levels of the rules
-        layer: list = []  # refs compiled over the current table, not yet columns
+        self._layered: dict[Ref, str] = {}  # ref -> its column in the current table
+        nesting: dict[Ref, int] = {}  # ref -> how deep its compiled value nests, in levels of the rules
+        layer: list[Ref] = []  # refs compiled over the current table, not yet columns
         for ref in refs:
             kind, name = ref
             own = depth(self.checked.features[name] if kind == "feature" else self.checked.segments[name])
@@ -217,10 +220,10 @@ class Plan:
             self.feature(name) if kind == "feature" else self.segment(name)
             layer.append(ref)
 
-    def _new_layer(self, refs: list) -> None:
+    def _new_layer(self, refs: list[Ref]) -> None:
         """The values of ``refs`` (compiled over ``self.joined``) as columns of a new table, which
         the plan compiles over from now on (see :meth:`_compile_in_layers`)."""
-        columns: dict = {}
+        columns: dict[Ref, tuple[str, ir.Value]] = {}
         for kind, name in refs:
             if kind == "feature" and self.checked.feature_types.get(name, dt.null).is_null():
                 continue  # an untyped null: nothing to nest, compiled again where it is read
@@ -241,7 +244,8 @@ class Plan:
         """A column name not yet used in the joined table."""
         return fresh_name(base, self._taken)
 
-    def _grouped(self, source_name: str, aggs: list[a.Aggregate], scope: EntityScope | None):
+    def _grouped(self, source_name: str, aggs: list[a.Aggregate], scope: EntityScope | None
+                 ) -> tuple[str, ir.Table]:
         """(key column, table): one row per key with every aggregate of ``aggs`` fused in; with
         ``scope``, the source rows carry the entity values the aggregates read."""
         src = self.model.sources[source_name]
@@ -253,10 +257,10 @@ class Plan:
             compiler = ExprCompiler(self.checked, table, self.now, self.params, source=source_name,
                                     dialect=self.dialect)
         else:
-            names = set().union(*(entity_values(self.checked, agg) for agg in aggs))
+            names = set[str]().union(*(entity_values(self.checked, agg) for agg in aggs))
             rows = entity_rows(scope, source_name, names, table)
             table, compiler = rows.table, rows.compiler(self.checked, self.now, self.params)
-        metrics = {}
+        metrics: dict[str, ir.Scalar] = {}
         for agg in aggs:
             while f"_agg{self._counter}" in self._taken:
                 self._counter += 1
@@ -267,37 +271,34 @@ class Plan:
         return group_key, table.group_by(**{group_key: table[src.key]}).aggregate(**metrics)
 
     # -- callbacks for the entity-scope compiler -----------------------------------------
-    def aggregate(self, agg: a.Aggregate):
+    def aggregate(self, agg: a.Aggregate) -> ir.Value:
         return self.scope.aggregate(agg)
 
-    def rank(self, call: a.Call):
-        return self.entity.column(self.rank_columns[call])
-
-    def namespace(self, namespace: str, name: str):
+    def namespace(self, namespace: str, name: str | tuple[LiteralValue, ...]) -> ir.Value:
         return self.scope.namespace(namespace, name)
 
-    def sequence(self, node: a.Sequence):
+    def sequence(self, node: a.Sequence) -> ir.Value:
         return self.scope.sequence(node)
 
-    def rank(self, call: a.Call):
+    def rank(self, call: a.Call) -> ir.Value:
         return self.scope.rank(call)
 
-    def feature(self, name: str):
+    def feature(self, name: str) -> ir.Value:
         return self.scope.feature(name)
 
-    def segment(self, name: str):
+    def segment(self, name: str) -> ir.BooleanValue:
         return self.scope.segment(name)
 
 
-def compile_plan(checked: CheckedSpec, tables: dict[str, Any], now: datetime, params: dict[str, Any],
-                 segments: list[str] | None = None, features: bool | list[str] = True,
-                 *, dialect: str | None = None):
+def compile_plan(checked: CheckedSpec, tables: dict[str, ir.Table], now: datetime | ir.TimestampValue,
+                 params: dict[str, Any], segments: list[str] | None = None, features: bool | list[str] = True,
+                 *, dialect: str | None = None) -> ir.Table:
     """The wide table (key, one boolean per segment, features) as one Ibis expression;
     ``dialect`` names the target backend (``None``: portable Ibis ops only)."""
     return Plan(checked, tables, now, params, dialect=dialect).build(segments, features)
 
 
-def _closed(joined, keys: list[str]):
+def _closed(joined: ir.Table, keys: list[str]) -> ir.Table:
     """``joined`` without the join keys: rules compile against a closed join much faster than
     against an open one (Ibis dereferences every expression through a join)."""
     return joined.select(*[c for c in joined.columns if c not in keys])

@@ -14,26 +14,37 @@ table that already has the columns of the stages before it.
 
 from __future__ import annotations
 
+from typing import TYPE_CHECKING, Iterable, TypeAlias, TypeGuard
+
 import ibis
 import ibis.expr.datatypes as dt
+import ibis.expr.types as ir
 
 from ..builtin import FUNCTIONS
 from ..builtin.ranks import count_argument
 from ..check import CheckedSpec
+from ..check.cycles import Ref
 from ..check.typecheck import FeatureRef
 from ..lang import ast as a
 from .nullability import never_null
+from .to_ibis import ExprCompiler
+
+if TYPE_CHECKING:
+    from .plan import Plan
+
+# what a rank nesting depth is remembered for: a rank call, or a feature or segment
+DepthKey: TypeAlias = Ref | a.Call
 
 
-def is_rank(node: a.Node) -> bool:
+def is_rank(node: a.Node) -> TypeGuard[a.Call]:
     return isinstance(node, a.Call) and node.name in FUNCTIONS and FUNCTIONS[node.name].population
 
 
-def rank_stages(checked: CheckedSpec, refs) -> list[list[a.Call]]:
+def rank_stages(checked: CheckedSpec, refs: Iterable[Ref]) -> list[list[a.Call]]:
     """The rank calls the features and segments ``refs`` use, grouped by nesting depth (stage 1
     first), each once (equal calls share a column)."""
     roots = [checked.features[n] if k == "feature" else checked.segments[n] for k, n in refs]
-    depths: dict = {}  # rank call or ("feature"|"segment", name) -> depth
+    depths: dict[DepthKey, int] = {}  # rank call or ("feature"|"segment", name) -> depth
     stages: dict[int, dict[a.Call, None]] = {}
     for root in roots:
         for node in root.walk():
@@ -42,11 +53,11 @@ def rank_stages(checked: CheckedSpec, refs) -> list[list[a.Call]]:
     return [list(stages[d]) for d in sorted(stages)]
 
 
-def _depth(start: a.Node, checked: CheckedSpec, memo: dict) -> int:
+def _depth(start: a.Node, checked: CheckedSpec, memo: dict[DepthKey, int]) -> int:
     """How many ranks nest in ``start``, following features and segment references.
     Iterative (an explicit stack): a rank may read a chain of hundreds of features."""
 
-    def expand(node):
+    def expand(node: a.Node) -> tuple[DepthKey | None, a.Node]:
         """(memo key or None, the node whose children count)"""
         binding = checked.bindings.get(id(node))
         if isinstance(binding, FeatureRef):
@@ -75,14 +86,15 @@ def _depth(start: a.Node, checked: CheckedSpec, memo: dict) -> int:
     return found[id(start)]
 
 
-def rank_window(call: a.Call, compiler, key):
+def rank_window(call: a.Call, compiler: ExprCompiler, key: ir.Value) -> ir.Value:
     """The window expression of a rank call, its argument compiled by ``compiler`` (over the
     table of the stage before), ties broken by the entity ``key`` column where it matters."""
     value = compiler.compile(call.args[0])
     return FUNCTIONS[call.name].compile(value, count_argument(call, compiler.params), key, not never_null(value))
 
 
-def percent_rank_by_counting(table, value: str, out: str, nullable: bool = True, by: str = "_rv"):
+def percent_rank_by_counting(table: ir.Table, value: str, out: str, nullable: bool = True,
+                             by: str = "_rv") -> ir.Table:
     """``table`` with ``out`` = PERCENT_RANK of its column ``value`` over the non-null values,
     counted instead of sorted: (rows with a smaller value) / (n - 1), from one row per distinct
     value and a running sum over those, joined back on the value (0 when n = 1, null for null).
@@ -99,14 +111,15 @@ def percent_rank_by_counting(table, value: str, out: str, nullable: bool = True,
     return table.left_join(ranked, table[value] == ranked[by]).drop(by)
 
 
-def with_rank_columns(plan, joined, refs):
+def with_rank_columns(plan: Plan, joined: ir.Table, refs: Iterable[Ref]) -> ir.Table:
     """``joined`` with one column per rank call of ``refs``; records the columns in
     ``plan.rank_columns``.  ``plan.use(table)`` points the plan's compiler at a table;
     ``plan._fresh`` names new columns."""
     fresh = plan._fresh
     for stage in rank_stages(plan.checked, refs):
         plan.use(joined)
-        columns, counted = {}, {}
+        columns: dict[str, ir.Value] = {}
+        counted: dict[str, tuple[str, bool]] = {}  # rank column -> (column of its value, value nullable)
         for call in stage:
             name = fresh("_rank")
             if call.name == "percent_rank":

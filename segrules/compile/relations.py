@@ -8,9 +8,10 @@ together, and a plain ``Project`` when there is nothing to rewrite, does the sam
 
 from __future__ import annotations
 
-from typing import Any
+from typing import Mapping
 
 import ibis.expr.operations as ops
+import ibis.expr.types as ir
 from ibis.common.graph import Graph
 
 # What Table.select rewrites in a projection's values (ibis.expr.rewrites.rewrite_project_input).
@@ -26,7 +27,7 @@ def fresh_name(base: str, taken: set[str]) -> str:
     return name
 
 
-def project(table, columns: dict[str, Any]):
+def project(table: ir.Table, columns: Mapping[str, ir.Value]) -> ir.Table:
     """``table.select(**columns)`` for columns built on ``table`` (or on no table at all)."""
     values = {name: _unalias(expr.op()) for name, expr in columns.items()}
     parent = table.op()
@@ -37,7 +38,7 @@ def project(table, columns: dict[str, Any]):
     return ops.Project(parent, values).to_expr()
 
 
-def _unalias(node):
+def _unalias(node: ops.Value) -> ops.Value:
     while isinstance(node, ops.Alias):
         node = node.arg
     return node

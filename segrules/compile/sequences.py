@@ -27,11 +27,14 @@ Why each plan shape in :func:`build_sequence` is exact:
 
 from __future__ import annotations
 
+from datetime import datetime
 from typing import Any
 
 import ibis
 import ibis.expr.datatypes as dt
+import ibis.expr.types as ir
 
+from ..check import CheckedSpec
 from ..lang import ast as a
 from .namespaces import point_in_time
 from .to_ibis import ExprCompiler, duration
@@ -40,7 +43,8 @@ from .windows import resolve_duration, window_condition
 KEY, TIME, VALUE = "_k", "_t", "_v"
 
 
-def build_sequence(node: a.Sequence, checked, tables: dict[str, Any], now, params: dict[str, Any]):
+def build_sequence(node: a.Sequence, checked: CheckedSpec, tables: dict[str, ir.Table], now: datetime | ir.TimestampValue,
+                   params: dict[str, Any]) -> ir.Table:
     """The table ``(_k, _v)`` of ``node``'s value per entity that has a step-1 row: steps reached
     (int64) for ``sequence``, microseconds from step 1 to the last step for ``time_between``
     (null when no attempt reaches it).  Three plan shapes, each exact (the module docstring):
@@ -62,7 +66,7 @@ def build_sequence(node: a.Sequence, checked, tables: dict[str, Any], now, param
     return _greedy_windows(node, _points(node, steps))
 
 
-def _join_chain(node: a.Sequence, steps: list, convert: a.Duration):
+def _join_chain(node: a.Sequence, steps: list[ir.Table], convert: a.Duration) -> ir.Table:
     """Every chain of rows whose steps are in order and at most ``convert`` after step 1."""
     first = steps[0]
     chain = first.select(**{KEY: first[KEY], "_t1": first[TIME]})
@@ -81,7 +85,7 @@ def _join_chain(node: a.Sequence, steps: list, convert: a.Duration):
     return chain.group_by(KEY).aggregate(**{VALUE: last.delta(chain["_t1"], unit="microsecond").cast(dt.int64).min()})
 
 
-def _earliest_chain(steps: list):
+def _earliest_chain(steps: list[ir.Table]) -> ir.Table:
     """``sequence`` without ``convert``: the greedy chain from the entity's first step-1 row."""
     first = steps[0]
     result = first.group_by(KEY).aggregate(_t1=first[TIME].min())
@@ -97,14 +101,14 @@ def _earliest_chain(steps: list):
     return result.select(KEY, **{VALUE: reached})
 
 
-def _greedy_windows(node: a.Sequence, points):
+def _greedy_windows(node: a.Sequence, points: ir.Table) -> ir.Table:
     """Every attempt's greedy chain, ``C[j][m]`` of the module docstring as window functions."""
     k = len(node.steps)
     frame = ibis.window(group_by=KEY, order_by=TIME, rows=(1, None))
     targets = range(2, k + 1) if node.func == "sequence" else (k,)
     chain: dict[tuple[int, int], str] = {}
     for level in range(1, k):
-        columns = {}
+        columns: dict[str, ir.Value] = {}
         for m in targets:
             j = m - level
             if j < 1:
@@ -125,7 +129,8 @@ def _greedy_windows(node: a.Sequence, points):
     return per_attempt.group_by(KEY).aggregate(**{VALUE: per_attempt[VALUE].min()})
 
 
-def _step_rows(node: a.Sequence, i: int, checked, tables, now, params):
+def _step_rows(node: a.Sequence, i: int, checked: CheckedSpec, tables: dict[str, ir.Table], now: datetime | ir.TimestampValue,
+               params: dict[str, Any]) -> ir.Table:
     """``(_k, _t)``: the rows of step ``i`` (0-based), as of ``now`` and in the window."""
     m = checked.model
     step = node.steps[i]
@@ -134,7 +139,7 @@ def _step_rows(node: a.Sequence, i: int, checked, tables, now, params):
     table = point_in_time(tables[src.table], src.time, now,
                           None if within is None else duration(resolve_duration(within, params)))
     compiler = ExprCompiler(checked, table, now, params, source=step.source)
-    keep = []
+    keep: list[ir.BooleanValue] = []
     if within is None and node.window is not None:
         keep.append(window_condition(node.window, compiler, table[src.time]))
     if step.where is not None:
@@ -144,7 +149,7 @@ def _step_rows(node: a.Sequence, i: int, checked, tables, now, params):
     return rows.select(**{KEY: table[src.key].cast(key_type), TIME: table[src.time].cast(dt.timestamp)})
 
 
-def _points(node: a.Sequence, steps: list):
+def _points(node: a.Sequence, steps: list[ir.Table]) -> ir.Table:
     """``(_k, _t, _s1.._sk)``, one row per entity and time: ``sj`` "a row of step j is at this
     time" (rows at the same instant are one point: a later step needs a strictly later time)."""
     k = len(steps)

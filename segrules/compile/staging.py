@@ -21,13 +21,16 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 from datetime import datetime
-from typing import Any, Iterable
+from typing import Any, Iterable, TypeAlias
 
 import ibis
 import ibis.expr.datatypes as dt
+import ibis.expr.types as ir
 
 from ..check import CheckedSpec
-from ..check.typecheck import EntityValue
+from ..check.cycles import Ref
+from ..check.entity_functions import LiteralValue
+from ..check.entity_values import EntityValue
 from ..lang import ast as a
 from .namespaces import point_in_time
 from .nullability import never_null
@@ -35,6 +38,9 @@ from .relations import fresh_name
 from .to_ibis import ExprCompiler
 
 ZERO_WHEN_EMPTY = ("count", "count_distinct", "sum")
+# A per-entity value a plugin computes: (namespace, field) of a namespace value (``rfm.r``), or
+# (entity function, its literal arguments) of an entity function call (``cohort('w')``).
+PluginValue: TypeAlias = tuple[str, str | tuple[LiteralValue, ...]]
 
 
 @dataclass
@@ -43,7 +49,7 @@ class Columns:
     (namespace, field) -> column, sequence -> column, rank call -> column.  Filled stage by stage."""
 
     aggregates: dict[a.Aggregate, tuple[str, str]] = field(default_factory=dict)
-    namespaces: dict[tuple[str, str], str] = field(default_factory=dict)
+    namespaces: dict[PluginValue, str] = field(default_factory=dict)
     sequences: dict[a.Sequence, str] = field(default_factory=dict)
     ranks: dict[a.Call, str] = field(default_factory=dict)
 
@@ -53,57 +59,61 @@ class EntityScope:
     the entity table joined with the aggregate and namespace columns computed so far.  Each
     feature and segment is compiled once per scope."""
 
-    def __init__(self, checked: CheckedSpec, table, now: datetime, params: dict[str, Any], columns: Columns,
-                 *, dialect: str | None = None):
+    def __init__(self, checked: CheckedSpec, table: ir.Table, now: datetime | ir.TimestampValue,
+                 params: dict[str, Any], columns: Columns, *, dialect: str | None = None) -> None:
         self.checked, self.table, self.columns = checked, table, columns
         self.compiler = ExprCompiler(checked, table, now, params, feature=self.feature, segment=self.segment,
                                      aggregate=self.aggregate, namespace=self.namespace, sequence=self.sequence,
                                      rank=self.rank if columns.ranks else None, dialect=dialect)
-        self._features: dict[str, Any] = {}
-        self._segments: dict[str, Any] = {}
-        self._aggregates: dict[a.Aggregate, Any] = {}
+        self._features: dict[str, ir.Value] = {}
+        self._segments: dict[str, ir.BooleanValue] = {}
+        self._aggregates: dict[a.Aggregate, ir.Value] = {}
 
-    def aggregate(self, agg: a.Aggregate):
+    def aggregate(self, agg: a.Aggregate) -> ir.Value:
         if agg not in self._aggregates:
             column, func = self.columns.aggregates[agg]
             value = self.compiler.column(column)
             self._aggregates[agg] = value.fill_null(0) if func in ZERO_WHEN_EMPTY else value
         return self._aggregates[agg]
 
-    def namespace(self, namespace: str, name: str):
+    def namespace(self, namespace: str, name: str | tuple[LiteralValue, ...]) -> ir.Value:
         return self.compiler.column(self.columns.namespaces[(namespace, name)])
 
-    def rank(self, call: a.Call):
+    def rank(self, call: a.Call) -> ir.Value:
         return self.compiler.column(self.columns.ranks[call])
 
-    def sequence(self, node: a.Sequence):
+    def sequence(self, node: a.Sequence) -> ir.Value:
         """A sequence's value: 0 steps for an entity without a step-1 row; ``time_between``
         stays null there."""
         value = self.compiler.column(self.columns.sequences[node])
         return value.fill_null(0) if node.func == "sequence" else value
 
-    def feature(self, name: str):
+    def feature(self, name: str) -> ir.Value:
         if name not in self._features:
             self._dependencies_first(("feature", name))
             self._features[name] = self.compiler.compile(self.checked.features[name])
         return self._features[name]
 
-    def _dependencies_first(self, ref) -> None:
+    def _dependencies_first(self, ref: Ref) -> None:
         """Compile what ``ref`` reads before ``ref`` itself, dependencies first, so compiling a
         chain of features or segments (each reading the one before) finds each link compiled
         already instead of recursing through the whole chain."""
         if not self.checked.deps.get(ref):
             return
         for kind, name in self.checked.closure([ref])[:-1]:
-            cache = self._features if kind == "feature" else self._segments
-            if name not in cache:
-                (self.feature if kind == "feature" else self.segment)(name)
+            if kind == "feature" and name not in self._features:
+                self.feature(name)
+            elif kind != "feature" and name not in self._segments:
+                self.segment(name)
 
-    def known(self, kind: str, name: str, value) -> None:
+    def known(self, kind: str, name: str, value: ir.Value) -> None:
         """Use ``value`` (e.g. a column computed before) for the feature or segment ``name``."""
-        (self._features if kind == "feature" else self._segments)[name] = value
+        if kind == "feature":
+            self._features[name] = value
+        else:
+            self._segments[name] = value
 
-    def segment(self, name: str):
+    def segment(self, name: str) -> ir.BooleanValue:
         if name not in self._segments:
             self._dependencies_first(("segment", name))
             node = self.checked.segments[name]
@@ -115,7 +125,7 @@ class EntityScope:
                     self.compiler.lit(False, dt.boolean))
         return self._segments[name]
 
-    def value(self, name: str):
+    def value(self, name: str) -> ir.Value:
         """``entity.NAME``: the feature ``name``, else the entity column ``name``."""
         if name not in self.checked.features:
             return self.compiler.column(name)
@@ -129,20 +139,21 @@ class EntityRows:
     """Source rows with entity values beside them: ``table`` has every column of the source rows
     it was built from, plus one column per value (``columns``: value name -> column)."""
 
-    table: Any
+    table: ir.Table
     source: str
     columns: dict[str, str]
 
-    def value(self, name: str):
+    def value(self, name: str) -> ir.Value:
         """The column holding ``entity.name`` (what a source-scope compiler reads for it)."""
         return self.table[self.columns[name]]
 
-    def compiler(self, checked: CheckedSpec, now: datetime, params: dict[str, Any]) -> ExprCompiler:
+    def compiler(self, checked: CheckedSpec, now: datetime | ir.TimestampValue,
+                 params: dict[str, Any]) -> ExprCompiler:
         """A source-scope compiler over ``table`` that resolves ``entity.NAME`` to the values."""
         return ExprCompiler(checked, self.table, now, params, source=self.source, entity_value=self.value)
 
 
-def entity_rows(scope: EntityScope, source: str, names: Iterable[str], rows) -> EntityRows:
+def entity_rows(scope: EntityScope, source: str, names: Iterable[str], rows: ir.Table) -> EntityRows:
     """The rows of ``source`` with the entity values ``names`` (``entity.NAME``) as columns.
 
     ``scope``: the entity table joined so far (every aggregate the values need must already be
@@ -153,10 +164,9 @@ def entity_rows(scope: EntityScope, source: str, names: Iterable[str], rows) -> 
     """
     m = scope.checked.model
     src = m.sources[source]
-    names = sorted(set(names))
     used = set(rows.columns)
     key = fresh_name(f"_entity_{m.entity.key}", used)
-    columns = {name: fresh_name(f"_entity_{name}", used) for name in names}
+    columns = {name: fresh_name(f"_entity_{name}", used) for name in sorted(set(names))}
     values = scope.table.select(**{key: scope.table[m.entity.key]},
                                 **{col: scope.value(name) for name, col in columns.items()})
     joined = rows.inner_join(values, [(src.key, key)])
@@ -165,7 +175,8 @@ def entity_rows(scope: EntityScope, source: str, names: Iterable[str], rows) -> 
     return EntityRows(table, source, columns)
 
 
-def source_rows(checked: CheckedSpec, tables: dict[str, Any], source: str, now, within=None):
+def source_rows(checked: CheckedSpec, tables: dict[str, ir.Table], source: str, now: datetime | ir.TimestampValue,
+                within: ir.IntervalValue | None = None) -> ir.Table:
     """The rows of ``source`` as of ``now`` (``within``: an Ibis interval, only the rows after
     ``now - within`` as well)."""
     src = checked.model.sources[source]

@@ -8,16 +8,18 @@ from __future__ import annotations
 
 import operator
 from datetime import datetime
-from typing import Any, Callable
+from typing import Any, Callable, Sequence, TypeVar
 
 import ibis
 import ibis.expr.datatypes as dt
 import ibis.expr.operations as ops
+import ibis.expr.types as ir
 
 from ..builtin import FUNCTIONS
 from ..check import CheckedSpec
-from ..check.entity_functions import EntityFunctionValue
-from ..check.typecheck import EntityColumn, EntityValue, FeatureRef, NamespaceValue, SourceColumn
+from ..check.entity_functions import EntityFunctionValue, LiteralValue
+from ..check.entity_values import EntityValue
+from ..check.typecheck import EntityColumn, FeatureRef, NamespaceValue, SourceColumn
 from ..check.types import dtype
 from ..errors import CompileError
 from ..lang import ast as a
@@ -34,24 +36,24 @@ COMPARE = {"==": operator.eq, "!=": operator.ne, "<": operator.lt, "<=": operato
            ">": operator.gt, ">=": operator.ge}
 
 
-def is_null_literal(expr) -> bool:
+def is_null_literal(expr: ir.Value) -> bool:
     op = expr.op()
     return isinstance(op, ops.Literal) and op.value is None
 
 
-def duration(node: a.Duration):
+def duration(node: a.Duration) -> ir.IntervalValue:
     if node.unit in ("d", "w"):
         return ibis.interval(days=node.amount * (7 if node.unit == "w" else 1))
     return ibis.interval(seconds=node.seconds)
 
 
-def now_value(now):
+def now_value(now: datetime | ir.TimestampValue) -> ir.TimestampValue:
     """``now`` as an Ibis value: a timestamp literal, or a scalar parameter (``ibis.param``) when
     one plan is executed for many points in time (``segrules backfill``)."""
     return now if isinstance(now, ibis.Expr) else ibis.literal(now, type=dt.timestamp)
 
 
-def literal(value: Any):
+def literal(value: object) -> ir.Scalar:
     """An Ibis literal for a parameter value."""
     if isinstance(value, bool):
         return ibis.literal(value, type=dt.boolean)
@@ -64,7 +66,10 @@ def literal(value: Any):
     return ibis.literal(value)
 
 
-def balanced(combine: Callable, values: list):
+_V = TypeVar("_V")
+
+
+def balanced(combine: Callable[[_V, _V], _V], values: Sequence[_V]) -> _V:
     """``values`` combined pairwise as a balanced tree: ``(a & b) & (c & d)``, depth log2(n),
     for an associative ``combine`` (AND, OR under three-valued logic).  A left-deep chain of
     hundreds would nest hundreds of levels in the SQL."""
@@ -74,7 +79,7 @@ def balanced(combine: Callable, values: list):
     return values[0]
 
 
-def _unwrap(node: a.Node, kind: type) -> tuple[int, a.Node]:
+def _unwrap(node: a.Node, kind: type[a.Not] | type[a.Neg]) -> tuple[int, a.Node]:
     """How many ``kind`` nodes (``Not``, ``Neg``) are stacked from ``node`` down, and the node
     below them."""
     count = 0
@@ -88,16 +93,17 @@ class ExprCompiler:
     source table inside an aggregate.  ``entity_value(name)`` gives ``entity.NAME`` on source
     rows that carry the entity's values (see :mod:`.staging`)."""
 
-    def __init__(self, checked: CheckedSpec, table, now: datetime, params: dict[str, Any],
+    def __init__(self, checked: CheckedSpec, table: ir.Table, now: datetime | ir.TimestampValue,
+                 params: dict[str, Any],
                  *, source: str | None = None,
-                 feature: Callable[[str], Any] | None = None,
-                 segment: Callable[[str], Any] | None = None,
-                 aggregate: Callable[[a.Aggregate], Any] | None = None,
-                 namespace: Callable[[str, str], Any] | None = None,
-                 sequence: Callable[[a.Sequence], Any] | None = None,
-                 entity_value: Callable[[str], Any] | None = None,
-                 rank: Callable[[a.Call], Any] | None = None,
-                 dialect: str | None = None):
+                 feature: Callable[[str], ir.Value] | None = None,
+                 segment: Callable[[str], ir.BooleanValue] | None = None,
+                 aggregate: Callable[[a.Aggregate], ir.Value] | None = None,
+                 namespace: Callable[[str, str | tuple[LiteralValue, ...]], ir.Value] | None = None,
+                 sequence: Callable[[a.Sequence], ir.Value] | None = None,
+                 entity_value: Callable[[str], ir.Value] | None = None,
+                 rank: Callable[[a.Call], ir.Value] | None = None,
+                 dialect: str | None = None) -> None:
         self.checked = checked
         self.table = table
         self.now = now_value(now)
@@ -112,10 +118,10 @@ class ExprCompiler:
         self.type_of_call: dt.DataType | None = None
         # Ibis expressions are immutable, so equal literals and column references are built once
         # and shared: building an Ibis node costs tens of microseconds (a 500-segment plan).
-        self._literals: dict[tuple, Any] = {}
-        self._columns: dict[str, Any] = {}
+        self._literals: dict[tuple[object, ...], ir.Value] = {}
+        self._columns: dict[str, ir.Value] = {}
 
-    def lit(self, value: Any, dtype: dt.DataType):
+    def lit(self, value: object, dtype: dt.DataType) -> ir.Scalar:
         """The (shared) Ibis literal ``value`` of type ``dtype``."""
         key = (type(value), value.hex() if isinstance(value, float) else
                value if isinstance(value, (str, int)) else repr(value), dtype)
@@ -124,15 +130,15 @@ class ExprCompiler:
             found = self._literals[key] = ibis.literal(value, type=dtype)
         return found
 
-    def column(self, name: str):
+    def column(self, name: str) -> ir.Value:
         """The (shared) reference to column ``name`` of the compiler's table."""
         found = self._columns.get(name)
         if found is None:
             found = self._columns[name] = self.table[name]
         return found
 
-    def compile(self, node: a.Node):
-        method = getattr(self, f"visit_{type(node).__name__}", None)
+    def compile(self, node: a.Node) -> ir.Value:
+        method: Callable[[a.Node], ir.Value] | None = getattr(self, f"visit_{type(node).__name__}", None)
         if method is None:
             raise CompileError(f"no translation for {type(node).__name__}", span=node.span, code="SR450")
         return method(node)
@@ -141,30 +147,30 @@ class ExprCompiler:
         return self.checked.types[id(node)]
 
     # -- literals ------------------------------------------------------------------------
-    def visit_Number(self, node):
+    def visit_Number(self, node: a.Number) -> ir.Value:
         if isinstance(node.value, int):
             return self.lit(node.value, dt.int64)
         return self.lit(float(node.value), dt.float64)
 
-    def visit_String(self, node):
+    def visit_String(self, node: a.String) -> ir.Value:
         return self.lit(node.value, dt.string)
 
-    def visit_Boolean(self, node):
+    def visit_Boolean(self, node: a.Boolean) -> ir.Value:
         return self.lit(node.value, dt.boolean)
 
-    def visit_Null(self, node):
+    def visit_Null(self, node: a.Null) -> ir.Value:
         return ibis.null()
 
-    def visit_DateLit(self, node):
+    def visit_DateLit(self, node: a.DateLit) -> ir.Value:
         return self.lit(node.value, dt.date)
 
-    def visit_TimestampLit(self, node):
+    def visit_TimestampLit(self, node: a.TimestampLit) -> ir.Value:
         return self.lit(node.value, dt.timestamp)
 
-    def visit_Duration(self, node):
+    def visit_Duration(self, node: a.Duration) -> ir.IntervalValue:
         return self.interval(node)
 
-    def interval(self, node: a.Duration):
+    def interval(self, node: a.Duration) -> ir.IntervalValue:
         """The (shared) Ibis interval of a duration."""
         key = ("interval", node.amount, node.unit)
         found = self._literals.get(key)
@@ -172,7 +178,7 @@ class ExprCompiler:
             found = self._literals[key] = duration(node)
         return found
 
-    def window_start(self, node: a.Duration):
+    def window_start(self, node: a.Duration) -> ir.TimestampValue:
         """``now - node`` (shared): where a ``within`` window starts."""
         key = ("window_start", node.amount, node.unit)
         found = self._literals.get(key)
@@ -180,13 +186,13 @@ class ExprCompiler:
             found = self._literals[key] = self.now - self.interval(node)
         return found
 
-    def visit_Now(self, node):
+    def visit_Now(self, node: a.Now) -> ir.TimestampValue:
         return self.now
 
-    def visit_Today(self, node):
+    def visit_Today(self, node: a.Today) -> ir.DateValue:
         return self.today
 
-    def visit_Param(self, node):
+    def visit_Param(self, node: a.Param) -> ir.Value:
         key = ("param", node.name)
         found = self._literals.get(key)
         if found is None:
@@ -195,7 +201,7 @@ class ExprCompiler:
             found = self._literals[key] = literal(value) if span is None else self.interval(span)
         return found
 
-    def micros(self, node: a.Node):
+    def micros(self, node: a.Node) -> ir.IntegerValue:
         """A duration-typed node as whole microseconds (int64), the form in which durations are
         compared: ``time_between(a then b) <= 1d``.  Ibis does not compare intervals of
         different units, and backends disagree on how to normalise them."""
@@ -212,13 +218,13 @@ class ExprCompiler:
                            code="SR450")
 
     # -- names ---------------------------------------------------------------------------
-    def visit_Name(self, node):
+    def visit_Name(self, node: a.Name | a.Dotted) -> ir.Value:
         binding = self.checked.bindings[id(node)]
-        if isinstance(binding, FeatureRef):
+        if isinstance(binding, FeatureRef) and self._feature is not None:
             return self._feature(binding.name)
         if isinstance(binding, (EntityColumn, SourceColumn)):
             return self.column(binding.name)
-        if isinstance(binding, NamespaceValue):
+        if isinstance(binding, NamespaceValue) and self._namespace is not None:
             return self._namespace(binding.namespace, binding.name)
         if isinstance(binding, EntityValue) and self._entity_value is not None:
             return self._entity_value(binding.name)
@@ -226,12 +232,12 @@ class ExprCompiler:
 
     visit_Dotted = visit_Name
 
-    def typed(self, node: a.Node, dtype: dt.DataType):
+    def typed(self, node: a.Node, dtype: dt.DataType) -> ir.Value:
         """``node`` compiled; a bare ``null`` becomes a null of ``dtype``."""
         return ibis.null(dtype) if self.type_of(node).is_null() else self.compile(node)
 
     # -- logic and comparison ------------------------------------------------------------
-    def visit_Not(self, node):
+    def visit_Not(self, node: a.Not) -> ir.BooleanValue:
         # `not not x` is x for a true/false/unknown x (the type checker made x boolean or null),
         # so a run of `not` compiles to at most one NOT: no nesting for SQL generation to recurse
         # through.
@@ -239,13 +245,13 @@ class ExprCompiler:
         value = self.typed(operand, dt.boolean)
         return ~value if count % 2 else value
 
-    def visit_And(self, node):
+    def visit_And(self, node: a.And) -> ir.BooleanValue:
         return balanced(operator.and_, [self.typed(o, dt.boolean) for o in node.operands])
 
-    def visit_Or(self, node):
+    def visit_Or(self, node: a.Or) -> ir.BooleanValue:
         return balanced(operator.or_, [self.typed(o, dt.boolean) for o in node.operands])
 
-    def _pair(self, left: a.Node, right: a.Node):
+    def _pair(self, left: a.Node, right: a.Node) -> tuple[ir.Value, ir.Value]:
         """Both sides compiled, with null literals typed and dates lifted to timestamps where
         the other side is a timestamp."""
         lt, rt = self.type_of(left), self.type_of(right)
@@ -262,7 +268,7 @@ class ExprCompiler:
             rv = rv.cast(dt.timestamp)
         return lv, rv
 
-    def _compare(self, op: str, left: a.Node, right: a.Node):
+    def _compare(self, op: str, left: a.Node, right: a.Node) -> ir.BooleanValue:
         # A comparison with a null literal is unknown.  Never hand Ibis ``x == NULL``: it
         # rewrites that to ``x IS NULL``, which is not SQL's three-valued logic.
         if self.type_of(left).is_null() or self.type_of(right).is_null():
@@ -272,10 +278,10 @@ class ExprCompiler:
             return ibis.null(dt.boolean)
         return COMPARE[op](lv, rv)
 
-    def visit_Compare(self, node):
+    def visit_Compare(self, node: a.Compare) -> ir.BooleanValue:
         return self._compare(node.op, node.left, node.right)
 
-    def visit_InList(self, node):
+    def visit_InList(self, node: a.InList) -> ir.BooleanValue:
         # ``x in (a, b)`` is ``x = a or x = b`` under three-valued logic, as SQL's IN is: one
         # IN (...) list however long (not a nested OR per item).  A null literal item stays in
         # the list, typed, so `x in (1, null)` is unknown for x = 2, as in SQL.
@@ -285,7 +291,7 @@ class ExprCompiler:
         temporal = ot.is_timestamp() or any(self.type_of(i).is_timestamp() for i in node.items)
         target = dt.timestamp if temporal and ot.is_date() else None
 
-        def value(n):
+        def value(n: a.Expr) -> ir.Value:
             t = self.type_of(n)
             if t.is_null():
                 return ibis.null(target or ot)
@@ -296,16 +302,16 @@ class ExprCompiler:
         return operand.notin([value(i) for i in node.items]) if node.negated else \
             operand.isin([value(i) for i in node.items])
 
-    def visit_Between(self, node):
+    def visit_Between(self, node: a.Between) -> ir.BooleanValue:
         result = self._compare(">=", node.operand, node.low) & self._compare("<=", node.operand, node.high)
         return ~result if node.negated else result
 
-    def visit_IsNull(self, node):
+    def visit_IsNull(self, node: a.IsNull) -> ir.BooleanValue:
         value = self.compile(node.operand)
         return value.notnull() if node.negated else value.isnull()
 
     # -- arithmetic ----------------------------------------------------------------------
-    def visit_Neg(self, node):
+    def visit_Neg(self, node: a.Neg) -> ir.Value:
         # `- - x` is x (for every numeric type, duration and null; it only spares the overflow
         # of negating the smallest int64 twice), so a run of minus signs compiles to at most one
         # negation, as a run of `not` does.
@@ -314,7 +320,7 @@ class ExprCompiler:
         value = self.typed(operand, dt.int64 if t.is_null() else t)
         return -value if count % 2 else value
 
-    def visit_BinOp(self, node):
+    def visit_BinOp(self, node: a.BinOp) -> ir.Value:
         lt, rt = self.type_of(node.left), self.type_of(node.right)
         result_type = self.type_of(node)
         lv, rv = self.compile(node.left), self.compile(node.right)
@@ -338,7 +344,7 @@ class ExprCompiler:
         return value.cast(result_type) if decimal and result_type.is_decimal() else value
 
     # -- calls ---------------------------------------------------------------------------
-    def visit_Call(self, node):
+    def visit_Call(self, node: a.Call) -> ir.Value:
         result_type = self.type_of(node)
         binding = self.checked.bindings.get(id(node))
         if isinstance(binding, EntityFunctionValue):  # a plugin's per-entity column the plan joined
@@ -369,11 +375,24 @@ class ExprCompiler:
             if fn.args and fn.args[-1] == "..." else list(fn.args)
         return fn.compile(*[self.typed(arg, NULL_AS.get(cat) or dtype(cat)) for arg, cat in zip(node.args, cats)])
 
-    def visit_SegmentRef(self, node):
+    # segment(), aggregates and sequences stand on the entity row: a compiler over a source's rows
+    # has none of them (the checker rejects them there, SR309/SR430)
+    def visit_SegmentRef(self, node: a.SegmentRef) -> ir.BooleanValue:
+        if self._segment is None:
+            raise _misplaced(node)
         return self._segment(node.name)
 
-    def visit_Aggregate(self, node):
+    def visit_Aggregate(self, node: a.Aggregate) -> ir.Value:
+        if self._aggregate is None:
+            raise _misplaced(node)
         return self._aggregate(node)
 
-    def visit_Sequence(self, node):
+    def visit_Sequence(self, node: a.Sequence) -> ir.Value:
+        if self._sequence is None:
+            raise _misplaced(node)
         return self._sequence(node)
+
+
+def _misplaced(node: a.Node) -> CompileError:
+    return CompileError(f"no translation for {type(node).__name__} over a source's rows", span=node.span,
+                        code="SR450")

@@ -7,14 +7,31 @@ and T2`` is ``T1 <= t <= T2``, a calendar window is a period of the spec's calen
 
 from __future__ import annotations
 
+from typing import Mapping, Protocol
+
 import ibis.expr.datatypes as dt
+import ibis.expr.types as ir
 
 from ..lang import ast as a
 from ..lang.lexicon import duration_param
 from .calendar import calendar_condition
 
 
-def resolve_duration(node: a.Duration | a.Param, params: dict) -> a.Duration:
+class WindowCompiler(Protocol):
+    """What a window condition needs of the compiler over the source's rows (an ExprCompiler)."""
+
+    @property
+    def params(self) -> Mapping[str, object]: ...
+
+    @property
+    def now(self) -> ir.TimestampValue: ...
+
+    def compile(self, node: a.Node) -> ir.Value: ...
+
+    def window_start(self, node: a.Duration) -> ir.TimestampValue: ...
+
+
+def resolve_duration(node: a.Duration | a.Param, params: Mapping[str, object]) -> a.Duration:
     """The duration literal, or the value of the duration parameter, behind ``node``."""
     if isinstance(node, a.Duration):
         return node
@@ -24,7 +41,8 @@ def resolve_duration(node: a.Duration | a.Param, params: dict) -> a.Duration:
     return found
 
 
-def window_condition(window: a.Window | None, compiler, time_column):
+def window_condition(window: a.Window | None, compiler: WindowCompiler,
+                     time_column: ir.Value) -> ir.BooleanValue | None:
     """The condition ``window`` puts on ``time_column`` (an Ibis column of ``compiler``'s table),
     or None for no window."""
     if isinstance(window, a.Within):
