@@ -140,7 +140,7 @@ def audit_command(spec, db, as_of, params, fmt, jaccard, min_size):
     pairs, segments contained in another, and each segment's taxonomies. Exit 1 when there is
     a finding."""
     from rich.console import Console
-    from segrules.cli import parse_params
+    from segrules.params import parse_params
     try:
         parsed = parse_params(params)
     except SegrulesError as exc:

@@ -181,7 +181,7 @@ def mece_command(spec, db, as_of, params, fmt, names, samples):
     (counts and Jaccard), entities in several segments and in none, with sample keys. Exit 1
     when a declared property (exclusive, exhaustive) is violated."""
     from rich.console import Console
-    from segrules.cli import parse_params
+    from segrules.params import parse_params
     try:
         parsed = parse_params(params)
     except SegrulesError as exc:

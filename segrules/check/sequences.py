@@ -20,9 +20,10 @@ if TYPE_CHECKING:
 
 
 def check_sequence(checker: TypeChecker, node: a.Sequence, scope: Scope) -> dt.DataType | None:
-    """The type of ``node``, or None after reporting what is wrong with it."""
-    from .typecheck import Scope
-
+    """The type of ``node``, or None after reporting what is wrong with it. Each step's ``where``
+    stands on its source's rows, in a scope of the same class as ``scope`` (typecheck imports this
+    module, so it imports typecheck only for type checking)."""
+    on_rows = type(scope)
     env = checker.env
     if scope.source is not None:
         checker.error("SR430", f"{node.func}() cannot be used inside an aggregate", node,
@@ -51,7 +52,7 @@ def check_sequence(checker: TypeChecker, node: a.Sequence, scope: Scope) -> dt.D
                           "'between T1 and T2' / 'within'")
             ok = False
             continue
-        ok = checker._boolean(step.where, Scope(step.source), f"the 'where' of step {i}") is not None and ok
+        ok = checker._boolean(step.where, on_rows(step.source), f"the 'where' of step {i}") is not None and ok
     if node.convert is not None:
         ok = checker.duration(node.convert, "convert") is not None and ok
         if isinstance(node.convert, a.Duration) and node.convert.amount == 0:

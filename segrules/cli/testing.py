@@ -8,8 +8,8 @@ import click
 
 from ..diagnostics import render
 from ..formats import FORMATS
-from .report import FORMATTERS
-from .runner import find_test_files, run_test_file
+from .console import EXIT_BAD_INPUT, EXIT_CHECK_FAILED, EXIT_OK, show_diagnostics, user_errors
+from .registry import load_registry
 
 
 @click.command("test")
@@ -20,18 +20,15 @@ def test_command(paths, fmt):
     """Run the unit tests of specs: each PATH is a spec (its SPEC.test.yaml beside it is run), a
     test file, or a folder (every *.test.yaml under it). Fixture tables are loaded into in-memory
     DuckDB; no database is needed. Exit 0 when every case passes, 1 when one fails, 2 on bad input."""
-    from ..api import default_registry
-    from ..errors import SegrulesError
+    from ..testing.report import FORMATTERS
+    from ..testing.runner import find_test_files, run_test_file
     files, problems = find_test_files(list(paths))
     for problem in problems:
-        click.echo(render(problem), err=True)
-    try:
-        registry = default_registry()
-    except SegrulesError as exc:
-        click.echo(exc.render(), err=True)
-        sys.exit(2)
+        show_diagnostics(render(problem))
+    with user_errors():
+        registry = load_registry()
     results = [run_test_file(path, registry) for path in files]
     click.echo(FORMATTERS[fmt](results))
     if problems or any(fr.errors for fr in results) or not files:
-        sys.exit(2)
-    sys.exit(0 if all(fr.passed for fr in results) else 1)
+        sys.exit(EXIT_BAD_INPUT)
+    sys.exit(EXIT_OK if all(fr.passed for fr in results) else EXIT_CHECK_FAILED)

@@ -1,0 +1,36 @@
+"""``segrules compile``: the SQL of a spec's query plan."""
+
+from __future__ import annotations
+
+import click
+
+from ..errors import SpecError
+from ..params import parse_params
+from .console import user_errors
+from .options import as_of_option, param_option
+from .registry import load_registry
+
+
+@click.command("compile")
+@click.argument("spec", type=click.Path(dir_okay=False))
+@click.option("--segment", "segments", multiple=True, metavar="NAME", help="Only this segment (repeatable).")
+@click.option("--dialect", default="duckdb", show_default=True,
+              help="SQL dialect: duckdb, postgres, snowflake, bigquery, trino, spark, ... (any sqlglot dialect).")
+@click.option("--db", metavar="URL", help="Read table schemas from this database instead of the schema: block.")
+@as_of_option
+@param_option
+def compile_command(spec, segments, dialect, db, as_of, params):
+    """Print the SQL of the spec's single query plan."""
+    import sqlglot
+
+    from .. import api
+    with user_errors():
+        loaded = api.load(spec, registry=load_registry())
+        con = api.connect(db, read_only=True) if db else None
+        try:  # the dialect first: a ValueError from compiling the spec is not about the dialect
+            sqlglot.Dialect.get_or_raise(dialect)
+        except ValueError as exc:  # sqlglot: unknown dialect
+            raise SpecError(f"--dialect {dialect}: {exc}", code="SR111") from None
+        sql = loaded.to_sql(dialect, con=con, segments=list(segments) or None, as_of=as_of,
+                            params=parse_params(params))
+    click.echo(sql)
