@@ -135,6 +135,23 @@ def test_rare_node_without_a_translation_is_sr450_at_its_position():
     assert (d.code, d.span) == ("SR450", MYSTERY.span)
 
 
+@pytest.mark.parametrize("node", [
+    a.SegmentRef("a", span=MYSTERY.span),
+    a.Aggregate("count", "orders", span=MYSTERY.span),
+    a.Sequence("sequence", (a.Step("orders"), a.Step("orders")), span=MYSTERY.span),
+], ids=["segment", "aggregate", "sequence"])
+def test_rare_entity_row_node_over_source_rows_is_sr450(node):
+    """A compiler over a source's rows has no segments, aggregates or sequences (the checker
+    rejects them there, SR309/SR430); one that gets such a node anyway names the gap (it called
+    None before: a TypeError)."""
+    _, compiler = _compiler()
+    with pytest.raises(errors.CompileError) as info:
+        compiler.compile(node)
+    (d,) = info.value.diagnostics
+    assert (d.code, d.span) == ("SR450", MYSTERY.span)
+    assert type(node).__name__ in d.message
+
+
 DOMAIN = FunctionDef("domain", ("string",), "string", lambda email: email.re_extract("@(.*)$", 1))
 
 
