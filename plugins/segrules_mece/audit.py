@@ -19,6 +19,7 @@ from segrules.diagnostics import Diagnostic, Severity, exit_code, render
 from segrules.errors import SegrulesError
 from segrules.formats import format_github, format_junit
 
+from .intended import intended_overlap, is_finding
 from .measure import Overlap, measure
 from .ondata import EXIT_BAD_INPUT, mece_options
 from .section import SOURCE, taxonomies
@@ -53,6 +54,10 @@ class _Findings:
             elif size < min_size:
                 finding("MECE131", f"segment {s!r} is tiny: {size:,} members (fewer than {min_size:,})", s, "tiny")
         for (a, b), (both, _) in overlap.pairs.items():
+            declared = self.spec.model.intended(a, b)
+            if declared is not None:
+                self.diags.extend(intended_overlap(self.spec, declared, overlap, self.labels, (a, b)))
+                continue
             if not both:
                 continue
             j = overlap.jaccard(a, b)
@@ -79,7 +84,7 @@ def memberships(spec) -> dict[str, list[str]]:
 def audit_dict(spec, overlap: Overlap, diags) -> dict:
     tax = memberships(spec)
     return {
-        "spec": spec.path, "universe": overlap.universe, "ok": not diags,
+        "spec": spec.path, "universe": overlap.universe, "ok": not any(map(is_finding, diags)),
         "segments": [{"segment": s, "members": n, "share": n / overlap.universe if overlap.universe else None,
                       "taxonomies": tax[s]} for s, n in overlap.sizes.items()],
         "pairs": [{"a": a, "b": b, "both": both, "jaccard": round(overlap.jaccard(a, b), 6)}
@@ -111,7 +116,7 @@ def run_audit(spec_path, db, as_of, params, fmt, jaccard, min_size, console) -> 
         click.echo(format_junit({spec.path: diags}, title="segrules audit"))
     else:
         print_audit(console, spec, overlap, diags, found.labels)
-    return 1 if diags else 0
+    return 1 if any(map(is_finding, diags)) else 0
 
 
 def print_audit(console, spec, overlap: Overlap, diags, flagged: dict[str, list[str]]) -> None:
@@ -125,7 +130,10 @@ def print_audit(console, spec, overlap: Overlap, diags, flagged: dict[str, list[
     console.print(table)
     for d in diags:
         click.echo(render(d) + "\n", err=True)
-    console.print(f"{len(diags)} finding{'s' * (len(diags) != 1)}")
+    found = sum(map(is_finding, diags))
+    intended = len(diags) - found
+    console.print(f"{found} finding{'s' * (found != 1)}"
+                  + (f"; {intended} intended overlap{'s' * (intended != 1)}" if intended else ""))
 
 
 

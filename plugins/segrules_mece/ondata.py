@@ -18,6 +18,7 @@ from segrules.diagnostics import Diagnostic, Severity, exit_code, render
 from segrules.errors import SegrulesError, SpecError
 from segrules.formats import FORMATS, format_github, format_junit
 
+from .intended import intended_overlap
 from .measure import Overlap, measure
 from .section import SOURCE, check_structure, taxonomies
 
@@ -53,8 +54,14 @@ def violations(spec, name: str, tax, overlap: Overlap) -> list[Diagnostic]:
     where = doc.index.value_span(("taxonomies", name, "segments"))
     diags = []
     resolved = tax.resolve == "priority"
-    if group.in_several and (tax.exclusive or resolved):
-        pairs = [(a, b, overlap.both(a, b)) for a, b in combinations(tax.segments, 2) if overlap.both(a, b)]
+    pairs = []
+    for a, b in combinations(tax.segments, 2):
+        declared = doc.model.intended(a, b)
+        if declared is not None:  # shown as intended, or MECE135 when a declared A ⊆ B fails
+            diags += intended_overlap(spec, declared, overlap, {}, (a, b))
+        elif overlap.both(a, b):
+            pairs.append((a, b, overlap.both(a, b)))
+    if pairs and (tax.exclusive or resolved):
         detail = ", ".join(f"{a} & {b}: {n:,}" for a, b, n in pairs)
         related = tuple(doc.index.value_span(("segments", s, "where")) for s in
                         dict.fromkeys(x for a, b, _ in pairs for x in (a, b)))
