@@ -282,11 +282,15 @@ def preview(spec, segment, db, limit, as_of, params):
 def schema(test_file):
     """Print the JSON Schema of the spec format (for editors: yaml-language-server, VS Code)."""
     from .spec import spec_model
+    from .spec.jsonschema import DRAFT, spec_json_schema
     from .testing.model import SpecTestModel
     with user_errors():
         registry = _registry()
-    model = SpecTestModel if test_file else spec_model(api.spec_sections(registry))
-    click.echo(json.dumps(model.model_json_schema(by_alias=True), indent=2))
+    if test_file:
+        schema = {"$schema": DRAFT, **SpecTestModel.model_json_schema(by_alias=True)}
+    else:
+        schema = spec_json_schema(spec_model(api.spec_sections(registry)), registry.destinations)
+    click.echo(json.dumps(schema, indent=2))
 
 
 @main.command("demo-data")
