@@ -188,7 +188,7 @@ def _read(file: Path, model_cls, shape: str):
     try:
         return model_cls.model_validate(data), index
     except ValidationError as exc:
-        raise SpecError(diagnostics=validation_diagnostics(exc, model_cls, index)) from None
+        raise SpecError(diagnostics=validation_diagnostics(exc, model_cls, index, file.name)) from None
 
 
 def _check_targets(model: ProjectModel, index, file: Path) -> None:
