@@ -9,27 +9,38 @@ import click
 from ..diagnostics import render
 from ..formats import FORMATS
 from .report import FORMATTERS
-from .runner import find_test_files, run_test_file
+from ..project.options import SELECT_HELP
+from ..project.resolve import resolve
+from .runner import find_test_files, run_test_file, tests_of
 
 
 @click.command("test")
-@click.argument("paths", nargs=-1, required=True, type=click.Path(exists=True))
+@click.argument("paths", nargs=-1, type=click.Path(exists=True))
+@click.option("--select", "-s", "select", multiple=True, metavar="SELECTOR", help=SELECT_HELP + " The tests "
+              "of the specs with a selected segment run.")
+@click.option("--project", "project", metavar="PATH", type=click.Path(),
+              help="The project file segrules.yml, or its folder (default: found from the current folder).")
 @click.option("--format", "fmt", type=click.Choice(FORMATS), default="text", show_default=True,
               help="Output format: text, json, github (Actions annotations), junit (XML).")
-def test_command(paths, fmt):
+def test_command(paths, select, project, fmt):
     """Run the unit tests of specs: each PATH is a spec (its SPEC.test.yaml beside it is run), a
-    test file, or a folder (every *.test.yaml under it). Fixture tables are loaded into in-memory
-    DuckDB; no database is needed. Exit 0 when every case passes, 1 when one fails, 2 on bad input."""
+    test file, or a folder (every *.test.yaml under it); no PATH: the tests of the project's specs
+    (segrules.yml). Fixture tables are loaded into in-memory DuckDB; no database is needed. Exit 0
+    when every case passes, 1 when one fails, 2 on bad input."""
     from ..api import default_registry
     from ..errors import SegrulesError
-    files, problems = find_test_files(list(paths))
-    for problem in problems:
-        click.echo(render(problem), err=True)
     try:
         registry = default_registry()
+        if paths and not select:
+            files, problems = find_test_files(list(paths))
+        else:  # the project's specs, or the selected ones: the tests they have
+            chosen = resolve(list(paths), list(select), project=project, registry=registry)
+            files, problems = [tests_of(c.path) for c in chosen if tests_of(c.path).is_file()], []
     except SegrulesError as exc:
         click.echo(exc.render(), err=True)
         sys.exit(2)
+    for problem in problems:
+        click.echo(render(problem), err=True)
     results = [run_test_file(path, registry) for path in files]
     click.echo(FORMATTERS[fmt](results))
     if problems or any(fr.errors for fr in results) or not files:
