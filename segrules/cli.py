@@ -230,8 +230,9 @@ def compile_(spec, segments, dialect, db, as_of, params):
 
 
 @main.command()
-@click.argument("spec", type=click.Path(dir_okay=False))
-@click.option("--db", metavar="URL", required=True, help="DuckDB file or Ibis URL (postgres://, ...).")
+@spec_options()
+@click.option("--db", metavar="URL", help="DuckDB file or Ibis URL (postgres://, ...); default: the spec's "
+              "target in segrules.yml.")
 @as_of_option
 @param_option
 @click.option("--segments", metavar="A,B", help="Only these segments (comma-separated).")
@@ -242,15 +243,37 @@ def compile_(spec, segments, dialect, db, as_of, params):
 @click.option("--snapshot", is_flag=True, help="Store the membership in the state store's history (run id, "
               "spec hash, as-of, counts; see `segrules changes`).")
 @click.option("--state", "state_url", metavar="URL", help="State store for --snapshot: a DuckDB file (default "
-              ".segrules/state.duckdb) or URL#schema.")
+              ".segrules/state.duckdb, or the project's state:) or URL#schema.")
 @lock_timeout_option()
-def run(spec, db, as_of, params, segments, out_path, layout, snapshot, state_url, lock_timeout):
-    """Evaluate every segment; print members and share of the universe per segment. With
-    --snapshot, one snapshot of a spec runs at a time (see --lock-timeout)."""
-    from .run import counts, counts_from_arrow, materialize, to_long
-    with user_errors(), ExitStack() as held:
+def run(specs, select, project, target, db, as_of, params, segments, out_path, layout, snapshot, state_url,
+        lock_timeout):
+    """Evaluate every segment; print members and share of the universe per segment, with their
+    tags and owners. SPECS: files, folders or globs; none: the project's specs (segrules.yml),
+    each on its target's database. With --snapshot, one snapshot of a spec runs at a time (see
+    --lock-timeout)."""
+    from .project.options import database, note, selection
+    with user_errors():
         registry = _registry()
-        loaded = api.load(spec, registry=registry)
+        chosen = selection(specs, select, project, registry=registry)
+        if out_path or len(chosen) == 1:
+            chosen.one("run --out" if out_path else "run")
+        if chosen.project is not None and state_url is None:
+            state_url = chosen.project.state_url()
+        for item in chosen:
+            if item.error is not None:
+                raise item.error
+            where = database(chosen, item, db, target, as_of)
+            if where.url is None and len(chosen) > 1:
+                note(f"{item.path}: skipped, target {where.target!r} has no database")
+                continue
+            names = split_names(segments) or item.segments
+            _run_spec(item.spec, registry, where.required(item), where.as_of, parse_params(params), names,
+                      out_path, layout, snapshot, state_url, lock_timeout)
+
+
+def _run_spec(loaded, registry, db, as_of, params, names, out_path, layout, snapshot, state_url, lock_timeout):
+    from .run import counts, counts_from_arrow, materialize, to_long
+    with ExitStack() as held:
         sink = None
         if out_path:
             sink, out_path = registry.sink_for(out_path)
@@ -258,15 +281,15 @@ def run(spec, db, as_of, params, segments, out_path, layout, snapshot, state_url
                 suffixes = sorted(s for d in registry.sinks.values() for s in d.suffixes)
                 raise SpecError(f"--out {out_path}: no sink writes this kind of file "
                                 f"(known: {', '.join(suffixes)})", code="SR803")
-        names = split_names(segments)
         if snapshot and names:
-            raise SpecError("--snapshot stores every segment of the spec; leave out --segments", code="SR756")
+            raise SpecError("--snapshot stores every segment of the spec; leave out --segments and --select",
+                            code="SR756")
         if snapshot:  # taken before the evaluation: the snapshot must follow the one committed before it
             from .state.lock import parse_timeout, snapshot_lock
             held.enter_context(snapshot_lock(state_url, loaded.name, parse_timeout(lock_timeout)))
         con = api.connect(db, read_only=True)
         as_of_time = loaded.now(as_of)
-        wide = loaded.evaluate(con, as_of=as_of_time, params=parse_params(params), segments=names,
+        wide = loaded.evaluate(con, as_of=as_of_time, params=params, segments=names,
                                features=True if names is None else [])
         names = names or loaded.segments
         with err.status(f"Evaluating {len(names)} segments as of {as_of_time:%Y-%m-%d %H:%M:%S}…"):
@@ -278,13 +301,7 @@ def run(spec, db, as_of, params, segments, out_path, layout, snapshot, state_url
             if sink is not None:
                 data = to_long(table, loaded.key, names) if layout == "long" else table
                 written = sink.write(data, out_path, {})
-        show = Table(title=loaded.name, caption=f"as of {as_of_time:%Y-%m-%d %H:%M:%S}")
-        show.add_column("segment")
-        show.add_column("members", justify="right")
-        show.add_column("share", justify="right")
-        for row in result:
-            show.add_row(row.segment, f"{row.members:,}", f"{row.share:.1%}")
-        out.print(show)
+        out.print(counts_table(loaded, result, as_of_time))
         if result:
             out.print(f"universe: {result[0].universe:,} {loaded.model.entity.table}")
         if sink is not None:
@@ -292,6 +309,27 @@ def run(spec, db, as_of, params, segments, out_path, layout, snapshot, state_url
         if snapshot:
             from .history.commands import take_snapshot
             out.print(take_snapshot(loaded, table, as_of_time, state_url), soft_wrap=True)
+
+
+def counts_table(spec, result, as_of_time) -> Table:
+    """Members and share per segment; tags and owner columns when a segment of the spec has them."""
+    own = spec.model.segments
+    tags = any(seg.tags for seg in own.values())
+    owners = any(seg.owner for seg in own.values())
+    show = Table(title=spec.name, caption=f"as of {as_of_time:%Y-%m-%d %H:%M:%S}")
+    show.add_column("segment")
+    show.add_column("members", justify="right")
+    show.add_column("share", justify="right")
+    if tags:
+        show.add_column("tags")
+    if owners:
+        show.add_column("owner")
+    for row in result:
+        seg = own.get(row.segment)
+        extra = ([", ".join(seg.tags) if seg else ""] if tags else []) + \
+            ([(seg.owner or "") if seg else ""] if owners else [])
+        show.add_row(row.segment, f"{row.members:,}", f"{row.share:.1%}", *extra)
+    return show
 
 
 @main.command()
