@@ -101,14 +101,13 @@ class SegrulesGroup(click.Group):
     def invoke(self, ctx):
         """The project's ``defaults:`` (segrules.yml found from the current folder) become the
         commands' option defaults (click's ``default_map``)."""
-        if ctx.protected_args or ctx.args:
-            with user_errors():
-                from .project import load_project
-                from .project.options import command_defaults
-                project = load_project()
-                if project is not None and project.model.defaults:
-                    self._plugins_loaded(ctx)
-                    ctx.default_map = {**command_defaults(project, self.commands), **(ctx.default_map or {})}
+        with user_errors():
+            from .project import load_project
+            from .project.options import command_defaults
+            project = load_project()
+            if project is not None and project.model.defaults:
+                self._plugins_loaded(ctx)
+                ctx.default_map = {**command_defaults(project, self.commands), **(ctx.default_map or {})}
         return super().invoke(ctx)
 
     def get_command(self, ctx, name):
@@ -208,23 +207,30 @@ def segment_list(spec, names: list[str] | None) -> Table:
 
 
 @main.command("compile")
-@click.argument("spec", type=click.Path(dir_okay=False))
+@spec_options("spec")
 @click.option("--segment", "segments", multiple=True, metavar="NAME", help="Only this segment (repeatable).")
 @click.option("--dialect", default="duckdb", show_default=True,
               help="SQL dialect: duckdb, postgres, snowflake, bigquery, trino, spark, ... (any sqlglot dialect).")
 @click.option("--db", metavar="URL", help="Read table schemas from this database instead of the schema: block.")
 @as_of_option
 @param_option
-def compile_(spec, segments, dialect, db, as_of, params):
-    """Print the SQL of the spec's single query plan."""
+def compile_(specs, select, project, target, segments, dialect, db, as_of, params):
+    """Print the SQL of the spec's single query plan. SPEC: a spec file; none: the one spec of
+    the project that --select picks."""
+    from .project.options import database, selection
     with user_errors():
-        loaded = api.load(spec, registry=_registry())
-        con = api.connect(db, read_only=True) if db else None
+        chosen = selection(specs, select, project, registry=_registry())
+        item = chosen.one("compile")
+        if item.error is not None:
+            raise item.error
+        loaded = item.spec
+        url = database(chosen, item, db, target).url if db or target else None
+        con = api.connect(url, read_only=True) if url else None
         try:  # the dialect first: a ValueError from compiling the spec is not about the dialect
             sqlglot.Dialect.get_or_raise(dialect)
         except ValueError as exc:  # sqlglot: unknown dialect
             raise SpecError(f"--dialect {dialect}: {exc}", code="SR111") from None
-        sql = loaded.to_sql(dialect, con=con, segments=list(segments) or None, as_of=as_of,
+        sql = loaded.to_sql(dialect, con=con, segments=list(segments) or item.segments, as_of=as_of,
                             params=parse_params(params))
     click.echo(sql)
 
@@ -333,19 +339,28 @@ def counts_table(spec, result, as_of_time) -> Table:
 
 
 @main.command()
-@click.argument("spec", type=click.Path(dir_okay=False))
-@click.argument("segment")
-@click.option("--db", metavar="URL", required=True, help="DuckDB file or Ibis URL.")
+@click.argument("args", nargs=-1, required=True, metavar="[SPEC] SEGMENT")
+@click.option("--project", "project", metavar="PATH", type=click.Path(),
+              help="The project file segrules.yml, or its folder (default: found from the current folder).")
+@click.option("--target", metavar="NAME", help="The project's target (named database) to use.")
+@click.option("--db", metavar="URL", help="DuckDB file or Ibis URL; default: the spec's target in segrules.yml.")
 @limit_option(10, "members shown")
 @as_of_option
 @param_option
-def preview(spec, segment, db, limit, as_of, params):
-    """Show sample members of SEGMENT with the values that put them there."""
+def preview(args, project, target, db, limit, as_of, params):
+    """Show sample members of SEGMENT with the values that put them there. Without SPEC: the
+    project's spec that has SEGMENT."""
     from .preview import preview_members
+    from .project.options import database, selection
+    *specs, segment = args
     with user_errors():
-        loaded = api.load(spec, registry=_registry())
-        con = api.connect(db, read_only=True)
-        table = preview_members(loaded, con, segment, limit=apply_limit(limit), as_of=as_of,
+        chosen = selection(specs, [] if specs else [segment], project, registry=_registry())
+        item = chosen.one("preview")
+        if item.error is not None:
+            raise item.error
+        where = database(chosen, item, db, target, as_of)
+        con = api.connect(where.required(item), read_only=True)
+        table = preview_members(item.spec, con, segment, limit=apply_limit(limit), as_of=where.as_of,
                                 params=parse_params(params))
     show = Table(title=f"{segment}: {table.num_rows} sample member{'s' * (table.num_rows != 1)}")
     for name in table.column_names:

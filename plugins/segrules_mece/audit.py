@@ -23,6 +23,7 @@ from .intended import intended_overlap, is_finding
 from .measure import Overlap, measure
 from .ondata import EXIT_BAD_INPUT, mece_options
 from .section import SOURCE, taxonomies
+from .specs import specs_to_measure
 
 
 def findings(spec, overlap: Overlap, jaccard: float, min_size: int) -> list[Diagnostic]:
@@ -93,30 +94,35 @@ def audit_dict(spec, overlap: Overlap, diags) -> dict:
     }
 
 
-def run_audit(spec_path, db, as_of, params, fmt, jaccard, min_size, console) -> int:
+def run_audit(specs, select, project, target, db, as_of, params, fmt, jaccard, min_size, console) -> int:
+    audits = []
     try:
-        spec = segrules.load(spec_path)
-        con = segrules.connect(db, read_only=True)
-        names = list(spec.model.segments)
-        wide = spec.evaluate(con, as_of=as_of, params=params, features=False, derived=False)
-        with console.status(f"Auditing {len(names)} segments…") if fmt == "text" else nullcontext():
-            overlap = measure(wide, spec.key, names, list(combinations(names, 2)), {}, samples=0)
+        for work in specs_to_measure(specs, select, project, target, db, as_of):
+            spec = work.spec
+            con = segrules.connect(work.db, read_only=True)
+            names = work.segments or list(spec.model.segments)
+            wide = spec.evaluate(con, as_of=work.as_of, params=params, segments=names, features=False,
+                                 derived=False)
+            with console.status(f"Auditing {len(names)} segments…") if fmt == "text" else nullcontext():
+                overlap = measure(wide, spec.key, names, list(combinations(names, 2)), {}, samples=0)
+            found = _Findings(spec, overlap)
+            audits.append((spec, overlap, found.run(jaccard, min_size), found.labels))
     except SegrulesError as exc:
         click.echo(exc.render(), err=True)
         return EXIT_BAD_INPUT
-    found = _Findings(spec, overlap)
-    diags = found.run(jaccard, min_size)
     if fmt == "json":
-        click.echo(json.dumps(audit_dict(spec, overlap, diags), indent=2, default=str))
+        found = [audit_dict(spec, overlap, diags) for spec, overlap, diags, _ in audits]
+        click.echo(json.dumps(found[0] if len(found) == 1 else found, indent=2, default=str))
     elif fmt == "github":
-        text = format_github({spec.path: diags})
+        text = format_github({spec.path: diags for spec, _, diags, _ in audits})
         if text:
             click.echo(text)
     elif fmt == "junit":
-        click.echo(format_junit({spec.path: diags}, title="segrules audit"))
+        click.echo(format_junit({spec.path: diags for spec, _, diags, _ in audits}, title="segrules audit"))
     else:
-        print_audit(console, spec, overlap, diags, found.labels)
-    return 1 if any(map(is_finding, diags)) else 0
+        for spec, overlap, diags, labels in audits:
+            print_audit(console, spec, overlap, diags, labels)
+    return 1 if any(is_finding(d) for _, _, diags, _ in audits for d in diags) else 0
 
 
 def print_audit(console, spec, overlap: Overlap, diags, flagged: dict[str, list[str]]) -> None:
@@ -143,10 +149,11 @@ def print_audit(console, spec, overlap: Overlap, diags, flagged: dict[str, list[
               help="Pairs at least this similar (Jaccard) are near-duplicates.")
 @click.option("--min-size", default=10, show_default=True, type=click.IntRange(0),
               help="Segments with fewer members (but not empty) are tiny.")
-def audit_command(spec, db, as_of, params, fmt, jaccard, min_size):
+def audit_command(specs, select, project, target, db, as_of, params, fmt, jaccard, min_size):
     """Audit segment hygiene on data in one query: empty and tiny segments, near-duplicate
-    pairs, segments contained in another, and each segment's taxonomies. Exit 1 when there is
-    a finding."""
+    pairs, segments contained in another, and each segment's taxonomies; intended overlaps
+    (overlaps:) are shown as such. SPECS: files, folders or globs; none: the project's specs.
+    Exit 1 when there is a finding."""
     from rich.console import Console
     from segrules.cli import parse_params
     try:
@@ -154,4 +161,5 @@ def audit_command(spec, db, as_of, params, fmt, jaccard, min_size):
     except SegrulesError as exc:
         click.echo(exc.render(), err=True)
         sys.exit(EXIT_BAD_INPUT)
-    sys.exit(run_audit(spec, db, as_of, parsed, fmt, jaccard, min_size, Console(highlight=False)))
+    sys.exit(run_audit(specs, select, project, target, db, as_of, parsed, fmt, jaccard, min_size,
+                       Console(highlight=False)))
