@@ -197,7 +197,7 @@ def validate(specs, select, project, target, db, fmt, strict, list_segments, ski
 
 def segment_list(spec, names: list[str] | None) -> Table:
     """The segments with their tags, owner and description (``validate --list``)."""
-    show = Table(box=None, show_header=True, pad_edge=False, padding=(0, 2, 0, 2))
+    show = Table(box=None, show_header=True, padding=(0, 2))
     for col in ("segment", "tags", "owner", "description"):
         show.add_column(col, overflow="fold")
     for name in names or spec.model.segments:
