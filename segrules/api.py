@@ -21,7 +21,7 @@ from .builtin import FUNCTIONS
 from .check import ranges
 from .check.overlaps import overlap_diagnostics
 from .check.signatures import BUILTINS
-from .compile import compile_plan
+from .compile import Plan, compile_plan
 from .compile.derived import apply_derived, check_derived, raw_segments
 from .compile.namespaces import NamespaceBuild, build_namespace
 from .diagnostics import Diagnostic, Severity, Span
@@ -232,7 +232,7 @@ class Spec:
             raise SpecError(f"the spec does not switch on the {name}.* values", code="SR313")
         _, _, fields = checked.namespaces[name]
         return build_namespace(name, checked, self.tables(con, checked), self.now(as_of),
-                               self.params(params), list(fields))
+                               self.params(params), list(fields), Plan)
 
     def section_context(self, con, section: str, *, as_of=None,
                         params: dict[str, Any] | None = None) -> NamespaceBuild:
@@ -244,7 +244,7 @@ class Spec:
         if config is None:
             raise SpecError(f"the spec has no {section}: section", code="SR313")
         return NamespaceBuild(section, config, checked, self.tables(con, checked), self.now(as_of),
-                              self.params(params))
+                              self.params(params), planner=Plan)
 
     def evaluate(self, con, *, as_of=None, params: dict[str, Any] | None = None,
                  segments: list[str] | None = None, features: bool | list[str] = True, derived: bool = True):

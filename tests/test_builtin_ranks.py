@@ -193,7 +193,6 @@ cases:
 
 
 def test_ranks_population_in_spec_tests(tmp_path):
-    from segrules.testing.command import run_test_file  # noqa: F401 (the module the CLI uses)
     from click.testing import CliRunner
 
     from segrules.cli import main

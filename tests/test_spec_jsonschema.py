@@ -100,3 +100,12 @@ def test_spec_jsonschema_of_test_files_has_the_draft():
     schema = json.loads(result.stdout)
     assert schema["$schema"] == "https://json-schema.org/draft/2020-12/schema"
     jsonschema.Draft202012Validator.check_schema(schema)
+
+
+def test_spec_jsonschema_of_the_project_file_accepts_the_repository_project():
+    result = CliRunner().invoke(main, ["schema", "--project-file"])
+    schema = json.loads(result.stdout)
+    jsonschema.Draft202012Validator.check_schema(schema)
+    validator = jsonschema.Draft202012Validator(schema)
+    assert [e.message for e in validator.iter_errors(_as_json(yaml.safe_load(Path("segrules.yml").read_text())))] == []
+    assert list(validator.iter_errors({"version": 1, "targest": {}}))

@@ -155,7 +155,7 @@ def audit_command(specs, select, project, target, db, as_of, params, fmt, jaccar
     (overlaps:) are shown as such. SPECS: files, folders or globs; none: the project's specs.
     Exit 1 when there is a finding."""
     from rich.console import Console
-    from segrules.cli import parse_params
+    from segrules.params import parse_params
     try:
         parsed = parse_params(params)
     except SegrulesError as exc:

@@ -208,7 +208,7 @@ def mece_command(specs, select, project, target, db, as_of, params, fmt, names, 
     specs that have taxonomies. Exit 1 when a declared property (exclusive, exhaustive) is
     violated."""
     from rich.console import Console
-    from segrules.cli import parse_params
+    from segrules.params import parse_params
     try:
         parsed = parse_params(params)
     except SegrulesError as exc:

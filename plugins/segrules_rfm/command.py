@@ -89,7 +89,7 @@ def rfm_command(spec, db, as_of, params, out, png, campaigns):
     HTML report with charts and a recommendation, and a PNG of the grid."""
     from .html import render_html
     from .report import compute_report, load_campaigns
-    from segrules.cli import parse_params
+    from segrules.params import parse_params
 
     console = Console(highlight=False)
     try:

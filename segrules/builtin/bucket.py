@@ -11,7 +11,7 @@ import ibis.expr.datatypes as dt
 
 from ..check.types import describe
 from ..lang import ast as a
-from . import Builtin, CallInfo, Problem, arity, constant_int, run_constant
+from .base import Builtin, CallInfo, Problem, arity, constant_int, run_constant
 
 
 def _salt(node: a.Node, params) -> str | None:

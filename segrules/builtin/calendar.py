@@ -11,7 +11,7 @@ import ibis.expr.datatypes as dt
 from ..check.types import describe, is_temporal
 from ..check import ranges
 from ..lang.unparse import unparse
-from . import Builtin, CallInfo, Problem, arity
+from .base import Builtin, CallInfo, Problem, arity
 
 def _temporal(info: CallInfo, i: int):
     t = info.types[i]

@@ -15,7 +15,7 @@ import ibis.expr.datatypes as dt
 
 from ..check.types import describe, is_numeric, is_temporal
 from ..lang import ast as a
-from . import Builtin, CallInfo, Problem, arity, constant_int, run_constant
+from .base import Builtin, CallInfo, Problem, arity, constant_int, run_constant
 
 MAXIMUM = {"ntile": 2**31 - 1}  # PostgreSQL's ntile() takes a 32-bit integer
 

@@ -15,9 +15,10 @@ from .types import INTERVAL
 
 
 def check_sequence(checker, node: a.Sequence, scope) -> dt.DataType | None:
-    """The type of ``node``, or None after reporting what is wrong with it."""
-    from .typecheck import Scope
-
+    """The type of ``node``, or None after reporting what is wrong with it. ``scope`` is a
+    :class:`~segrules.check.typecheck.Scope`; each step's ``where`` stands on its source's rows, in
+    a scope of the same class (typecheck imports this module, so it is not imported here)."""
+    on_rows = type(scope)
     env = checker.env
     if scope.source is not None:
         checker.error("SR430", f"{node.func}() cannot be used inside an aggregate", node,
@@ -46,7 +47,7 @@ def check_sequence(checker, node: a.Sequence, scope) -> dt.DataType | None:
                           "'between T1 and T2' / 'within'")
             ok = False
             continue
-        ok = checker._boolean(step.where, Scope(step.source), f"the 'where' of step {i}") is not None and ok
+        ok = checker._boolean(step.where, on_rows(step.source), f"the 'where' of step {i}") is not None and ok
     if node.convert is not None:
         ok = checker.duration(node.convert, "convert") is not None and ok
         if isinstance(node.convert, a.Duration) and node.convert.amount == 0:

@@ -7,9 +7,9 @@ a rule uses one of its values.
 
 from __future__ import annotations
 
-from dataclasses import dataclass, replace
+from dataclasses import dataclass, field, replace
 from datetime import datetime
-from typing import Any
+from typing import Any, Callable
 
 
 from ..check import CheckedSpec
@@ -39,7 +39,9 @@ class NamespaceBuild:
     """What ``NamespaceDef.build`` and ``EntityFunctionDef.build`` get: the section's config, the
     evaluation time, the entity table and the sources as of ``now``, and the section's source
     and entity expressions compiled. ``namespace``: the namespace, or for an entity function
-    the section; ``entry`` and ``args``: the entity function's entry name and other arguments."""
+    the section; ``entry`` and ``args``: the entity function's entry name and other arguments;
+    ``planner``: the plan class (:class:`segrules.compile.Plan`) that compiles entity expressions,
+    given by the caller because the plan builds namespaces (this module cannot import it)."""
 
     namespace: str
     config: Any
@@ -49,6 +51,7 @@ class NamespaceBuild:
     params: dict[str, Any]
     entry: str | None = None
     args: tuple = ()
+    planner: Callable[..., Any] | None = field(default=None, repr=False)
 
     @property
     def key(self) -> str:
@@ -94,8 +97,9 @@ class NamespaceBuild:
         expression ``key`` of this section as column ``name``, for every entity (as of ``now``;
         ``tables`` replaces the tables by name, e.g. with the source rows of a period). The
         expressions compile with the spec's features and segments, in a plan of their own."""
-        from .plan import Plan  # the plan builds namespaces: import it when it is used
-
+        if self.planner is None:
+            raise CompileError(f"{self.namespace}: entity_values() needs the plan class (NamespaceBuild.planner)",
+                               code="SR450")
         nodes = {}
         for name, key in columns.items():
             found = self.checked.source_expressions.get((self.namespace, key))
@@ -103,7 +107,7 @@ class NamespaceBuild:
                 raise CompileError(f"{self.namespace} has no entity expression {key!r}", code="SR450")
             nodes[f"{self.namespace}:{key}"] = found[1]
         checked = with_features(self.checked, nodes)
-        wide = Plan(checked, {**self.tables, **(tables or {})}, now if now is not None else self.now,
+        wide = self.planner(checked, {**self.tables, **(tables or {})}, now if now is not None else self.now,
                     self.params).build(segments=[], features=list(nodes))
         return wide.select(self.key, **{name: wide[f"{self.namespace}:{key}"] for name, key in columns.items()})
 
@@ -128,10 +132,10 @@ def with_features(checked: CheckedSpec, nodes: dict[str, a.Node]) -> CheckedSpec
                                   **{n: checked.types[id(node)] for n, node in nodes.items()}})
 
 
-def build_namespace(name: str, checked: CheckedSpec, tables, now, params, fields: list[str]):
+def build_namespace(name: str, checked: CheckedSpec, tables, now, params, fields: list[str], planner):
     """The namespace's table restricted to the key and ``fields``, checked against its contract."""
     nd, config, declared = checked.namespaces[name]
-    table = nd.build(NamespaceBuild(name, config, checked, tables, now, params))
+    table = nd.build(NamespaceBuild(name, config, checked, tables, now, params, planner=planner))
     key = checked.model.entity.key
     missing = [c for c in [key, *fields] if c not in table.columns]
     if missing:
@@ -140,11 +144,11 @@ def build_namespace(name: str, checked: CheckedSpec, tables, now, params, fields
     return table.select(key, *[table[f].cast(dtype(declared[f].dtype)).name(f) for f in fields])
 
 
-def build_entity_function(call: EntityFunctionValue, checked: CheckedSpec, tables, now, params):
+def build_entity_function(call: EntityFunctionValue, checked: CheckedSpec, tables, now, params, planner):
     """The table of one entity function call: the key and ``value`` (of the declared type)."""
     fn, config = checked.entity_functions[call.function]
     entry, args = call.args[0], call.args[1:]
-    table = fn.build(NamespaceBuild(fn.section, config, checked, tables, now, params, entry, args))
+    table = fn.build(NamespaceBuild(fn.section, config, checked, tables, now, params, entry, args, planner))
     key = checked.model.entity.key
     missing = [c for c in (key, "value") if c not in table.columns]
     if missing:

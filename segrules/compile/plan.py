@@ -145,7 +145,7 @@ class Plan:
         # Namespaces first: their values read no aggregate, and entity values may read them.
         for ns, fields in sorted(used_ns.items()):
             fields = sorted(fields)
-            table = build_namespace(ns, self.checked, self.tables, self.now, self.params, fields)
+            table = build_namespace(ns, self.checked, self.tables, self.now, self.params, fields, type(self))
             renames = {self._fresh(f"_{ns}_{f}"): f for f in [m.entity.key, *fields]}
             table = table.rename(renames)
             group_key = next(c for c, f in renames.items() if f == m.entity.key)
@@ -154,7 +154,7 @@ class Plan:
             joined = joined.left_join(table, [(m.entity.key, group_key)])
         # Entity function values are namespace values with one field: one table per distinct call.
         for call in used_fn:
-            table = build_entity_function(call, self.checked, self.tables, self.now, self.params)
+            table = build_entity_function(call, self.checked, self.tables, self.now, self.params, type(self))
             group_key, column = self._fresh(f"_{call.function}_key"), self._fresh(f"_{call.function}")
             keys.append(group_key)
             self.columns.namespaces[(call.function, call.args)] = column

@@ -113,7 +113,7 @@ def funnel_command(spec, name, db, by, as_of, params, fmt, out):
     """The funnel NAME of SPEC's funnels: section: users per step, step and overall conversion,
     the biggest drop-off, median and 90th-percentile time between steps, and breakdowns with a
     chi-square test of whether conversion differs between groups."""
-    from segrules.cli import parse_params
+    from segrules.params import parse_params
 
     from .html import render_html
     from .report import compute_report

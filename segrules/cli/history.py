@@ -1,96 +1,27 @@
-"""Command-line side of the history: ``run --snapshot``, ``changes``, ``plan``, ``backfill``."""
+"""``segrules changes``, ``plan`` and ``backfill``: the membership history (``run --snapshot``
+stores the snapshots; see :mod:`segrules.history`)."""
 
 from __future__ import annotations
 
 import json
 import math
 import sys
-from contextlib import contextmanager, suppress
 from datetime import timedelta
 
 import click
-from rich.console import Console
-from rich.table import Table
 
-from ..cli_options import apply_limit, limit_option, lock_timeout_option
-from ..errors import BackendError, SegrulesError, SpecError
-from ..lang.ast import DURATION_SECONDS
-from ..lang.lexicon import LiteralError, decode_duration
-from .backfill import backfill, points_in_time
-from ..state.lock import parse_timeout, snapshot_lock
-from .diff import over_limit, plan_against
-from .snapshots import MembershipQuery, matches_from_wide, snapshot
-from .store import HistoryStore
-
-out = Console(highlight=False, soft_wrap=True)  # messages keep paths on one line
-err = Console(stderr=True, highlight=False)
-
-state_option = click.option("--state", "state_url", metavar="URL",
-                            help="State store: a DuckDB file (default .segrules/state.duckdb) or URL#schema.")
-
-
-def _fail(exc: SegrulesError) -> None:
-    click.echo(exc.render(), err=True)
-    sys.exit(2)
-
-
-def _store(url):
-    try:
-        return HistoryStore.open(url)
-    except SegrulesError:
-        raise
-    except Exception as exc:  # the backend's own error types
-        raise BackendError(f"cannot open the history tables: {type(exc).__name__}: {exc}", code="SR755") from None
-
-
-@contextmanager
-def _history(url, failed: str = "reading the history in {where} failed", hint: str | None = "the state store is damaged: "
-             "restore it, or use another one (--state)"):
-    """The history store at ``url``, open while the block runs; a damaged store (a truncated
-    file, a table changed by hand) or a refused write is SR755, never the driver's exception."""
-    store = _store(url)
-    try:
-        yield store
-    except SegrulesError:
-        raise
-    except Exception as exc:
-        raise BackendError(f"{failed.format(where=store.state.location)}: {type(exc).__name__}: {exc}",
-                           code="SR755", hint=hint) from None
-    finally:
-        with suppress(Exception):  # closing a broken connection may fail again; the error above says why
-            store.state.close()  # and a DuckDB file is free for the next process as soon as possible
-
-
-def _writing(url):
-    return _history(url, "writing the snapshot failed (the previous one is intact)", hint=None)
-
-
-def _load(spec_path: str):
-    from ..api import load
-    from ..cli import _registry
-    return load(spec_path, registry=_registry())
-
-
-def take_snapshot(spec, wide, now, state_url) -> str:
-    """For ``run --snapshot``, under the spec's snapshot lock: remove the rows of runs killed
-    before they committed, then store the membership of the evaluated ``wide`` table (key and a
-    boolean per segment, as Arrow) at ``now``; a line to print."""
-    with _writing(state_url) as store:
-        cleaned = store.clean_abandoned(spec.name)
-        info = snapshot(store, spec, matches_from_wide(wide, spec), wide.num_rows, now)
-        counts = store.counts(info.run_id).to_pyarrow().to_pylist()
-    entered, exited = sum(c["entered"] for c in counts), sum(c["exited"] for c in counts)
-    line = (f"snapshot {info.run_id} (#{info.seq}) stored in {store.state.location} "
-            f"(+{entered:,} entered, −{exited:,} exited)")
-    if cleaned:
-        line += f"; removed the rows of {len(cleaned)} run(s) killed before they committed: {', '.join(cleaned)}"
-    return line
+from ..errors import SpecError
+from ..params import parse_params
+from .console import out, user_errors
+from .options import apply_limit, limit_option, lock_timeout_option, one_spec, param_option, spec_options, \
+    state_option
+from .registry import load_registry, sink_for
 
 
 # --- changes ---------------------------------------------------------------------------------------
 @click.command("changes")
-@click.argument("spec", type=click.Path(dir_okay=False))
-@state_option
+@spec_options("spec")
+@state_option()
 @click.option("--since", "since", metavar="RUN", help="Events of every snapshot after RUN (a run id or "
               "prefix). Default: the events of the latest snapshot.")
 @click.option("--out", "out_path", metavar="FILE", help="Write the events to FILE (.parquet, .csv, or any sink).")
@@ -98,11 +29,15 @@ def take_snapshot(spec, wide, now, state_url) -> str:
               "(replacing it).")
 @click.option("--db", metavar="URL", help="Database for --table (default: the state store).")
 @limit_option(20, "events printed")
-def changes_command(spec, state_url, since, out_path, table_name, db, limit):
+def changes_command(specs, select, project, target, state_url, since, out_path, table_name, db, limit):
     """Enter/exit events between membership snapshots: key, segment, entered|exited, run, time."""
-    try:
-        loaded = _load(spec)
-        with _history(state_url) as store:
+    from rich.table import Table
+
+    from ..history.session import history
+    with user_errors():
+        chosen = one_spec("changes", specs, select, project, state_url=state_url, registry=load_registry())
+        loaded, state_url = chosen.spec, chosen.state_url
+        with history(state_url) as store:
             if since:
                 events = store.events(loaded.name, after_seq=store.resolve(loaded.name, since).seq)
             else:
@@ -118,13 +53,8 @@ def changes_command(spec, state_url, since, out_path, table_name, db, limit):
             connect(db).create_table(table_name, table, overwrite=True)
             written.append(f"table {table_name}")
         if out_path:
-            from ..cli import _registry
-            sink, target = _registry().sink_for(out_path)
-            if sink is None:
-                raise SpecError(f"--out {out_path}: no sink writes this kind of file", code="SR803")
+            sink, target = sink_for(load_registry(), "--out", out_path)
             written.insert(0, sink.write(table, target, {}).target)
-    except SegrulesError as exc:
-        _fail(exc)
     show = Table(title=f"{loaded.name}: {table.num_rows:,} event{'s' * (table.num_rows != 1)}"
                  + (f" since {since}" if since else " in the latest snapshot"))
     for col in table.column_names:
@@ -155,6 +85,10 @@ def _percent(text: str | None) -> float | None:
 
 
 def format_plan(plans, baseline, as_of, fmt: str, limit: float | None) -> str:
+    from rich.console import Console
+    from rich.table import Table
+
+    from ..history.diff import over_limit
     bad = {p.segment for p in over_limit(plans, limit)}
     if fmt == "json":
         return json.dumps({
@@ -189,42 +123,46 @@ def format_plan(plans, baseline, as_of, fmt: str, limit: float | None) -> str:
 
 
 @click.command("plan")
-@click.argument("spec", type=click.Path(dir_okay=False))
-@click.option("--db", metavar="URL", required=True, help="DuckDB file or Ibis URL with the data.")
+@spec_options("spec")
+@click.option("--db", metavar="URL", help="DuckDB file or Ibis URL with the data (default: the spec's target).")
 @click.option("--against", default="latest", show_default=True, metavar="latest|RUN",
               help="The snapshot to compare with: latest, or a run id (or unique prefix).")
-@state_option
+@state_option()
 @click.option("--as-of", "as_of", metavar="TIME", help="Evaluate the spec at TIME (default: the snapshot's as-of, "
               "so only the spec change shows).")
-@click.option("--param", "params", multiple=True, metavar="NAME=VALUE", help="Override a spec parameter; repeatable.")
+@param_option
 @click.option("--format", "fmt", type=click.Choice(["text", "json", "markdown"]), default="text",
               show_default=True, help="text, json, or a Markdown table for a pull-request comment.")
 @click.option("--max-change", "max_change", metavar="PCT", help="Exit 1 when a segment's membership would "
               "change by more than PCT (e.g. 20%) of its size in the snapshot.")
 @click.option("--samples", default=5, show_default=True, help="Sample keys added/removed per segment.")
-def plan_command(spec, db, against, state_url, as_of, params, fmt, max_change, samples):
+def plan_command(specs, select, project, target, db, against, state_url, as_of, params, fmt, max_change, samples):
     """What membership a (changed) spec would have compared with a snapshot: per segment the
     members added, removed and unchanged, with sample keys. Exit 1 over --max-change."""
-    from ..cli import parse_params
+    from ..history.diff import over_limit, plan_against
+    from ..history.session import history
+    from ..history.snapshots import MembershipQuery
     from ..run import connect
-    try:
+    with user_errors():
         limit = _percent(max_change)
-        loaded = _load(spec)
-        with _history(state_url) as store:
+        chosen = one_spec("plan", specs, select, project, target, db, state_url=state_url, registry=load_registry(),
+                          needs_db=True)
+        loaded, db, state_url = chosen.spec, chosen.db, chosen.state_url
+        with history(state_url) as store:
             baseline = store.resolve(loaded.name, against)
         con = connect(db, read_only=True)
         now = loaded.now(as_of) if as_of else baseline.as_of
         matches, _ = MembershipQuery(loaded, con, parse_params(params)).matches(now)
-        with _history(state_url) as store:  # not held open while the spec is evaluated
+        with history(state_url) as store:  # not held open while the spec is evaluated
             plans = plan_against(store, loaded, matches, baseline, samples)
-    except SegrulesError as exc:
-        _fail(exc)
     click.echo(format_plan(plans, baseline, now, fmt, limit))
     sys.exit(1 if over_limit(plans, limit) else 0)
 
 
 # --- backfill --------------------------------------------------------------------------------------
 def _every(text: str) -> timedelta:
+    from ..lang.ast import DURATION_SECONDS
+    from ..lang.lexicon import LiteralError, decode_duration
     try:
         if not text.strip()[:1].isdigit():
             raise LiteralError("bad_duration_unit", 0, len(text))
@@ -243,28 +181,33 @@ def _time(spec, option: str, text: str):
 
 
 @click.command("backfill")
-@click.argument("spec", type=click.Path(dir_okay=False))
-@click.option("--db", metavar="URL", required=True, help="DuckDB file or Ibis URL with the data.")
+@spec_options("spec")
+@click.option("--db", metavar="URL", help="DuckDB file or Ibis URL with the data (default: the spec's target).")
 @click.option("--from", "start", metavar="TIME", required=True, help="First point in time (a date or timestamp).")
 @click.option("--to", "end", metavar="TIME", required=True, help="Last point in time (included).")
 @click.option("--every", default="1d", show_default=True, metavar="DURATION", help="Step: 1d, 12h, 1w…")
-@state_option
-@click.option("--param", "params", multiple=True, metavar="NAME=VALUE", help="Override a spec parameter; repeatable.")
+@state_option()
+@param_option
 @lock_timeout_option()
-def backfill_command(spec, db, start, end, every, state_url, params, lock_timeout):
+def backfill_command(specs, select, project, target, db, start, end, every, state_url, params, lock_timeout):
     """Evaluate point-in-time membership from --from to --to every --every and store a snapshot
     for each (one compiled plan, run once per point), e.g. for size-over-time charts."""
     from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeRemainingColumn
 
-    from ..cli import parse_params
+    from ..history.backfill import backfill, points_in_time
+    from ..history.session import writing
     from ..run import connect
-    try:
-        loaded = _load(spec)
+    from ..state.lock import parse_timeout, snapshot_lock
+    from .console import err
+    with user_errors():
+        chosen = one_spec("backfill", specs, select, project, target, db, state_url=state_url,
+                          registry=load_registry(), needs_db=True)
+        loaded, db, state_url = chosen.spec, chosen.db, chosen.state_url
         times = list(points_in_time(_time(loaded, "--from", start), _time(loaded, "--to", end), _every(every)))
         con = connect(db, read_only=True)
         bars = Progress(TextColumn("{task.description}"), BarColumn(), MofNCompleteColumn(), TimeRemainingColumn(),
                         console=err, transient=True)
-        with snapshot_lock(state_url, loaded.name, parse_timeout(lock_timeout)), _writing(state_url) as store, \
+        with snapshot_lock(state_url, loaded.name, parse_timeout(lock_timeout)), writing(state_url) as store, \
                 bars as progress:
             task = progress.add_task(f"backfilling {loaded.name}", total=len(times))
 
@@ -272,10 +215,5 @@ def backfill_command(spec, db, start, end, every, state_url, params, lock_timeou
                 progress.update(task, completed=done, description=f"backfilling {loaded.name} {info.as_of:%Y-%m-%d %H:%M}")
             store.clean_abandoned(loaded.name)
             runs = backfill(store, loaded, con, times, parse_params(params), progress=report)
-    except SegrulesError as exc:
-        _fail(exc)
     out.print(f"stored {len(runs)} snapshots of {loaded.name} from {times[0]} to {times[-1]} "
               f"in {store.state.location}")
-
-
-COMMANDS = (changes_command, plan_command, backfill_command)

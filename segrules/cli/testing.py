@@ -8,18 +8,16 @@ import click
 
 from ..diagnostics import render
 from ..formats import FORMATS
-from .report import FORMATTERS
-from ..project.options import SELECT_HELP
-from ..project.resolve import resolve
-from .runner import find_test_files, run_test_file, tests_of
+from .console import EXIT_BAD_INPUT, EXIT_CHECK_FAILED, EXIT_OK, show_diagnostics, user_errors
+from .options import SELECT_HELP, project_option
+from .registry import load_registry
 
 
 @click.command("test")
 @click.argument("paths", nargs=-1, type=click.Path(exists=True))
 @click.option("--select", "-s", "select", multiple=True, metavar="SELECTOR", help=SELECT_HELP + " The tests "
               "of the specs with a selected segment run.")
-@click.option("--project", "project", metavar="PATH", type=click.Path(),
-              help="The project file segrules.yml, or its folder (default: found from the current folder).")
+@project_option
 @click.option("--format", "fmt", type=click.Choice(FORMATS), default="text", show_default=True,
               help="Output format: text, json, github (Actions annotations), junit (XML).")
 def test_command(paths, select, project, fmt):
@@ -27,22 +25,20 @@ def test_command(paths, select, project, fmt):
     test file, or a folder (every *.test.yaml under it); no PATH: the tests of the project's specs
     (segrules.yml). Fixture tables are loaded into in-memory DuckDB; no database is needed. Exit 0
     when every case passes, 1 when one fails, 2 on bad input."""
-    from ..api import default_registry
-    from ..errors import SegrulesError
-    try:
-        registry = default_registry()
+    from ..project.resolve import resolve
+    from ..testing.report import FORMATTERS
+    from ..testing.runner import find_test_files, run_test_file, tests_of
+    with user_errors():
+        registry = load_registry()
         if paths and not select:
             files, problems = find_test_files(list(paths))
         else:  # the project's specs, or the selected ones: the tests they have
             chosen = resolve(list(paths), list(select), project=project, registry=registry)
             files, problems = [tests_of(c.path) for c in chosen if tests_of(c.path).is_file()], []
-    except SegrulesError as exc:
-        click.echo(exc.render(), err=True)
-        sys.exit(2)
     for problem in problems:
-        click.echo(render(problem), err=True)
+        show_diagnostics(render(problem))
     results = [run_test_file(path, registry) for path in files]
     click.echo(FORMATTERS[fmt](results))
     if problems or any(fr.errors for fr in results) or not files:
-        sys.exit(2)
-    sys.exit(0 if all(fr.passed for fr in results) else 1)
+        sys.exit(EXIT_BAD_INPUT)
+    sys.exit(EXIT_OK if all(fr.passed for fr in results) else EXIT_CHECK_FAILED)

@@ -1,4 +1,4 @@
-"""``segrules sync`` and ``segrules sync-log``."""
+"""``segrules sync`` and ``segrules sync-log``: audience sync (see :mod:`segrules.sync`)."""
 
 from __future__ import annotations
 
@@ -9,20 +9,18 @@ from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, T
 from rich.table import Table
 
 from .. import api
-from ..cli import (EXIT_CHECK_FAILED, _registry, as_of_option, err, out, param_option,
-                   parse_params, show_diagnostics, user_errors)
 from ..diagnostics import Diagnostic, render
-from ..cli_options import apply_limit, limit_option, lock_timeout_option
 from ..errors import SpecError
+from ..params import parse_params
 from ..state import open_state
 from ..state.lock import parse_timeout, sync_locks
-from .config import plan_syncs
-from .engine import Outcome, SyncRun
-from .state import SyncState
-
-state_option = click.option("--state", "state_url", metavar="URL",
-                            help="State store: a DuckDB file or an Ibis URL[#schema] "
-                            "(default: .segrules/state.duckdb).")
+from ..sync.config import plan_syncs
+from ..sync.engine import Outcome, SyncRun
+from ..sync.state import SyncState
+from .console import EXIT_CHECK_FAILED, err, out, show_diagnostics, user_errors
+from .options import apply_limit, as_of_option, limit_option, lock_timeout_option, one_spec, param_option, \
+    spec_options, state_option
+from .registry import load_registry, sink_for
 SHOWN_ROWS = 20  # rows shown without --limit (an export writes them all)
 STYLE = {"ok": "green", "partial": "yellow", "failed": "red", "refused": "red", "dry-run": "cyan", "interrupted": "red"}
 
@@ -68,8 +66,9 @@ def _details(o: Outcome, samples: bool) -> None:
 
 
 @click.command("sync")
-@click.argument("spec", type=click.Path(dir_okay=False))
-@click.option("--db", metavar="URL", required=True, help="DuckDB file or Ibis URL holding the spec's tables.")
+@spec_options("spec")
+@click.option("--db", metavar="URL", help="DuckDB file or Ibis URL holding the spec's tables (default: the "
+              "spec's target).")
 @click.option("--sync", "names", multiple=True, metavar="NAME", help="Only this sync (repeatable; default: all).")
 @click.option("--dry-run", is_flag=True, help="Show adds, removes, updates and rejected rows with samples; "
               "send nothing.")
@@ -77,18 +76,21 @@ def _details(o: Outcome, samples: bool) -> None:
               "(removals still come from the state).")
 @as_of_option
 @param_option
-@state_option
+@state_option()
 @lock_timeout_option(what="run of the same sync")
-def sync_command(spec, db, names, dry_run, full_resync, as_of, params, state_url, lock_timeout):
+def sync_command(specs, select, project, target, db, names, dry_run, full_resync, as_of, params, state_url,
+                 lock_timeout):
     """Sync segment audiences to their destinations (the spec's syncs: section): send only what
     changed since the destination last acknowledged, add, remove and update in batches.
     One run of a sync at a time (see --lock-timeout). Exit 0 when every sync finished, 1 when
     one failed or max_removals refused the run (then nothing is sent), 2 on bad input."""
     ctx = click.get_current_context()
     with user_errors():
-        registry = _registry()
-        loaded = api.load(spec, registry=registry)
-        con = api.connect(db, read_only=True)
+        registry = load_registry()
+        chosen = one_spec("sync", specs, select, project, target, db, as_of, state_url, registry=registry,
+                          needs_db=True)
+        loaded, as_of, state_url = chosen.spec, chosen.as_of, chosen.state_url
+        con = api.connect(chosen.db, read_only=True)
         click.get_current_context().call_on_close(con.disconnect)
         columns = list(loaded.check(con).schemas[loaded.model.entity.table].names)
         planned = plan_syncs(loaded.document, columns, registry.destinations, list(names) or None)
@@ -123,7 +125,7 @@ def sync_command(spec, db, names, dry_run, full_resync, as_of, params, state_url
 
 
 @click.command("sync-log")
-@state_option
+@state_option()
 @click.option("--sync", "sync_name", metavar="NAME", help="Only this sync.")
 @click.option("--run", "run_id", metavar="ID", help="Show the row-level changelog of this run (a prefix is enough).")
 @limit_option(None, "rows shown or exported", default_text=f"default {SHOWN_ROWS} shown, every row exported")
@@ -144,10 +146,7 @@ def sync_log_command(state_url, sync_name, run_id, limit, export):
         table = (state.changes(run_id, sync_name, apply_limit(limit)) if run_id
                  else state.runs(sync_name, apply_limit(limit)))
         if export:
-            registry = _registry()
-            sink, target = registry.sink_for(export)
-            if sink is None:
-                raise SpecError(f"--export {export}: use a .csv or .parquet file", code="SR773")
+            sink, target = sink_for(load_registry(), "--export", export, code="SR773")
             written = sink.write(table, target, {})
             out.print(f"wrote {written.rows:,} rows to {written.target}")
             return

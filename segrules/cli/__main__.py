@@ -1,0 +1,5 @@
+"""``python -m segrules.cli``."""
+
+from .app import entry
+
+entry()
