@@ -15,7 +15,7 @@ import click
 from rich.table import Table
 
 import segrules
-from segrules.diagnostics import Diagnostic, Severity, exit_code, render
+from segrules.diagnostics import Diagnostic, Severity, render
 from segrules.errors import SegrulesError
 from segrules.formats import format_github, format_junit
 

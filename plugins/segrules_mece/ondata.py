@@ -16,7 +16,7 @@ from rich.table import Table
 import segrules
 from segrules.diagnostics import Diagnostic, Severity, exit_code, render
 from segrules.errors import SegrulesError, SpecError
-from segrules.plugin import spec_options
+from segrules import spec_options
 from segrules.formats import FORMATS, format_github, format_junit
 
 from .intended import intended_overlap

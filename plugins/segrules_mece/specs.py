@@ -8,7 +8,7 @@ from dataclasses import dataclass
 import click
 
 from segrules.errors import SpecError
-from segrules.plugin import select_specs, spec_database
+from segrules import select_specs, spec_database
 
 
 @dataclass

@@ -3,12 +3,11 @@
 from .destinations import BatchResult, DestinationDef, Limits, Row, SyncContext
 from .files import atomic_write
 from .hookspecs import hookimpl
-from ..project.options import database as spec_database, selection as select_specs, spec_options
 from .registry import Registry, build_registry
 from .types import (DerivedSegment, EntityFunctionDef, FunctionDef, NamespaceDef, PluginInfo, SegmentOutputDef, SinkDef, SinkResult,
                     SourceExpression, SpecSection, ValidationContext, Validator, ValueField)
 
-__all__ = ["spec_options", "select_specs", "spec_database", "hookimpl", "Registry", "build_registry", "DerivedSegment", "EntityFunctionDef", "SegmentOutputDef", "FunctionDef",
+__all__ = ["hookimpl", "Registry", "build_registry", "DerivedSegment", "EntityFunctionDef", "SegmentOutputDef", "FunctionDef",
            "NamespaceDef", "PluginInfo", "SinkDef", "SinkResult", "SourceExpression", "SpecSection",
            "ValidationContext", "Validator", "ValueField", "BatchResult", "DestinationDef", "Limits", "Row",
            "SyncContext", "atomic_write"]
