@@ -70,17 +70,17 @@ def validate(specs, select, project, target, db, fmt, strict, list_segments, use
             out.print(f"{path}: {status} ({n_err} error{'s' * (n_err != 1)}, "
                       f"{n_warn} warning{'s' * (n_warn != 1)})")
             if list_segments and item.spec is not None:
-                out.print(segment_list(item.spec, item.segments))
+                click.echo(segment_list(item.spec, item.segments))
     sys.exit(max((exit_code(ds, strict) for ds in results.values()), default=EXIT_OK))
 
 
-def segment_list(spec, names: list[str] | None):
-    """The segments with their tags, owner and description (``validate --list``)."""
-    from rich.table import Table
-    show = Table(box=None, show_header=True, padding=(0, 2))
-    for col in ("segment", "tags", "owner", "description"):
-        show.add_column(col, overflow="fold")
+def segment_list(spec, names: list[str] | None) -> str:
+    """The segments with their tags, owner and description (``validate --list``): indented
+    columns, never cut (plain text: CI logs and pipes keep every character)."""
+    rows = [("segment", "tags", "owner", "description")]
     for name in names or spec.model.segments:
         seg = spec.model.segments[name]
-        show.add_row(name, ", ".join(seg.tags), seg.owner or "", seg.description or "")
-    return show
+        rows.append((name, ", ".join(seg.tags), seg.owner or "", seg.description or ""))
+    widths = [max(len(row[i]) for row in rows) for i in range(3)]
+    return "\n".join(("  " + "  ".join(cell.ljust(w) for cell, w in zip(row, widths)) + "  " + row[3]).rstrip()
+                     for row in rows)
