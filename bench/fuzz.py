@@ -109,11 +109,13 @@ def main(argv: list[str] | None = None) -> int:
     jobs = [(args.seed, start, min(args.chunk, end - start)) for start in range(args.start, end, args.chunk)]
     counts: collections.Counter = collections.Counter()
     crashes: list[dict] = []
+    saved: list[str] = []
     began = last = time.perf_counter()
     with multiprocessing.get_context("forkserver").Pool(args.jobs, _start, (args.db_every, args.timeout)) as pool:
         for part, found in pool.imap_unordered(_run, jobs):
             counts.update(part)
             crashes += found
+            saved += [str(_save(c, Path(args.crash_dir))) for c in found]  # kept even if the run is stopped
             now = time.perf_counter()
             if now - last > 30:
                 done = sum(counts.values())
@@ -121,7 +123,6 @@ def main(argv: list[str] | None = None) -> int:
                       file=sys.stderr, flush=True)
                 last = now
     seconds = time.perf_counter() - began
-    saved = [str(_save(c, Path(args.crash_dir))) for c in crashes]
     summary = {"inputs": sum(counts.values()), "seed": args.seed, "start": args.start, "jobs": args.jobs, "db_every": args.db_every,
                "seconds": round(seconds, 1), "per_second": round(sum(counts.values()) / seconds),
                "by_stage": summarize(counts), "crashes": len(crashes),
