@@ -15,8 +15,6 @@ from dataclasses import dataclass
 from datetime import date, datetime
 from pathlib import Path
 
-from pydantic import ValidationError
-
 from ..diagnostics import Diagnostic, Span
 from ..errors import SpecError
 from .env import interpolate
@@ -176,19 +174,10 @@ def load_project(path: str | Path | None = None, *, start: str | Path | None = N
 
 
 def _read(file: Path, model_cls, shape: str):
-    from ..spec.loader import validation_diagnostics
-    from ..spec.yamlpos import load_yaml
-    try:
-        text = file.read_text(encoding="utf-8")
-    except (OSError, UnicodeDecodeError) as exc:
-        raise SpecError(f"cannot read {file}: {exc}", code="SR160") from None
-    data, index = load_yaml(text, str(file))
-    if not isinstance(data, dict):
-        raise SpecError(shape, span=index.value_span(()), code="SR160")
-    try:
-        return model_cls.model_validate(data), index
-    except ValidationError as exc:
-        raise SpecError(diagnostics=validation_diagnostics(exc, model_cls, index, file.name)) from None
+    from ..spec.loader import read_model_file
+    model, _, index = read_model_file(file, model_cls, what="file", codes=("SR160", "SR160"), shape=shape,
+                                      root=file.name)
+    return model, index
 
 
 def _check_targets(model: ProjectModel, index, file: Path) -> None:

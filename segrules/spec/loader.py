@@ -84,6 +84,25 @@ def validation_diagnostics(exc: ValidationError, model: type[BaseModel], index: 
     return [_diagnostic(e, model, index, root) for e in exc.errors()]
 
 
+def read_model_file(path: str | Path, model_cls: type[BaseModel], *, what: str, codes: tuple[str, str],
+                    shape: str, root: str | None = None) -> tuple[BaseModel, str, PositionIndex]:
+    """A YAML file validated by ``model_cls`` (test files, project and profiles files): the model,
+    the text and the positions. ``codes``: (unreadable file, not a mapping); ``shape`` says what
+    the mapping must hold; ``root`` names the top level in messages. Raises :class:`SpecError`."""
+    path = Path(path)
+    try:
+        text = path.read_text(encoding="utf-8")
+    except (OSError, UnicodeDecodeError) as exc:
+        raise SpecError(f"cannot read {what} {path}: {exc}", code=codes[0]) from None
+    data, index = load_yaml(text, str(path))
+    if not isinstance(data, dict):
+        raise SpecError(shape, span=index.value_span(()), code=codes[1])
+    try:
+        return model_cls.model_validate(data), text, index
+    except ValidationError as exc:
+        raise SpecError(diagnostics=validation_diagnostics(exc, model_cls, index, root or "spec")) from None
+
+
 def _expressions_as_text(data: dict, index: PositionIndex) -> None:
     """Expressions are text: ``where: true`` or ``ltv: 5`` keep the scalar as written."""
     paths = []
