@@ -40,11 +40,11 @@ def _alarm(signum, frame):
     raise Hang("timed out")
 
 
-def _start(db_every: int, timeout: float) -> None:
+def _start(db_every: int, timeout: float, only_db: bool = False) -> None:
     import fuzzkit
 
     offline = fuzzkit.Oracle()
-    _WORKER.update(offline=offline, db_every=db_every, timeout=timeout,
+    _WORKER.update(offline=offline, db_every=db_every, timeout=timeout, only_db=only_db,
                    db=fuzzkit.Oracle(fuzzkit.small_duckdb(), offline.registry, run=True) if db_every else None)
     signal.signal(signal.SIGALRM, _alarm)
 
@@ -59,6 +59,8 @@ def _run(job: tuple[int, int, int]) -> tuple[collections.Counter, list[dict]]:
     for k in range(start, start + count):
         every = _WORKER["db_every"]
         on_db = bool(every) and k % every == 0
+        if _WORKER["only_db"] and not on_db:
+            continue
         text = fuzzkit.generate(random.Random(f"{seed}:{k}"), tame=on_db)
         oracle = _WORKER["db"] if on_db else _WORKER["offline"]
         signal.setitimer(signal.ITIMER_REAL, _WORKER["timeout"])
@@ -99,19 +101,24 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--jobs", type=int, default=2, help="worker processes (default 2)")
     parser.add_argument("--db-every", type=int, default=200,
                         help="also validate and run every Nth input on DuckDB (0: never; default 200)")
+    parser.add_argument("--only-db", action="store_true",
+                        help="only the inputs that go to DuckDB (every --db-every-th), e.g. to re-check them")
     parser.add_argument("--timeout", type=float, default=20.0, help="seconds per input before it is a crash")
     parser.add_argument("--chunk", type=int, default=500)
     parser.add_argument("--crash-dir", default=str(ROOT / "bench" / "fuzz_crashes"))
     parser.add_argument("--json", action="store_true", help="print the summary as JSON")
     args = parser.parse_args(argv)
+    if args.only_db and not args.db_every:
+        parser.error("--only-db needs --db-every > 0")
 
     end = args.start + args.n
+    total = sum(1 for k in range(args.start, end) if k % args.db_every == 0) if args.only_db else args.n
     jobs = [(args.seed, start, min(args.chunk, end - start)) for start in range(args.start, end, args.chunk)]
     counts: collections.Counter = collections.Counter()
     crashes: list[dict] = []
     saved: list[str] = []
     began = last = time.perf_counter()
-    with multiprocessing.get_context("forkserver").Pool(args.jobs, _start, (args.db_every, args.timeout)) as pool:
+    with multiprocessing.get_context("forkserver").Pool(args.jobs, _start, (args.db_every, args.timeout, args.only_db)) as pool:
         for part, found in pool.imap_unordered(_run, jobs):
             counts.update(part)
             crashes += found
@@ -119,7 +126,7 @@ def main(argv: list[str] | None = None) -> int:
             now = time.perf_counter()
             if now - last > 30:
                 done = sum(counts.values())
-                print(f"{done:,}/{args.n:,} inputs, {done / (now - began):,.0f}/s, {len(crashes)} crashes",
+                print(f"{done:,}/{total:,} inputs, {done / (now - began):,.0f}/s, {len(crashes)} crashes",
                       file=sys.stderr, flush=True)
                 last = now
     seconds = time.perf_counter() - began

@@ -349,6 +349,7 @@ class Oracle:
     def check(self, text: str, path: str = "<string>", params: dict | None = None,
               segments: list[str] | None = None) -> str:
         from segrules import SegrulesError, load_text
+        from segrules.run.execute import materialize
 
         try:
             spec = load_text(text, path, registry=self.registry)
@@ -365,7 +366,8 @@ class Oracle:
         if not (self.run and self.con is not None):
             return "valid"
         try:
-            spec.evaluate(self.con, as_of=AS_OF, params=params, segments=segments).to_pyarrow()
+            # through the run path (segrules run's): a backend's error on this data is SR703
+            materialize(spec.evaluate(self.con, as_of=AS_OF, params=params, segments=segments))
         except SegrulesError as exc:
             return "run:" + exc.diagnostics[0].code
         return "ran"

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass
 
 import ibis
@@ -22,11 +23,21 @@ class SegmentCount:
         return self.members / self.universe if self.universe else 0.0
 
 
+# How the backends word an integer or decimal result that does not fit its type (DuckDB's
+# OutOfRangeException "Overflow in multiplication of INT64", PostgreSQL's "bigint out of range",
+# "numeric field overflow"); the rule is valid, the data makes it overflow.
+_OVERFLOW = re.compile(r"overflow|out of range", re.I)
+OVERFLOW_HINT = ("an arithmetic result did not fit its type on this data (integers are int64: at most "
+                 "9223372036854775807); use smaller constants, or make the arithmetic a double "
+                 "(e.g. `x * 1.0`)")
+
+
 def run_query(fn, what: str):
     try:
         return fn()
     except Exception as exc:  # backend errors come in many types; report them as ours
-        raise BackendError(f"{what} failed: {type(exc).__name__}: {exc}", code="SR703") from None
+        hint = OVERFLOW_HINT if _OVERFLOW.search(f"{type(exc).__name__} {exc}") else None
+        raise BackendError(f"{what} failed: {type(exc).__name__}: {exc}", code="SR703", hint=hint) from None
 
 
 def counts(wide, segments: list[str]) -> list[SegmentCount]:
