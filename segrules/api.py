@@ -19,6 +19,7 @@ import ibis
 from .check import CheckedSpec, analyze, parse_expressions, resolve_schemas
 from .builtin import FUNCTIONS
 from .check import ranges
+from .check.overlaps import overlap_diagnostics
 from .check.signatures import BUILTINS
 from .compile import Plan, compile_plan
 from .compile.derived import apply_derived, check_derived, raw_segments
@@ -277,6 +278,7 @@ class Spec:
             diags.extend(exc.diagnostics)
         columns = list(checked.schemas[self.model.entity.table].names) if checked is not None else None
         diags.extend(sync_diagnostics(self, columns))
+        diags.extend(overlap_diagnostics(self.document))
         ctx = ValidationContext(self.document, checked, con)
         for name, validator in self.registry.validators.items():
             plugin = self.registry.owner.get(("validators", name), "?")

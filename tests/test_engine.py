@@ -103,7 +103,7 @@ def test_engine_segment_selection_only_computes_what_is_needed(shop):
 
 
 def test_engine_one_grouped_aggregation_per_source():
-    spec = segrules.load_text(open(SPEC).read().replace("segments:", SCHEMA_BLOCK + "segments:"), SPEC)
+    spec = segrules.load_text(open(SPEC).read().replace("\nsegments:", "\n" + SCHEMA_BLOCK + "segments:"), SPEC)
     rfm_segments = {"champions", "win_back", "high_value_recent"}
     sql = spec.to_sql("duckdb", as_of=NOW, segments=[s for s in spec.segments if s not in rfm_segments])
     assert sql.upper().count("GROUP BY") == 2  # orders and events, all aggregates fused
@@ -114,7 +114,7 @@ def test_engine_one_grouped_aggregation_per_source():
 
 
 def test_engine_sql_for_other_dialects_compiles():
-    spec = segrules.load_text(open(SPEC).read().replace("segments:", SCHEMA_BLOCK + "segments:"), SPEC)
+    spec = segrules.load_text(open(SPEC).read().replace("\nsegments:", "\n" + SCHEMA_BLOCK + "segments:"), SPEC)
     for dialect in ("postgres", "snowflake", "bigquery", "trino"):
         assert "customers" in spec.to_sql(dialect, as_of=NOW)
 

@@ -15,13 +15,15 @@ import click
 from rich.table import Table
 
 import segrules
-from segrules.diagnostics import Diagnostic, Severity, exit_code, render
+from segrules.diagnostics import Diagnostic, Severity, render
 from segrules.errors import SegrulesError
 from segrules.formats import format_github, format_junit
 
+from .intended import intended_overlap, is_finding
 from .measure import Overlap, measure
 from .ondata import EXIT_BAD_INPUT, mece_options
 from .section import SOURCE, taxonomies
+from .specs import specs_to_measure
 
 
 def findings(spec, overlap: Overlap, jaccard: float, min_size: int) -> list[Diagnostic]:
@@ -53,6 +55,10 @@ class _Findings:
             elif size < min_size:
                 finding("MECE131", f"segment {s!r} is tiny: {size:,} members (fewer than {min_size:,})", s, "tiny")
         for (a, b), (both, _) in overlap.pairs.items():
+            declared = self.spec.model.intended(a, b)
+            if declared is not None:
+                self.diags.extend(intended_overlap(self.spec, declared, overlap, self.labels, (a, b)))
+                continue
             if not both:
                 continue
             j = overlap.jaccard(a, b)
@@ -79,7 +85,7 @@ def memberships(spec) -> dict[str, list[str]]:
 def audit_dict(spec, overlap: Overlap, diags) -> dict:
     tax = memberships(spec)
     return {
-        "spec": spec.path, "universe": overlap.universe, "ok": not diags,
+        "spec": spec.path, "universe": overlap.universe, "ok": not any(map(is_finding, diags)),
         "segments": [{"segment": s, "members": n, "share": n / overlap.universe if overlap.universe else None,
                       "taxonomies": tax[s]} for s, n in overlap.sizes.items()],
         "pairs": [{"a": a, "b": b, "both": both, "jaccard": round(overlap.jaccard(a, b), 6)}
@@ -88,30 +94,35 @@ def audit_dict(spec, overlap: Overlap, diags) -> dict:
     }
 
 
-def run_audit(spec_path, db, as_of, params, fmt, jaccard, min_size, console) -> int:
+def run_audit(specs, select, project, target, db, as_of, params, fmt, jaccard, min_size, console) -> int:
+    audits = []
     try:
-        spec = segrules.load(spec_path)
-        con = segrules.connect(db, read_only=True)
-        names = list(spec.model.segments)
-        wide = spec.evaluate(con, as_of=as_of, params=params, features=False, derived=False)
-        with console.status(f"Auditing {len(names)} segments…") if fmt == "text" else nullcontext():
-            overlap = measure(wide, spec.key, names, list(combinations(names, 2)), {}, samples=0)
+        for work in specs_to_measure(specs, select, project, target, db, as_of):
+            spec = work.spec
+            con = segrules.connect(work.db, read_only=True)
+            names = work.segments or list(spec.model.segments)
+            wide = spec.evaluate(con, as_of=work.as_of, params=params, segments=names, features=False,
+                                 derived=False)
+            with console.status(f"Auditing {len(names)} segments…") if fmt == "text" else nullcontext():
+                overlap = measure(wide, spec.key, names, list(combinations(names, 2)), {}, samples=0)
+            found = _Findings(spec, overlap)
+            audits.append((spec, overlap, found.run(jaccard, min_size), found.labels))
     except SegrulesError as exc:
         click.echo(exc.render(), err=True)
         return EXIT_BAD_INPUT
-    found = _Findings(spec, overlap)
-    diags = found.run(jaccard, min_size)
     if fmt == "json":
-        click.echo(json.dumps(audit_dict(spec, overlap, diags), indent=2, default=str))
+        found = [audit_dict(spec, overlap, diags) for spec, overlap, diags, _ in audits]
+        click.echo(json.dumps(found[0] if len(found) == 1 else found, indent=2, default=str))
     elif fmt == "github":
-        text = format_github({spec.path: diags})
+        text = format_github({spec.path: diags for spec, _, diags, _ in audits})
         if text:
             click.echo(text)
     elif fmt == "junit":
-        click.echo(format_junit({spec.path: diags}, title="segrules audit"))
+        click.echo(format_junit({spec.path: diags for spec, _, diags, _ in audits}, title="segrules audit"))
     else:
-        print_audit(console, spec, overlap, diags, found.labels)
-    return 1 if diags else 0
+        for spec, overlap, diags, labels in audits:
+            print_audit(console, spec, overlap, diags, labels)
+    return 1 if any(is_finding(d) for _, _, diags, _ in audits for d in diags) else 0
 
 
 def print_audit(console, spec, overlap: Overlap, diags, flagged: dict[str, list[str]]) -> None:
@@ -125,7 +136,10 @@ def print_audit(console, spec, overlap: Overlap, diags, flagged: dict[str, list[
     console.print(table)
     for d in diags:
         click.echo(render(d) + "\n", err=True)
-    console.print(f"{len(diags)} finding{'s' * (len(diags) != 1)}")
+    found = sum(map(is_finding, diags))
+    intended = len(diags) - found
+    console.print(f"{found} finding{'s' * (found != 1)}"
+                  + (f"; {intended} intended overlap{'s' * (intended != 1)}" if intended else ""))
 
 
 
@@ -135,10 +149,11 @@ def print_audit(console, spec, overlap: Overlap, diags, flagged: dict[str, list[
               help="Pairs at least this similar (Jaccard) are near-duplicates.")
 @click.option("--min-size", default=10, show_default=True, type=click.IntRange(0),
               help="Segments with fewer members (but not empty) are tiny.")
-def audit_command(spec, db, as_of, params, fmt, jaccard, min_size):
+def audit_command(specs, select, project, target, db, as_of, params, fmt, jaccard, min_size):
     """Audit segment hygiene on data in one query: empty and tiny segments, near-duplicate
-    pairs, segments contained in another, and each segment's taxonomies. Exit 1 when there is
-    a finding."""
+    pairs, segments contained in another, and each segment's taxonomies; intended overlaps
+    (overlaps:) are shown as such. SPECS: files, folders or globs; none: the project's specs.
+    Exit 1 when there is a finding."""
     from rich.console import Console
     from segrules.params import parse_params
     try:
@@ -146,4 +161,5 @@ def audit_command(spec, db, as_of, params, fmt, jaccard, min_size):
     except SegrulesError as exc:
         click.echo(exc.render(), err=True)
         sys.exit(EXIT_BAD_INPUT)
-    sys.exit(run_audit(spec, db, as_of, parsed, fmt, jaccard, min_size, Console(highlight=False)))
+    sys.exit(run_audit(specs, select, project, target, db, as_of, parsed, fmt, jaccard, min_size,
+                       Console(highlight=False)))

@@ -16,16 +16,20 @@ from rich.table import Table
 import segrules
 from segrules.diagnostics import Diagnostic, Severity, exit_code, render
 from segrules.errors import SegrulesError, SpecError
+from segrules import spec_options
 from segrules.formats import FORMATS, format_github, format_junit
 
+from .intended import intended_overlap
 from .measure import Overlap, measure
 from .section import SOURCE, check_structure, taxonomies
+from .specs import specs_to_measure
 
 EXIT_BAD_INPUT = 2
 
 
-def selected(spec, names: tuple[str, ...]) -> dict:
-    """The spec's taxonomies (or those named), after the structural checks."""
+def selected(spec, names: tuple[str, ...], segments: list[str] | None = None) -> dict:
+    """The spec's taxonomies (or those named, or those with a ``segments`` selected), after the
+    structural checks."""
     problems = [d for d in check_structure(spec.document) if d.is_error]
     if problems:
         raise SpecError(diagnostics=problems)
@@ -37,7 +41,12 @@ def selected(spec, names: tuple[str, ...]) -> dict:
     if unknown:
         raise SpecError(f"--taxonomy {unknown[0]}: no such taxonomy (the spec has: {', '.join(found)})",
                         code="SR100")
-    return {n: found[n] for n in (names or found)}
+    picked = {n: found[n] for n in (names or found)}
+    if segments is not None:
+        picked = {n: t for n, t in picked.items() if set(t.segments) & set(segments)}
+        if not picked:
+            raise SpecError(f"{spec.path}: no taxonomy has a selected segment", code="SR166")
+    return picked
 
 
 def measure_taxonomies(spec, con, chosen: dict, *, as_of=None, params=None, samples: int = 5) -> Overlap:
@@ -53,8 +62,14 @@ def violations(spec, name: str, tax, overlap: Overlap) -> list[Diagnostic]:
     where = doc.index.value_span(("taxonomies", name, "segments"))
     diags = []
     resolved = tax.resolve == "priority"
-    if group.in_several and (tax.exclusive or resolved):
-        pairs = [(a, b, overlap.both(a, b)) for a, b in combinations(tax.segments, 2) if overlap.both(a, b)]
+    pairs = []
+    for a, b in combinations(tax.segments, 2):
+        declared = doc.model.intended(a, b)
+        if declared is not None:  # shown as intended, or MECE135 when a declared A ⊆ B fails
+            diags += intended_overlap(spec, declared, overlap, {}, (a, b))
+        elif overlap.both(a, b):
+            pairs.append((a, b, overlap.both(a, b)))
+    if pairs and (tax.exclusive or resolved):
         detail = ", ".join(f"{a} & {b}: {n:,}" for a, b, n in pairs)
         related = tuple(doc.index.value_span(("segments", s, "where")) for s in
                         dict.fromkeys(x for a, b, _ in pairs for x in (a, b)))
@@ -128,11 +143,13 @@ def print_text(console, spec, chosen, overlap: Overlap) -> None:
                       + (f" (e.g. {_keys(group.none_samples)})" if group.in_none else ""))
 
 
-def emit(fmt: str, console, spec, chosen, overlap, diags: dict[str, list[Diagnostic]], title: str) -> None:
-    """Write the report in ``fmt``; diagnostics keyed ``spec.yaml taxonomy NAME``."""
-    keyed = {f"{spec.path} {title} {name}": ds for name, ds in diags.items()}
+def emit(fmt: str, console, reports, title: str) -> None:
+    """Write the reports (spec, chosen taxonomies, overlap, diagnostics per taxonomy) in ``fmt``;
+    diagnostics keyed ``spec.yaml taxonomy NAME``. JSON: one object for one spec, else a list."""
+    keyed = {f"{spec.path} {title} {name}": ds for spec, _, _, diags in reports for name, ds in diags.items()}
     if fmt == "json":
-        click.echo(json.dumps(report_dict(spec, chosen, overlap, diags), indent=2, default=str))
+        found = [report_dict(*report) for report in reports]
+        click.echo(json.dumps(found[0] if len(found) == 1 else found, indent=2, default=str))
     elif fmt == "github":
         text = format_github(keyed)
         if text:
@@ -140,26 +157,32 @@ def emit(fmt: str, console, spec, chosen, overlap, diags: dict[str, list[Diagnos
     elif fmt == "junit":
         click.echo(format_junit(keyed, title=f"segrules {title}"))
     else:
-        print_text(console, spec, chosen, overlap)
-        for ds in diags.values():
-            for d in ds:
-                click.echo(render(d) + "\n", err=True)
+        for spec, chosen, overlap, diags in reports:
+            if len(reports) > 1:
+                console.print(f"[bold]{spec.path}[/bold]")
+            print_text(console, spec, chosen, overlap)
+            for ds in diags.values():
+                for d in ds:
+                    click.echo(render(d) + "\n", err=True)
 
 
-def run_mece(spec_path, db, names, as_of, params, fmt, samples, console) -> int:
+def run_mece(specs, select, project, target, db, names, as_of, params, fmt, samples, console) -> int:
+    reports = []
     try:
-        spec = segrules.load(spec_path)
-        chosen = selected(spec, names)
-        con = segrules.connect(db, read_only=True)
-        with console.status("Measuring taxonomies…") if fmt == "text" else nullcontext():
-            overlap = measure_taxonomies(spec, con, chosen, as_of=as_of, params=params, samples=samples)
+        for work in specs_to_measure(specs, select, project, target, db, as_of, what="with taxonomies: ",
+                                     wanted=lambda spec: bool(taxonomies(spec.document))):
+            spec = work.spec
+            chosen = selected(spec, names, work.segments)
+            con = segrules.connect(work.db, read_only=True)
+            with console.status("Measuring taxonomies…") if fmt == "text" else nullcontext():
+                overlap = measure_taxonomies(spec, con, chosen, as_of=work.as_of, params=params, samples=samples)
+            diags = {name: violations(spec, name, tax, overlap) for name, tax in chosen.items()}
+            reports.append((spec, chosen, overlap, diags))
     except SegrulesError as exc:
         click.echo(exc.render(), err=True)
         return EXIT_BAD_INPUT
-    diags = {name: violations(spec, name, tax, overlap) for name, tax in chosen.items()}
-    emit(fmt, console, spec, chosen, overlap, diags, "mece")
-    return max((exit_code(ds) for ds in diags.values()), default=0)
-
+    emit(fmt, console, reports, "mece")
+    return max((exit_code(ds) for *_, diags in reports for ds in diags.values()), default=0)
 
 
 def mece_options(fn):
@@ -167,19 +190,23 @@ def mece_options(fn):
                       help="text (tables), json, github (Actions annotations), junit (XML).")(fn)
     fn = click.option("--param", "params", multiple=True, metavar="NAME=VALUE",
                       help="Override a spec parameter; repeatable.")(fn)
-    fn = click.option("--as-of", "as_of", metavar="TIME", help="Evaluate as of this date/time.")(fn)
-    fn = click.option("--db", metavar="URL", required=True, help="DuckDB file or Ibis URL (postgres://, ...).")(fn)
-    return click.argument("spec", type=click.Path(dir_okay=False))(fn)
+    fn = click.option("--as-of", "as_of", metavar="TIME", help="Evaluate as of this date/time (default: the "
+                      "target's as_of:).")(fn)
+    fn = click.option("--db", metavar="URL", help="DuckDB file or Ibis URL (postgres://, ...); default: each "
+                      "spec's target in segrules.yml.")(fn)
+    return spec_options()(fn)
 
 
 @click.command("mece")
 @mece_options
 @click.option("--taxonomy", "names", multiple=True, metavar="NAME", help="Only this taxonomy (repeatable).")
 @click.option("--samples", default=5, show_default=True, help="Sample keys shown per violation.")
-def mece_command(spec, db, as_of, params, fmt, names, samples):
+def mece_command(specs, select, project, target, db, as_of, params, fmt, names, samples):
     """Measure the spec's taxonomies on data in one query: sizes, the pairwise overlap matrix
-    (counts and Jaccard), entities in several segments and in none, with sample keys. Exit 1
-    when a declared property (exclusive, exhaustive) is violated."""
+    (counts and Jaccard), entities in several segments and in none, with sample keys; intended
+    overlaps (overlaps:) are shown as such. SPECS: files, folders or globs; none: the project's
+    specs that have taxonomies. Exit 1 when a declared property (exclusive, exhaustive) is
+    violated."""
     from rich.console import Console
     from segrules.params import parse_params
     try:
@@ -187,4 +214,5 @@ def mece_command(spec, db, as_of, params, fmt, names, samples):
     except SegrulesError as exc:
         click.echo(exc.render(), err=True)
         sys.exit(EXIT_BAD_INPUT)
-    sys.exit(run_mece(spec, db, tuple(names), as_of, parsed, fmt, samples, Console(highlight=False)))
+    sys.exit(run_mece(specs, select, project, target, db, tuple(names), as_of, parsed, fmt, samples,
+                      Console(highlight=False)))

@@ -54,7 +54,12 @@ def proof_diagnostics(doc, proof: Proof) -> list[Diagnostic]:
     for answer in proof.pairs:
         a, b = answer.segments
         related = (segment_span(doc, b),)
-        if answer.kind == "overlap":
+        declared = doc.model.intended(a, b)
+        if answer.kind in ("overlap", "unknown") and declared is not None:  # by design (overlaps:)
+            diags.append(Diagnostic("MECE134", f"taxonomy {name!r}: intended overlap: {a} & {b} "
+                                    f"({declared.reason})", segment_span(doc, a), Severity.INFO, source=SOURCE,
+                                    related=related))
+        elif answer.kind == "overlap":
             diags.append(Diagnostic(
                 "MECE110", f"taxonomy {name!r} is not exclusive: {answer.witness.describe()} is in both "
                 f"{a} and {b} (as of now = {answer.witness.now:%Y-%m-%d %H:%M:%S})",
@@ -76,9 +81,11 @@ def proof_diagnostics(doc, proof: Proof) -> list[Diagnostic]:
             diags.append(_unknown(doc, name, "whether every entity is in one of its segments", gap, related))
     if not any(d.code in ("MECE110", "MECE111", "MECE112") for d in diags):
         proved = []
+        intended = sum(d.code == "MECE134" for d in diags)
         if proof.pairs:
-            n = len(proof.pairs)
-            proved.append(f"exclusive ({n} pair{'s' * (n != 1)} proved disjoint)")
+            n = len(proof.pairs) - intended
+            proved.append(f"exclusive ({n} pair{'s' * (n != 1)} proved disjoint"
+                          + (f", {intended} intended overlap{'s' * (intended != 1)})" if intended else ")"))
         if gap is not None:
             proved.append("exhaustive")
         diags.append(Diagnostic("MECE113", f"taxonomy {name!r}: proved {' and '.join(proved)} from the rules",

@@ -12,7 +12,7 @@ import click
 from .. import __version__
 from ..diagnostics import Diagnostic, Severity, render
 from ..errors import SegrulesError
-from .console import show_diagnostics
+from .console import show_diagnostics, user_errors
 
 # command name -> "module:attribute" inside this package: one module per command group
 BUILTIN = {
@@ -64,6 +64,21 @@ class SegrulesGroup(click.Group):
     def list_commands(self, ctx):
         self._plugins_loaded()
         return sorted({*BUILTIN, *self.commands})
+
+    def resolve_command(self, ctx, args):
+        """The command, with the project's ``defaults:`` for it (segrules.yml found from the
+        current folder) as its option defaults (click's ``default_map``)."""
+        name, command, rest = super().resolve_command(ctx, args)
+        if command is not None:
+            with user_errors():
+                from ..project import load_project
+                project = load_project()
+                if project is not None and project.model.defaults:
+                    from ..project.options import command_defaults
+                    self._plugins_loaded()
+                    known = {n: self.get_command(ctx, n) for n in self.list_commands(ctx)}
+                    ctx.default_map = {**command_defaults(project, known), **(ctx.default_map or {})}
+        return name, command, rest
 
     def get_command(self, ctx, name):
         if name in BUILTIN:

@@ -7,30 +7,36 @@ import click
 from ..errors import SpecError
 from ..params import parse_params
 from .console import user_errors
-from .options import as_of_option, param_option
+from .options import as_of_option, param_option, spec_options
 from .registry import load_registry
 
 
 @click.command("compile")
-@click.argument("spec", type=click.Path(dir_okay=False))
+@spec_options("spec")
 @click.option("--segment", "segments", multiple=True, metavar="NAME", help="Only this segment (repeatable).")
 @click.option("--dialect", default="duckdb", show_default=True,
               help="SQL dialect: duckdb, postgres, snowflake, bigquery, trino, spark, ... (any sqlglot dialect).")
 @click.option("--db", metavar="URL", help="Read table schemas from this database instead of the schema: block.")
 @as_of_option
 @param_option
-def compile_command(spec, segments, dialect, db, as_of, params):
-    """Print the SQL of the spec's single query plan."""
+def compile_command(specs, select, project, target, segments, dialect, db, as_of, params):
+    """Print the SQL of the spec's single query plan. SPEC: a spec file; none: the one spec of
+    the project that --select picks (its selected segments)."""
     import sqlglot
 
     from .. import api
+    from ..project.options import database, selection
     with user_errors():
-        loaded = api.load(spec, registry=load_registry())
-        con = api.connect(db, read_only=True) if db else None
+        chosen = selection(specs, select, project, registry=load_registry())
+        item = chosen.one("compile")
+        if item.error is not None:
+            raise item.error
+        url = database(chosen, item, db, target).url if db or target else None
+        con = api.connect(url, read_only=True) if url else None
         try:  # the dialect first: a ValueError from compiling the spec is not about the dialect
             sqlglot.Dialect.get_or_raise(dialect)
         except ValueError as exc:  # sqlglot: unknown dialect
             raise SpecError(f"--dialect {dialect}: {exc}", code="SR111") from None
-        sql = loaded.to_sql(dialect, con=con, segments=list(segments) or None, as_of=as_of,
-                            params=parse_params(params))
+        sql = item.spec.to_sql(dialect, con=con, segments=list(segments) or item.segments, as_of=as_of,
+                               params=parse_params(params))
     click.echo(sql)

@@ -13,18 +13,14 @@ import click
 from ..errors import SpecError
 from ..params import parse_params
 from .console import out, user_errors
-from .options import apply_limit, limit_option, lock_timeout_option, param_option, state_option
+from .options import apply_limit, limit_option, lock_timeout_option, one_spec, param_option, spec_options, \
+    state_option
 from .registry import load_registry, sink_for
-
-
-def _load(spec_path: str):
-    from ..api import load
-    return load(spec_path, registry=load_registry())
 
 
 # --- changes ---------------------------------------------------------------------------------------
 @click.command("changes")
-@click.argument("spec", type=click.Path(dir_okay=False))
+@spec_options("spec")
 @state_option()
 @click.option("--since", "since", metavar="RUN", help="Events of every snapshot after RUN (a run id or "
               "prefix). Default: the events of the latest snapshot.")
@@ -33,13 +29,14 @@ def _load(spec_path: str):
               "(replacing it).")
 @click.option("--db", metavar="URL", help="Database for --table (default: the state store).")
 @limit_option(20, "events printed")
-def changes_command(spec, state_url, since, out_path, table_name, db, limit):
+def changes_command(specs, select, project, target, state_url, since, out_path, table_name, db, limit):
     """Enter/exit events between membership snapshots: key, segment, entered|exited, run, time."""
     from rich.table import Table
 
     from ..history.session import history
     with user_errors():
-        loaded = _load(spec)
+        chosen = one_spec("changes", specs, select, project, state_url=state_url, registry=load_registry())
+        loaded, state_url = chosen.spec, chosen.state_url
         with history(state_url) as store:
             if since:
                 events = store.events(loaded.name, after_seq=store.resolve(loaded.name, since).seq)
@@ -126,8 +123,8 @@ def format_plan(plans, baseline, as_of, fmt: str, limit: float | None) -> str:
 
 
 @click.command("plan")
-@click.argument("spec", type=click.Path(dir_okay=False))
-@click.option("--db", metavar="URL", required=True, help="DuckDB file or Ibis URL with the data.")
+@spec_options("spec")
+@click.option("--db", metavar="URL", help="DuckDB file or Ibis URL with the data (default: the spec's target).")
 @click.option("--against", default="latest", show_default=True, metavar="latest|RUN",
               help="The snapshot to compare with: latest, or a run id (or unique prefix).")
 @state_option()
@@ -139,7 +136,7 @@ def format_plan(plans, baseline, as_of, fmt: str, limit: float | None) -> str:
 @click.option("--max-change", "max_change", metavar="PCT", help="Exit 1 when a segment's membership would "
               "change by more than PCT (e.g. 20%) of its size in the snapshot.")
 @click.option("--samples", default=5, show_default=True, help="Sample keys added/removed per segment.")
-def plan_command(spec, db, against, state_url, as_of, params, fmt, max_change, samples):
+def plan_command(specs, select, project, target, db, against, state_url, as_of, params, fmt, max_change, samples):
     """What membership a (changed) spec would have compared with a snapshot: per segment the
     members added, removed and unchanged, with sample keys. Exit 1 over --max-change."""
     from ..history.diff import over_limit, plan_against
@@ -148,7 +145,9 @@ def plan_command(spec, db, against, state_url, as_of, params, fmt, max_change, s
     from ..run import connect
     with user_errors():
         limit = _percent(max_change)
-        loaded = _load(spec)
+        chosen = one_spec("plan", specs, select, project, target, db, state_url=state_url, registry=load_registry(),
+                          needs_db=True)
+        loaded, db, state_url = chosen.spec, chosen.db, chosen.state_url
         with history(state_url) as store:
             baseline = store.resolve(loaded.name, against)
         con = connect(db, read_only=True)
@@ -182,15 +181,15 @@ def _time(spec, option: str, text: str):
 
 
 @click.command("backfill")
-@click.argument("spec", type=click.Path(dir_okay=False))
-@click.option("--db", metavar="URL", required=True, help="DuckDB file or Ibis URL with the data.")
+@spec_options("spec")
+@click.option("--db", metavar="URL", help="DuckDB file or Ibis URL with the data (default: the spec's target).")
 @click.option("--from", "start", metavar="TIME", required=True, help="First point in time (a date or timestamp).")
 @click.option("--to", "end", metavar="TIME", required=True, help="Last point in time (included).")
 @click.option("--every", default="1d", show_default=True, metavar="DURATION", help="Step: 1d, 12h, 1w…")
 @state_option()
 @param_option
 @lock_timeout_option()
-def backfill_command(spec, db, start, end, every, state_url, params, lock_timeout):
+def backfill_command(specs, select, project, target, db, start, end, every, state_url, params, lock_timeout):
     """Evaluate point-in-time membership from --from to --to every --every and store a snapshot
     for each (one compiled plan, run once per point), e.g. for size-over-time charts."""
     from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeRemainingColumn
@@ -201,7 +200,9 @@ def backfill_command(spec, db, start, end, every, state_url, params, lock_timeou
     from ..state.lock import parse_timeout, snapshot_lock
     from .console import err
     with user_errors():
-        loaded = _load(spec)
+        chosen = one_spec("backfill", specs, select, project, target, db, state_url=state_url,
+                          registry=load_registry(), needs_db=True)
+        loaded, db, state_url = chosen.spec, chosen.db, chosen.state_url
         times = list(points_in_time(_time(loaded, "--from", start), _time(loaded, "--to", end), _every(every)))
         con = connect(db, read_only=True)
         bars = Progress(TextColumn("{task.description}"), BarColumn(), MofNCompleteColumn(), TimeRemainingColumn(),

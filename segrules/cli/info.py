@@ -13,15 +13,24 @@ from .registry import load_registry
 
 @click.command("schema")
 @click.option("--test-file", "test_file", is_flag=True, help="The schema of spec test files (*.test.yaml) instead.")
-def schema(test_file):
-    """Print the JSON Schema of the spec format (for editors: yaml-language-server, VS Code)."""
+@click.option("--project-file", "project_file", is_flag=True, help="The schema of the project file "
+              "(segrules.yml) instead.")
+def schema(test_file, project_file):
+    """Print the JSON Schema (draft 2020-12) of the spec format, with the installed plugins'
+    sections and destination types (for editors: yaml-language-server, VS Code)."""
     from ..api import spec_sections
     from ..spec import spec_model
-    from ..testing.model import SpecTestModel
+    from ..spec.jsonschema import DRAFT, spec_json_schema
     with user_errors():
         registry = load_registry()
-    model = SpecTestModel if test_file else spec_model(spec_sections(registry))
-    click.echo(json.dumps(model.model_json_schema(by_alias=True), indent=2))
+    if test_file or project_file:
+        from ..project.model import ProjectModel
+        from ..testing.model import SpecTestModel
+        found = (SpecTestModel if test_file else ProjectModel).model_json_schema(by_alias=True)
+        found = {"$schema": DRAFT, **found}
+    else:
+        found = spec_json_schema(spec_model(spec_sections(registry)), registry.destinations)
+    click.echo(json.dumps(found, indent=2))
 
 
 @click.command("demo-data")

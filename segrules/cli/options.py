@@ -6,6 +6,8 @@ from __future__ import annotations
 import click
 
 from ..errors import SpecError
+# spec arguments, --select, --project, --target: defined below the CLI, for plugin commands too
+from ..project.options import SELECT_HELP, one_spec, project_option, select_option, spec_options, target_option  # noqa: F401,E501
 
 LIMIT_HELP = "0: all"
 

@@ -10,13 +10,14 @@ from ..errors import SpecError
 from ..params import parse_params
 from .console import err, out, user_errors
 from .options import apply_limit, as_of_option, limit_option, lock_timeout_option, param_option, \
-    split_names, state_option
+    project_option, spec_options, split_names, state_option, target_option
 from .registry import load_registry, sink_for
 
 
 @click.command("run")
-@click.argument("spec", type=click.Path(dir_okay=False))
-@click.option("--db", metavar="URL", required=True, help="DuckDB file or Ibis URL (postgres://, ...).")
+@spec_options()
+@click.option("--db", metavar="URL", help="DuckDB file or Ibis URL (postgres://, ...); default: the spec's "
+              "target in segrules.yml.")
 @as_of_option
 @param_option
 @click.option("--segments", metavar="A,B", help="Only these segments (comma-separated).")
@@ -28,28 +29,48 @@ from .registry import load_registry, sink_for
               "spec hash, as-of, counts; see `segrules changes`).")
 @state_option(" for --snapshot")
 @lock_timeout_option()
-def run(spec, db, as_of, params, segments, out_path, layout, snapshot, state_url, lock_timeout):
-    """Evaluate every segment; print members and share of the universe per segment. With
-    --snapshot, one snapshot of a spec runs at a time (see --lock-timeout)."""
-    from rich.table import Table
+def run(specs, select, project, target, db, as_of, params, segments, out_path, layout, snapshot, state_url,
+        lock_timeout):
+    """Evaluate every segment; print members and share of the universe per segment, with their
+    tags and owners. SPECS: files, folders or globs; none: the project's specs (segrules.yml),
+    each on its target's database. With --snapshot, one snapshot of a spec runs at a time (see
+    --lock-timeout)."""
+    from ..project.options import database, note, selection
+    with user_errors():
+        registry = load_registry()
+        chosen = selection(specs, select, project, registry=registry)
+        if out_path or len(chosen) == 1:
+            chosen.one("run --out" if out_path else "run")
+        if chosen.project is not None and state_url is None:
+            state_url = chosen.project.state_url()
+        for item in chosen:
+            if item.error is not None:
+                raise item.error
+            where = database(chosen, item, db, target, as_of)
+            if where.url is None and len(chosen) > 1:
+                note(f"{item.path}: skipped, target {where.target!r} has no database")
+                continue
+            names = split_names(segments) or item.segments
+            _run_spec(item.spec, registry, where.required(item), where.as_of, parse_params(params), names,
+                      out_path, layout, snapshot, state_url, lock_timeout)
 
+
+def _run_spec(loaded, registry, db, as_of, params, names, out_path, layout, snapshot, state_url, lock_timeout):
     from .. import api
     from ..run import counts, counts_from_arrow, materialize, to_long
-    with user_errors(), ExitStack() as held:
-        registry = load_registry()
-        loaded = api.load(spec, registry=registry)
+    with ExitStack() as held:
         sink = None
         if out_path:
             sink, out_path = sink_for(registry, "--out", out_path)
-        names = split_names(segments)
         if snapshot and names:
-            raise SpecError("--snapshot stores every segment of the spec; leave out --segments", code="SR756")
+            raise SpecError("--snapshot stores every segment of the spec; leave out --segments and --select",
+                            code="SR756")
         if snapshot:  # taken before the evaluation: the snapshot must follow the one committed before it
             from ..state.lock import parse_timeout, snapshot_lock
             held.enter_context(snapshot_lock(state_url, loaded.name, parse_timeout(lock_timeout)))
         con = api.connect(db, read_only=True)
         as_of_time = loaded.now(as_of)
-        wide = loaded.evaluate(con, as_of=as_of_time, params=parse_params(params), segments=names,
+        wide = loaded.evaluate(con, as_of=as_of_time, params=params, segments=names,
                                features=True if names is None else [])
         names = names or loaded.segments
         with err.status(f"Evaluating {len(names)} segments as of {as_of_time:%Y-%m-%d %H:%M:%S}…"):
@@ -61,13 +82,7 @@ def run(spec, db, as_of, params, segments, out_path, layout, snapshot, state_url
             if sink is not None:
                 data = to_long(table, loaded.key, names) if layout == "long" else table
                 written = sink.write(data, out_path, {})
-        show = Table(title=loaded.name, caption=f"as of {as_of_time:%Y-%m-%d %H:%M:%S}")
-        show.add_column("segment")
-        show.add_column("members", justify="right")
-        show.add_column("share", justify="right")
-        for row in result:
-            show.add_row(row.segment, f"{row.members:,}", f"{row.share:.1%}")
-        out.print(show)
+        out.print(counts_table(loaded, result, as_of_time))
         if result:
             out.print(f"universe: {result[0].universe:,} {loaded.model.entity.table}")
         if sink is not None:
@@ -83,23 +98,53 @@ def run(spec, db, as_of, params, segments, out_path, layout, snapshot, state_url
             out.print(line)
 
 
+def counts_table(spec, result, as_of_time):
+    """Members and share per segment; tags and owner columns when a segment of the spec has them."""
+    from rich.table import Table
+    own = spec.model.segments
+    tags = any(seg.tags for seg in own.values())
+    owners = any(seg.owner for seg in own.values())
+    show = Table(title=spec.name, caption=f"as of {as_of_time:%Y-%m-%d %H:%M:%S}")
+    show.add_column("segment")
+    show.add_column("members", justify="right")
+    show.add_column("share", justify="right")
+    if tags:
+        show.add_column("tags")
+    if owners:
+        show.add_column("owner")
+    for row in result:
+        seg = own.get(row.segment)
+        extra = ([", ".join(seg.tags) if seg else ""] if tags else []) + \
+            ([(seg.owner or "") if seg else ""] if owners else [])
+        show.add_row(row.segment, f"{row.members:,}", f"{row.share:.1%}", *extra)
+    return show
+
+
 @click.command("preview")
-@click.argument("spec", type=click.Path(dir_okay=False))
-@click.argument("segment")
-@click.option("--db", metavar="URL", required=True, help="DuckDB file or Ibis URL.")
+@click.argument("args", nargs=-1, required=True, metavar="[SPEC] SEGMENT")
+@project_option
+@target_option
+@click.option("--db", metavar="URL", help="DuckDB file or Ibis URL; default: the spec's target in segrules.yml.")
 @limit_option(10, "members shown")
 @as_of_option
 @param_option
-def preview(spec, segment, db, limit, as_of, params):
-    """Show sample members of SEGMENT with the values that put them there."""
+def preview(args, project, target, db, limit, as_of, params):
+    """Show sample members of SEGMENT with the values that put them there. Without SPEC: the
+    project's spec that has SEGMENT."""
     from rich.table import Table
 
     from .. import api
     from ..preview import preview_members
+    from ..project.options import database, selection
+    *specs, segment = args
     with user_errors():
-        loaded = api.load(spec, registry=load_registry())
-        con = api.connect(db, read_only=True)
-        table = preview_members(loaded, con, segment, limit=apply_limit(limit), as_of=as_of,
+        chosen = selection(specs, [] if specs else [segment], project, registry=load_registry())
+        item = chosen.one("preview")
+        if item.error is not None:
+            raise item.error
+        where = database(chosen, item, db, target, as_of)
+        con = api.connect(where.required(item), read_only=True)
+        table = preview_members(item.spec, con, segment, limit=apply_limit(limit), as_of=where.as_of,
                                 params=parse_params(params))
     show = Table(title=f"{segment}: {table.num_rows} sample member{'s' * (table.num_rows != 1)}")
     for name in table.column_names:

@@ -18,7 +18,8 @@ from ..sync.config import plan_syncs
 from ..sync.engine import Outcome, SyncRun
 from ..sync.state import SyncState
 from .console import EXIT_CHECK_FAILED, err, out, show_diagnostics, user_errors
-from .options import apply_limit, as_of_option, limit_option, lock_timeout_option, param_option, state_option
+from .options import apply_limit, as_of_option, limit_option, lock_timeout_option, one_spec, param_option, \
+    spec_options, state_option
 from .registry import load_registry, sink_for
 SHOWN_ROWS = 20  # rows shown without --limit (an export writes them all)
 STYLE = {"ok": "green", "partial": "yellow", "failed": "red", "refused": "red", "dry-run": "cyan", "interrupted": "red"}
@@ -65,8 +66,9 @@ def _details(o: Outcome, samples: bool) -> None:
 
 
 @click.command("sync")
-@click.argument("spec", type=click.Path(dir_okay=False))
-@click.option("--db", metavar="URL", required=True, help="DuckDB file or Ibis URL holding the spec's tables.")
+@spec_options("spec")
+@click.option("--db", metavar="URL", help="DuckDB file or Ibis URL holding the spec's tables (default: the "
+              "spec's target).")
 @click.option("--sync", "names", multiple=True, metavar="NAME", help="Only this sync (repeatable; default: all).")
 @click.option("--dry-run", is_flag=True, help="Show adds, removes, updates and rejected rows with samples; "
               "send nothing.")
@@ -76,7 +78,8 @@ def _details(o: Outcome, samples: bool) -> None:
 @param_option
 @state_option()
 @lock_timeout_option(what="run of the same sync")
-def sync_command(spec, db, names, dry_run, full_resync, as_of, params, state_url, lock_timeout):
+def sync_command(specs, select, project, target, db, names, dry_run, full_resync, as_of, params, state_url,
+                 lock_timeout):
     """Sync segment audiences to their destinations (the spec's syncs: section): send only what
     changed since the destination last acknowledged, add, remove and update in batches.
     One run of a sync at a time (see --lock-timeout). Exit 0 when every sync finished, 1 when
@@ -84,8 +87,10 @@ def sync_command(spec, db, names, dry_run, full_resync, as_of, params, state_url
     ctx = click.get_current_context()
     with user_errors():
         registry = load_registry()
-        loaded = api.load(spec, registry=registry)
-        con = api.connect(db, read_only=True)
+        chosen = one_spec("sync", specs, select, project, target, db, as_of, state_url, registry=registry,
+                          needs_db=True)
+        loaded, as_of, state_url = chosen.spec, chosen.as_of, chosen.state_url
+        con = api.connect(chosen.db, read_only=True)
         click.get_current_context().call_on_close(con.disconnect)
         columns = list(loaded.check(con).schemas[loaded.model.entity.table].names)
         planned = plan_syncs(loaded.document, columns, registry.destinations, list(names) or None)

@@ -54,9 +54,9 @@ def _without_none(annotation: Any) -> Any:
     return annotation
 
 
-def _diagnostic(err: dict, model: type[BaseModel], index: PositionIndex) -> Diagnostic:
+def _diagnostic(err: dict, model: type[BaseModel], index: PositionIndex, root: str = "spec") -> Diagnostic:
     loc = tuple(err["loc"])
-    where = ".".join(str(p) for p in loc) or "spec"
+    where = ".".join(str(p) for p in loc) or root
     if re.fullmatch(r"SR\d{3}", err["type"]):  # a validator's PydanticCustomError carries its code
         return Diagnostic(err["type"], f"{where}: {err['msg']}", index.value_span(loc),
                           hint=(err.get("ctx") or {}).get("hint"))
@@ -65,10 +65,10 @@ def _diagnostic(err: dict, model: type[BaseModel], index: PositionIndex) -> Diag
         close = difflib.get_close_matches(str(loc[-1]), allowed, n=1)
         hint = f"did you mean {close[0]!r}?" if close else (
             f"allowed keys: {', '.join(allowed)}" if allowed else None)
-        return Diagnostic("SR105", f"unknown key {loc[-1]!r} in {'.'.join(map(str, loc[:-1])) or 'spec'}",
+        return Diagnostic("SR105", f"unknown key {loc[-1]!r} in {'.'.join(map(str, loc[:-1])) or root}",
                           index.key_span(loc), hint=hint)
     if err["type"] == "missing":
-        return Diagnostic("SR106", f"missing required key {loc[-1]!r} in {'.'.join(map(str, loc[:-1])) or 'spec'}",
+        return Diagnostic("SR106", f"missing required key {loc[-1]!r} in {'.'.join(map(str, loc[:-1])) or root}",
                           index.value_span(loc[:-1]))
     if err["type"] == "string_pattern_mismatch":
         span = index.key_span(loc) if loc in index.keys and loc not in index.values else index.value_span(loc)
@@ -77,9 +77,30 @@ def _diagnostic(err: dict, model: type[BaseModel], index: PositionIndex) -> Diag
     return Diagnostic("SR100", f"{where}: {err['msg']}", index.value_span(loc))
 
 
-def validation_diagnostics(exc: ValidationError, model: type[BaseModel], index: PositionIndex) -> list[Diagnostic]:
-    """A pydantic error as diagnostics positioned through ``index`` (spec and test files)."""
-    return [_diagnostic(e, model, index) for e in exc.errors()]
+def validation_diagnostics(exc: ValidationError, model: type[BaseModel], index: PositionIndex,
+                           root: str = "spec") -> list[Diagnostic]:
+    """A pydantic error as diagnostics positioned through ``index`` (spec, test and project files);
+    ``root`` names the top level in messages."""
+    return [_diagnostic(e, model, index, root) for e in exc.errors()]
+
+
+def read_model_file(path: str | Path, model_cls: type[BaseModel], *, what: str, codes: tuple[str, str],
+                    shape: str, root: str | None = None) -> tuple[BaseModel, str, PositionIndex]:
+    """A YAML file validated by ``model_cls`` (test files, project and profiles files): the model,
+    the text and the positions. ``codes``: (unreadable file, not a mapping); ``shape`` says what
+    the mapping must hold; ``root`` names the top level in messages. Raises :class:`SpecError`."""
+    path = Path(path)
+    try:
+        text = path.read_text(encoding="utf-8")
+    except (OSError, UnicodeDecodeError) as exc:
+        raise SpecError(f"cannot read {what} {path}: {exc}", code=codes[0]) from None
+    data, index = load_yaml(text, str(path))
+    if not isinstance(data, dict):
+        raise SpecError(shape, span=index.value_span(()), code=codes[1])
+    try:
+        return model_cls.model_validate(data), text, index
+    except ValidationError as exc:
+        raise SpecError(diagnostics=validation_diagnostics(exc, model_cls, index, root or "spec")) from None
 
 
 def _expressions_as_text(data: dict, index: PositionIndex) -> None:

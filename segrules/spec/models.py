@@ -7,7 +7,7 @@ import functools
 from datetime import date, datetime
 from typing import Annotated, Any, Literal, Union
 
-from pydantic import BaseModel, ConfigDict, Field, StringConstraints, create_model, field_validator
+from pydantic import BaseModel, ConfigDict, Field, StringConstraints, create_model, field_validator, model_validator
 from pydantic_core import PydanticCustomError
 
 from .timezones import check_timezone
@@ -55,6 +55,43 @@ class Segment(_Strict):
         None, ge=0, description="With history: no re-entry within this many days of leaving.")
 
 
+class IntendedOverlap(_Strict):
+    """An overlap that exists by design, with the reason: ``segment`` within ``within`` (A ⊆ B),
+    or ``segments`` that may overlap one another. ``segrules audit`` and ``mece`` show it as
+    intended instead of a finding, and fail when a declared A ⊆ B does not hold on data."""
+
+    segment: Identifier | None = Field(None, description="With `within`: every member of this segment is "
+                                       "also in `within`.")
+    within: Identifier | None = Field(None, description="The segment that contains `segment`.")
+    segments: list[Identifier] | None = Field(None, min_length=2, description="Segments that may overlap "
+                                              "one another (every pair of them).")
+    reason: str = Field(min_length=1, description="Why the overlap is by design.")
+
+    @model_validator(mode="after")
+    def _one_form(self) -> "IntendedOverlap":
+        subset = self.segment is not None or self.within is not None
+        if subset == (self.segments is not None) or (subset and (self.segment is None or self.within is None)):
+            raise PydanticCustomError("SR168", "{message}", {
+                "message": "an intended overlap is either `segment:` with `within:` (A is contained in B) or "
+                "`segments: [A, B, ...]` (they may overlap)", "hint": "with a reason: in both forms"})
+        return self
+
+    @property
+    def names(self) -> list[str]:
+        return [self.segment, self.within] if self.segments is None else list(self.segments)
+
+    def covers(self, a: str, b: str) -> bool:
+        """The declaration is about the pair (a, b), in either order."""
+        if self.segments is None:
+            return {a, b} == {self.segment, self.within}
+        return a != b and a in self.segments and b in self.segments
+
+    def describe(self) -> str:
+        if self.segments is None:
+            return f"{self.segment} ⊆ {self.within}"
+        return " ∩ ".join(self.segments) + " may overlap"
+
+
 class SpecModel(_Strict):
     """A segrules spec file."""
 
@@ -76,12 +113,19 @@ class SpecModel(_Strict):
         default_factory=dict, description="Where audiences are synced to (docs/sync.md).")
     syncs: dict[Identifier, Sync] = Field(
         default_factory=dict, description="Which segment goes to which destination (`segrules sync`).")
+    overlaps: list[IntendedOverlap] = Field(
+        default_factory=list, description="Overlaps between segments that exist by design (A within B, or A and "
+        "B may overlap), with the reason: audit and mece report them as intended, not as findings.")
     schema_: dict[str, dict[Identifier, str]] | None = Field(
         None,
         alias="schema",
         description="Optional table schemas (column: Ibis type such as int64, string, timestamp) so "
         "specs validate and compile offline, without a database.",
     )
+
+    def intended(self, a: str, b: str) -> IntendedOverlap | None:
+        """The declared intended overlap of segments ``a`` and ``b`` (either order), or None."""
+        return next((o for o in self.overlaps if o.covers(a, b)), None)
 
     @field_validator("timezone")
     @classmethod

@@ -8,8 +8,12 @@ import zoneinfo
 
 
 @functools.lru_cache(maxsize=1)
-def _known() -> frozenset[str]:
+def known_timezones() -> frozenset[str]:
+    """The IANA names ``timezone:`` accepts (the JSON Schema enumerates them)."""
     return frozenset(zoneinfo.available_timezones())
+
+
+_known = known_timezones
 
 
 def check_timezone(name: str) -> tuple[str, str | None] | None:

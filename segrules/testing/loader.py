@@ -7,12 +7,10 @@ from __future__ import annotations
 from dataclasses import dataclass
 from pathlib import Path
 
-from pydantic import ValidationError
-
 from ..diagnostics import Diagnostic
 from ..errors import SpecError
-from ..spec.loader import validation_diagnostics
-from ..spec.yamlpos import PositionIndex, load_yaml
+from ..spec.loader import read_model_file
+from ..spec.yamlpos import PositionIndex
 from .model import SpecTestModel
 
 TEST_SUFFIX = ".test.yaml"
@@ -35,18 +33,8 @@ class SpecTestDocument:
 def read_test_file(path: str | Path) -> SpecTestDocument:
     """Parse and validate a test file. Raises :class:`SpecError` with every problem found."""
     path = Path(path)
-    try:
-        text = path.read_text(encoding="utf-8")
-    except (OSError, UnicodeDecodeError) as exc:
-        raise SpecError(f"cannot read test file {path}: {exc}", code="SR131") from None
-    data, index = load_yaml(text, str(path))
-    if not isinstance(data, dict):
-        raise SpecError("a test file must be a mapping with spec: and cases:", span=index.value_span(()),
-                        code="SR104")
-    try:
-        model = SpecTestModel.model_validate(data)
-    except ValidationError as exc:
-        raise SpecError(diagnostics=validation_diagnostics(exc, SpecTestModel, index)) from None
+    model, text, index = read_model_file(path, SpecTestModel, what="test file", codes=("SR131", "SR104"),
+                                         shape="a test file must be a mapping with spec: and cases:")
     doc = SpecTestDocument(model, str(path), text, index)
     if not doc.spec_path.is_file():
         raise SpecError(f"spec file {doc.spec_path} not found (spec: is relative to the test file)",

@@ -76,6 +76,12 @@ def _show(value: Any) -> str:
     return "null" if value is None else repr(value) if isinstance(value, str) else str(value)
 
 
+def tests_of(spec: str | Path) -> Path:
+    """The test file of a spec: ``<stem>.test.yaml`` beside it."""
+    spec = Path(spec)
+    return spec.with_name(spec.name.rsplit(".", 1)[0] + TEST_SUFFIX)
+
+
 def find_test_files(paths: list[str]) -> tuple[list[Path], list[Diagnostic]]:
     """Test files for command-line paths: a test file itself, a spec (its ``<stem>.test.yaml``
     beside it), or a folder (every test file under it)."""
@@ -87,7 +93,7 @@ def find_test_files(paths: list[str]) -> tuple[list[Path], list[Diagnostic]]:
         elif path.name.endswith(TEST_SUFFIX):
             found.append(path)
         else:
-            candidate = path.with_name(path.name.rsplit(".", 1)[0] + TEST_SUFFIX)
+            candidate = tests_of(path)
             if candidate.is_file():
                 found.append(candidate)
             else:
