@@ -3,15 +3,17 @@
 from __future__ import annotations
 
 from ..diagnostics import Diagnostic
+from ..spec import SpecDocument
 from .schema import did_you_mean
 
 
-def overlap_diagnostics(doc) -> list[Diagnostic]:
+def overlap_diagnostics(doc: SpecDocument) -> list[Diagnostic]:
     """Unknown or repeated segments of the ``overlaps:`` entries, at the name."""
-    m, index, diags = doc.model, doc.index, []
+    m, index = doc.model, doc.index
+    diags: list[Diagnostic] = []
     known = list(m.segments)
     for i, item in enumerate(m.overlaps):
-        keys = [("segment",), ("within",)] if item.segments is None else [("segments", j) for j in
+        keys: list[tuple[str | int, ...]] = [("segment",), ("within",)] if item.segments is None else [("segments", j) for j in
                                                                            range(len(item.segments))]
         for key, name in zip(keys, item.names):
             if name not in m.segments:
