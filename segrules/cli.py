@@ -21,6 +21,7 @@ from .cli_options import apply_limit, limit_option, lock_timeout_option
 from .diagnostics import Diagnostic, Severity, exit_code, render
 from .errors import SegrulesError, SpecError
 from .formats import FORMATS, format_github, format_json, format_junit
+from .params import parse_params  # noqa: F401 (sync/cli.py and history/commands.py import it from here)
 
 EXIT_OK, EXIT_CHECK_FAILED, EXIT_BAD_INPUT = 0, 1, 2
 
@@ -41,16 +42,6 @@ def user_errors():
 def show_diagnostics(text: str) -> None:
     """Diagnostics go to stderr unwrapped: the caret must stay under its column."""
     click.echo(text, err=True)
-
-
-def parse_params(values: tuple[str, ...]) -> dict[str, str]:
-    params = {}
-    for item in values:
-        if "=" not in item:
-            raise SpecError(f"--param {item!r}: expected NAME=VALUE", code="SR110")
-        name, value = item.split("=", 1)
-        params[name.strip()] = value
-    return params
 
 
 def split_names(value: str | None, option: str = "--segments") -> list[str] | None:

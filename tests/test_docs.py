@@ -115,6 +115,16 @@ def test_docs_plugins_every_hook_documented():
         assert any(f"`{hook}`" in h for h in headings), f"docs/plugins.md has no heading for {hook}"
 
 
+
+def test_docs_plugins_every_public_name_documented():
+    """The reference section of docs/plugins.md lists exactly the names of ``segrules.plugin.__all__``
+    (a name each table row, with a description)."""
+    import segrules.plugin
+    reference = _sections(_read("plugins.md"))["Reference: `segrules.plugin`"]
+    rows = re.findall(r"^\| `([^`]+)` \| (.*) \|$", reference, re.M)
+    documented = [name for name, what in rows if what.strip()]
+    assert sorted(documented) == sorted(segrules.plugin.__all__)
+
 # --- (c) every diagnostic code is in docs/errors.md, and only those -------------------------------
 def test_docs_no_page_mentions_an_unknown_code():
     source = source_codes()

@@ -15,9 +15,7 @@ import click
 from rich.table import Table
 
 import segrules
-from segrules.diagnostics import Diagnostic, Severity, exit_code, render
-from segrules.errors import SegrulesError
-from segrules.formats import format_github, format_junit
+from segrules.plugin import Diagnostic, SegrulesError, Severity, exit_code, format_github, format_junit, render
 
 from .measure import Overlap, measure
 from .ondata import EXIT_BAD_INPUT, mece_options
@@ -140,7 +138,7 @@ def audit_command(spec, db, as_of, params, fmt, jaccard, min_size):
     pairs, segments contained in another, and each segment's taxonomies. Exit 1 when there is
     a finding."""
     from rich.console import Console
-    from segrules.cli import parse_params
+    from segrules.plugin import parse_params
     try:
         parsed = parse_params(params)
     except SegrulesError as exc:

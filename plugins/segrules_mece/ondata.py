@@ -14,9 +14,8 @@ import click
 from rich.table import Table
 
 import segrules
-from segrules.diagnostics import Diagnostic, Severity, exit_code, render
-from segrules.errors import SegrulesError, SpecError
-from segrules.formats import FORMATS, format_github, format_junit
+from segrules.plugin import (Diagnostic, FORMATS, SegrulesError, Severity, SpecError, exit_code, format_github,
+                             format_junit, render)
 
 from .measure import Overlap, measure
 from .section import SOURCE, check_structure, taxonomies
@@ -181,7 +180,7 @@ def mece_command(spec, db, as_of, params, fmt, names, samples):
     (counts and Jaccard), entities in several segments and in none, with sample keys. Exit 1
     when a declared property (exclusive, exhaustive) is violated."""
     from rich.console import Console
-    from segrules.cli import parse_params
+    from segrules.plugin import parse_params
     try:
         parsed = parse_params(params)
     except SegrulesError as exc:
