@@ -1,78 +1,31 @@
-"""Built-in functions defined in one place each: signature, type rule and Ibis translation.
+"""The built-in functions: one :class:`~segrules.plugin.FunctionDef` each, the same definition a
+plugin's function has (signature, type rule and Ibis translation together).
 
-A :class:`Builtin` is to a built-in function what a plugin's ``FunctionDef`` is to a plugin
-function.  The check stage calls :meth:`Builtin.check` (``check/typecheck.visit_Call``), the
-compile stage :meth:`Builtin.compile` (``compile/to_ibis.visit_Call``); a *population* function
+The check stage calls :meth:`FunctionDef.check` (``check/typecheck.visit_Call``), the compile
+stage the definition's ``compile`` (``compile/to_ibis.visit_Call``); a *population* function
 (``percent_rank``, ``ntile``, ``top_n``) is a window over every evaluated entity, which the plan
-computes as a column before anything filters its rows (``compile/ranks``).
+computes as a column before anything filters its rows (``compile/ranks``).  A built-in uses the
+general form: ``context`` (its compile gets the expression compiler) and, except where nulls are
+its business (``coalesce``), ``null_in_null_out``.
 
-The older built-ins (``lower`` … ``start_of_year``) still live in the two parallel tables
-``check/signatures.BUILTINS`` and ``compile/functions.SCALARS``; this package only imports the
-language's AST and the type helpers, so both stages can import it.
+This package only imports the language's AST, the type helpers and the definition, so both
+stages can import it.  :data:`FUNCTIONS` is the one table, by name.
 """
 
 from __future__ import annotations
 
-from dataclasses import dataclass
-from typing import Any, Callable, Mapping
-
-import ibis.expr.datatypes as dt
+from typing import Mapping
 
 from ..errors import CompileError
 from ..lang import ast as a
 from ..lang.unparse import unparse
+from ..plugin.functions import CallInfo, FunctionDef, Problem
 
-
-@dataclass(frozen=True)
-class Problem:
-    """Why a call does not type-check: a diagnostic for ``node`` (the call when None)."""
-
-    code: str
-    message: str
-    node: a.Node | None = None
-    hint: str | None = None
-
-
-@dataclass(frozen=True)
-class CallInfo:
-    """What a signature sees: the call, its argument types (none of them None) and the
-    spec's parameter values (a constant argument may be ``$name``)."""
-
-    node: a.Call
-    types: list[dt.DataType]
-    params: Mapping[str, object]
-
-    @property
-    def args(self) -> tuple[a.Node, ...]:
-        return self.node.args
-
-    def problem(self, message: str, hint: str | None = None) -> Problem:
-        """The SR404 convention: ``fn(): message`` at the call."""
-        return Problem("SR404", f"{self.node.name}(): {message}", None, hint)
-
-
-@dataclass(frozen=True)
-class Builtin:
-    """One built-in function.
-
-    ``check(info)`` returns the result type or a :class:`Problem`.  ``compile(ctx, args, nodes)``
-    gets the expression compiler (``ctx.now``, ``ctx.dialect``, ``ctx.type_of_call``), the
-    compiled arguments (a bare ``null`` argument never reaches it: null in, null out) and the
-    argument nodes.  ``population``: the value depends on every evaluated entity, and
-    ``compile(value, n, key, nullable)`` gets the compiled first argument, the constant second one
-    (or None), the entity key column and whether the value can be null, and returns a window
-    expression over the whole entity table (see ``compile/ranks``).
-    """
-
-    name: str
-    check: Callable[[CallInfo], "dt.DataType | Problem"]
-    compile: Callable[..., Any]
-    signature: str
-    doc: str
-    population: bool = False
+__all__ = ["FUNCTIONS", "CallInfo", "FunctionDef", "Problem", "arity", "constant_int", "int_constant", "run_constant"]
 
 
 def arity(info: CallInfo, n: int) -> Problem | None:
+    """SR404 unless the call has ``n`` arguments."""
     if len(info.types) != n:
         return info.problem(f"takes {n} argument{'s' if n != 1 else ''}, got {len(info.types)}")
     return None
@@ -121,10 +74,10 @@ def _example(info: CallInfo) -> str:
         info.node.name, "x, 10")
 
 
-def _registry() -> dict[str, Builtin]:
-    from . import bucket, calendar, ranks
-    return {fn.name: fn for module in (ranks, bucket, calendar) for fn in module.FUNCTIONS}
+def _registry() -> dict[str, FunctionDef]:
+    from . import bucket, calendar, numbers, ranks, text, times
+    return {fn.name: fn for module in (text, numbers, times, ranks, bucket, calendar) for fn in module.FUNCTIONS}
 
 
-FUNCTIONS: dict[str, Builtin] = _registry()
-"""The built-ins defined here, by name."""
+FUNCTIONS: dict[str, FunctionDef] = _registry()
+"""Every built-in function, by name."""

@@ -25,11 +25,11 @@ from typing import TYPE_CHECKING, Any
 # -- hooks and definitions (loaded with the module) ---------------------------------------
 from .destinations import BatchResult, DestinationClient, DestinationDef, Limits, Row, SyncContext
 from .files import atomic_write
+from .functions import TYPE_CATEGORIES, CallContext, CallInfo, FunctionDef, Problem
 from .hookspecs import hookimpl
 from .registry import Registry, build_registry
-from .types import (TYPE_CATEGORIES, DerivedSegment, EntityFunctionDef, FunctionDef, NamespaceDef, PluginInfo,
-                    SegmentOutputDef, SinkDef, SinkResult, SourceExpression, SpecSection, ValidationContext, Validator,
-                    ValueField)
+from .types import (DerivedSegment, EntityFunctionDef, NamespaceDef, PluginInfo, SegmentOutputDef, SinkDef, SinkResult,
+                    SourceExpression, SpecSection, ValidationContext, Validator, ValueField)
 
 if TYPE_CHECKING:  # the names below are imported on first use (see __getattr__)
     from ..check import CheckedSpec, parse_expressions
@@ -81,7 +81,7 @@ _MODULE_OF = {name: module for module, names in _LAZY.items() for name in names}
 
 __all__ = [
     # hooks and definitions
-    "hookimpl", "FunctionDef", "TYPE_CATEGORIES", "EntityFunctionDef", "NamespaceDef", "ValueField",
+    "hookimpl", "FunctionDef", "TYPE_CATEGORIES", "CallInfo", "Problem", "CallContext", "EntityFunctionDef", "NamespaceDef", "ValueField",
     "SourceExpression", "NamespaceBuild", "SpecSection", "Validator", "ValidationContext", "SegmentOutputDef",
     "DerivedSegment", "SinkDef", "SinkResult", "DestinationDef", "DestinationClient", "Limits", "Row",
     "BatchResult", "SyncContext", "Registry", "build_registry", "PluginInfo",

@@ -123,6 +123,12 @@ def _collect(pm, reg: Registry, reserved: dict, hook_name: str, attr: str, label
                     "SR603", f"plugin {plugin_name}: {hook_name} returned {item!r}, which has no name",
                     source=plugin_name))
                 continue
+            if attr == "functions" and getattr(item, "population", False):
+                # a population function's window is computed by the plan (compile/ranks), for built-ins only
+                reg.problems.append(Diagnostic(
+                    "SR603", f"plugin {plugin_name}: {hook_name} returned function {name!r} with "
+                    "population=True, which only built-in functions can have", source=plugin_name))
+                continue
             space = _NAME_SPACE.get(attr, attr)
             other = reg.owner.get((attr, name)) or reg.owner.get((space, name)) or reserved.get((space, name))
             if other is not None:

@@ -5,26 +5,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Any, Callable, Iterable
 
-# Argument type categories a function signature may use (or a concrete Ibis type string).
-TYPE_CATEGORIES = ("any", "numeric", "integer", "string", "boolean", "date", "timestamp", "temporal")
-
-
-@dataclass(frozen=True)
-class FunctionDef:
-    """A scalar function usable in expressions, e.g. ``domain(email)``.
-
-    ``args``: one type category per argument (see ``TYPE_CATEGORIES``) or an Ibis type string;
-    a final ``"..."`` repeats the argument before it.  ``returns``: an Ibis type string, or a
-    callable mapping the argument types (Ibis ``DataType`` objects) to the result type.
-    ``compile``: called with the compiled Ibis expressions of the arguments; returns an Ibis
-    expression.  It must build values with Ibis (never SQL text).
-    """
-
-    name: str
-    args: tuple[str, ...]
-    returns: str | Callable[[list], Any]
-    compile: Callable[..., Any]
-    doc: str = ""
+from .functions import TYPE_CATEGORIES as TYPE_CATEGORIES, FunctionDef as FunctionDef  # defined with the type rules
 
 
 @dataclass(frozen=True)
