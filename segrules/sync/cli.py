@@ -17,6 +17,7 @@ from ..errors import SpecError
 from ..state import open_state
 from ..state.lock import parse_timeout, sync_locks
 from .config import plan_syncs
+from ..statuses import SyncStatus
 from .engine import Outcome, SyncRun
 from .state import SyncState
 
@@ -24,7 +25,8 @@ state_option = click.option("--state", "state_url", metavar="URL",
                             help="State store: a DuckDB file or an Ibis URL[#schema] "
                             "(default: .segrules/state.duckdb).")
 SHOWN_ROWS = 20  # rows shown without --limit (an export writes them all)
-STYLE = {"ok": "green", "partial": "yellow", "failed": "red", "refused": "red", "dry-run": "cyan", "interrupted": "red"}
+STYLE = {SyncStatus.OK: "green", SyncStatus.PARTIAL: "yellow", SyncStatus.FAILED: "red", SyncStatus.REFUSED: "red",
+         SyncStatus.DRY_RUN: "cyan", SyncStatus.INTERRUPTED: "red"}
 
 
 class _Bars:
@@ -100,10 +102,10 @@ def sync_command(spec, db, names, dry_run, full_resync, as_of, params, state_url
                       params=parse_params(params), full_resync=full_resync)
         with err.status(f"Computing the changes of {len(planned)} sync{'s' * (len(planned) != 1)}…"):
             outcomes = run.plan()
-    refused = [o for o in outcomes if o.status == "refused"]
+    refused = [o for o in outcomes if o.status is SyncStatus.REFUSED]
     if dry_run or refused:
         for o in outcomes:
-            o.status = o.status if o.status == "refused" else "dry-run"
+            o.status = o.status if o.status is SyncStatus.REFUSED else SyncStatus.DRY_RUN
         out.print(_summary(outcomes, f"{loaded.name}: {'dry run' if dry_run else 'refused'}, nothing sent"))
         for o in outcomes:
             _details(o, samples=dry_run)
@@ -119,7 +121,7 @@ def sync_command(spec, db, names, dry_run, full_resync, as_of, params, state_url
     out.print(_summary(outcomes, f"{loaded.name}: run {run.run_id}"))
     for o in outcomes:
         _details(o, samples=False)
-    sys.exit(EXIT_CHECK_FAILED if any(o.status == "failed" for o in outcomes) else 0)
+    sys.exit(EXIT_CHECK_FAILED if any(o.status is SyncStatus.FAILED for o in outcomes) else 0)
 
 
 @click.command("sync-log")
