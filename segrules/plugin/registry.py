@@ -3,7 +3,9 @@
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from typing import Callable, Iterable
+from typing import Any, Callable, Iterable
+
+import pluggy
 
 from ..diagnostics import Diagnostic
 from ..errors import PluginError
@@ -44,6 +46,7 @@ class Registry:
             except PluginError as exc:
                 self._commands_error = exc
         if self._commands is None:
+            assert self._commands_error is not None  # the collection failed
             raise self._commands_error
         return self._commands
 
@@ -103,8 +106,8 @@ def build_registry(
     return reg
 
 
-def _collect(pm, reg: Registry, reserved: dict, hook_name: str, attr: str, label: str,
-             table: dict[str, object]) -> list[Diagnostic]:
+def _collect(pm: pluggy.PluginManager, reg: Registry, reserved: dict[tuple[str, str], str], hook_name: str,
+             attr: str, label: str, table: dict[str, Any]) -> list[Diagnostic]:
     """Call one hook of every plugin, in registration order, into ``table``; the clashes."""
     clashes: list[Diagnostic] = []
     for impl in reversed(getattr(pm.hook, hook_name).get_hookimpls()):

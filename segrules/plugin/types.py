@@ -50,7 +50,7 @@ class SinkDef:
     intact.  ``suffixes`` lets ``run --out FILE`` pick the sink by file name."""
 
     name: str
-    write: Callable[[Any, str, dict], SinkResult]
+    write: Callable[[Any, str, dict[str, Any]], SinkResult]
     suffixes: tuple[str, ...] = ()
     doc: str = ""
 
@@ -88,8 +88,8 @@ class SourceExpression:
     key: str
     source: str | None
     text: str
-    path: tuple
-    source_path: tuple | None = None
+    path: tuple[str | int, ...]
+    source_path: tuple[str | int, ...] | None = None
     expect: str = "any"
 
 
@@ -140,9 +140,9 @@ class EntityFunctionDef:
     section: str
     entries: Callable[[Any], Iterable[str]]
     build: Callable[[Any], Any]
-    returns: str | Callable[[str, tuple], str]
+    returns: str | Callable[[str, tuple[Any, ...]], str]
     args: tuple[str, ...] = ()
-    check: Callable[[Any, str, tuple], str | None] | None = None
+    check: Callable[[Any, str, tuple[Any, ...]], str | None] | None = None
     expressions: Callable[[Any, Any], list[SourceExpression]] | None = None
     doc: str = ""
 
