@@ -15,7 +15,7 @@ import click
 from rich.table import Table
 
 import segrules
-from segrules.plugin import Diagnostic, SegrulesError, Severity, exit_code, format_github, format_junit, render
+from segrules.plugin import Diagnostic, SegrulesError, Severity, format_github, format_junit, render
 
 from .measure import Overlap, measure
 from .ondata import EXIT_BAD_INPUT, mece_options

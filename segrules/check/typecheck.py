@@ -23,7 +23,7 @@ from .entity_values import ENTITY_NAMESPACE, EntityValue, entity_value, not_cons
 from . import ranges
 from .schema import did_you_mean
 from .sequences import check_sequence
-from .types import INTERVAL, comparable, describe, dtype, is_numeric, is_temporal, matches_category, type_of_value
+from .types import INTERVAL, comparable, describe, is_numeric, is_temporal, type_of_value
 
 
 @dataclass(frozen=True)

@@ -23,8 +23,7 @@ from ..errors import CompileError
 from ..lang import ast as a
 from ..lang.lexicon import duration_param
 
-# Functions that do not simply return null for a null argument.
-# The type a bare null argument takes for a plugin function's argument category.
+# The type a bare null argument takes for a simple-form function's argument category (FunctionDef.args).
 NULL_AS = {"any": dt.string, "numeric": dt.float64, "integer": dt.int64, "string": dt.string,
            "boolean": dt.boolean, "date": dt.date, "timestamp": dt.timestamp, "temporal": dt.timestamp}
 

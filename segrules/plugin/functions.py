@@ -65,6 +65,10 @@ TypeRule = Callable[[CallInfo], "dt.DataType | Problem"]
 ResultType = Callable[[list["dt.DataType"]], "dt.DataType | str"]
 
 
+def _missing_compile(*args: Any) -> Any:
+    raise TypeError("a FunctionDef needs a compile")  # never called: __post_init__ rejects it first
+
+
 def _signature(name: str, args: Sequence[str], returns: object) -> str:
     shown = [f"x{i + 1}: {cat}" for i, cat in enumerate(args) if cat != "..."]
     if args and args[-1] == "...":
@@ -100,7 +104,7 @@ class FunctionDef:
     name: str
     args: tuple[str, ...] = ()
     returns: str | ResultType | None = None
-    compile: Callable[..., Any] | None = None
+    compile: Callable[..., Any] = _missing_compile
     doc: str = ""
     _: KW_ONLY
     rule: TypeRule | None = None
@@ -110,7 +114,7 @@ class FunctionDef:
     signature: str = ""
 
     def __post_init__(self) -> None:
-        if self.compile is None:
+        if self.compile is _missing_compile:
             raise TypeError(f"FunctionDef {self.name!r}: compile is required")
         if self.rule is None and self.returns is None:
             raise TypeError(f"FunctionDef {self.name!r}: give returns (with args) or a type rule")

@@ -46,7 +46,7 @@ class SinkResult:
 @dataclass(frozen=True)
 class SinkDef:
     """A destination for an audience.  ``write(table, target, options)`` gets a PyArrow table and
-    must either write all of it or raise :class:`~segrules.errors.SinkError` leaving earlier output
+    must either write all of it or raise :class:`~segrules.plugin.SinkError` leaving earlier output
     intact.  ``suffixes`` lets ``run --out FILE`` pick the sink by file name."""
 
     name: str
@@ -127,7 +127,7 @@ class EntityFunctionDef:
     are constants of the right type but out of range (``retained('w', 99)`` with 8 periods): an
     SR434 at the call. ``returns``: an Ibis type string, or ``returns(entry, args)`` giving one.
 
-    ``build(ctx)`` gets a :class:`~segrules.compile.namespaces.NamespaceBuild` for the section
+    ``build(ctx)`` gets a :class:`~segrules.plugin.NamespaceBuild` for the section
     (``ctx.entry``: the entry's name, ``ctx.args``: the other argument values) and returns an
     Ibis table with the entity key column (``ctx.key``) and a ``value`` column, at most one row
     per entity (entities without a row get null). Each distinct call is built once per plan and
