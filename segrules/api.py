@@ -20,7 +20,6 @@ from .check import CheckedSpec, analyze, parse_expressions, resolve_schemas
 from .builtin import FUNCTIONS
 from .check import ranges
 from .check.overlaps import overlap_diagnostics
-from .check.signatures import BUILTINS
 from .compile import Plan, compile_plan
 from .compile.derived import apply_derived, check_derived, raw_segments
 from .compile.namespaces import NamespaceBuild, build_namespace
@@ -33,8 +32,7 @@ from .run import connect
 from .spec import SpecDocument, parse_spec, read_spec
 from .sync.config import sync_diagnostics
 
-RESERVED_FUNCTIONS = tuple(BUILTINS) + tuple(FUNCTIONS) + AGGREGATE_FUNCS + SEQUENCE_FUNCS + ("segment", "date",
-                                                                                      "timestamp")
+RESERVED_FUNCTIONS = tuple(FUNCTIONS) + AGGREGATE_FUNCS + SEQUENCE_FUNCS + ("segment", "date", "timestamp")
 
 
 def default_registry(plugins: Iterable[object] = (), load_entrypoints: bool = True) -> Registry:

@@ -330,7 +330,7 @@ def test_rare_out_file_no_sink_writes_is_sr803(tmp_path):
 
 # --- sync -----------------------------------------------------------------------------------------
 def test_rare_klaviyo_import_job_that_never_finishes_is_sr824(tmp_path):
-    from segrules.testing.klaviyo import KlaviyoEmulator
+    from emulators.klaviyo import KlaviyoEmulator
 
     from sync_helpers import people_db, run_sync
     from test_sync_klaviyo import ENV, KEY, PEOPLE, klaviyo_spec
@@ -365,7 +365,7 @@ def test_rare_table_destination_that_cannot_write_is_sr835_and_leaves_the_target
 @pytest.fixture
 def synced(tmp_path):
     """A people database and a state store holding one webhook sync run."""
-    from segrules.testing import WebhookReceiver
+    from emulators import WebhookReceiver
 
     from sync_helpers import write_people
     from test_sync_engine import PEOPLE, SECRET, hook_spec

@@ -10,7 +10,7 @@ import pytest
 from click.testing import CliRunner
 
 from segrules.cli import main
-from segrules.testing import WebhookReceiver
+from emulators import WebhookReceiver
 
 from sync_helpers import spec_text, write_people
 from test_sync_engine import ENV, PEOPLE, SECRET, hook_spec

@@ -11,7 +11,7 @@ import pytest
 
 from segrules.state import open_state
 from segrules.sync import SyncState
-from segrules.testing import Faults, WebhookReceiver
+from emulators import Faults, WebhookReceiver
 
 from sync_helpers import memory_con, members, people_db, run_sync, spec_text, write_people
 

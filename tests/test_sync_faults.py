@@ -17,8 +17,8 @@ from hypothesis import HealthCheck, settings
 from hypothesis import strategies as st
 from hypothesis.stateful import RuleBasedStateMachine, initialize, invariant, precondition, rule
 
-from segrules.testing import Faults, WebhookReceiver
-from segrules.testing.klaviyo import KlaviyoEmulator
+from emulators import Faults, WebhookReceiver
+from emulators.klaviyo import KlaviyoEmulator
 
 from sync_helpers import memory_con, members, run_sync, write_people
 from test_sync_engine import ENV, SECRET, hook_spec

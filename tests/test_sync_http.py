@@ -15,7 +15,7 @@ from segrules.errors import SinkError
 from segrules.plugin import Limits, Row
 from segrules.sync.batching import row_bytes, split_batches
 from segrules.sync.http import HttpClient, HttpOptions, Vendor, ratelimit_reset, retry_after
-from segrules.testing.server import EmulatorServer, Faults
+from emulators.server import EmulatorServer, Faults
 
 
 def _response(status=429, headers=None, body=None):

@@ -10,8 +10,8 @@ import pytest
 
 from segrules.state import open_state
 from segrules.sync import SyncState
-from segrules.testing import Faults
-from segrules.testing.klaviyo import KlaviyoEmulator, _error
+from emulators import Faults
+from emulators.klaviyo import KlaviyoEmulator, _error
 
 from sync_helpers import memory_con, members, people_db, run_sync, spec_text, write_people
 
@@ -36,7 +36,7 @@ def validator():
     if KLAVIYO_SPEC is None:
         pytest.skip("shared/vendor-specs/klaviyo-openapi.json not found beside the repository")
     pytest.importorskip("openapi_core")
-    from segrules.testing.openapi import openapi_validator
+    from emulators.openapi import openapi_validator
     return openapi_validator(KLAVIYO_SPEC, "https://a.klaviyo.com")
 
 
@@ -165,7 +165,7 @@ def test_klaviyo_converges_under_faults(con, tmp_path):
 
 
 def test_klaviyo_spec_validator_catches_a_malformed_request(validator):
-    from segrules.testing.server import Request
+    from emulators.server import Request
     headers = {"authorization": f"Klaviyo-API-Key {KEY}", "revision": "2026-07-15",
                "content-type": "application/vnd.api+json"}
     good = Request("DELETE", "/api/lists/L1/relationships/profiles", {}, headers,

@@ -9,10 +9,10 @@ from typing import Callable
 
 import pytest
 
-from segrules.testing import Faults
-from segrules.testing.braze import BrazeEmulator
-from segrules.testing.hubspot import HubSpotEmulator
-from segrules.testing.mailchimp import MailchimpEmulator
+from emulators import Faults
+from emulators.braze import BrazeEmulator
+from emulators.hubspot import HubSpotEmulator
+from emulators.mailchimp import MailchimpEmulator
 
 from sync_helpers import members, people_db, run_sync, spec_text, write_people
 

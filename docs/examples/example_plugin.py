@@ -29,10 +29,9 @@ import click
 from pydantic import BaseModel, ConfigDict, Field
 
 import segrules
-from segrules.diagnostics import Diagnostic, Severity
-from segrules.errors import SinkError
-from segrules.plugin import (DerivedSegment, FunctionDef, NamespaceDef, SegmentOutputDef, SinkDef, SinkResult,
-                             SourceExpression, SpecSection, Validator, ValueField, hookimpl)
+from segrules.plugin import (DerivedSegment, Diagnostic, FunctionDef, NamespaceDef, SegmentOutputDef, Severity,
+                             SinkDef, SinkError, SinkResult, SourceExpression, SpecSection, Validator, ValueField,
+                             hookimpl)
 
 
 # --- a function: domain(email) ------------------------------------------------------------------

@@ -17,8 +17,8 @@ from __future__ import annotations
 
 from pydantic import Field, SecretStr
 
-from segrules.plugin import BatchResult, DestinationDef, Limits, Row, SyncContext, hookimpl
-from segrules.sync.http import HttpClient, HttpDestination, HttpOptions, Vendor, ratelimit_reset
+from segrules.plugin import (BatchResult, DestinationDef, HttpClient, HttpDestination, HttpOptions, Limits, Row,
+                             SyncContext, Vendor, hookimpl, ratelimit_reset)
 
 
 class BrazeOptions(HttpOptions):

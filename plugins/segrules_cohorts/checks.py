@@ -5,8 +5,7 @@ segrules (:mod:`.config`)."""
 
 from __future__ import annotations
 
-from segrules.diagnostics import Diagnostic, Severity
-from segrules.errors import PluginError
+from segrules.plugin import Diagnostic, PluginError, Severity
 
 from .config import COHORTS, EXPERIMENTS
 
@@ -30,7 +29,7 @@ def cohort_diagnostics(document, checked=None) -> list[Diagnostic]:
 
 def _metric_type(checked, name):
     found = checked.source_expressions.get((EXPERIMENTS, f"{name}.metric")) if checked is not None else None
-    return None if found is None else (found[1], checked.types.get(id(found[1])))
+    return None if found is None else (found[1], checked.type_of(found[1]))
 
 
 def experiment_diagnostics(document, checked=None) -> list[Diagnostic]:

@@ -13,8 +13,7 @@ from rich.panel import Panel
 from rich.table import Table
 
 import segrules
-from segrules.errors import SegrulesError
-from segrules.plugin import atomic_write
+from segrules.plugin import SegrulesError, atomic_write
 
 _OPTIONS = [
     click.argument("spec", type=click.Path(dir_okay=False)),
@@ -106,7 +105,7 @@ def write_png(report, target: Path) -> None:
 def cohort_command(spec, name, db, as_of, params, fmt, out, png):
     """The retention matrix of cohort NAME of SPEC's cohorts: section: cohort sizes, active
     entities and % per period, the average curve; optionally an HTML heatmap and a PNG."""
-    from segrules.params import parse_params
+    from segrules.plugin import parse_params
 
     from .html import render_html
     from .report import compute_cohort
@@ -196,7 +195,7 @@ def experiment_command(spec, name, db, as_of, params, fmt):
     """Experiment NAME of SPEC's experiments: section: size and metric mean (or proportion) with 95%
     CI per variant, lift and p-value against the control, difference in differences with a
     pre_period, and a sample-ratio-mismatch check that warns loudly."""
-    from segrules.params import parse_params
+    from segrules.plugin import parse_params
 
     from .experiments import compute_experiment
 

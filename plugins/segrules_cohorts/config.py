@@ -9,9 +9,7 @@ from enum import Enum
 
 from pydantic import BaseModel, ConfigDict, Field, field_validator
 
-from segrules.lang import ast, unparse
-from segrules.plugin import SourceExpression
-from segrules.spec.sections import as_expression_text, duration_seconds, positive_duration
+from segrules.plugin import SourceExpression, as_expression_text, ast, duration_seconds, positive_duration, unparse
 
 COHORTS, EXPERIMENTS = "cohorts", "experiments"
 _ACTIVITY = re.compile(r"\s*([A-Za-z_][A-Za-z0-9_]*)\s*(?:(where)(\s.*))?\s*", re.S)

@@ -131,13 +131,13 @@ def compute_experiment(spec, con, name: str, *, as_of=None, params=None) -> Expe
 
     ctx = spec.section_context(con, EXPERIMENTS, as_of=as_of, params=params)
     if name not in ctx.config:
-        from segrules.errors import SpecError
+        from segrules.plugin import SpecError
         raise SpecError(f"the experiments: section has no experiment {name!r} (it has: "
                         f"{', '.join(ctx.config)})", code="COH104")
     e = ctx.config[name]
     rows = {r["variant"]: r for r in analysis_table(ctx, name).to_pyarrow().to_pylist() if r["variant"] is not None}
     node = ctx.checked.source_expressions[(EXPERIMENTS, f"{name}.metric")][1]
-    proportion = ctx.checked.types[id(node)].is_boolean()
+    proportion = ctx.checked.type_of(node).is_boolean()
     control = e.split.baseline
     results = []
     for group, weight in e.split.groups.items():

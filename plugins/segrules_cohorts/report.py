@@ -6,7 +6,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import datetime
 
-from segrules.errors import SpecError
+from segrules.plugin import SpecError
 
 from .config import COHORTS
 from .periods import python_index

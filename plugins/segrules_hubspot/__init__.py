@@ -19,8 +19,8 @@ from typing import TYPE_CHECKING
 
 from pydantic import Field, SecretStr
 
-from segrules.plugin import BatchResult, DestinationDef, Limits, Row, SyncContext, hookimpl
-from segrules.sync.http import HttpClient, HttpDestination, HttpOptions, Vendor, retry_after
+from segrules.plugin import (BatchResult, DestinationDef, HttpClient, HttpDestination, HttpOptions, Limits, Row,
+                             SyncContext, Vendor, hookimpl, retry_after)
 
 if TYPE_CHECKING:
     import httpx

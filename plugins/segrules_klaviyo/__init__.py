@@ -19,10 +19,8 @@ import json
 
 from pydantic import Field, SecretStr
 
-from segrules.errors import SinkError
-from segrules.plugin import BatchResult, DestinationDef, Limits, Row, SyncContext, hookimpl
-from segrules.sync.batching import iter_chunks
-from segrules.sync.http import HttpClient, HttpDestination, HttpOptions, Vendor, retry_after
+from segrules.plugin import (BatchResult, DestinationDef, HttpClient, HttpDestination, HttpOptions, Limits, Row,
+                             SinkError, SyncContext, Vendor, hookimpl, iter_chunks, retry_after)
 
 JSONAPI = "application/vnd.api+json"
 STANDARD = ("first_name", "last_name", "organization", "locale", "title", "image")

@@ -24,8 +24,8 @@ from typing import TYPE_CHECKING, Literal
 
 from pydantic import Field, SecretStr, model_validator
 
-from segrules.plugin import BatchResult, DestinationDef, Limits, Row, SyncContext, hookimpl
-from segrules.sync.http import HttpClient, HttpDestination, HttpOptions, Vendor
+from segrules.plugin import (BatchResult, DestinationDef, HttpClient, HttpDestination, HttpOptions, Limits, Row,
+                             SyncContext, Vendor, hookimpl)
 
 if TYPE_CHECKING:
     import httpx

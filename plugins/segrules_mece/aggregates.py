@@ -20,7 +20,7 @@ from __future__ import annotations
 
 import z3
 
-from segrules.lang import ast as a
+from segrules.plugin import ast as a
 
 from .env import Env, Row, _num, _ts
 from .smt import FALSE, Val, fresh, kind_of, within_seconds
@@ -44,7 +44,7 @@ def abstract_aggregate(env: Env, node: a.Aggregate) -> Val:
         value = Val(z3.Int(label), FALSE, "int")
         env.facts += [value.v >= 0, nonempty == (value.v > 0)]
     elif func == "sum":
-        kind = kind_of(env.checked.types[id(node)])
+        kind = kind_of(env.checked.type_of(node))
         value = Val(fresh(label, kind), FALSE, kind)
         env.facts.append(z3.Implies(z3.Not(nonempty), value.v == 0))
         if domain.minimum is not None and domain.minimum >= 0:
@@ -54,7 +54,7 @@ def abstract_aggregate(env: Env, node: a.Aggregate) -> Val:
         if domain.maximum is not None and domain.maximum <= 0:
             env.facts.append(value.v <= 0)
     else:
-        kind = kind_of(env.checked.types[id(node)])
+        kind = kind_of(env.checked.type_of(node))
         value = Val(fresh(label, kind), z3.Not(nonempty), kind)
         facts = domain.value_facts(value.v, env.now, concrete=False) if func != "avg" else _bounds(domain, value)
         env.facts += [z3.Implies(nonempty, f) for f in facts]

@@ -15,9 +15,7 @@ import click
 from rich.table import Table
 
 import segrules
-from segrules.diagnostics import Diagnostic, Severity, render
-from segrules.errors import SegrulesError
-from segrules.formats import format_github, format_junit
+from segrules.plugin import Diagnostic, SegrulesError, Severity, format_github, format_junit, render
 
 from .intended import intended_overlap, is_finding
 from .measure import Overlap, measure
@@ -155,7 +153,7 @@ def audit_command(specs, select, project, target, db, as_of, params, fmt, jaccar
     (overlaps:) are shown as such. SPECS: files, folders or globs; none: the project's specs.
     Exit 1 when there is a finding."""
     from rich.console import Console
-    from segrules.params import parse_params
+    from segrules.plugin import parse_params
     try:
         parsed = parse_params(params)
     except SegrulesError as exc:

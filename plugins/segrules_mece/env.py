@@ -8,8 +8,7 @@ from typing import Any
 import ibis.expr.datatypes as dt
 import z3
 
-from segrules.lang import ast as a
-from segrules.lang.unparse import unparse
+from segrules.plugin import ast as a, unparse
 
 from .smt import FALSE, DAY, Translator, Unsupported, Val, fresh, kind_of, within_seconds
 
@@ -203,7 +202,7 @@ class Env:
         """'In segment ``name``': its rule is true (unknown and null are not a match)."""
         if name not in self.segments:
             node = self.checked.segments[name]
-            if self.checked.types[id(node)].is_null():
+            if self.checked.type_of(node).is_null():
                 self.segments[name] = FALSE
             else:
                 self.segments[name] = self.root.translate(node).true

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from segrules.diagnostics import Diagnostic, Severity
+from segrules.plugin import Diagnostic, Severity
 
 from .measure import Overlap
 from .section import SOURCE

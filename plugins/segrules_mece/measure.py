@@ -8,7 +8,7 @@ from dataclasses import dataclass, field
 from functools import reduce
 from typing import Any
 
-from segrules.run.execute import run_query
+from segrules.plugin import run_query
 
 
 @dataclass

@@ -14,10 +14,9 @@ import click
 from rich.table import Table
 
 import segrules
-from segrules.diagnostics import Diagnostic, Severity, exit_code, render
-from segrules.errors import SegrulesError, SpecError
 from segrules import spec_options
-from segrules.formats import FORMATS, format_github, format_junit
+from segrules.plugin import (Diagnostic, FORMATS, SegrulesError, Severity, SpecError, exit_code, format_github,
+                             format_junit, render)
 
 from .intended import intended_overlap
 from .measure import Overlap, measure
@@ -208,7 +207,7 @@ def mece_command(specs, select, project, target, db, as_of, params, fmt, names, 
     specs that have taxonomies. Exit 1 when a declared property (exclusive, exhaustive) is
     violated."""
     from rich.console import Console
-    from segrules.params import parse_params
+    from segrules.plugin import parse_params
     try:
         parsed = parse_params(params)
     except SegrulesError as exc:

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import z3
 
-from segrules.lang import ast as a
+from segrules.plugin import ast as a
 
 from .env import Env
 from .smt import FALSE, Unsupported, Val, fresh, kind_of, numeric
@@ -18,7 +18,7 @@ def aggregate_over_rows(env: Env, node: a.Aggregate) -> Val:
     label = env.label(node)
     if func == "count":
         return Val(_sum([z3.If(q, 1, 0) for q in counted], z3.IntVal(0)), FALSE, "int")
-    kind = kind_of(env.checked.types[id(node)])
+    kind = kind_of(env.checked.type_of(node))
     values = [row.column(node.column) for row in rows]
     if func == "count_distinct":
         firsts = []

@@ -6,8 +6,7 @@ from typing import Literal
 
 from pydantic import BaseModel, ConfigDict, Field
 
-from segrules.check.schema import did_you_mean
-from segrules.diagnostics import Diagnostic
+from segrules.plugin import Diagnostic, did_you_mean
 
 SOURCE = "mece"
 

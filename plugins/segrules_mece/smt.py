@@ -27,11 +27,8 @@ from decimal import Decimal
 import ibis.expr.datatypes as dt
 import z3
 
-from segrules.builtin import int_constant
-from segrules.check.typecheck import EntityColumn, EntityValue, FeatureRef, NamespaceValue, SourceColumn
-from segrules.lang import ast as a
-from segrules.lang.lexicon import duration_param
-from segrules.lang.unparse import unparse
+from segrules.plugin import (EntityColumn, EntityValue, FeatureRef, NamespaceValue, SourceColumn, ast as a,
+                             duration_param, int_constant, unparse)
 
 DAY = 86400
 EPOCH = datetime(1970, 1, 1)
@@ -163,7 +160,7 @@ class Translator:
         if self.concrete:
             raise Unsupported(reason, node)
         self.env.approximations.append((node, reason))
-        t = self.checked.types.get(id(node))
+        t = self.checked.type_of(node)
         kind = kind_of(t) if t is not None else "bool"
         key = ("opaque", node, self.row.name if self.row is not None else None)
         if key not in self.env.opaque:
@@ -210,7 +207,7 @@ class Translator:
 
     # -- names ---------------------------------------------------------------------------
     def visit_Name(self, node):
-        binding = self.checked.bindings.get(id(node))
+        binding = self.checked.binding(node)
         if isinstance(binding, FeatureRef):
             return self.env.feature(self, binding.name)
         if isinstance(binding, EntityColumn):
@@ -317,7 +314,7 @@ class Translator:
         return None, node
 
     def visit_BinOp(self, node):
-        t = self.checked.types[id(node)]
+        t = self.checked.type_of(node)
         if t.is_null():
             return const(None)
         kind = kind_of(t)
@@ -365,7 +362,7 @@ class Translator:
             return self.opaque(node, f"{node.name}() is not modelled")
         args = [self.translate(arg) for arg in node.args]
         if node.name != "coalesce" and any(is_null_literal(x) for x in args):
-            return null_of(kind_of(self.checked.types[id(node)]))  # null in, null out
+            return null_of(kind_of(self.checked.type_of(node)))  # null in, null out
         return method(node, args)
 
     def _since(self, args, unit):
@@ -442,7 +439,7 @@ class Translator:
         return Val(z3.If(x.v < 0, -x.v, x.v), x.null, x.kind)
 
     def call_coalesce(self, node, args):
-        kind = kind_of(self.checked.types[id(node)])
+        kind = kind_of(self.checked.type_of(node))
         typed = [x for x in args if not is_null_literal(x)]
         if not typed:
             return const(None)

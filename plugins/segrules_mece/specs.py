@@ -7,7 +7,7 @@ from dataclasses import dataclass
 
 import click
 
-from segrules.errors import SpecError
+from segrules.plugin import SpecError
 from segrules import select_specs, spec_database
 
 

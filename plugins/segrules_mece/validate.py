@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING
 
-from segrules.diagnostics import Diagnostic, Severity
+from segrules.plugin import Diagnostic, Severity
 
 from .section import SOURCE, check_columns, check_structure, taxonomies
 

@@ -11,7 +11,7 @@ from typing import Any
 import ibis.expr.datatypes as dt
 import z3
 
-from segrules.lang.unparse import unparse
+from segrules.plugin import unparse
 
 from .smt import EPOCH
 
@@ -129,7 +129,7 @@ def extract_witness(env, model, segments) -> Witness:
     features = {name: _value(model, x, checked.feature_types[name]) for name, x in env.features.items()
                 if name in checked.feature_types}
     named = {checked.features[name] for name in env.features}  # shown by the feature's name
-    aggregates = {unparse(node): _value(model, x, checked.types[id(node)]) for node, x in env.aggregates.items()
+    aggregates = {unparse(node): _value(model, x, checked.type_of(node)) for node, x in env.aggregates.items()
                   if node not in named}
     values = {f"{ns}.{f}": _value(model, x, dt.dtype(checked.namespaces[ns][2][f].dtype))
               for (ns, f), x in env.values.items()}

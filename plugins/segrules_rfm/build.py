@@ -19,7 +19,7 @@ from __future__ import annotations
 import ibis
 import ibis.expr.datatypes as dt
 
-from segrules.errors import PluginError
+from segrules.plugin import PluginError
 
 from .checks import label_map_of, section_diagnostics
 

@@ -3,10 +3,7 @@
 
 from __future__ import annotations
 
-from segrules.check import parse_expressions
-from segrules.check.schema import did_you_mean
-from segrules.diagnostics import Diagnostic, Severity
-from segrules.lang import ast
+from segrules.plugin import Diagnostic, Severity, ast, did_you_mean, parse_expressions
 
 from .labels import DEFAULT_BINS, LabelMap, default_label_map, mece_diagnostics, spec_label_map
 

@@ -14,8 +14,7 @@ from rich.console import Console
 from rich.table import Table
 
 import segrules
-from segrules.errors import SegrulesError
-from segrules.plugin import atomic_write
+from segrules.plugin import SegrulesError, atomic_write
 
 if TYPE_CHECKING:  # the report needs pandas: imported when `segrules rfm` runs, not at start-up
     from .report import RfmReport
@@ -89,7 +88,7 @@ def rfm_command(spec, db, as_of, params, out, png, campaigns):
     HTML report with charts and a recommendation, and a PNG of the grid."""
     from .html import render_html
     from .report import compute_report, load_campaigns
-    from segrules.params import parse_params
+    from segrules.plugin import parse_params
 
     console = Console(highlight=False)
     try:

@@ -6,7 +6,7 @@ from typing import Literal
 
 from pydantic import BaseModel, ConfigDict, Field, field_validator
 
-from segrules.spec.sections import as_expression_text, duration_seconds, positive_duration
+from segrules.plugin import as_expression_text, duration_seconds, positive_duration
 
 DEFAULT_NO_PURCHASE = "No purchases"
 

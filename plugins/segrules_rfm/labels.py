@@ -21,9 +21,7 @@ from importlib import resources
 import ibis
 import yaml
 
-from segrules.diagnostics import Diagnostic, Span
-from segrules.errors import ExprSyntaxError
-from segrules.lang import SourceMap, ast, parse_expr
+from segrules.plugin import Diagnostic, ExprSyntaxError, SourceMap, Span, ast, parse_expr
 
 SCORES = ("r", "f", "m")
 ALLOWED = "r, f, m, numbers, + - * / %, comparisons, in, between, and, or, not"

@@ -11,8 +11,7 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
-from segrules.errors import SpecError
-from segrules.spec import load_yaml
+from segrules.plugin import SpecError, load_yaml
 
 from .labels import default_data
 

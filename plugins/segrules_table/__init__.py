@@ -14,10 +14,8 @@ import ibis
 import pyarrow as pa
 from pydantic import BaseModel, ConfigDict, Field
 
-from segrules.errors import SinkError
-from segrules.plugin import DestinationDef, Limits, SyncContext, hookimpl
-from segrules.run import connect
-from segrules.run.connect import redact
+from segrules import connect
+from segrules.plugin import DestinationDef, Limits, SinkError, SyncContext, hookimpl, redact
 
 
 class TableOptions(BaseModel):

@@ -15,8 +15,8 @@ import json
 
 from pydantic import Field, SecretStr
 
-from segrules.plugin import BatchResult, DestinationDef, Limits, Row, SyncContext, hookimpl
-from segrules.sync.http import HttpClient, HttpDestination, HttpOptions, Vendor, ratelimit_reset
+from segrules.plugin import (BatchResult, DestinationDef, HttpClient, HttpDestination, HttpOptions, Limits, Row,
+                             SyncContext, Vendor, hookimpl, ratelimit_reset)
 
 SIGNATURE_HEADER = "X-Segrules-Signature"
 

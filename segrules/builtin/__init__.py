@@ -1,20 +1,24 @@
-"""Built-in functions defined in one place each: signature, type rule and Ibis translation.
+"""The built-in functions: one :class:`~segrules.plugin.FunctionDef` each, the same definition a
+plugin's function has (signature, type rule and Ibis translation together).
 
-A :class:`Builtin` is to a built-in function what a plugin's ``FunctionDef`` is to a plugin
-function.  The check stage calls :meth:`Builtin.check` (``check/typecheck.visit_Call``), the
-compile stage :meth:`Builtin.compile` (``compile/to_ibis.visit_Call``); a *population* function
+The check stage calls :meth:`FunctionDef.check` (``check/typecheck.visit_Call``), the compile
+stage the definition's ``compile`` (``compile/to_ibis.visit_Call``); a *population* function
 (``percent_rank``, ``ntile``, ``top_n``) is a window over every evaluated entity, which the plan
-computes as a column before anything filters its rows (``compile/ranks``).
+computes as a column before anything filters its rows (``compile/ranks``).  A built-in uses the
+general form: ``context`` (its compile gets the expression compiler) and, except where nulls are
+its business (``coalesce``), ``null_in_null_out``.
 
-The older built-ins (``lower`` … ``start_of_year``) still live in the two parallel tables
-``check/signatures.BUILTINS`` and ``compile/functions.SCALARS``; this package only imports the
-language's AST and the type helpers, so both stages can import it.
+This package only imports the language's AST, the type helpers and the definition, so both
+stages can import it.  :data:`FUNCTIONS` is the one table, by name.
 """
 
-from .base import Builtin, CallInfo, Problem, arity, constant_int, int_constant, run_constant
-from . import bucket, calendar, ranks
+from __future__ import annotations
 
-FUNCTIONS: dict[str, Builtin] = {fn.name: fn for module in (ranks, bucket, calendar) for fn in module.FUNCTIONS}
-"""The built-ins defined here, by name."""
+from . import bucket, calendar, numbers, ranks, text, times
+from .base import CallInfo, FunctionDef, Problem, arity, constant_int, int_constant, run_constant
 
-__all__ = ["Builtin", "CallInfo", "Problem", "FUNCTIONS", "arity", "constant_int", "int_constant", "run_constant"]
+__all__ = ["FUNCTIONS", "CallInfo", "FunctionDef", "Problem", "arity", "constant_int", "int_constant", "run_constant"]
+
+FUNCTIONS: dict[str, FunctionDef] = {fn.name: fn for module in (text, numbers, times, ranks, bucket, calendar)
+                                     for fn in module.FUNCTIONS}
+"""Every built-in function, by name."""

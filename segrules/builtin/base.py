@@ -1,67 +1,20 @@
-"""What a built-in function is (:class:`Builtin`) and the helpers its type rules share."""
+"""The helpers the built-ins' type rules share (a module of its own so that the built-in
+modules and the package import it, not each other)."""
 
 from __future__ import annotations
 
-from dataclasses import dataclass
-from typing import Any, Callable, Mapping
-
-import ibis.expr.datatypes as dt
+from typing import Mapping
 
 from ..errors import CompileError
 from ..lang import ast as a
 from ..lang.unparse import unparse
+from ..plugin.functions import CallInfo, FunctionDef, Problem
 
-
-@dataclass(frozen=True)
-class Problem:
-    """Why a call does not type-check: a diagnostic for ``node`` (the call when None)."""
-
-    code: str
-    message: str
-    node: a.Node | None = None
-    hint: str | None = None
-
-
-@dataclass(frozen=True)
-class CallInfo:
-    """What a signature sees: the call, its argument types (none of them None) and the
-    spec's parameter values (a constant argument may be ``$name``)."""
-
-    node: a.Call
-    types: list[dt.DataType]
-    params: Mapping[str, object]
-
-    @property
-    def args(self) -> tuple[a.Node, ...]:
-        return self.node.args
-
-    def problem(self, message: str, hint: str | None = None) -> Problem:
-        """The SR404 convention: ``fn(): message`` at the call."""
-        return Problem("SR404", f"{self.node.name}(): {message}", None, hint)
-
-
-@dataclass(frozen=True)
-class Builtin:
-    """One built-in function.
-
-    ``check(info)`` returns the result type or a :class:`Problem`.  ``compile(ctx, args, nodes)``
-    gets the expression compiler (``ctx.now``, ``ctx.dialect``, ``ctx.type_of_call``), the
-    compiled arguments (a bare ``null`` argument never reaches it: null in, null out) and the
-    argument nodes.  ``population``: the value depends on every evaluated entity, and
-    ``compile(value, n, key, nullable)`` gets the compiled first argument, the constant second one
-    (or None), the entity key column and whether the value can be null, and returns a window
-    expression over the whole entity table (see ``compile/ranks``).
-    """
-
-    name: str
-    check: Callable[[CallInfo], "dt.DataType | Problem"]
-    compile: Callable[..., Any]
-    signature: str
-    doc: str
-    population: bool = False
+__all__ = ["CallInfo", "FunctionDef", "Problem", "arity", "constant_int", "int_constant", "run_constant"]
 
 
 def arity(info: CallInfo, n: int) -> Problem | None:
+    """SR404 unless the call has ``n`` arguments."""
     if len(info.types) != n:
         return info.problem(f"takes {n} argument{'s' if n != 1 else ''}, got {len(info.types)}")
     return None

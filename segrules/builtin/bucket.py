@@ -11,7 +11,7 @@ import ibis.expr.datatypes as dt
 
 from ..check.types import describe
 from ..lang import ast as a
-from .base import Builtin, CallInfo, Problem, arity, constant_int, run_constant
+from .base import FunctionDef, CallInfo, Problem, arity, constant_int, run_constant
 
 
 def _salt(node: a.Node, params) -> str | None:
@@ -48,6 +48,7 @@ def _compile(ctx, args, nodes):
 
 
 FUNCTIONS = (
-    Builtin("bucket", _check, _compile, "bucket(x: integer, string or uuid, salt: string constant, "
-            "n: integer constant) → int64", "a stable bucket 0…n−1 of x, salted"),
+    FunctionDef("bucket", compile=_compile, rule=_check, context=True, null_in_null_out=True,
+                signature="bucket(x: integer, string or uuid, salt: string constant, n: integer constant) → int64",
+                doc="a stable bucket 0…n−1 of x, salted"),
 )

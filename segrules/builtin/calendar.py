@@ -11,7 +11,7 @@ import ibis.expr.datatypes as dt
 from ..check.types import describe, is_temporal
 from ..check import ranges
 from ..lang.unparse import unparse
-from .base import Builtin, CallInfo, Problem, arity
+from .base import FunctionDef, CallInfo, Problem, arity
 
 def _temporal(info: CallInfo, i: int):
     t = info.types[i]
@@ -71,11 +71,13 @@ def _between(unit: str):
 
 
 FUNCTIONS = (
-    Builtin("add_months", _check_add_months, _add_months,
-            "add_months(t: date or timestamp, n: integer) → type of t",
-            "t moved by n calendar months, the day clamped to the end of the month"),
-    Builtin("days_between", _check_between, _between("day"), "days_between(a: date or timestamp, "
-            "b: date or timestamp) → int64", "whole days from a to b, rounded down"),
-    Builtin("hours_between", _check_between, _between("hour"), "hours_between(a: date or timestamp, "
-            "b: date or timestamp) → int64", "whole hours from a to b, rounded down"),
+    FunctionDef("add_months", compile=_add_months, rule=_check_add_months, context=True, null_in_null_out=True,
+                signature="add_months(t: date or timestamp, n: integer) → type of t",
+                doc="t moved by n calendar months, the day clamped to the end of the month"),
+    FunctionDef("days_between", compile=_between("day"), rule=_check_between, context=True, null_in_null_out=True,
+                signature="days_between(a: date or timestamp, b: date or timestamp) → int64",
+                doc="whole days from a to b, rounded down"),
+    FunctionDef("hours_between", compile=_between("hour"), rule=_check_between, context=True, null_in_null_out=True,
+                signature="hours_between(a: date or timestamp, b: date or timestamp) → int64",
+                doc="whole hours from a to b, rounded down"),
 )

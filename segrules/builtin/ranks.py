@@ -15,7 +15,7 @@ import ibis.expr.datatypes as dt
 
 from ..check.types import describe, is_numeric, is_temporal
 from ..lang import ast as a
-from .base import Builtin, CallInfo, Problem, arity, constant_int, run_constant
+from .base import FunctionDef, CallInfo, Problem, arity, constant_int, run_constant
 
 MAXIMUM = {"ntile": 2**31 - 1}  # PostgreSQL's ntile() takes a 32-bit integer
 
@@ -87,10 +87,13 @@ def _top_n(x, n, key, nullable: bool):
 
 
 FUNCTIONS = (
-    Builtin("percent_rank", _check(dt.float64, False), _percent_rank, "percent_rank(x: numeric or time) → float64",
-            "(rank − 1) / (n − 1) among the n non-null values, ascending; 0 when n = 1", population=True),
-    Builtin("ntile", _check(dt.int64, True), _ntile, "ntile(x: numeric or time, n: integer constant) → int64",
-            "tile 1…n of the non-null values, ascending, ties broken by the entity key", population=True),
-    Builtin("top_n", _check(dt.boolean, True), _top_n, "top_n(x: numeric or time, n: integer constant) → boolean",
-            "x is among the n largest values (ties all in); false for null", population=True),
+    FunctionDef("percent_rank", compile=_percent_rank, rule=_check(dt.float64, False), population=True,
+                signature="percent_rank(x: numeric or time) → float64",
+                doc="(rank − 1) / (n − 1) among the n non-null values, ascending; 0 when n = 1"),
+    FunctionDef("ntile", compile=_ntile, rule=_check(dt.int64, True), population=True,
+                signature="ntile(x: numeric or time, n: integer constant) → int64",
+                doc="tile 1…n of the non-null values, ascending, ties broken by the entity key"),
+    FunctionDef("top_n", compile=_top_n, rule=_check(dt.boolean, True), population=True,
+                signature="top_n(x: numeric or time, n: integer constant) → boolean",
+                doc="x is among the n largest values (ties all in); false for null"),
 )

@@ -60,6 +60,16 @@ class CheckedSpec:
     def model(self) -> SpecModel:
         return self.document.model
 
+    def type_of(self, node: a.Node) -> dt.DataType | None:
+        """The checked type of ``node``, a node of this spec's expressions (None if it has none)."""
+        return self.types.get(id(node))
+
+    def binding(self, node: a.Node) -> Binding | None:
+        """What the name ``node`` (a ``Name`` or ``Dotted``) refers to: an :class:`EntityColumn`,
+        :class:`FeatureRef`, :class:`SourceColumn`, :class:`NamespaceValue`, :class:`EntityValue`
+        or a plugin entity function's value; None for a node that is not a bound name."""
+        return self.bindings.get(id(node))
+
     def closure(self, refs: list[Ref]) -> list[Ref]:
         """``refs`` with everything they depend on, dependencies first."""
         wanted: set[Ref] = set()

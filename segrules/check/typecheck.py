@@ -13,7 +13,7 @@ from typing import Callable, Sequence, TypeAlias, TypeVar
 import ibis
 import ibis.expr.datatypes as dt
 
-from ..builtin import FUNCTIONS, Builtin, CallInfo, Problem
+from ..builtin import FUNCTIONS, CallInfo, Problem
 from ..diagnostics import Diagnostic, Severity
 from ..lang import ast as a
 from ..lang.lexicon import duration_param
@@ -23,9 +23,8 @@ from .entity_functions import EntityFunctionValue, check_entity_function
 from .entity_values import ENTITY_NAMESPACE, EntityValue, entity_value, not_constant
 from . import ranges
 from .schema import did_you_mean
-from .signatures import BUILTINS
 from .sequences import check_sequence
-from .types import INTERVAL, comparable, describe, dtype, is_numeric, is_temporal, matches_category, type_of_value
+from .types import INTERVAL, comparable, describe, is_numeric, is_temporal, type_of_value
 
 
 @dataclass(frozen=True)
@@ -427,58 +426,25 @@ class TypeChecker:
         entity_function = self.env.entity_functions.get(node.name)
         if entity_function is not None:
             return check_entity_function(self, node, scope, *entity_function)
-        builtin = FUNCTIONS.get(node.name)
-        if builtin is not None and builtin.population and scope.source is not None:
+        fn = FUNCTIONS.get(node.name) or self.env.functions.get(node.name)
+        if fn is not None and fn.population and scope.source is not None:
             self.error("SR421", f"{node.name}() compares entities with each other; it cannot be used inside "
                        f"an aggregate over {scope.source}", node,
                        f"rank outside the aggregate; ranking an aggregate is fine, e.g. "
                        f"{node.name}(count({scope.source}){'' if node.name == 'percent_rank' else ', 10'})")
             return None
         types = [self.value(arg, scope) for arg in node.args]
-        sig = BUILTINS.get(node.name)
-        plugin = self.env.functions.get(node.name)
-        if sig is None and plugin is None and builtin is None:
-            options = list(BUILTINS) + list(FUNCTIONS) + list(self.env.functions)
+        if fn is None:
+            options = list(FUNCTIONS) + list(self.env.functions)
             self.error("SR306", f"unknown function {node.name!r}", node, did_you_mean(node.name, options))
             return None
         if any(t is None for t in types):
             return None
-        known = [t for t in types if t is not None]
-        if builtin is not None:
-            return self._builtin(builtin, node, known)
-        if sig is not None:
-            result = sig(known, list(node.args))
-        else:
-            assert plugin is not None  # one of the three, above
-            result = self._plugin_call(plugin, known, list(node.args))
-        if isinstance(result, str):
-            self.error("SR404", f"{node.name}(): {result}", node)
-            return None
-        return result
-
-    def _builtin(self, fn: Builtin, node: a.Call, types: list[dt.DataType]) -> dt.DataType | None:
         result = fn.check(CallInfo(node, types, self.env.params))
         if isinstance(result, Problem):
             self.error(result.code, result.message, result.node or node, result.hint)
             return None
         return result
-
-    @staticmethod
-    def _plugin_call(fn: FunctionDef, types: list[dt.DataType], nodes: Sequence[a.Node]) -> dt.DataType | str:
-        cats = list(fn.args)
-        variadic = bool(cats) and cats[-1] == "..."
-        if variadic:
-            cats = cats[:-1] + [cats[-2]] * max(0, len(types) - len(cats) + 1)
-        if len(cats) != len(types):
-            fixed = len(fn.args) - 1 if variadic else len(fn.args)
-            want = f"at least {fixed}" if variadic else str(fixed)
-            return f"takes {want} argument{'s' * (fixed != 1)}, got {len(types)}"
-        for i, (t, cat) in enumerate(zip(types, cats)):
-            if not matches_category(t, cat):
-                return f"argument {i + 1} must be {cat}, got {describe(t)}"
-        if callable(fn.returns):
-            return fn.returns(types)
-        return dtype(fn.returns)
 
     def window(self, window: a.Window | None, aggregate: str | None = None) -> bool:
         """Check an aggregate's or a sequence's time window; False when it has an error.

@@ -7,7 +7,7 @@ from datetime import date, datetime
 
 import ibis.expr.datatypes as dt
 
-from ..plugin.types import TYPE_CATEGORIES
+from ..plugin.categories import TYPE_CATEGORIES
 
 INTERVAL = dt.Interval("s")
 

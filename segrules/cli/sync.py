@@ -14,6 +14,7 @@ from ..errors import SpecError
 from ..params import parse_params
 from ..state import open_state
 from ..state.lock import parse_timeout, sync_locks
+from ..statuses import SyncStatus
 from ..sync.config import plan_syncs
 from ..sync.engine import Outcome, SyncRun
 from ..sync.state import SyncState
@@ -22,7 +23,8 @@ from .options import apply_limit, as_of_option, limit_option, lock_timeout_optio
     spec_options, state_option
 from .registry import load_registry, sink_for
 SHOWN_ROWS = 20  # rows shown without --limit (an export writes them all)
-STYLE = {"ok": "green", "partial": "yellow", "failed": "red", "refused": "red", "dry-run": "cyan", "interrupted": "red"}
+STYLE = {SyncStatus.OK: "green", SyncStatus.PARTIAL: "yellow", SyncStatus.FAILED: "red", SyncStatus.REFUSED: "red",
+         SyncStatus.DRY_RUN: "cyan", SyncStatus.INTERRUPTED: "red"}
 
 
 class _Bars:
@@ -102,10 +104,10 @@ def sync_command(specs, select, project, target, db, names, dry_run, full_resync
                       params=parse_params(params), full_resync=full_resync)
         with err.status(f"Computing the changes of {len(planned)} sync{'s' * (len(planned) != 1)}…"):
             outcomes = run.plan()
-    refused = [o for o in outcomes if o.status == "refused"]
+    refused = [o for o in outcomes if o.status is SyncStatus.REFUSED]
     if dry_run or refused:
         for o in outcomes:
-            o.status = o.status if o.status == "refused" else "dry-run"
+            o.status = o.status if o.status is SyncStatus.REFUSED else SyncStatus.DRY_RUN
         out.print(_summary(outcomes, f"{loaded.name}: {'dry run' if dry_run else 'refused'}, nothing sent"))
         for o in outcomes:
             _details(o, samples=dry_run)
@@ -121,7 +123,7 @@ def sync_command(specs, select, project, target, db, names, dry_run, full_resync
     out.print(_summary(outcomes, f"{loaded.name}: run {run.run_id}"))
     for o in outcomes:
         _details(o, samples=False)
-    sys.exit(EXIT_CHECK_FAILED if any(o.status == "failed" for o in outcomes) else 0)
+    sys.exit(EXIT_CHECK_FAILED if any(o.status is SyncStatus.FAILED for o in outcomes) else 0)
 
 
 @click.command("sync-log")

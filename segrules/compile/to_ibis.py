@@ -24,11 +24,8 @@ from ..check.types import dtype
 from ..errors import CompileError
 from ..lang import ast as a
 from ..lang.lexicon import duration_param
-from .functions import SCALARS
 
-# Functions that do not simply return null for a null argument.
-NULL_TOLERANT = frozenset({"coalesce", "least", "greatest"})
-# The type a bare null argument takes for a plugin function's argument category.
+# The type a bare null argument takes for a simple-form function's argument category (FunctionDef.args).
 NULL_AS = {"any": dt.string, "numeric": dt.float64, "integer": dt.int64, "string": dt.string,
            "boolean": dt.boolean, "date": dt.date, "timestamp": dt.timestamp, "temporal": dt.timestamp}
 
@@ -351,28 +348,20 @@ class ExprCompiler:
             if self._namespace is None:
                 raise CompileError(f"{node.name}() is a value per entity", span=node.span, code="SR450")
             return self._namespace(binding.function, binding.args)
-        builtin = FUNCTIONS.get(node.name)
-        if builtin is not None and builtin.population:
+        fn = FUNCTIONS.get(node.name) or self.checked.functions.get(node.name)
+        if fn is None:
+            raise CompileError(f"no translation for function {node.name!r}", span=node.span, code="SR452")
+        if fn.population:
             if self._rank is None:
                 raise CompileError(f"{node.name}() needs the population of entities", span=node.span, code="SR450")
             return self._rank(node)  # a column the plan computed over every entity
-        if builtin is not None:
-            if any(self.type_of(arg).is_null() for arg in node.args):
-                return ibis.null(result_type)  # null in, null out
-            args = [self.compile(arg) for arg in node.args]
-            self.type_of_call = result_type
-            return builtin.compile(self, args, list(node.args))
-        if node.name in SCALARS:
-            if node.name not in NULL_TOLERANT and any(self.type_of(arg).is_null() for arg in node.args):
-                return ibis.null(result_type)  # null in, null out
+        if fn.null_in_null_out and any(self.type_of(arg).is_null() for arg in node.args):
+            return ibis.null(result_type)
+        if fn.context:  # a bare null argument (coalesce(x, null)) is a null of the call's type
             args = [self.typed(arg, result_type) for arg in node.args]
             self.type_of_call = result_type  # after the arguments: nested calls set it too
-            return SCALARS[node.name](self, args, list(node.args))
-        fn = self.checked.functions.get(node.name)
-        if fn is None:
-            raise CompileError(f"no translation for function {node.name!r}", span=node.span, code="SR452")
-        cats = list(fn.args[:-1]) + [fn.args[-2]] * (len(node.args) - len(fn.args) + 1) \
-            if fn.args and fn.args[-1] == "..." else list(fn.args)
+            return fn.compile(self, args, list(node.args))
+        cats = fn.categories(len(node.args))
         return fn.compile(*[self.typed(arg, NULL_AS.get(cat) or dtype(cat)) for arg, cat in zip(node.args, cats)])
 
     # segment(), aggregates and sequences stand on the entity row: a compiler over a source's rows

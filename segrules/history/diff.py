@@ -12,13 +12,14 @@ from dataclasses import dataclass, field
 import ibis
 import pyarrow as pa
 
+from ..statuses import SegmentStatus
 from .store import HistoryStore, RunInfo, tally
 
 
 @dataclass
 class SegmentPlan:
     segment: str
-    status: str  # changed, unchanged, new, removed
+    status: SegmentStatus
     before: int
     after: int
     added: int
@@ -58,8 +59,9 @@ def plan_against(store: HistoryStore, spec, matches: pa.Table, baseline: RunInfo
     for name in list(dict.fromkeys(spec.segments + sorted(before_segments - set(spec.segments)))):
         row = found.get(name, {"added": 0, "removed": 0, "unchanged": 0})
         added, removed, unchanged = (int(row[k] or 0) for k in ("added", "removed", "unchanged"))
-        status = ("new" if name not in before_segments else "removed" if name not in spec.segments
-                  else "changed" if added or removed else "unchanged")
+        status = (SegmentStatus.NEW if name not in before_segments
+                  else SegmentStatus.REMOVED if name not in spec.segments
+                  else SegmentStatus.CHANGED if added or removed else SegmentStatus.UNCHANGED)
         out.append(SegmentPlan(name, status, unchanged + removed, unchanged + added, added, removed, unchanged,
                                [r["key"] for r in sample_rows if r["segment"] == name and r["kind"] == "added"],
                                [r["key"] for r in sample_rows if r["segment"] == name and r["kind"] == "removed"]))
@@ -70,4 +72,4 @@ def over_limit(plans: list[SegmentPlan], max_change: float | None) -> list[Segme
     """Segments that change by more than ``max_change`` percent (new segments are not compared)."""
     if max_change is None:
         return []
-    return [p for p in plans if p.status != "new" and p.change > max_change]
+    return [p for p in plans if p.status is not SegmentStatus.NEW and p.change > max_change]

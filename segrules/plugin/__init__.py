@@ -1,13 +1,115 @@
-"""Plugin stage: the hook contract, the manager factory and the registry."""
+"""The public plugin API: everything a plugin imports from segrules, besides the top-level
+``segrules`` API (``segrules.load``, ``segrules.connect``, ``Spec``...).
 
-from .destinations import BatchResult, DestinationDef, Limits, Row, SyncContext
+A plugin imports ``segrules`` and ``segrules.plugin`` only (``tests/test_plugin_api.py`` holds the
+built-in plugins to that); every name here is listed with a line of description in the reference
+section of docs/plugins.md.  The groups:
+
+* hooks and definitions: ``hookimpl`` and the values the ``register_*`` hooks return;
+* diagnostics and errors: what validators return and commands raise or print;
+* expressions: the language's AST and the helpers that read a checked spec;
+* spec sections: field helpers for a section's pydantic model, and YAML with positions;
+* run and IO: parameters, queries, connections, files;
+* the HTTP destination toolkit: retries, rate limits, batches.
+
+The definitions load with this module (they are small dataclasses); every other name is imported
+on first use (PEP 562), so that loading a plugin does not load Ibis, httpx or the parser at
+start-up.
+"""
+
+from __future__ import annotations
+
+import importlib
+from typing import TYPE_CHECKING, Any
+
+# -- hooks and definitions (loaded with the module) ---------------------------------------
+from .destinations import BatchResult, DestinationClient, DestinationDef, Limits, Row, SyncContext
 from .files import atomic_write
+from .categories import TYPE_CATEGORIES
+from .functions import CallContext, CallInfo, FunctionDef, Problem
 from .hookspecs import hookimpl
 from .registry import Registry, build_registry
-from .types import (DerivedSegment, EntityFunctionDef, FunctionDef, NamespaceDef, PluginInfo, SegmentOutputDef, SinkDef, SinkResult,
+from .types import (DerivedSegment, EntityFunctionDef, NamespaceDef, PluginInfo, SegmentOutputDef, SinkDef, SinkResult,
                     SourceExpression, SpecSection, ValidationContext, Validator, ValueField)
 
-__all__ = ["hookimpl", "Registry", "build_registry", "DerivedSegment", "EntityFunctionDef", "SegmentOutputDef", "FunctionDef",
-           "NamespaceDef", "PluginInfo", "SinkDef", "SinkResult", "SourceExpression", "SpecSection",
-           "ValidationContext", "Validator", "ValueField", "BatchResult", "DestinationDef", "Limits", "Row",
-           "SyncContext", "atomic_write"]
+if TYPE_CHECKING:  # the names below are imported on first use (see __getattr__)
+    from ..check import CheckedSpec, parse_expressions
+    from ..check.entity_values import EntityValue
+    from ..check.schema import did_you_mean
+    from ..check.typecheck import EntityColumn, FeatureRef, NamespaceValue, SourceColumn
+    from ..compile.namespaces import NamespaceBuild
+    from ..diagnostics import Diagnostic, Severity, Span, exit_code, render
+    from ..errors import ExprSyntaxError, PluginError, SegrulesError, SinkError, SpecError
+    from ..formats import FORMATS, format_github, format_json, format_junit
+    from ..lang import SourceMap, ast, parse_expr, unparse
+    from ..lang.lexicon import duration_param
+    from ..params import parse_params
+    from ..run.connect import redact
+    from ..run.execute import run_query
+    from ..spec.sections import as_expression_text, duration_seconds, positive_duration
+    from ..spec.yamlpos import load_yaml
+    from ..builtin import int_constant
+    from ..sync.batching import iter_chunks
+    from ..sync.http import HttpClient, HttpDestination, HttpOptions, Vendor, ratelimit_reset, retry_after
+
+_LAZY: dict[str, tuple[str, ...]] = {
+    # diagnostics and errors
+    "segrules.diagnostics": ("Diagnostic", "Severity", "Span", "render", "exit_code"),
+    "segrules.errors": ("SegrulesError", "SpecError", "ExprSyntaxError", "PluginError", "SinkError"),
+    "segrules.check.schema": ("did_you_mean",),
+    "segrules.formats": ("FORMATS", "format_github", "format_json", "format_junit"),
+    # expressions
+    "segrules.lang": ("ast", "parse_expr", "unparse", "SourceMap"),
+    "segrules.lang.lexicon": ("duration_param",),
+    "segrules.builtin": ("int_constant",),
+    "segrules.check": ("CheckedSpec", "parse_expressions"),
+    "segrules.check.typecheck": ("EntityColumn", "FeatureRef", "SourceColumn", "NamespaceValue"),
+    "segrules.check.entity_values": ("EntityValue",),
+    "segrules.compile.namespaces": ("NamespaceBuild",),
+    # spec sections
+    "segrules.spec.sections": ("as_expression_text", "positive_duration", "duration_seconds"),
+    "segrules.spec.yamlpos": ("load_yaml",),
+    # run and IO
+    "segrules.params": ("parse_params",),
+    "segrules.run.execute": ("run_query",),
+    "segrules.run.connect": ("redact",),
+    # the HTTP destination toolkit
+    "segrules.sync.http": ("HttpClient", "HttpDestination", "HttpOptions", "Vendor", "retry_after",
+                           "ratelimit_reset"),
+    "segrules.sync.batching": ("iter_chunks",),
+}
+_MODULE_OF = {name: module for module, names in _LAZY.items() for name in names}
+
+__all__ = [
+    # hooks and definitions
+    "hookimpl", "FunctionDef", "TYPE_CATEGORIES", "CallInfo", "Problem", "CallContext", "EntityFunctionDef", "NamespaceDef", "ValueField",
+    "SourceExpression", "NamespaceBuild", "SpecSection", "Validator", "ValidationContext", "SegmentOutputDef",
+    "DerivedSegment", "SinkDef", "SinkResult", "DestinationDef", "DestinationClient", "Limits", "Row",
+    "BatchResult", "SyncContext", "Registry", "build_registry", "PluginInfo",
+    # diagnostics and errors
+    "Diagnostic", "Severity", "Span", "render", "exit_code", "did_you_mean", "FORMATS", "format_github",
+    "format_json", "format_junit", "SegrulesError", "SpecError", "ExprSyntaxError", "PluginError", "SinkError",
+    # expressions
+    "ast", "parse_expr", "unparse", "SourceMap", "duration_param", "int_constant", "CheckedSpec",
+    "parse_expressions", "EntityColumn", "FeatureRef", "SourceColumn", "NamespaceValue", "EntityValue",
+    # spec sections
+    "as_expression_text", "positive_duration", "duration_seconds", "load_yaml",
+    # run and IO
+    "parse_params", "run_query", "redact", "atomic_write",
+    # the HTTP destination toolkit
+    "HttpClient", "HttpDestination", "HttpOptions", "Vendor", "retry_after", "ratelimit_reset", "iter_chunks",
+]
+
+
+def __getattr__(name: str) -> Any:
+    """Import a lazily exported name on first use and keep it in the module."""
+    module = _MODULE_OF.get(name)
+    if module is None:
+        raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
+    value = getattr(importlib.import_module(module), name)
+    globals()[name] = value
+    return value
+
+
+def __dir__() -> list[str]:
+    return sorted(set(globals()) | set(__all__))

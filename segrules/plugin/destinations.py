@@ -79,7 +79,7 @@ class DestinationClient(Protocol):
     limits: Limits  # or a method ``limits_for(op) -> Limits`` when they differ per operation
 
     def send(self, op: str, rows: list[Row]) -> BatchResult:
-        """Deliver one batch of ``op`` rows; raise :class:`~segrules.errors.SinkError` when the
+        """Deliver one batch of ``op`` rows; raise :class:`~segrules.plugin.SinkError` when the
         whole batch failed (nothing of it is acknowledged)."""
 
     def write_snapshot(self, audience: Any, changes: Any) -> None:

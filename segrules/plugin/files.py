@@ -19,7 +19,8 @@ import stat
 import threading
 from contextlib import contextmanager, suppress
 from pathlib import Path
-from typing import Callable, Iterator
+from types import FrameType
+from typing import Callable, Iterator, NoReturn
 
 from ..errors import SinkError
 
@@ -61,7 +62,7 @@ def _signals_exit() -> Iterator[None]:
         yield
         return
 
-    def handler(signum, frame):
+    def handler(signum: int, frame: FrameType | None) -> NoReturn:
         raise SystemExit(128 + signum)  # unwinds through the finally that removes the temp file
     previous = {s: signal.signal(s, handler) for s in _CAUGHT}
     try:

@@ -1,3 +1,5 @@
+# mypy: disable-error-code="empty-body"
+# (a hook specification has a signature and a docstring, never a body)
 """The plugin contract. Every hook a plugin may implement, typed and documented.
 
 All ``register_*`` hooks take no arguments and return a list; segrules concatenates the lists
@@ -5,6 +7,8 @@ of every plugin and rejects two plugins that register the same name, naming both
 """
 
 from __future__ import annotations
+
+from typing import Any
 
 import pluggy
 
@@ -66,5 +70,5 @@ def register_destinations() -> list[DestinationDef]:
 
 
 @hookspec
-def register_commands() -> list:
+def register_commands() -> list[Any]:
     """Extra CLI sub-commands: a list of ``click.Command`` objects added to ``segrules``."""

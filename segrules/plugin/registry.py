@@ -3,7 +3,9 @@
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from typing import Callable, Iterable
+from typing import Any, Callable, Iterable
+
+import pluggy
 
 from ..diagnostics import Diagnostic
 from ..errors import PluginError
@@ -44,6 +46,7 @@ class Registry:
             except PluginError as exc:
                 self._commands_error = exc
         if self._commands is None:
+            assert self._commands_error is not None  # the collection failed
             raise self._commands_error
         return self._commands
 
@@ -103,8 +106,8 @@ def build_registry(
     return reg
 
 
-def _collect(pm, reg: Registry, reserved: dict, hook_name: str, attr: str, label: str,
-             table: dict[str, object]) -> list[Diagnostic]:
+def _collect(pm: pluggy.PluginManager, reg: Registry, reserved: dict[tuple[str, str], str], hook_name: str,
+             attr: str, label: str, table: dict[str, Any]) -> list[Diagnostic]:
     """Call one hook of every plugin, in registration order, into ``table``; the clashes."""
     clashes: list[Diagnostic] = []
     for impl in reversed(getattr(pm.hook, hook_name).get_hookimpls()):
@@ -122,6 +125,12 @@ def _collect(pm, reg: Registry, reserved: dict, hook_name: str, attr: str, label
                 reg.problems.append(Diagnostic(
                     "SR603", f"plugin {plugin_name}: {hook_name} returned {item!r}, which has no name",
                     source=plugin_name))
+                continue
+            if attr == "functions" and getattr(item, "population", False):
+                # a population function's window is computed by the plan (compile/ranks), for built-ins only
+                reg.problems.append(Diagnostic(
+                    "SR603", f"plugin {plugin_name}: {hook_name} returned function {name!r} with "
+                    "population=True, which only built-in functions can have", source=plugin_name))
                 continue
             space = _NAME_SPACE.get(attr, attr)
             other = reg.owner.get((attr, name)) or reg.owner.get((space, name)) or reserved.get((space, name))

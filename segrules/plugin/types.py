@@ -5,26 +5,8 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Any, Callable, Iterable
 
-# Argument type categories a function signature may use (or a concrete Ibis type string).
-TYPE_CATEGORIES = ("any", "numeric", "integer", "string", "boolean", "date", "timestamp", "temporal")
-
-
-@dataclass(frozen=True)
-class FunctionDef:
-    """A scalar function usable in expressions, e.g. ``domain(email)``.
-
-    ``args``: one type category per argument (see ``TYPE_CATEGORIES``) or an Ibis type string;
-    a final ``"..."`` repeats the argument before it.  ``returns``: an Ibis type string, or a
-    callable mapping the argument types (Ibis ``DataType`` objects) to the result type.
-    ``compile``: called with the compiled Ibis expressions of the arguments; returns an Ibis
-    expression.  It must build values with Ibis (never SQL text).
-    """
-
-    name: str
-    args: tuple[str, ...]
-    returns: str | Callable[[list], Any]
-    compile: Callable[..., Any]
-    doc: str = ""
+from .categories import TYPE_CATEGORIES as TYPE_CATEGORIES
+from .functions import FunctionDef as FunctionDef  # defined with the type rules
 
 
 @dataclass(frozen=True)
@@ -65,11 +47,11 @@ class SinkResult:
 @dataclass(frozen=True)
 class SinkDef:
     """A destination for an audience.  ``write(table, target, options)`` gets a PyArrow table and
-    must either write all of it or raise :class:`~segrules.errors.SinkError` leaving earlier output
+    must either write all of it or raise :class:`~segrules.plugin.SinkError` leaving earlier output
     intact.  ``suffixes`` lets ``run --out FILE`` pick the sink by file name."""
 
     name: str
-    write: Callable[[Any, str, dict], SinkResult]
+    write: Callable[[Any, str, dict[str, Any]], SinkResult]
     suffixes: tuple[str, ...] = ()
     doc: str = ""
 
@@ -107,8 +89,8 @@ class SourceExpression:
     key: str
     source: str | None
     text: str
-    path: tuple
-    source_path: tuple | None = None
+    path: tuple[str | int, ...]
+    source_path: tuple[str | int, ...] | None = None
     expect: str = "any"
 
 
@@ -146,7 +128,7 @@ class EntityFunctionDef:
     are constants of the right type but out of range (``retained('w', 99)`` with 8 periods): an
     SR434 at the call. ``returns``: an Ibis type string, or ``returns(entry, args)`` giving one.
 
-    ``build(ctx)`` gets a :class:`~segrules.compile.namespaces.NamespaceBuild` for the section
+    ``build(ctx)`` gets a :class:`~segrules.plugin.NamespaceBuild` for the section
     (``ctx.entry``: the entry's name, ``ctx.args``: the other argument values) and returns an
     Ibis table with the entity key column (``ctx.key``) and a ``value`` column, at most one row
     per entity (entities without a row get null). Each distinct call is built once per plan and
@@ -159,9 +141,9 @@ class EntityFunctionDef:
     section: str
     entries: Callable[[Any], Iterable[str]]
     build: Callable[[Any], Any]
-    returns: str | Callable[[str, tuple], str]
+    returns: str | Callable[[str, tuple[Any, ...]], str]
     args: tuple[str, ...] = ()
-    check: Callable[[Any, str, tuple], str | None] | None = None
+    check: Callable[[Any, str, tuple[Any, ...]], str | None] | None = None
     expressions: Callable[[Any, Any], list[SourceExpression]] | None = None
     doc: str = ""
 

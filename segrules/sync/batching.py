@@ -4,7 +4,7 @@
 from __future__ import annotations
 
 import json
-from typing import Iterator
+from typing import Iterator, Sequence, TypeVar
 
 from ..plugin.destinations import Limits, Row
 
@@ -36,6 +36,10 @@ def split_batches(rows: list[Row], limits: Limits) -> tuple[list[list[Row]], lis
     return batches, too_large
 
 
-def iter_chunks(items: list, size: int) -> Iterator[list]:
+T = TypeVar("T")
+
+
+def iter_chunks(items: Sequence[T], size: int) -> Iterator[Sequence[T]]:
+    """``items`` in consecutive chunks of at most ``size`` (a vendor's per-call limit)."""
     for start in range(0, len(items), size):
         yield items[start:start + size]

@@ -21,6 +21,7 @@ import pyarrow as pa
 from ..errors import SegrulesError
 from ..run.execute import run_query
 from ..plugin.destinations import OPS, BatchResult, Row, SyncContext
+from ..statuses import RowStatus, SyncStatus
 from .audience import evaluate_audiences, field_columns, json_value, sync_audience
 from .batching import split_batches
 from .config import PlannedSync
@@ -51,7 +52,7 @@ class Outcome:
     destination: str
     mode: str
     counts: dict[str, int] = field(default_factory=dict)
-    status: str = "pending"  # ok, partial (rows rejected), failed, refused, dry-run
+    status: SyncStatus = SyncStatus.PENDING
     error: str | None = None
     samples: dict[str, list[dict]] = field(default_factory=dict)
     reasons: dict[str, int] = field(default_factory=dict)  # rejection reason -> rows
@@ -127,7 +128,7 @@ class SyncRun:
                     outcome.reasons[reason] = outcome.reasons.get(reason, 0) + 1
             limit = p.sync.removal_limit(diff.acknowledged)
             if limit is not None and diff.count("remove") > limit:
-                outcome.status = "refused"
+                outcome.status = SyncStatus.REFUSED
                 outcome.error = (f"would remove {diff.count('remove'):,} of {diff.acknowledged:,} acknowledged "
                                  f"members; max_removals is {p.sync.max_removals}")
             outcomes.append(outcome)
@@ -143,10 +144,10 @@ class SyncRun:
         diff = self.diffs[p.name]
         started = now()
         st = self.state
-        st.log_run(self.run_id, p.name, p.destination, p.sync.mode, started, "running")
+        st.log_run(self.run_id, p.name, p.destination, p.sync.mode, started, SyncStatus.RUNNING)
         if diff.rejected.num_rows:
             st.record(self.run_id, p.name, "add", [
-                {"key": r["key"], "identifier": r["identifier"], "status": "rejected", "reason": r["problem"]}
+                {"key": r["key"], "identifier": r["identifier"], "status": RowStatus.REJECTED, "reason": r["problem"]}
                 for r in diff.rejected.to_pylist()])
         total = sum(t.num_rows for t in diff.ops.values())
         outcome.counts.update(added=0, removed=0, updated=0)  # from here on: what was acknowledged
@@ -162,11 +163,11 @@ class SyncRun:
                     table = diff.ops.get(op)
                     if table is not None and table.num_rows:
                         self._send(p, client, op, _rows(table, p, op), outcome)
-            outcome.status = "partial" if outcome.counts["rejected"] else "ok"
+            outcome.status = SyncStatus.PARTIAL if outcome.counts["rejected"] else SyncStatus.OK
         except SegrulesError as exc:
-            outcome.status, outcome.error = "failed", self.scrub(str(exc))
+            outcome.status, outcome.error = SyncStatus.FAILED, self.scrub(str(exc))
         except Exception as exc:  # a destination plugin's bug: fail this sync, keep the others
-            outcome.status = "failed"
+            outcome.status = SyncStatus.FAILED
             outcome.error = self.scrub(f"destination {p.definition.name} crashed: {type(exc).__name__}: {exc}")
         finally:
             if client is not None:
@@ -179,13 +180,14 @@ class SyncRun:
         for row in rows:
             if row.key in result.ok:
                 records.append({"key": row.key, "identifier": row.identifier, "hash": hashes.get(row.key),
-                                "vendor_id": result.ok[row.key] or row.vendor_id, "status": "ok"})
+                                "vendor_id": result.ok[row.key] or row.vendor_id, "status": RowStatus.OK})
             elif row.key in result.rejected:
                 reason = self.scrub(str(result.rejected[row.key]))
-                records.append({"key": row.key, "identifier": row.identifier, "status": "rejected", "reason": reason})
+                records.append({"key": row.key, "identifier": row.identifier, "status": RowStatus.REJECTED,
+                                "reason": reason})
                 outcome.reasons[reason] = outcome.reasons.get(reason, 0) + 1
         self.state.record(self.run_id, p.name, op, records)
-        accepted = sum(r["status"] == "ok" for r in records)
+        accepted = sum(r["status"] is RowStatus.OK for r in records)
         outcome.counts[{"add": "added", "remove": "removed"}.get(op, "updated")] += accepted
         outcome.counts["rejected"] += len(records) - accepted
 

@@ -4,11 +4,12 @@ Two append-only tables, written only through Ibis inserts (one statement each, s
 acknowledgements land atomically or not at all):
 
 * ``sync_changes`` — one row per row-level operation per run: op (add, update, remove, upsert),
-  status (``ok`` = acknowledged by the destination, ``rejected`` = refused, with the reason), key,
+  status (:class:`~segrules.statuses.RowStatus`: ``ok`` = acknowledged by the destination,
+  ``rejected`` = refused, with the reason), key,
   identifier, hash of the synced fields and the vendor's record id.  The acknowledged state of a
   sync is, per key, its latest ``ok`` row unless that row is a remove.
 * ``sync_runs`` — a row when a sync starts (status ``running``) and one when it ends (``ok``,
-  ``failed``...) with the counts; the latest row per (run, sync) is the run's record.  A run
+  ``failed``...: a :class:`~segrules.statuses.SyncStatus`) with the counts; the latest row per (run, sync) is the run's record.  A run
   whose record is still ``running`` when a later run of the same sync has started is shown as
   ``interrupted`` (the process was killed or crashed).
 """
@@ -23,6 +24,7 @@ import pyarrow as pa
 
 from ..errors import BackendError
 from ..state import StateStore
+from ..statuses import RowStatus, SyncStatus
 
 CHANGES, RUNS = "sync_changes", "sync_runs"
 
@@ -93,7 +95,7 @@ class SyncState:
         t = self.store.table(CHANGES)
         t = t.filter(t.sync == sync)
         if ok_only:
-            t = t.filter(t.status == "ok")
+            t = t.filter(t.status == RowStatus.OK)
         rank = ibis.row_number().over(ibis.window(group_by=t.key, order_by=ibis.desc(t.seq)))
         return t.mutate(_rank=rank).filter(lambda r: r._rank == 0)
 
@@ -106,7 +108,7 @@ class SyncState:
     def last_rejected(self, sync: str):
         """Keys whose latest operation was rejected (sending them again is a retry)."""
         t = self._latest(sync, ok_only=False)
-        return t.filter(t.status == "rejected").select("key")
+        return t.filter(t.status == RowStatus.REJECTED).select("key")
 
     def stage(self, name: str, obj):
         """``obj`` (an Ibis expression or Arrow table) as a temporary table of the store's
@@ -128,7 +130,7 @@ class SyncState:
         self._insert(CHANGES, table)
 
     def log_run(self, run_id: str, sync: str, destination: str, mode: str, started_at: datetime,
-                status: str, counts: dict[str, int] | None = None, error: str | None = None,
+                status: SyncStatus, counts: dict[str, int] | None = None, error: str | None = None,
                 ended_at: datetime | None = None) -> None:
         counts = counts or {}
         row = {"seq": self.next_seq(), "run_id": run_id, "sync": sync, "destination": destination, "mode": mode,
@@ -148,7 +150,7 @@ class SyncState:
         t = t.mutate(_rank=rank).filter(lambda r: r._rank == 0)
         # A run still "running" when a later run of the same sync started was killed or crashed.
         later = t.seq.lead().over(ibis.window(group_by=t.sync, order_by=t.seq))
-        t = t.mutate(status=((t.status == "running") & later.notnull()).ifelse("interrupted", t.status))
+        t = t.mutate(status=((t.status == SyncStatus.RUNNING) & later.notnull()).ifelse(SyncStatus.INTERRUPTED, t.status))
         t = t.order_by(ibis.desc("started_at"), "sync").drop("_rank", "seq")
         return self._call(lambda: (t.limit(limit) if limit else t).to_pyarrow(), "reading sync_runs")
 

@@ -9,8 +9,7 @@ Registered on its own entry point (``funnels``) and written against the public p
 
 from __future__ import annotations
 
-from segrules.errors import PluginError
-from segrules.plugin import EntityFunctionDef, SpecSection, Validator, hookimpl
+from segrules.plugin import EntityFunctionDef, PluginError, SpecSection, Validator, hookimpl
 
 from .chains import furthest_step
 from .config import SECTION, Funnels

@@ -13,8 +13,7 @@ from rich.console import Console
 from rich.table import Table
 
 import segrules
-from segrules.errors import SegrulesError
-from segrules.plugin import atomic_write
+from segrules.plugin import SegrulesError, atomic_write
 
 if TYPE_CHECKING:
     from .report import Breakdown, FunnelReport
@@ -113,7 +112,7 @@ def funnel_command(spec, name, db, by, as_of, params, fmt, out):
     """The funnel NAME of SPEC's funnels: section: users per step, step and overall conversion,
     the biggest drop-off, median and 90th-percentile time between steps, and breakdowns with a
     chi-square test of whether conversion differs between groups."""
-    from segrules.params import parse_params
+    from segrules.plugin import parse_params
 
     from .html import render_html
     from .report import compute_report

@@ -11,8 +11,7 @@ from datetime import datetime
 import ibis
 import ibis.expr.datatypes as dt
 
-from segrules.diagnostics import Diagnostic
-from segrules.errors import PluginError, SpecError
+from segrules.plugin import Diagnostic, PluginError, SpecError
 
 from .chains import KEY, chains
 from .config import SECTION, Funnel

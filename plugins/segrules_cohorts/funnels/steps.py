@@ -10,8 +10,7 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass
 
-from segrules.diagnostics import Diagnostic, Severity
-from segrules.plugin import SourceExpression
+from segrules.plugin import Diagnostic, Severity, SourceExpression
 
 from .config import SECTION, Funnel
 
