@@ -13,22 +13,27 @@ from ..diagnostics import Diagnostic, render
 from ..errors import SpecError
 from ..params import parse_params
 from ..state import open_state
-from ..state.lock import parse_timeout, sync_locks
-from ..sync.config import plan_syncs
-from ..sync.engine import Outcome, SyncRun
+from ..sync.engine import Outcome
 from ..sync.state import SyncState
-from .console import EXIT_CHECK_FAILED, err, out, show_diagnostics, user_errors
+from .console import EXIT_CHECK_FAILED, EXIT_OK, err, out, show_diagnostics, user_errors
 from .options import apply_limit, as_of_option, limit_option, lock_timeout_option, param_option, state_option
 from .registry import load_registry, sink_for
+
 SHOWN_ROWS = 20  # rows shown without --limit (an export writes them all)
 STYLE = {"ok": "green", "partial": "yellow", "failed": "red", "refused": "red", "dry-run": "cyan", "interrupted": "red"}
 
 
 class _Bars:
+    """Progress on stderr: a spinner while the changes are computed, then a bar per sync."""
+
     def __init__(self, progress: Progress):
         self.progress, self.tasks = progress, {}
+        self.computing = progress.add_task("Computing the changes…", total=None)
 
     def start(self, sync, total):
+        if self.computing is not None:
+            self.progress.remove_task(self.computing)
+            self.computing = None
         self.tasks[sync] = self.progress.add_task(sync, total=total)
 
     def advance(self, sync, rows):
@@ -81,42 +86,26 @@ def sync_command(spec, db, names, dry_run, full_resync, as_of, params, state_url
     changed since the destination last acknowledged, add, remove and update in batches.
     One run of a sync at a time (see --lock-timeout). Exit 0 when every sync finished, 1 when
     one failed or max_removals refused the run (then nothing is sent), 2 on bad input."""
-    ctx = click.get_current_context()
     with user_errors():
-        registry = load_registry()
-        loaded = api.load(spec, registry=registry)
+        loaded = api.load(spec, registry=load_registry())
         con = api.connect(db, read_only=True)
         click.get_current_context().call_on_close(con.disconnect)
-        columns = list(loaded.check(con).schemas[loaded.model.entity.table].names)
-        planned = plan_syncs(loaded.document, columns, registry.destinations, list(names) or None)
-        if not dry_run:  # held until the command ends: computing the changes and sending them
-            ctx.with_resource(sync_locks(state_url, [p.name for p in planned], parse_timeout(lock_timeout)))
-        store = open_state(state_url)
-        click.get_current_context().call_on_close(store.con.disconnect)
-        run = SyncRun(loaded, con, store, planned, as_of=loaded.now(as_of),
-                      params=parse_params(params), full_resync=full_resync)
-        with err.status(f"Computing the changes of {len(planned)} sync{'s' * (len(planned) != 1)}…"):
-            outcomes = run.plan()
-    refused = [o for o in outcomes if o.status == "refused"]
-    if dry_run or refused:
-        for o in outcomes:
-            o.status = o.status if o.status == "refused" else "dry-run"
-        out.print(_summary(outcomes, f"{loaded.name}: {'dry run' if dry_run else 'refused'}, nothing sent"))
-        for o in outcomes:
-            _details(o, samples=dry_run)
-        if refused:
-            show_diagnostics(render(Diagnostic("SR820", f"max_removals refused {', '.join(o.sync for o in refused)}; "
-                                               "nothing was sent", hint="check the segment, or raise max_removals")))
-        sys.exit(EXIT_CHECK_FAILED if refused else 0)
-    with Progress(TextColumn("{task.description}"), BarColumn(), MofNCompleteColumn(), TimeElapsedColumn(),
-                  console=err, transient=True) as progress:
-        run.progress = _Bars(progress)
-        with user_errors():
-            run.deliver(outcomes)
-    out.print(_summary(outcomes, f"{loaded.name}: run {run.run_id}"))
-    for o in outcomes:
-        _details(o, samples=False)
-    sys.exit(EXIT_CHECK_FAILED if any(o.status == "failed" for o in outcomes) else 0)
+        with Progress(TextColumn("{task.description}"), BarColumn(), MofNCompleteColumn(), TimeElapsedColumn(),
+                      console=err, transient=True) as progress:
+            result = loaded.sync(con, syncs=list(names) or None, state=state_url, as_of=as_of,
+                                 params=parse_params(params), dry_run=dry_run, full_resync=full_resync,
+                                 lock_timeout=lock_timeout, progress=_Bars(progress))
+    if result.run_id is None:
+        title = "dry run" if dry_run else "refused"
+        out.print(_summary(result.outcomes, f"{loaded.name}: {title}, nothing sent"))
+    else:
+        out.print(_summary(result.outcomes, f"{loaded.name}: run {result.run_id}"))
+    for o in result.outcomes:
+        _details(o, samples=result.dry_run)
+    if result.refused:
+        show_diagnostics(render(Diagnostic("SR820", f"max_removals refused {', '.join(o.sync for o in result.refused)}; "
+                                           "nothing was sent", hint="check the segment, or raise max_removals")))
+    sys.exit(EXIT_OK if result.ok else EXIT_CHECK_FAILED)
 
 
 @click.command("sync-log")
