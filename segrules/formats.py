@@ -4,7 +4,6 @@ Text output uses the one renderer in :mod:`segrules.diagnostics`."""
 from __future__ import annotations
 
 import json
-from xml.etree import ElementTree as ET
 
 from .diagnostics import Diagnostic, render
 
@@ -48,6 +47,8 @@ def format_json(results: dict[str, list[Diagnostic]]) -> str:
 
 def format_junit(results: dict[str, list[Diagnostic]], title: str = "segrules validate") -> str:
     """One test suite, one test case per spec file; each error is a <failure>."""
+    from xml.etree import ElementTree as ET
+
     suite = ET.Element("testsuite", name=title, tests=str(len(results)))
     failures = 0
     for file, diags in results.items():

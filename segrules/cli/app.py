@@ -12,7 +12,6 @@ import click
 from .. import __version__
 from ..diagnostics import Diagnostic, Severity, render
 from ..errors import SegrulesError
-from .console import show_diagnostics
 
 # command name -> "module:attribute" inside this package: one module per command group
 BUILTIN = {
@@ -45,6 +44,7 @@ class SegrulesGroup(click.Group):
         if getattr(self, "_loaded", False):
             return
         self._loaded = True
+        from .console import show_diagnostics
         from .registry import load_registry
         try:
             registry = load_registry()

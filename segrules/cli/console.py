@@ -1,21 +1,39 @@
-"""The one pair of consoles every command prints with, exit codes, and how a user error ends a
-command (diagnostics on stderr, exit 2)."""
+"""The one pair of consoles every command prints with (``out``, ``err``), exit codes, and how a
+user error ends a command (diagnostics on stderr, exit 2).
+
+The consoles are Rich consoles created on first use (PEP 562), so that a command that prints
+plain lines (``--version``, ``validate``) does not import Rich."""
 
 from __future__ import annotations
 
 import sys
 from contextlib import contextmanager
+from typing import TYPE_CHECKING
 
 import click
-from rich.console import Console
 
 from ..errors import SegrulesError
 
+if TYPE_CHECKING:
+    from rich.console import Console
+
+    out: Console
+    err: Console
+
 EXIT_OK, EXIT_CHECK_FAILED, EXIT_BAD_INPUT = 0, 1, 2
 
-# soft_wrap: a message (a path, a run id) stays on one line however narrow the terminal or log
-out = Console(highlight=False, soft_wrap=True)
-err = Console(stderr=True, highlight=False)
+
+def _console(stderr: bool) -> "Console":
+    from rich.console import Console
+    # soft_wrap: a message (a path, a run id) stays on one line however narrow the terminal or log
+    return Console(stderr=stderr, highlight=False, soft_wrap=not stderr)
+
+
+def __getattr__(name: str):
+    if name not in ("out", "err"):
+        raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
+    console = globals()[name] = _console(stderr=name == "err")
+    return console
 
 
 def show_diagnostics(text: str) -> None:
