@@ -23,10 +23,18 @@ if TYPE_CHECKING:
 EXIT_OK, EXIT_CHECK_FAILED, EXIT_BAD_INPUT = 0, 1, 2
 
 
+UNBOUNDED = 100_000  # columns of output that is not a terminal: a table is as wide as its contents
+
+
 def _console(stderr: bool) -> "Console":
     from rich.console import Console
     # soft_wrap: a message (a path, a run id) stays on one line however narrow the terminal or log
-    return Console(stderr=stderr, highlight=False, soft_wrap=not stderr)
+    console = Console(stderr=stderr, highlight=False, soft_wrap=not stderr)
+    if not stderr and not console.is_terminal:
+        # a pipe or a CI log has no width: Rich would assume 80 columns and cut the cells of a wider
+        # table (`desti…`, `stat…`) or fold them (a run id over two lines)
+        console.width = UNBOUNDED
+    return console
 
 
 def __getattr__(name: str):

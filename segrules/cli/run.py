@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 from contextlib import ExitStack
 
 import click
@@ -9,8 +10,8 @@ import click
 from ..errors import SpecError
 from ..params import parse_params
 from .console import err, out, user_errors
-from .options import apply_limit, as_of_option, limit_option, lock_timeout_option, param_option, \
-    split_names, state_option
+from .options import FormatChoice, apply_limit, as_of_option, limit_option, lock_timeout_option, param_option, \
+    segments_option, split_names, state_option
 from .registry import load_registry, sink_for
 
 
@@ -19,22 +20,26 @@ from .registry import load_registry, sink_for
 @click.option("--db", metavar="URL", required=True, help="DuckDB file or Ibis URL (postgres://, ...).")
 @as_of_option
 @param_option
-@click.option("--segments", metavar="A,B", help="Only these segments (comma-separated).")
+@segments_option
 @click.option("--out", "out_path", metavar="FILE", help="Write the membership to FILE (.parquet or .csv).")
-@click.option("--format", "layout", type=click.Choice(["long", "wide"]), default="long", show_default=True,
+@click.option("--layout", type=click.Choice(["long", "wide"]), default="long", show_default=True,
               help="--out layout: long = one row per (segment, key); wide = one row per entity with a "
               "boolean per segment and the features.")
+@click.option("--format", "fmt", type=FormatChoice(["text", "json"], renamed={"long": "--layout long",
+                                                                             "wide": "--layout wide"}),
+              default="text", show_default=True, metavar="[text|json]",
+              help="Output format: text (a table), or json (the counts, universe, output file and snapshot).")
 @click.option("--snapshot", is_flag=True, help="Store the membership in the state store's history (run id, "
               "spec hash, as-of, counts; see `segrules changes`).")
 @state_option(" for --snapshot")
 @lock_timeout_option()
-def run(spec, db, as_of, params, segments, out_path, layout, snapshot, state_url, lock_timeout):
+def run(spec, db, as_of, params, segments, out_path, layout, fmt, snapshot, state_url, lock_timeout):
     """Evaluate every segment; print members and share of the universe per segment. With
     --snapshot, one snapshot of a spec runs at a time (see --lock-timeout)."""
-    from rich.table import Table
-
     from .. import api
     from ..run import counts, counts_from_arrow, materialize, to_long
+    if fmt in ("long", "wide"):  # the old spelling of --layout (warned about by FormatChoice)
+        layout, fmt = fmt, "text"
     with user_errors(), ExitStack() as held:
         registry = load_registry()
         loaded = api.load(spec, registry=registry)
@@ -52,6 +57,7 @@ def run(spec, db, as_of, params, segments, out_path, layout, snapshot, state_url
         wide = loaded.evaluate(con, as_of=as_of_time, params=parse_params(params), segments=names,
                                features=True if names is None else [])
         names = names or loaded.segments
+        written = stored = None
         with err.status(f"Evaluating {len(names)} segments as of {as_of_time:%Y-%m-%d %H:%M:%S}…"):
             if sink is None and not snapshot:
                 result = counts(wide, names)
@@ -61,26 +67,48 @@ def run(spec, db, as_of, params, segments, out_path, layout, snapshot, state_url
             if sink is not None:
                 data = to_long(table, loaded.key, names) if layout == "long" else table
                 written = sink.write(data, out_path, {})
-        show = Table(title=loaded.name, caption=f"as of {as_of_time:%Y-%m-%d %H:%M:%S}")
-        show.add_column("segment")
-        show.add_column("members", justify="right")
-        show.add_column("share", justify="right")
-        for row in result:
-            show.add_row(row.segment, f"{row.members:,}", f"{row.share:.1%}")
-        out.print(show)
-        if result:
-            out.print(f"universe: {result[0].universe:,} {loaded.model.entity.table}")
-        if sink is not None:
-            out.print(f"wrote {written.rows:,} rows ({layout}) to {written.target}")
         if snapshot:
             from ..history.session import store_snapshot
             stored = store_snapshot(loaded, table, as_of_time, state_url)
-            line = (f"snapshot {stored.run.run_id} (#{stored.run.seq}) stored in {stored.location} "
-                    f"(+{stored.entered:,} entered, −{stored.exited:,} exited)")
-            if stored.cleaned:
-                line += (f"; removed the rows of {len(stored.cleaned)} run(s) killed before they committed: "
-                         f"{', '.join(stored.cleaned)}")
-            out.print(line)
+    if fmt == "json":
+        click.echo(json.dumps(run_payload(loaded, as_of_time, result, written, layout, stored), indent=2))
+    else:
+        _print_run(loaded, as_of_time, result, written, layout, stored)
+
+
+def run_payload(spec, as_of, result, written, layout: str, stored) -> dict:
+    """``run --format json``: what the text output shows, as data."""
+    return {
+        "spec": spec.name, "path": spec.path, "as_of": as_of.isoformat(sep=" "),
+        "entity_table": spec.model.entity.table, "universe": result[0].universe if result else None,
+        "segments": [{"segment": row.segment, "members": row.members, "share": row.share} for row in result],
+        "output": None if written is None else {"target": written.target, "rows": written.rows, "layout": layout},
+        "snapshot": None if stored is None else {
+            "run_id": stored.run.run_id, "seq": stored.run.seq, "location": stored.location,
+            "entered": stored.entered, "exited": stored.exited, "cleaned": stored.cleaned},
+    }
+
+
+def _print_run(spec, as_of, result, written, layout: str, stored) -> None:
+    from rich.table import Table
+    show = Table(title=spec.name, caption=f"as of {as_of:%Y-%m-%d %H:%M:%S}")
+    show.add_column("segment")
+    show.add_column("members", justify="right")
+    show.add_column("share", justify="right")
+    for row in result:
+        show.add_row(row.segment, f"{row.members:,}", f"{row.share:.1%}")
+    out.print(show)
+    if result:
+        out.print(f"universe: {result[0].universe:,} {spec.model.entity.table}")
+    if written is not None:
+        out.print(f"wrote {written.rows:,} rows ({layout}) to {written.target}")
+    if stored is not None:
+        line = (f"snapshot {stored.run.run_id} (#{stored.run.seq}) stored in {stored.location} "
+                f"(+{stored.entered:,} entered, −{stored.exited:,} exited)")
+        if stored.cleaned:
+            line += (f"; removed the rows of {len(stored.cleaned)} run(s) killed before they committed: "
+                     f"{', '.join(stored.cleaned)}")
+        out.print(line)
 
 
 @click.command("preview")

@@ -16,7 +16,8 @@ from ..state import open_state
 from ..sync.engine import Outcome
 from ..sync.state import SyncState
 from .console import EXIT_CHECK_FAILED, EXIT_OK, err, out, show_diagnostics, user_errors
-from .options import apply_limit, as_of_option, limit_option, lock_timeout_option, param_option, state_option
+from .options import (apply_limit, as_of_option, limit_option, lock_timeout_option, param_option, renamed_option,
+                      split_names, state_option)
 from .registry import load_registry, sink_for
 
 SHOWN_ROWS = 20  # rows shown without --limit (an export writes them all)
@@ -72,7 +73,8 @@ def _details(o: Outcome, samples: bool) -> None:
 @click.command("sync")
 @click.argument("spec", type=click.Path(dir_okay=False))
 @click.option("--db", metavar="URL", required=True, help="DuckDB file or Ibis URL holding the spec's tables.")
-@click.option("--sync", "names", multiple=True, metavar="NAME", help="Only this sync (repeatable; default: all).")
+@click.option("--sync", "names", multiple=True, metavar="A,B", help="Only these syncs (comma-separated or "
+              "repeated; default: all).")
 @click.option("--dry-run", is_flag=True, help="Show adds, removes, updates and rejected rows with samples; "
               "send nothing.")
 @click.option("--full-resync", is_flag=True, help="Send every member again, as if nothing was acknowledged "
@@ -92,7 +94,8 @@ def sync_command(spec, db, names, dry_run, full_resync, as_of, params, state_url
         click.get_current_context().call_on_close(con.disconnect)
         with Progress(TextColumn("{task.description}"), BarColumn(), MofNCompleteColumn(), TimeElapsedColumn(),
                       console=err, transient=True) as progress:
-            result = loaded.sync(con, syncs=list(names) or None, state=state_url, as_of=as_of,
+            selected = [n for value in names for n in split_names(value, "--sync")] or None
+            result = loaded.sync(con, syncs=selected, state=state_url, as_of=as_of,
                                  params=parse_params(params), dry_run=dry_run, full_resync=full_resync,
                                  lock_timeout=lock_timeout, progress=_Bars(progress))
     if result.run_id is None:
@@ -113,11 +116,13 @@ def sync_command(spec, db, names, dry_run, full_resync, as_of, params, state_url
 @click.option("--sync", "sync_name", metavar="NAME", help="Only this sync.")
 @click.option("--run", "run_id", metavar="ID", help="Show the row-level changelog of this run (a prefix is enough).")
 @limit_option(None, "rows shown or exported", default_text=f"default {SHOWN_ROWS} shown, every row exported")
-@click.option("--export", "export", metavar="FILE", help="Write the rows to FILE (.csv or .parquet) instead "
+@click.option("--out", "out_path", metavar="FILE", help="Write the rows to FILE (.csv or .parquet) instead "
               "of showing them (all of them unless --limit is given).")
-def sync_log_command(state_url, sync_name, run_id, limit, export):
+@renamed_option("--export", "--out FILE", "export", metavar="FILE")
+def sync_log_command(state_url, sync_name, run_id, limit, out_path, export):
     """Show the sync run log (newest first): per run and sync, start and end, counts, status and
     error; with --run, that run's row-level changelog."""
+    option, export = ("--export", export) if export and not out_path else ("--out", out_path)
     if limit is None and not export:
         limit = SHOWN_ROWS
     with user_errors():
@@ -130,7 +135,7 @@ def sync_log_command(state_url, sync_name, run_id, limit, export):
         table = (state.changes(run_id, sync_name, apply_limit(limit)) if run_id
                  else state.runs(sync_name, apply_limit(limit)))
         if export:
-            sink, target = sink_for(load_registry(), "--export", export, code="SR773")
+            sink, target = sink_for(load_registry(), option, export, code="SR773")
             written = sink.write(table, target, {})
             out.print(f"wrote {written.rows:,} rows to {written.target}")
             return
