@@ -12,13 +12,18 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING
 
+from .lazy import lazy_exports
+
 __version__ = "0.1.0"
 
-API = ("Spec", "load", "load_text", "default_registry", "parse_as_of")
-ERRORS = ("SegrulesError", "SpecError", "ExprSyntaxError", "TypeCheckError", "CompileError", "PluginError",
-          "BackendError", "SinkError")
+LAZY = {
+    "Spec": ".api", "load": ".api", "load_text": ".api", "default_registry": ".api", "parse_as_of": ".api",
+    "connect": ".run.connect",
+    "SegrulesError": ".errors", "SpecError": ".errors", "ExprSyntaxError": ".errors", "TypeCheckError": ".errors",
+    "CompileError": ".errors", "PluginError": ".errors", "BackendError": ".errors", "SinkError": ".errors",
+}
 
-__all__ = [*API, "connect", *ERRORS, "__version__"]
+__all__ = [*LAZY, "__version__"]
 
 if TYPE_CHECKING:  # what the names are, for type checkers and editors
     from .api import Spec, default_registry, load, load_text, parse_as_of
@@ -27,19 +32,7 @@ if TYPE_CHECKING:  # what the names are, for type checkers and editors
     from .run.connect import connect
 
 
-def __getattr__(name: str):
-    if name in API:
-        from . import api
-        value = getattr(api, name)
-    elif name in ERRORS:
-        from . import errors
-        value = getattr(errors, name)
-    elif name == "connect":
-        from .run.connect import connect as value
-    else:
-        raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
-    globals()[name] = value  # looked up once
-    return value
+__getattr__ = lazy_exports(__name__, globals(), LAZY)
 
 
 def __dir__() -> list[str]:

@@ -18,16 +18,9 @@ from segrules.formats import format_github, format_junit
 
 from helpers import spec_text
 
-SPEC = "segment_specs/ecommerce.yaml"
+from test_cli import SPEC, shop  # noqa: F401  (the demo shop of 500 customers, a module fixture)
+
 LONG = "customers_who_spent_a_great_deal_in_the_last_year_and_still_open_every_newsletter"
-
-
-@pytest.fixture(scope="module")
-def shop(tmp_path_factory):
-    path = tmp_path_factory.mktemp("db") / "shop.duckdb"
-    result = CliRunner().invoke(main, ["demo-data", str(path), "--customers", "300", "--seed", "5"])
-    assert result.exit_code == 0, result.output
-    return str(path)
 
 
 def invoke(*args):
@@ -77,10 +70,10 @@ def test_cli_output_run_json_has_the_counts(shop, tmp_path):
     assert result.exit_code == 0, result.output
     payload = json.loads(result.stdout)
     assert payload["spec"] == "shop" and payload["path"] == SPEC and payload["as_of"] == "2026-11-01 00:00:00"
-    assert payload["universe"] == 300 and payload["entity_table"] == "customers"
+    assert payload["universe"] == 500 and payload["entity_table"] == "customers"
     counts = {row["segment"]: row["members"] for row in payload["segments"]}
     assert counts == _reference_counts(shop)
-    assert all(row["share"] == pytest.approx(row["members"] / 300) for row in payload["segments"])
+    assert all(row["share"] == pytest.approx(row["members"] / 500) for row in payload["segments"])
     assert payload["output"] == {"target": str(out), "rows": pq.read_table(out).num_rows, "layout": "long"}
     assert payload["snapshot"] is None
 
@@ -103,15 +96,15 @@ def test_cli_output_run_layout_and_its_old_spelling(shop, tmp_path):
     renamed = invoke("run", SPEC, "--db", shop, "--out", old, "--format", "wide")
     assert renamed.exit_code == 0, renamed.output
     assert "warning: --format wide is deprecated" in renamed.stderr and "use --layout wide" in renamed.stderr
-    assert "warning" not in renamed.stdout and "wrote 300 rows (wide)" in renamed.stdout
+    assert "warning" not in renamed.stdout and "wrote 500 rows (wide)" in renamed.stdout
     assert pq.read_table(old).column_names == pq.read_table(new).column_names
     assert invoke("run", SPEC, "--db", shop, "--format", "xml").exit_code == 2
 
 
 def test_cli_output_compile_segments_and_its_old_spelling():
     spec = "segment_specs/lifecycle.yaml"  # it has a schema: block: compiles offline
-    fresh = invoke("compile", spec, "--segments", "lapsed,never_purchased")
-    old = invoke("compile", spec, "--segment", "lapsed", "--segment", "never_purchased")
+    fresh = invoke("compile", spec, "--segments", "lapsed,never_purchased", "--as-of", "2026-01-01")
+    old = invoke("compile", spec, "--segment", "lapsed", "--segment", "never_purchased", "--as-of", "2026-01-01")
     assert fresh.exit_code == 0 and old.exit_code == 0, old.output
     assert fresh.stdout == old.stdout and "deprecated" not in fresh.stderr
     assert "warning: --segment is deprecated" in old.stderr and "use --segments A,B" in old.stderr

@@ -39,6 +39,8 @@ def test_imports_graph_sees_function_level_and_relative_imports(edges):
     history session only when --snapshot is given), and the CLI package is in the graph."""
     assert "segrules.history.session" in edges["segrules.cli.run"]
     assert "segrules.api" in edges["segrules.cli.check"]
+    assert {"segrules.api", "segrules.errors", "segrules.run.connect"} <= edges["segrules"]  # LAZY tables
+    assert {"segrules.check.analyze", "segrules.spec.expressions"} <= edges["segrules.check"]
     assert {"segrules.cli", "segrules.cli.app", "segrules.cli.sync"} <= set(edges)
 
 

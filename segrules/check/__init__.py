@@ -7,17 +7,10 @@ The entry point is ``segrules.check.analyze.analyze``: ``segrules.check.analyze`
 
 from __future__ import annotations
 
+from ..lazy import lazy_exports
+
 __all__ = ["CheckedSpec", "parse_expressions", "resolve_schemas"]
 
 
-def __getattr__(name: str):
-    if name == "CheckedSpec":
-        from .analyze import CheckedSpec as value
-    elif name == "resolve_schemas":
-        from .schema import resolve_schemas as value
-    elif name == "parse_expressions":
-        from ..spec.expressions import parse_expressions as value
-    else:
-        raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
-    globals()[name] = value  # looked up once
-    return value
+LAZY = {"CheckedSpec": ".analyze", "resolve_schemas": ".schema", "parse_expressions": "..spec.expressions"}
+__getattr__ = lazy_exports(__name__, globals(), LAZY)

@@ -5,17 +5,10 @@ The names are imported when first used (PEP 562), so that the light modules of t
 
 from __future__ import annotations
 
+from ..lazy import lazy_exports
+
 __all__ = ["Plan", "compile_plan", "ExprCompiler"]
 
 
-def __getattr__(name: str):
-    if name == "Plan":
-        from .plan import Plan as value
-    elif name == "compile_plan":
-        from .plan import compile_plan as value
-    elif name == "ExprCompiler":
-        from .to_ibis import ExprCompiler as value
-    else:
-        raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
-    globals()[name] = value  # looked up once
-    return value
+LAZY = {"Plan": ".plan", "compile_plan": ".plan", "ExprCompiler": ".to_ibis"}
+__getattr__ = lazy_exports(__name__, globals(), LAZY)

@@ -5,15 +5,13 @@ it is called."""
 
 from __future__ import annotations
 
+from ..lazy import lazy_exports
+
 from .connect import connect, redact
 
 __all__ = ["connect", "redact", "SegmentCount", "counts", "counts_from_arrow", "materialize", "to_long"]
 
 
-def __getattr__(name: str):
-    if name not in ("SegmentCount", "counts", "counts_from_arrow", "materialize", "to_long"):
-        raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
-    from . import execute
-    value = getattr(execute, name)
-    globals()[name] = value  # looked up once
-    return value
+LAZY = {"SegmentCount": ".execute", "counts": ".execute", "counts_from_arrow": ".execute", "materialize": ".execute",
+        "to_long": ".execute"}
+__getattr__ = lazy_exports(__name__, globals(), LAZY)

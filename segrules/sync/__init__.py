@@ -7,21 +7,12 @@ checking a spec's ``syncs:`` section (:mod:`segrules.sync.config`) does not."""
 
 from __future__ import annotations
 
+from ..lazy import lazy_exports
+
 from .config import PlannedSync, plan_syncs
 
 __all__ = ["PlannedSync", "plan_syncs", "Outcome", "SyncRun", "SyncState", "SyncResult"]
 
 
-def __getattr__(name: str):
-    if name == "Outcome":
-        from .engine import Outcome as value
-    elif name == "SyncRun":
-        from .engine import SyncRun as value
-    elif name == "SyncState":
-        from .state import SyncState as value
-    elif name == "SyncResult":
-        from .session import SyncResult as value
-    else:
-        raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
-    globals()[name] = value  # looked up once
-    return value
+LAZY = {"Outcome": ".engine", "SyncRun": ".engine", "SyncState": ".state", "SyncResult": ".session"}
+__getattr__ = lazy_exports(__name__, globals(), LAZY)
