@@ -148,10 +148,10 @@ def test_cli_output_junit_one_shape_for_validate_and_test(tmp_path):
     assert validate.exit_code == 2
     tests = tmp_path / "lifecycle.yaml"
     tests.write_text(open("segment_specs/lifecycle.yaml", encoding="utf-8").read(), encoding="utf-8")
-    (tmp_path / "lifecycle.test.yaml").write_text(open("segment_specs/lifecycle.test.yaml", encoding="utf-8").read()
-                                          .replace("1: {in: [never_purchased], not_in: [new_customers, active,",
-                                                   "1: {in: [active, lapsed], not_in: [never_purchased, new_customers,"),
-                                          encoding="utf-8")  # case 1 now fails three expectations
+    cases = open("segment_specs/lifecycle.test.yaml", encoding="utf-8").read()
+    cases = cases.replace("1: {in: [never_purchased], not_in: [new_customers, active,",
+                          "1: {in: [active, lapsed], not_in: [never_purchased, new_customers,")
+    (tmp_path / "lifecycle.test.yaml").write_text(cases, encoding="utf-8")  # case 1 fails three expectations
     test = invoke("test", tests, "--format", "junit")
     assert test.exit_code == 1, test.output
     for xml in (validate.stdout, test.stdout):

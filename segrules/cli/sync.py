@@ -106,8 +106,9 @@ def sync_command(spec, db, names, dry_run, full_resync, as_of, params, state_url
     for o in result.outcomes:
         _details(o, samples=result.dry_run)
     if result.refused:
-        show_diagnostics(render(Diagnostic("SR820", f"max_removals refused {', '.join(o.sync for o in result.refused)}; "
-                                           "nothing was sent", hint="check the segment, or raise max_removals")))
+        refused = ", ".join(o.sync for o in result.refused)
+        show_diagnostics(render(Diagnostic("SR820", f"max_removals refused {refused}; nothing was sent",
+                                           hint="check the segment, or raise max_removals")))
     sys.exit(EXIT_OK if result.ok else EXIT_CHECK_FAILED)
 
 
