@@ -80,8 +80,12 @@ def main():
 
 
 def entry() -> None:
-    """The ``segrules`` console script.  The objects created by importing segrules and its
-    dependencies live as long as the process, so they are moved out of the garbage collector's
-    view (``gc.freeze``, again when the plugins are loaded: :func:`.registry.load_registry`)."""
+    """The ``segrules`` console script, one command per process. The objects created by importing
+    segrules and its dependencies live as long as the process, so they are moved out of the
+    garbage collector's view (``gc.freeze``) now and again once the plugins are loaded
+    (:func:`.registry.load_registry`): otherwise every full collection walks them again while the
+    plan is built."""
+    from .registry import FREEZE_IMPORTS
     gc.freeze()
+    FREEZE_IMPORTS["after_registry"] = True
     main()
