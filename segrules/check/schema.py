@@ -3,13 +3,14 @@
 from __future__ import annotations
 
 import difflib
-
-import ibis
+from typing import TYPE_CHECKING
 
 from ..diagnostics import Diagnostic
 from ..errors import BackendError, TypeCheckError
 from ..spec import SpecDocument
-from .types import dtype
+
+if TYPE_CHECKING:  # Ibis is imported by the functions that build schemas: did_you_mean needs none
+    import ibis
 
 
 def tables_used(doc: SpecDocument) -> dict[str, tuple]:
@@ -27,6 +28,10 @@ def did_you_mean(name: str, options) -> str | None:
 
 def schemas_from_block(doc: SpecDocument) -> dict[str, ibis.Schema]:
     """Parse the ``schema:`` block. Raises :class:`TypeCheckError` for unknown type names."""
+    import ibis
+
+    from .types import dtype
+
     diags: list[Diagnostic] = []
     out: dict[str, ibis.Schema] = {}
     for table, columns in (doc.model.schema_ or {}).items():
