@@ -14,25 +14,28 @@ from pathlib import Path
 from typing import Any, Iterable
 from zoneinfo import ZoneInfo
 
-import ibis
+import sys
+from typing import TYPE_CHECKING
 
-from .check import CheckedSpec, analyze, parse_expressions, resolve_schemas
-from .builtin import FUNCTIONS
+# Light imports only: what loading and checking a spec's syntax needs. The type checker and the
+# compiler (Ibis) are imported by the methods that use them, so `import segrules`, `--version`
+# and offline `validate` of a spec without a schema: block never import Ibis or Arrow.
 from .check import ranges
 from .check.overlaps import overlap_diagnostics
-from .compile import Plan, compile_plan
-from .compile.derived import apply_derived, check_derived, raw_segments
-from .compile.namespaces import NamespaceBuild, build_namespace
+from .compile.derived import check_derived
 from .diagnostics import Diagnostic, Severity, Span
 from .errors import SegrulesError, SpecError, TypeCheckError
-from .lang.ast import AGGREGATE_FUNCS, SEQUENCE_FUNCS
 from .lang.lexicon import duration_param
+from .lang.reserved import RESERVED_FUNCTIONS
 from .plugin import Registry, ValidationContext, build_registry
 from .run import connect
 from .spec import SpecDocument, parse_spec, read_spec
+from .spec.expressions import parse_expressions
 from .sync.config import sync_diagnostics
 
-RESERVED_FUNCTIONS = tuple(FUNCTIONS) + AGGREGATE_FUNCS + SEQUENCE_FUNCS + ("segment", "date", "timestamp")
+if TYPE_CHECKING:
+    from .check.analyze import CheckedSpec
+    from .compile.namespaces import NamespaceBuild
 
 
 def default_registry(plugins: Iterable[object] = (), load_entrypoints: bool = True) -> Registry:
@@ -159,7 +162,8 @@ class Spec:
     def now(self, as_of=None) -> datetime:
         """``now`` for ``as_of`` as a naive wall-clock time in the spec's time zone. An Ibis
         timestamp parameter (``ibis.param``) is kept as it is: one plan, run at many times."""
-        if isinstance(as_of, ibis.Expr):
+        ibis = sys.modules.get("ibis")  # an Ibis expression exists only once Ibis is imported
+        if ibis is not None and isinstance(as_of, ibis.Expr):
             return as_of
         return parse_as_of(as_of, self.model.timezone)
 
@@ -170,6 +174,9 @@ class Spec:
     # -- stages ------------------------------------------------------------------------
     def check(self, con=None) -> CheckedSpec:
         """Resolve and type-check against ``con``'s tables (or the ``schema:`` block)."""
+        from .check.analyze import analyze
+        from .check.schema import resolve_schemas
+
         cache_key = id(con)
         cached = self._checked.get(cache_key)
         if cached is not None and cached[0] is con:
@@ -199,6 +206,9 @@ class Spec:
         unbound (from the ``schema:`` block), for SQL generation and offline checks.
         ``derived=False``: each segment's own rule, without the plugins' output rewrites.
         ``dialect`` (default: ``con``'s backend) picks the faster built-ins some backends have."""
+        from .compile.derived import apply_derived, raw_segments
+        from .compile.plan import compile_plan
+
         checked = self.check(con)
         tables, now, values = self.tables(con, checked), self.now(as_of), self.params(params)
         dialect = dialect or getattr(con, "name", None)
@@ -219,12 +229,16 @@ class Spec:
         read = cached[2] if cached is not None and cached[0] is con and cached[1] is checked else {}
         names = {m.entity.table, *(s.table for s in m.sources.values())}
         if con is None:
+            import ibis
             return {table: ibis.table(checked.schemas[table], name=table) for table in names}
         return {table: read[table] if table in read else con.table(table) for table in names}
 
     def namespace(self, con, name: str, *, as_of=None, params: dict[str, Any] | None = None):
         """All values of the plugin namespace ``name`` (``rfm``) as an Ibis table: the key and one
         column per value, at most one row per entity (as the plan joins it)."""
+        from .compile.namespaces import build_namespace
+        from .compile.plan import Plan
+
         checked = self.check(con)
         if name not in checked.namespaces:
             raise SpecError(f"the spec does not switch on the {name}.* values", code="SR313")
@@ -237,6 +251,9 @@ class Spec:
         """What a plugin command computes a section's analysis with: the checked spec, the tables
         as of ``as_of`` and the section's source and entity expressions compiled (the context an
         ``EntityFunctionDef.build`` gets, without an entry)."""
+        from .compile.namespaces import NamespaceBuild
+        from .compile.plan import Plan
+
         checked = self.check(con)
         config = self.section(section)
         if config is None:
@@ -251,8 +268,24 @@ class Spec:
         return self.compile(con, as_of=as_of, params=params, segments=segments, features=features,
                             derived=derived)
 
+    def sync(self, con, *, syncs: list[str] | None = None, state=None, as_of=None,
+             params: dict[str, Any] | None = None, dry_run: bool = False, full_resync: bool = False,
+             lock_timeout: float | str = 0.0, progress=None, env=None):
+        """Sync the audiences of the spec's ``syncs:`` section (``syncs``: these by name, default
+        all) from ``con``'s tables to their destinations; what ``segrules sync`` runs. Only what
+        changed since each destination last acknowledged is sent; ``state`` is the state store
+        (a DuckDB file or Ibis URL[#schema], default ``.segrules/state.duckdb``). A dry run, or a
+        run ``max_removals`` refused, sends nothing. Returns a
+        :class:`~segrules.sync.session.SyncResult`; see docs/sync.md. ``env``: where ``${NAME}``
+        secrets are read (default: the process environment)."""
+        from .sync.session import run_syncs  # the engine (Arrow, HTTP clients) only when syncing
+        return run_syncs(self, con, syncs=syncs, state=state, as_of=as_of, params=params, dry_run=dry_run,
+                         full_resync=full_resync, lock_timeout=lock_timeout, progress=progress, env=env)
+
     def to_sql(self, dialect: str = "duckdb", *, con=None, segments: list[str] | None = None,
                as_of=None, params: dict[str, Any] | None = None) -> str:
+        import ibis
+
         expr = self.compile(con, as_of=as_of, params=params, segments=segments, dialect=dialect)
         return str(ibis.to_sql(expr, dialect=dialect))
 

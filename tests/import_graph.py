@@ -1,7 +1,9 @@
 """The import graph of the ``segrules`` package, read from the source with ``ast`` (nothing is
 imported): every ``import`` statement, at module level or inside a function, is an edge — a
 function-level import still runs, and two modules that reach for each other that way are one
-module in two files. The one exception: imports under ``if TYPE_CHECKING:``, which never run."""
+module in two files. The one exception: imports under ``if TYPE_CHECKING:``, which never run.
+A package's lazy exports (a module-level ``LAZY = {name: ".module"}``, segrules/lazy.py) are
+imports of those modules too."""
 
 from __future__ import annotations
 
@@ -42,6 +44,11 @@ def imports(module: str, path: Path, modules: dict[str, Path]) -> set[str]:
     tree = ast.parse(path.read_text(encoding="utf-8"), str(path))
     is_package = path.name == "__init__.py"
     for node in _executed(tree):
+        if _is_lazy_table(node):
+            for value in node.value.values:
+                dots = len(value.value) - len(value.value.lstrip("."))
+                found.add(_absolute(module, is_package, dots, value.value[dots:]))
+            continue
         if isinstance(node, ast.Import):
             targets = [alias.name for alias in node.names]
         elif isinstance(node, ast.ImportFrom):
@@ -56,6 +63,12 @@ def imports(module: str, path: Path, modules: dict[str, Path]) -> set[str]:
             if target and target != module:
                 found.add(target)
     return found
+
+
+def _is_lazy_table(node: ast.AST) -> bool:
+    return (isinstance(node, ast.Assign) and [getattr(t, "id", None) for t in node.targets] == ["LAZY"]
+            and isinstance(node.value, ast.Dict)
+            and all(isinstance(v, ast.Constant) and isinstance(v.value, str) for v in node.value.values))
 
 
 def _type_checking(node: ast.AST) -> bool:

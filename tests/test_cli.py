@@ -63,9 +63,11 @@ def test_cli_validate_github_annotations(bad_spec):
 
 def test_cli_validate_junit(bad_spec):
     result = invoke("validate", bad_spec, "--format", "junit")
-    suite = ET.fromstring(result.stdout.split("?>", 1)[1])
-    assert suite.get("failures") == "1"
-    assert len(suite.findall(".//failure")) == 2
+    suites = ET.fromstring(result.stdout.split("?>", 1)[1])
+    assert suites.tag == "testsuites" and suites.get("failures") == "1" and suites.get("tests") == "1"
+    [case] = suites.findall("./testsuite/testcase")
+    [failure] = case.findall("failure")  # every error of the spec in its one failure
+    assert failure.text.count("error[SR") == 2 and set(failure.get("type").split(",")) >= {"SR401"}
 
 
 def test_cli_validate_without_schema_still_checks_syntax(tmp_path):
@@ -104,7 +106,7 @@ def test_cli_run_prints_counts(shop):
 def test_cli_run_out_long_and_wide(shop, tmp_path):
     long_path, wide_path = tmp_path / "long.parquet", tmp_path / "wide.parquet"
     assert invoke("run", SPEC, "--db", shop, "--out", str(long_path)).exit_code == 0
-    assert invoke("run", SPEC, "--db", shop, "--out", str(wide_path), "--format", "wide").exit_code == 0
+    assert invoke("run", SPEC, "--db", shop, "--out", str(wide_path), "--layout", "wide").exit_code == 0
     long, wide = pq.read_table(long_path), pq.read_table(wide_path)
     assert long.column_names == ["segment", "customer_id"]
     assert wide.num_rows == 500 and "ltv" in wide.column_names

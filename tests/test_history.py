@@ -294,10 +294,10 @@ def test_history_plan_reports_removed_segments(shop, tmp_path):
 
 # --- backfill ---------------------------------------------------------------------------------------------
 def test_history_backfill_90_days_of_the_demo_shop(shop, tmp_path, monkeypatch):
-    import segrules.api as api_module  # backfill compiles through Spec.compile
+    import segrules.compile.plan as plan_module  # backfill compiles through Spec.compile, which calls it
     compiled = []
-    real = api_module.compile_plan
-    monkeypatch.setattr(api_module, "compile_plan", lambda *a, **k: compiled.append(1) or real(*a, **k))
+    real = plan_module.compile_plan
+    monkeypatch.setattr(plan_module, "compile_plan", lambda *a, **k: compiled.append(1) or real(*a, **k))
     state = tmp_path / "state.duckdb"
     result = cli("backfill", SPEC, "--db", shop, "--from", "2026-07-03", "--to", "2026-09-30", "--every", "1d",
                  "--state", state)

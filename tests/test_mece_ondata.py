@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import json
 import os
+import re
 from datetime import datetime
 from itertools import combinations
 from pathlib import Path
@@ -76,6 +77,10 @@ def test_mece_on_data_lifecycle_holds(shop):
     assert sum(report["taxonomies"][0]["sizes"].values()) == ref["universe"]
 
 
+def codes_count(report, code: str) -> int:
+    return sum(d["code"] == code for t in report["taxonomies"] for d in t["diagnostics"])
+
+
 def test_mece_on_data_violations_exit_1(shop):
     result = _invoke("mece", NOT_MECE, "--db", shop, "--as-of", AS_OF, "--format", "json")
     assert result.exit_code == 1, result.stderr
@@ -90,7 +95,10 @@ def test_mece_on_data_violations_exit_1(shop):
     github = _invoke("mece", NOT_MECE, "--db", shop, "--as-of", AS_OF, "--format", "github").stdout
     assert "::error file=" in github and "title=MECE120" in github
     spec_lines = NOT_MECE.read_text().splitlines()
-    lines = {int(x.split("line=")[1].split(",")[0]) for x in github.splitlines()}
+    findings = github.splitlines()  # one annotation per finding, the other places named in its message
+    assert len([x for x in findings if "title=MECE120" in x]) == codes_count(report, "MECE120")
+    lines = {int(x.split("line=")[1].split(",")[0]) for x in findings}
+    lines |= {int(n) for x in findings if "(also: " in x for n in re.findall(r":(\d+):\d+[,)]", x.split("(also: ")[1])}
     assert any(spec_lines[n - 1].strip().startswith("segments:") for n in lines)
     assert any(spec_lines[n - 1].strip().startswith("where: signup_at") for n in lines)
     junit = _invoke("mece", NOT_MECE, "--db", shop, "--as-of", AS_OF, "--format", "junit").stdout

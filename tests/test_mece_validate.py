@@ -4,6 +4,7 @@ diagnostics, exit codes (1 a check failed, 2 invalid) and CI formats."""
 from __future__ import annotations
 
 import json
+import re
 from pathlib import Path
 
 import pytest
@@ -152,11 +153,14 @@ def test_mece_validate_exit_codes_and_formats(tmp_path):
     assert github.exit_code == 1
     lines = [ln for ln in github.output.splitlines() if "title=MECE110" in ln and "not exclusive" in ln]
     text = NOT_MECE.read_text().splitlines()
-    annotated = {text[int(ln.split("line=")[1].split(",")[0]) - 2].strip().rstrip(":") for ln in lines}  # where: lines
-    assert annotated == {"new_customers", "active", "lapsed", "never_purchased"}
     payload = json.loads(_invoke("validate", NOT_MECE, "--format", "json").output)
     mece = [d for d in payload["files"][0]["diagnostics"] if d["code"] == "MECE110"]
     assert mece and all(d["check"] and d["related"] for d in mece)
+    assert len(lines) == len(mece)  # one annotation per finding; the other segment is named in it
+    numbers = [int(ln.split("line=")[1].split(",")[0]) for ln in lines]
+    numbers += [int(n) for ln in lines for n in re.findall(r":(\d+):\d+[,)]", ln.split("(also: ")[1])]
+    annotated = {text[n - 2].strip().rstrip(":") for n in numbers}  # the where: lines, under the names
+    assert annotated == {"new_customers", "active", "lapsed", "never_purchased"}
     junit = _invoke("validate", NOT_MECE, "--format", "junit").output
     assert "<failure" in junit and "MECE111" in junit
 

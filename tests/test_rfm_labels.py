@@ -15,7 +15,7 @@ import segrules
 from segrules.cli import main
 from segrules.demo import write_demo_data
 from segrules.errors import SegrulesError
-from segrules_rfm.labels import IBIS, PYTHON, default_label_map, evaluate
+from segrules_rfm.labels import PYTHON, default_label_map, evaluate, ibis_ops
 
 from helpers import HEAD, SCHEMA
 from rfm_reference import grid_label
@@ -150,7 +150,7 @@ def test_rfm_label_rules_evaluate_alike_in_python_and_in_the_database(text):
         want = [evaluate(node, dict(zip("rfm", c)), PYTHON) for c in combos]
     except (ZeroDivisionError, ValueError):
         assume(False)  # a rule that divides by zero is RFM112, never run
-    expr = evaluate(node, {"r": table.r, "f": table.f, "m": table.m}, IBIS)
+    expr = evaluate(node, {"r": table.r, "f": table.f, "m": table.m}, ibis_ops())
     got = ibis.duckdb.connect().execute(table.select(x=expr)).x.tolist()
     assert got == want
 

@@ -11,8 +11,22 @@ from segrules.plugin import EntityFunctionDef, SpecSection, Validator, hookimpl
 
 from .checks import cohort_diagnostics, experiment_diagnostics
 from .config import COHORTS, EXPERIMENTS, Cohort, Experiment, cohort_expressions, experiment_expressions
-from .experiments import build_variant
-from .retention import build_cohort, build_retained
+
+
+# The builders compile with Ibis: imported when a plan builds the values, not when the plugin loads.
+def build_cohort(ctx):
+    from .retention import build_cohort
+    return build_cohort(ctx)
+
+
+def build_retained(ctx):
+    from .retention import build_retained
+    return build_retained(ctx)
+
+
+def build_variant(ctx):
+    from .experiments import build_variant
+    return build_variant(ctx)
 
 
 def _entries(config):

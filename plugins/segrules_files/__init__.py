@@ -10,12 +10,14 @@ from __future__ import annotations
 
 from datetime import datetime, timezone
 from pathlib import Path
-
-import pyarrow as pa
+from typing import TYPE_CHECKING
 
 from pydantic import BaseModel, ConfigDict, Field
 
 from segrules.plugin import DestinationDef, Limits, SinkDef, SinkResult, SyncContext, atomic_write, hookimpl
+
+if TYPE_CHECKING:  # Arrow is imported when a file is written, not when the plugin loads
+    import pyarrow as pa
 
 
 def _write(table: pa.Table, target: str, writer) -> SinkResult:

@@ -9,7 +9,6 @@ from __future__ import annotations
 
 from segrules.plugin import NamespaceDef, SourceExpression, SpecSection, Validator, ValueField, hookimpl
 
-from .build import build_rfm
 from .checks import SECTION, label_values, section_diagnostics
 from .config import RfmConfig
 
@@ -47,6 +46,11 @@ def rfm_expressions(config: RfmConfig) -> list[SourceExpression]:
 @hookimpl
 def register_spec_sections():
     return [SpecSection(SECTION, RfmConfig, doc="RFM scores and labels: switches on the rfm.* values.")]
+
+
+def build_rfm(ctx):
+    from .build import build_rfm  # Ibis: imported when a plan builds the values, not when the plugin loads
+    return build_rfm(ctx)
 
 
 @hookimpl

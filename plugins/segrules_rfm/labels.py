@@ -18,7 +18,6 @@ from decimal import Decimal
 from functools import lru_cache
 from importlib import resources
 
-import ibis
 import yaml
 
 from segrules.plugin import Diagnostic, ExprSyntaxError, SourceMap, Span, ast, parse_expr
@@ -64,8 +63,10 @@ class LabelMap:
     def expression(self, r, f, m, otherwise: str):
         """The label as an Ibis expression over the score columns; ``otherwise`` when no rule
         holds (null scores: entities without a qualifying transaction)."""
+        import ibis
+
         scores = {"r": r, "f": f, "m": m}
-        cases = [(evaluate(rule.node, scores, IBIS), rule.label) for rule in self.rules]
+        cases = [(evaluate(rule.node, scores, ibis_ops()), rule.label) for rule in self.rules]
         return ibis.cases(*cases, else_=ibis.literal(otherwise))
 
 
@@ -82,8 +83,13 @@ class Ops:
 
 PYTHON = Ops(literal=lambda v: v, and_=lambda a, b: a and b, or_=lambda a, b: a or b,
              not_=lambda a: not a, isin=lambda x, items: x in items, between=lambda x, lo, hi: lo <= x <= hi)
-IBIS = Ops(literal=ibis.literal, and_=operator.and_, or_=operator.or_, not_=operator.invert,
-           isin=lambda x, items: x.isin(items), between=lambda x, lo, hi: x.between(lo, hi))
+
+
+def ibis_ops() -> Ops:
+    """The operations over Ibis columns (Ibis imported here: checking labels does not need it)."""
+    import ibis
+    return Ops(literal=ibis.literal, and_=operator.and_, or_=operator.or_, not_=operator.invert,
+               isin=lambda x, items: x.isin(items), between=lambda x, lo, hi: x.between(lo, hi))
 
 
 class RuleError(Exception):
@@ -93,7 +99,7 @@ class RuleError(Exception):
 
 
 def evaluate(node: ast.Node, scores: dict, ops: Ops):
-    """The value of a label rule for ``scores`` (Python numbers, or Ibis columns with ``IBIS``)."""
+    """The value of a label rule for ``scores`` (Python numbers, or Ibis columns with :func:`ibis_ops`)."""
     def ev(n):
         return evaluate(n, scores, ops)
 

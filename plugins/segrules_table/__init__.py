@@ -10,12 +10,15 @@ from __future__ import annotations
 
 from contextlib import contextmanager
 
-import ibis
-import pyarrow as pa
+from typing import TYPE_CHECKING
+
 from pydantic import BaseModel, ConfigDict, Field
 
 from segrules import connect
 from segrules.plugin import DestinationDef, Limits, SinkError, SyncContext, hookimpl, redact
+
+if TYPE_CHECKING:  # Ibis and Arrow are imported when a sync writes, not when the plugin loads
+    import pyarrow as pa
 
 
 class TableOptions(BaseModel):
@@ -52,6 +55,9 @@ class TableClient:
         self.con = connect(options.db, must_exist=False)
 
     def write_snapshot(self, audience: pa.Table, changes: pa.Table) -> None:
+        import ibis
+        import pyarrow as pa
+
         o = self.options
         try:
             with transaction(self.con):

@@ -12,10 +12,9 @@ import ibis.expr.datatypes as dt
 from ..diagnostics import Diagnostic, Severity
 from ..errors import ExprSyntaxError, TypeCheckError, raise_if_errors
 from ..lang import ast as a
-from ..lang.parser import parse_expr
-from ..lang.positions import SourceMap
 from ..plugin.types import EntityFunctionDef, FunctionDef, NamespaceDef, SourceExpression, ValueField
 from ..spec import SpecDocument, SpecModel
+from ..spec.expressions import parse_at, parse_expressions
 from .entity_values import ENTITY_NAMESPACE, ranks_read_by_aggregates
 from .cycles import Ref, find_cycles, too_long_chains, topological_order
 from .schema import did_you_mean
@@ -80,33 +79,6 @@ class CheckedSpec:
                 wanted.add(ref)
                 todo.extend(target for target, _ in self.deps.get(ref, ()))
         return [r for r in self.order if r in wanted]
-
-
-def _parse_at(doc: SpecDocument, text: str, path: Path, diags: list[Diagnostic]) -> a.Node | None:
-    """Parse the expression ``text`` found at ``path`` of the spec; syntax errors go to ``diags``."""
-    span = doc.index.value_span(path)
-    assert span is not None, path  # the document's root has a position: every path falls back to it
-    segs = doc.index.segments(path) or ((0, span.line, span.column),)
-    try:
-        return parse_expr(text, source_map=SourceMap(doc.path, segs))
-    except ExprSyntaxError as exc:
-        diags.extend(exc.diagnostics)
-        return None
-
-
-def parse_expressions(doc: SpecDocument) -> tuple[dict[str, a.Node], dict[str, a.Node], list[Diagnostic]]:
-    features: dict[str, a.Node] = {}
-    segments: dict[str, a.Node] = {}
-    diags: list[Diagnostic] = []
-    for name, text in doc.model.features.items():
-        node = _parse_at(doc, text, ("features", name), diags)
-        if node is not None:
-            features[name] = node
-    for name, seg in doc.model.segments.items():
-        node = _parse_at(doc, seg.where, ("segments", name, "where"), diags)
-        if node is not None:
-            segments[name] = node
-    return features, segments, diags
 
 
 def _structure(doc: SpecDocument, schemas: dict[str, ibis.Schema]) -> list[Diagnostic]:
@@ -207,7 +179,7 @@ def _source_expressions(doc: SpecDocument, checker: TypeChecker, owners: Iterabl
                     "SR302", f"unknown source {se.source!r}", doc.index.value_span(se.source_path or se.path),
                     hint=did_you_mean(se.source, checker.env.sources)))
                 continue
-            node = _parse_at(doc, se.text, se.path, syntax)
+            node = parse_at(doc, se.text, se.path, syntax)
             if node is None:
                 continue
             saved, checker.refs, checker.section = checker.refs, [], owner

@@ -12,8 +12,6 @@ from dataclasses import dataclass
 from decimal import Decimal
 from typing import TYPE_CHECKING, TypeAlias
 
-import ibis.expr.datatypes as dt
-
 from ..lang import ast as a
 from ..lang.unparse import unparse
 from ..plugin.types import EntityFunctionDef
@@ -21,6 +19,8 @@ from .schema import did_you_mean
 from .types import describe, dtype, matches_category
 
 if TYPE_CHECKING:
+    import ibis.expr.datatypes as dt
+
     from .typecheck import Scope, TypeChecker
 
 # The literal nodes an argument may be, with the Python value it stands for.

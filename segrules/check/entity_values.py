@@ -13,14 +13,14 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Mapping
 
-import ibis.expr.datatypes as dt
-
 from ..builtin import FUNCTIONS
 from ..diagnostics import Diagnostic
 from ..lang import ast as a
 from .schema import did_you_mean
 
 if TYPE_CHECKING:
+    import ibis.expr.datatypes as dt
+
     from .cycles import Ref
     from .typecheck import Binding, Scope, TypeChecker
 

@@ -3,17 +3,17 @@
 from __future__ import annotations
 
 import difflib
-from typing import Iterable
-
-import ibis
-import ibis.expr.datatypes as dt
-import ibis.expr.types as ir
-from ibis.backends import BaseBackend
+from typing import TYPE_CHECKING, Iterable
 
 from ..diagnostics import Diagnostic
 from ..errors import BackendError, TypeCheckError
 from ..spec import SpecDocument
-from .types import dtype
+
+if TYPE_CHECKING:  # Ibis is imported by the functions that build schemas: did_you_mean needs none
+    import ibis
+    import ibis.expr.datatypes as dt
+    import ibis.expr.types as ir
+    from ibis.backends import BaseBackend
 
 
 def tables_used(doc: SpecDocument) -> dict[str, tuple[str, ...]]:
@@ -31,6 +31,10 @@ def did_you_mean(name: str, options: Iterable[str]) -> str | None:
 
 def schemas_from_block(doc: SpecDocument) -> dict[str, ibis.Schema]:
     """Parse the ``schema:`` block. Raises :class:`TypeCheckError` for unknown type names."""
+    import ibis
+
+    from .types import dtype
+
     diags: list[Diagnostic] = []
     out: dict[str, ibis.Schema] = {}
     for table, columns in (doc.model.schema_ or {}).items():

@@ -1,5 +1,5 @@
 """``python -m segrules.cli``."""
 
-from .app import entry
+from . import entry
 
 entry()

@@ -12,7 +12,6 @@ import click
 from .. import __version__
 from ..diagnostics import Diagnostic, Severity, render
 from ..errors import SegrulesError
-from .console import show_diagnostics, user_errors
 
 # command name -> "module:attribute" inside this package: one module per command group
 BUILTIN = {
@@ -45,6 +44,7 @@ class SegrulesGroup(click.Group):
         if getattr(self, "_loaded", False):
             return
         self._loaded = True
+        from .console import show_diagnostics
         from .registry import load_registry
         try:
             registry = load_registry()
@@ -70,6 +70,7 @@ class SegrulesGroup(click.Group):
         current folder) as its option defaults (click's ``default_map``)."""
         name, command, rest = super().resolve_command(ctx, args)
         if command is not None:
+            from .console import user_errors
             with user_errors():
                 from ..project import load_project
                 project = load_project()
@@ -95,8 +96,12 @@ def main():
 
 
 def entry() -> None:
-    """The ``segrules`` console script.  The objects created by importing segrules and its
-    dependencies live as long as the process, so they are moved out of the garbage collector's
-    view (``gc.freeze``, again when the plugins are loaded: :func:`.registry.load_registry`)."""
+    """The ``segrules`` console script, one command per process. The objects created by importing
+    segrules and its dependencies live as long as the process, so they are moved out of the
+    garbage collector's view (``gc.freeze``) now and again once the plugins are loaded
+    (:func:`.registry.load_registry`): otherwise every full collection walks them again while the
+    plan is built."""
+    from .registry import FREEZE_IMPORTS
     gc.freeze()
+    FREEZE_IMPORTS["after_registry"] = True
     main()

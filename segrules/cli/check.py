@@ -9,7 +9,7 @@ import click
 from ..diagnostics import Severity, exit_code, render
 from ..errors import SegrulesError
 from ..formats import FORMATS, format_github, format_json, format_junit
-from .console import EXIT_OK, out, show_diagnostics, user_errors
+from .console import EXIT_OK, show_diagnostics, user_errors
 from .options import spec_options
 from .registry import load_registry
 
@@ -66,9 +66,9 @@ def validate(specs, select, project, target, db, fmt, strict, list_segments, use
             n_err = sum(d.is_error for d in diags)
             n_warn = sum(d.severity is Severity.WARNING for d in diags)
             code = exit_code(diags, strict)
-            status = {0: "[green]valid[/green]", 1: "[red]check failed[/red]", 2: "[red]invalid[/red]"}[code]
-            out.print(f"{path}: {status} ({n_err} error{'s' * (n_err != 1)}, "
-                      f"{n_warn} warning{'s' * (n_warn != 1)})")
+            status = click.style(*{0: ("valid", "green"), 1: ("check failed", "red"), 2: ("invalid", "red")}[code])
+            click.echo(f"{path}: {status} ({n_err} error{'s' * (n_err != 1)}, "
+                       f"{n_warn} warning{'s' * (n_warn != 1)})")
             if list_segments and item.spec is not None:
                 click.echo(segment_list(item.spec, item.segments))
     sys.exit(max((exit_code(ds, strict) for ds in results.values()), default=EXIT_OK))

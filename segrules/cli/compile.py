@@ -7,19 +7,20 @@ import click
 from ..errors import SpecError
 from ..params import parse_params
 from .console import user_errors
-from .options import as_of_option, param_option, spec_options
+from .options import as_of_option, param_option, renamed_option, segments_option, spec_options, split_names
 from .registry import load_registry
 
 
 @click.command("compile")
 @spec_options("spec")
-@click.option("--segment", "segments", multiple=True, metavar="NAME", help="Only this segment (repeatable).")
+@segments_option
+@renamed_option("--segment", "--segments A,B", "segment", multiple=True, metavar="NAME")
 @click.option("--dialect", default="duckdb", show_default=True,
               help="SQL dialect: duckdb, postgres, snowflake, bigquery, trino, spark, ... (any sqlglot dialect).")
 @click.option("--db", metavar="URL", help="Read table schemas from this database instead of the schema: block.")
 @as_of_option
 @param_option
-def compile_command(specs, select, project, target, segments, dialect, db, as_of, params):
+def compile_command(specs, select, project, target, segments, segment, dialect, db, as_of, params):
     """Print the SQL of the spec's single query plan. SPEC: a spec file; none: the one spec of
     the project that --select picks (its selected segments)."""
     import sqlglot
@@ -37,6 +38,6 @@ def compile_command(specs, select, project, target, segments, dialect, db, as_of
             sqlglot.Dialect.get_or_raise(dialect)
         except ValueError as exc:  # sqlglot: unknown dialect
             raise SpecError(f"--dialect {dialect}: {exc}", code="SR111") from None
-        sql = item.spec.to_sql(dialect, con=con, segments=list(segments) or item.segments, as_of=as_of,
-                               params=parse_params(params))
+        names = [*(split_names(segments) or []), *segment] or item.segments
+        sql = item.spec.to_sql(dialect, con=con, segments=names, as_of=as_of, params=parse_params(params))
     click.echo(sql)

@@ -45,11 +45,49 @@ def lock_timeout_option(what: str = "snapshot of the spec"):
 
 def split_names(value: str | None, option: str = "--segments") -> list[str] | None:
     """``A,B`` -> ``["A", "B"]``; None when the option is not given; SR112 when it names nothing
-    (``--segments ,,,``)."""
+    (``--segments ,,,``). Every option naming several things takes this list form."""
     if value is None:
         return None
     names = [n.strip() for n in value.split(",") if n.strip()]
     if not names:
-        raise SpecError(f"{option} {value!r}: no segment names (give them comma-separated, e.g. "
+        what = "sync" if option == "--sync" else "segment"
+        raise SpecError(f"{option} {value!r}: no {what} names (give them comma-separated, e.g. "
                         f"{option} vip,churned)", code="SR112")
     return names
+
+
+segments_option = click.option("--segments", metavar="A,B", help="Only these segments (comma-separated).")
+
+# --- renamed options: the old spelling works for one more release, with a warning on stderr ---------
+RENAMED_IN = "0.2"  # the release that drops the old spellings
+
+
+def warn_renamed(old: str, new: str) -> None:
+    """The one warning a renamed option or value prints (stderr; the command goes on)."""
+    click.echo(f"warning: {old} is deprecated and goes away in segrules {RENAMED_IN}; use {new}", err=True)
+
+
+def renamed_option(old: str, new: str, name: str, **kwargs):
+    """The old spelling ``old`` of the option now called ``new``: hidden from ``--help``, still
+    accepted; using it prints :func:`warn_renamed`."""
+    def warn(ctx, param, value):
+        if value not in (None, (), False):
+            warn_renamed(old, new)
+        return value
+    return click.option(old, name, hidden=True, callback=warn, expose_value=True, **kwargs)
+
+
+class FormatChoice(click.Choice):
+    """``--format``: the output format (``choices``); ``renamed`` maps a value the option took
+    before it meant the output format to its new spelling (``run --format wide`` -> ``--layout
+    wide``): still accepted, with :func:`warn_renamed`."""
+
+    def __init__(self, choices, renamed: dict[str, str] | None = None):
+        super().__init__(list(choices))
+        self.renamed = dict(renamed or {})
+
+    def convert(self, value, param, ctx):
+        if value in self.renamed:
+            warn_renamed(f"--format {value}", self.renamed[value])
+            return value
+        return super().convert(value, param, ctx)

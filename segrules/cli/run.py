@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 from contextlib import ExitStack
 
 import click
@@ -9,8 +10,8 @@ import click
 from ..errors import SpecError
 from ..params import parse_params
 from .console import err, out, user_errors
-from .options import apply_limit, as_of_option, limit_option, lock_timeout_option, param_option, \
-    project_option, spec_options, split_names, state_option, target_option
+from .options import FormatChoice, apply_limit, as_of_option, limit_option, lock_timeout_option, param_option, \
+    project_option, segments_option, spec_options, split_names, state_option, target_option
 from .registry import load_registry, sink_for
 
 
@@ -20,22 +21,30 @@ from .registry import load_registry, sink_for
               "target in segrules.yml.")
 @as_of_option
 @param_option
-@click.option("--segments", metavar="A,B", help="Only these segments (comma-separated).")
+@segments_option
 @click.option("--out", "out_path", metavar="FILE", help="Write the membership to FILE (.parquet or .csv).")
-@click.option("--format", "layout", type=click.Choice(["long", "wide"]), default="long", show_default=True,
+@click.option("--layout", type=click.Choice(["long", "wide"]), default="long", show_default=True,
               help="--out layout: long = one row per (segment, key); wide = one row per entity with a "
               "boolean per segment and the features.")
+@click.option("--format", "fmt", type=FormatChoice(["text", "json"], renamed={"long": "--layout long",
+                                                                             "wide": "--layout wide"}),
+              default="text", show_default=True, metavar="[text|json]",
+              help="Output format: text (tables), or json (per spec: the counts, universe, output file and "
+              "snapshot; a list when several specs run).")
 @click.option("--snapshot", is_flag=True, help="Store the membership in the state store's history (run id, "
               "spec hash, as-of, counts; see `segrules changes`).")
 @state_option(" for --snapshot")
 @lock_timeout_option()
-def run(specs, select, project, target, db, as_of, params, segments, out_path, layout, snapshot, state_url,
+def run(specs, select, project, target, db, as_of, params, segments, out_path, layout, fmt, snapshot, state_url,
         lock_timeout):
     """Evaluate every segment; print members and share of the universe per segment, with their
     tags and owners. SPECS: files, folders or globs; none: the project's specs (segrules.yml),
     each on its target's database. With --snapshot, one snapshot of a spec runs at a time (see
     --lock-timeout)."""
     from ..project.options import database, note, selection
+    if fmt in ("long", "wide"):  # the old spelling of --layout (warned about by FormatChoice)
+        layout, fmt = fmt, "text"
+    payloads = []
     with user_errors():
         registry = load_registry()
         chosen = selection(specs, select, project, registry=registry)
@@ -51,8 +60,15 @@ def run(specs, select, project, target, db, as_of, params, segments, out_path, l
                 note(f"{item.path}: skipped, target {where.target!r} has no database")
                 continue
             names = split_names(segments) or item.segments
-            _run_spec(item.spec, registry, where.required(item), where.as_of, parse_params(params), names,
-                      out_path, layout, snapshot, state_url, lock_timeout)
+            spec, as_of_time, result, written, stored = _run_spec(
+                item.spec, registry, where.required(item), where.as_of, parse_params(params), names, out_path,
+                layout, snapshot, state_url, lock_timeout)
+            if fmt == "json":
+                payloads.append(run_payload(spec, as_of_time, result, written, layout, stored))
+            else:
+                _print_run(spec, as_of_time, result, written, layout, stored)
+    if fmt == "json":
+        click.echo(json.dumps(payloads[0] if len(payloads) == 1 else payloads, indent=2))
 
 
 def _run_spec(loaded, registry, db, as_of, params, names, out_path, layout, snapshot, state_url, lock_timeout):
@@ -73,6 +89,7 @@ def _run_spec(loaded, registry, db, as_of, params, names, out_path, layout, snap
         wide = loaded.evaluate(con, as_of=as_of_time, params=params, segments=names,
                                features=True if names is None else [])
         names = names or loaded.segments
+        written = None
         with err.status(f"Evaluating {len(names)} segments as of {as_of_time:%Y-%m-%d %H:%M:%S}…"):
             if sink is None and not snapshot:
                 result = counts(wide, names)
@@ -82,20 +99,39 @@ def _run_spec(loaded, registry, db, as_of, params, names, out_path, layout, snap
             if sink is not None:
                 data = to_long(table, loaded.key, names) if layout == "long" else table
                 written = sink.write(data, out_path, {})
-        out.print(counts_table(loaded, result, as_of_time))
-        if result:
-            out.print(f"universe: {result[0].universe:,} {loaded.model.entity.table}")
-        if sink is not None:
-            out.print(f"wrote {written.rows:,} rows ({layout}) to {written.target}")
+        stored = None
         if snapshot:
             from ..history.session import store_snapshot
             stored = store_snapshot(loaded, table, as_of_time, state_url)
-            line = (f"snapshot {stored.run.run_id} (#{stored.run.seq}) stored in {stored.location} "
-                    f"(+{stored.entered:,} entered, −{stored.exited:,} exited)")
-            if stored.cleaned:
-                line += (f"; removed the rows of {len(stored.cleaned)} run(s) killed before they committed: "
-                         f"{', '.join(stored.cleaned)}")
-            out.print(line)
+    return loaded, as_of_time, result, written, stored
+
+
+def run_payload(spec, as_of, result, written, layout: str, stored) -> dict:
+    """``run --format json``: what the text output shows, as data."""
+    return {
+        "spec": spec.name, "path": spec.path, "as_of": as_of.isoformat(sep=" "),
+        "entity_table": spec.model.entity.table, "universe": result[0].universe if result else None,
+        "segments": [{"segment": row.segment, "members": row.members, "share": row.share} for row in result],
+        "output": None if written is None else {"target": written.target, "rows": written.rows, "layout": layout},
+        "snapshot": None if stored is None else {
+            "run_id": stored.run.run_id, "seq": stored.run.seq, "location": stored.location,
+            "entered": stored.entered, "exited": stored.exited, "cleaned": stored.cleaned},
+    }
+
+
+def _print_run(spec, as_of, result, written, layout: str, stored) -> None:
+    out.print(counts_table(spec, result, as_of))
+    if result:
+        out.print(f"universe: {result[0].universe:,} {spec.model.entity.table}")
+    if written is not None:
+        out.print(f"wrote {written.rows:,} rows ({layout}) to {written.target}")
+    if stored is not None:
+        line = (f"snapshot {stored.run.run_id} (#{stored.run.seq}) stored in {stored.location} "
+                f"(+{stored.entered:,} entered, −{stored.exited:,} exited)")
+        if stored.cleaned:
+            line += (f"; removed the rows of {len(stored.cleaned)} run(s) killed before they committed: "
+                     f"{', '.join(stored.cleaned)}")
+        out.print(line)
 
 
 def counts_table(spec, result, as_of_time):

@@ -13,25 +13,30 @@ from ..diagnostics import Diagnostic, render
 from ..errors import SpecError
 from ..params import parse_params
 from ..state import open_state
-from ..state.lock import parse_timeout, sync_locks
 from ..statuses import SyncStatus
-from ..sync.config import plan_syncs
-from ..sync.engine import Outcome, SyncRun
+from ..sync.engine import Outcome
 from ..sync.state import SyncState
-from .console import EXIT_CHECK_FAILED, err, out, show_diagnostics, user_errors
-from .options import apply_limit, as_of_option, limit_option, lock_timeout_option, one_spec, param_option, \
-    spec_options, state_option
+from .console import EXIT_CHECK_FAILED, EXIT_OK, err, out, show_diagnostics, user_errors
+from .options import (apply_limit, as_of_option, limit_option, lock_timeout_option, one_spec, param_option,
+                      renamed_option, spec_options, split_names, state_option)
 from .registry import load_registry, sink_for
+
 SHOWN_ROWS = 20  # rows shown without --limit (an export writes them all)
 STYLE = {SyncStatus.OK: "green", SyncStatus.PARTIAL: "yellow", SyncStatus.FAILED: "red", SyncStatus.REFUSED: "red",
          SyncStatus.DRY_RUN: "cyan", SyncStatus.INTERRUPTED: "red"}
 
 
 class _Bars:
+    """Progress on stderr: a spinner while the changes are computed, then a bar per sync."""
+
     def __init__(self, progress: Progress):
         self.progress, self.tasks = progress, {}
+        self.computing = progress.add_task("Computing the changes…", total=None)
 
     def start(self, sync, total):
+        if self.computing is not None:
+            self.progress.remove_task(self.computing)
+            self.computing = None
         self.tasks[sync] = self.progress.add_task(sync, total=total)
 
     def advance(self, sync, rows):
@@ -71,7 +76,8 @@ def _details(o: Outcome, samples: bool) -> None:
 @spec_options("spec")
 @click.option("--db", metavar="URL", help="DuckDB file or Ibis URL holding the spec's tables (default: the "
               "spec's target).")
-@click.option("--sync", "names", multiple=True, metavar="NAME", help="Only this sync (repeatable; default: all).")
+@click.option("--sync", "names", multiple=True, metavar="A,B", help="Only these syncs (comma-separated or "
+              "repeated; default: all).")
 @click.option("--dry-run", is_flag=True, help="Show adds, removes, updates and rejected rows with samples; "
               "send nothing.")
 @click.option("--full-resync", is_flag=True, help="Send every member again, as if nothing was acknowledged "
@@ -86,44 +92,31 @@ def sync_command(specs, select, project, target, db, names, dry_run, full_resync
     changed since the destination last acknowledged, add, remove and update in batches.
     One run of a sync at a time (see --lock-timeout). Exit 0 when every sync finished, 1 when
     one failed or max_removals refused the run (then nothing is sent), 2 on bad input."""
-    ctx = click.get_current_context()
     with user_errors():
         registry = load_registry()
         chosen = one_spec("sync", specs, select, project, target, db, as_of, state_url, registry=registry,
                           needs_db=True)
-        loaded, as_of, state_url = chosen.spec, chosen.as_of, chosen.state_url
+        loaded = chosen.spec
         con = api.connect(chosen.db, read_only=True)
         click.get_current_context().call_on_close(con.disconnect)
-        columns = list(loaded.check(con).schemas[loaded.model.entity.table].names)
-        planned = plan_syncs(loaded.document, columns, registry.destinations, list(names) or None)
-        if not dry_run:  # held until the command ends: computing the changes and sending them
-            ctx.with_resource(sync_locks(state_url, [p.name for p in planned], parse_timeout(lock_timeout)))
-        store = open_state(state_url)
-        click.get_current_context().call_on_close(store.con.disconnect)
-        run = SyncRun(loaded, con, store, planned, as_of=loaded.now(as_of),
-                      params=parse_params(params), full_resync=full_resync)
-        with err.status(f"Computing the changes of {len(planned)} sync{'s' * (len(planned) != 1)}…"):
-            outcomes = run.plan()
-    refused = [o for o in outcomes if o.status is SyncStatus.REFUSED]
-    if dry_run or refused:
-        for o in outcomes:
-            o.status = o.status if o.status is SyncStatus.REFUSED else SyncStatus.DRY_RUN
-        out.print(_summary(outcomes, f"{loaded.name}: {'dry run' if dry_run else 'refused'}, nothing sent"))
-        for o in outcomes:
-            _details(o, samples=dry_run)
-        if refused:
-            show_diagnostics(render(Diagnostic("SR820", f"max_removals refused {', '.join(o.sync for o in refused)}; "
-                                               "nothing was sent", hint="check the segment, or raise max_removals")))
-        sys.exit(EXIT_CHECK_FAILED if refused else 0)
-    with Progress(TextColumn("{task.description}"), BarColumn(), MofNCompleteColumn(), TimeElapsedColumn(),
-                  console=err, transient=True) as progress:
-        run.progress = _Bars(progress)
-        with user_errors():
-            run.deliver(outcomes)
-    out.print(_summary(outcomes, f"{loaded.name}: run {run.run_id}"))
-    for o in outcomes:
-        _details(o, samples=False)
-    sys.exit(EXIT_CHECK_FAILED if any(o.status is SyncStatus.FAILED for o in outcomes) else 0)
+        with Progress(TextColumn("{task.description}"), BarColumn(), MofNCompleteColumn(), TimeElapsedColumn(),
+                      console=err, transient=True) as progress:
+            selected = [n for value in names for n in split_names(value, "--sync")] or None
+            result = loaded.sync(con, syncs=selected, state=chosen.state_url, as_of=chosen.as_of,
+                                 params=parse_params(params), dry_run=dry_run, full_resync=full_resync,
+                                 lock_timeout=lock_timeout, progress=_Bars(progress))
+    if result.run_id is None:
+        title = "dry run" if dry_run else "refused"
+        out.print(_summary(result.outcomes, f"{loaded.name}: {title}, nothing sent"))
+    else:
+        out.print(_summary(result.outcomes, f"{loaded.name}: run {result.run_id}"))
+    for o in result.outcomes:
+        _details(o, samples=result.dry_run)
+    if result.refused:
+        refused = ", ".join(o.sync for o in result.refused)
+        show_diagnostics(render(Diagnostic("SR820", f"max_removals refused {refused}; nothing was sent",
+                                           hint="check the segment, or raise max_removals")))
+    sys.exit(EXIT_OK if result.ok else EXIT_CHECK_FAILED)
 
 
 @click.command("sync-log")
@@ -131,11 +124,13 @@ def sync_command(specs, select, project, target, db, names, dry_run, full_resync
 @click.option("--sync", "sync_name", metavar="NAME", help="Only this sync.")
 @click.option("--run", "run_id", metavar="ID", help="Show the row-level changelog of this run (a prefix is enough).")
 @limit_option(None, "rows shown or exported", default_text=f"default {SHOWN_ROWS} shown, every row exported")
-@click.option("--export", "export", metavar="FILE", help="Write the rows to FILE (.csv or .parquet) instead "
+@click.option("--out", "out_path", metavar="FILE", help="Write the rows to FILE (.csv or .parquet) instead "
               "of showing them (all of them unless --limit is given).")
-def sync_log_command(state_url, sync_name, run_id, limit, export):
+@renamed_option("--export", "--out FILE", "export", metavar="FILE")
+def sync_log_command(state_url, sync_name, run_id, limit, out_path, export):
     """Show the sync run log (newest first): per run and sync, start and end, counts, status and
     error; with --run, that run's row-level changelog."""
+    option, export = ("--export", export) if export and not out_path else ("--out", out_path)
     if limit is None and not export:
         limit = SHOWN_ROWS
     with user_errors():
@@ -148,7 +143,7 @@ def sync_log_command(state_url, sync_name, run_id, limit, export):
         table = (state.changes(run_id, sync_name, apply_limit(limit)) if run_id
                  else state.runs(sync_name, apply_limit(limit)))
         if export:
-            sink, target = sink_for(load_registry(), "--export", export, code="SR773")
+            sink, target = sink_for(load_registry(), option, export, code="SR773")
             written = sink.write(table, target, {})
             out.print(f"wrote {written.rows:,} rows to {written.target}")
             return

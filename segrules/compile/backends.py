@@ -10,11 +10,13 @@ Ibis backend translates itself.
 from __future__ import annotations
 
 import functools
-from typing import Callable
+from typing import TYPE_CHECKING, Callable
 
 import ibis
 import ibis.expr.datatypes as dt
-import ibis.expr.types as ir
+
+if TYPE_CHECKING:
+    import ibis.expr.types as ir
 
 # backend name -> aggregate of the language -> built-in aggregate (value, ordering key).
 # DuckDB: Ibis renders ArgMin/ArgMax as FIRST(x ORDER BY t), an ordered aggregate that sorts

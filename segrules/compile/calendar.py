@@ -5,11 +5,15 @@ is wall-clock time in the spec's time zone, so the periods are that zone's calen
 
 from __future__ import annotations
 
+from typing import TYPE_CHECKING
+
 import ibis
 import ibis.expr.datatypes as dt
-import ibis.expr.types as ir
 
 from ..lang import ast as a
+
+if TYPE_CHECKING:
+    import ibis.expr.types as ir
 
 _TRUNC = {"day": "D", "week": "W", "month": "M", "quarter": "Q", "year": "Y"}
 _ONE = {"day": ibis.interval(days=1), "week": ibis.interval(days=7), "month": ibis.interval(months=1),

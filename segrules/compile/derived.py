@@ -3,12 +3,13 @@ membership booleans, added on top of the plan's wide table, so they stay in its 
 
 from __future__ import annotations
 
-from typing import Collection
-
-import ibis.expr.types as ir
+from typing import TYPE_CHECKING, Collection
 
 from ..errors import CompileError
 from ..plugin.types import DerivedSegment
+
+if TYPE_CHECKING:
+    import ibis.expr.types as ir
 
 
 def check_derived(derived: list[DerivedSegment], segments: Collection[str],

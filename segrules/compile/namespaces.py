@@ -11,8 +11,6 @@ from dataclasses import dataclass, field, replace
 from datetime import datetime
 from typing import TYPE_CHECKING, Any
 
-import ibis.expr.types as ir
-
 from ..check import CheckedSpec
 from ..check.entity_functions import EntityFunctionValue, LiteralValue
 from ..check.typecheck import FeatureRef
@@ -23,6 +21,7 @@ from ..errors import CompileError
 from .to_ibis import ExprCompiler, now_value
 
 if TYPE_CHECKING:
+    import ibis.expr.types as ir
     from .plan import Plan
 
 

@@ -8,10 +8,12 @@ counts as nullable and keeps its ``COALESCE``.
 
 from __future__ import annotations
 
-from typing import Iterator
+from typing import TYPE_CHECKING, Iterator
 
 import ibis.expr.operations as ops
-import ibis.expr.types as ir
+
+if TYPE_CHECKING:
+    import ibis.expr.types as ir
 
 # Null in, null out; never null when every operand is non-null (SQL semantics on every backend).
 _STRICT = (

@@ -12,10 +12,9 @@
 from __future__ import annotations
 
 from datetime import datetime
-from typing import Any, Iterable
+from typing import TYPE_CHECKING, Any, Iterable
 
 import ibis.expr.datatypes as dt
-import ibis.expr.types as ir
 
 from ..check import CheckedSpec
 from ..check.entity_functions import EntityFunctionValue, LiteralValue
@@ -33,6 +32,9 @@ from .sequences import build_sequence
 from .staging import Columns, EntityScope, entity_rows, entity_values, source_rows, stages
 from .to_ibis import ExprCompiler, duration
 from .windows import resolve_duration, window_condition
+
+if TYPE_CHECKING:
+    import ibis.expr.types as ir
 
 
 # How deep (in levels of the rules) a compiled value may nest before the plan starts a new layer

@@ -18,7 +18,6 @@ from typing import TYPE_CHECKING, Iterable, TypeAlias, TypeGuard
 
 import ibis
 import ibis.expr.datatypes as dt
-import ibis.expr.types as ir
 
 from ..builtin import FUNCTIONS
 from ..builtin.ranks import count_argument
@@ -30,6 +29,7 @@ from .nullability import never_null
 from .to_ibis import ExprCompiler
 
 if TYPE_CHECKING:
+    import ibis.expr.types as ir
     from .plan import Plan
 
 # what a rank nesting depth is remembered for: a rank call, or a feature or segment

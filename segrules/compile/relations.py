@@ -8,11 +8,13 @@ together, and a plain ``Project`` when there is nothing to rewrite, does the sam
 
 from __future__ import annotations
 
-from typing import Mapping
+from typing import TYPE_CHECKING, Mapping
 
 import ibis.expr.operations as ops
-import ibis.expr.types as ir
 from ibis.common.graph import Graph
+
+if TYPE_CHECKING:
+    import ibis.expr.types as ir
 
 # What Table.select rewrites in a projection's values (ibis.expr.rewrites.rewrite_project_input).
 _REWRITTEN = (ops.Reduction, ops.Analytic)

@@ -28,17 +28,19 @@ Why each plan shape in :func:`build_sequence` is exact:
 from __future__ import annotations
 
 from datetime import datetime
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import ibis
 import ibis.expr.datatypes as dt
-import ibis.expr.types as ir
 
 from ..check import CheckedSpec
 from ..lang import ast as a
 from .namespaces import point_in_time
 from .to_ibis import ExprCompiler, duration
 from .windows import resolve_duration, window_condition
+
+if TYPE_CHECKING:
+    import ibis.expr.types as ir
 
 KEY, TIME, VALUE = "_k", "_t", "_v"
 

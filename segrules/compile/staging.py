@@ -21,11 +21,10 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 from datetime import datetime
-from typing import Any, Iterable, TypeAlias
+from typing import TYPE_CHECKING, Any, Iterable, TypeAlias
 
 import ibis
 import ibis.expr.datatypes as dt
-import ibis.expr.types as ir
 
 from ..check import CheckedSpec
 from ..check.cycles import Ref
@@ -36,6 +35,9 @@ from .namespaces import point_in_time
 from .nullability import never_null
 from .relations import fresh_name
 from .to_ibis import ExprCompiler
+
+if TYPE_CHECKING:
+    import ibis.expr.types as ir
 
 ZERO_WHEN_EMPTY = ("count", "count_distinct", "sum")
 # A per-entity value a plugin computes: (namespace, field) of a namespace value (``rfm.r``), or

@@ -8,12 +8,11 @@ from __future__ import annotations
 
 import operator
 from datetime import datetime
-from typing import Any, Callable, Sequence, TypeVar
+from typing import TYPE_CHECKING, Any, Callable, Sequence, TypeVar
 
 import ibis
 import ibis.expr.datatypes as dt
 import ibis.expr.operations as ops
-import ibis.expr.types as ir
 
 from ..builtin import FUNCTIONS
 from ..check import CheckedSpec
@@ -24,6 +23,9 @@ from ..check.types import dtype
 from ..errors import CompileError
 from ..lang import ast as a
 from ..lang.lexicon import duration_param
+
+if TYPE_CHECKING:
+    import ibis.expr.types as ir
 
 # The type a bare null argument takes for a simple-form function's argument category (FunctionDef.args).
 NULL_AS = {"any": dt.string, "numeric": dt.float64, "integer": dt.int64, "string": dt.string,

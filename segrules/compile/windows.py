@@ -7,14 +7,16 @@ and T2`` is ``T1 <= t <= T2``, a calendar window is a period of the spec's calen
 
 from __future__ import annotations
 
-from typing import Mapping, Protocol
+from typing import TYPE_CHECKING, Mapping, Protocol
 
 import ibis.expr.datatypes as dt
-import ibis.expr.types as ir
 
 from ..lang import ast as a
 from ..lang.lexicon import duration_param
 from .calendar import calendar_condition
+
+if TYPE_CHECKING:
+    import ibis.expr.types as ir
 
 
 class WindowCompiler(Protocol):

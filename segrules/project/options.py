@@ -135,3 +135,8 @@ def one_spec(command: str, specs, select, project, target=None, db=None, as_of=N
     url = where.required(item) if needs_db else where.url
     state = state_url or (sel.project.state_url() if sel.project is not None else None)
     return OneSpec(item.spec, item.segments, url, where.as_of, state)
+
+
+# the names segrules exports them under (segrules.select_specs, segrules.spec_database)
+select_specs = selection
+spec_database = database

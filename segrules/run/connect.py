@@ -4,14 +4,14 @@ from __future__ import annotations
 
 from pathlib import Path
 
-import ibis
-
 from ..errors import BackendError
 
 
 def connect(url: str | None = None, *, read_only: bool = False, must_exist: bool = True):
     """Connect to ``url``: None or ``:memory:`` -> in-memory DuckDB; a path -> that DuckDB file;
     ``scheme://...`` -> ``ibis.connect`` (postgres://, snowflake://, bigquery://, trino://, ...)."""
+    import ibis  # here, not at import: `segrules --version` and offline `validate` never connect
+
     try:
         if url in (None, "", ":memory:", "duckdb://"):
             return ibis.duckdb.connect()

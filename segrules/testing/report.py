@@ -3,10 +3,9 @@
 from __future__ import annotations
 
 import json
-from xml.etree import ElementTree as ET
 
 from ..diagnostics import render
-from ..formats import format_github
+from ..formats import JunitCase, format_github, junit_xml
 from .runner import FileResult, _show
 
 
@@ -62,22 +61,15 @@ def format_github_annotations(results: list[FileResult]) -> str:
 
 
 def format_junit(results: list[FileResult]) -> str:
-    """One test suite per file, one test case per case; a file that cannot run is an <error>."""
-    root = ET.Element("testsuites", name="segrules test")
+    """The shape ``validate --format junit`` has (:func:`segrules.formats.junit_xml`): a test
+    suite per file, a test case per case with every failed expectation in its one <failure>; a
+    file that cannot run is one test case ``load`` with an <error>."""
+    suites = {}
     for fr in results:
-        suite = ET.SubElement(root, "testsuite", name=fr.path, tests=str(len(fr.cases) or 1),
-                              failures=str(sum(not c.passed for c in fr.cases)), errors=str(int(bool(fr.errors))))
-        if fr.errors:
-            case = ET.SubElement(suite, "testcase", classname=fr.path, name="load")
-            error = ET.SubElement(case, "error", message=fr.errors[0].message, type=fr.errors[0].code)
-            error.text = "\n\n".join(render(d) for d in fr.errors)
-        for c in fr.cases:
-            case = ET.SubElement(suite, "testcase", classname=fr.path, name=c.name)
-            for f in c.failures:
-                d = f.diagnostic(c.name)
-                failure = ET.SubElement(case, "failure", message=d.message, type=d.code)
-                failure.text = render(d)
-    return ET.tostring(root, encoding="unicode", xml_declaration=True)
+        cases = [JunitCase("load", fr.path, errors=list(fr.errors))] if fr.errors else []
+        cases += [JunitCase(c.name, fr.path, failures=[f.diagnostic(c.name) for f in c.failures]) for c in fr.cases]
+        suites[fr.path] = cases
+    return junit_xml("segrules test", suites)
 
 
 FORMATTERS = {"text": format_text, "json": format_json, "github": format_github_annotations, "junit": format_junit}

@@ -10,7 +10,7 @@ from zoneinfo import ZoneInfo
 
 import ibis
 
-from ..check import analyze
+from ..check.analyze import analyze
 from ..compile import Plan
 from ..diagnostics import Diagnostic, Span
 from ..errors import SegrulesError, SpecError
