@@ -2,6 +2,7 @@
 ``[tool.mypy]`` in pyproject.toml), run as docs/testing.md ("Type checking") shows it, so the README's
 test command, which is what .ci/run runs, fails on a type error with mypy's own report."""
 
+import ast
 import re
 import shlex
 import subprocess
@@ -54,3 +55,38 @@ def test_types_config_is_strict_on_the_four_packages():
     for dest, value in strict_flags:
         where = override if dest in PER_MODULE_OPTIONS else config
         assert where.get(dest) == value, f"{dest} = {value} is missing from the strict configuration"
+
+
+def _lazy_names(tree: ast.Module) -> set[str]:
+    """The names a package's ``LAZY`` (name -> module) or ``_LAZY`` (module -> names) dict exports."""
+    names: set[str] = set()
+    for node in tree.body:
+        if isinstance(node, (ast.Assign, ast.AnnAssign)) and isinstance(node.value, ast.Dict):
+            targets = node.targets if isinstance(node, ast.Assign) else [node.target]
+            if any(isinstance(t, ast.Name) and t.id in ("LAZY", "_LAZY") for t in targets):
+                for key, value in zip(node.value.keys, node.value.values):
+                    if isinstance(value, ast.Tuple):
+                        names.update(e.value for e in value.elts if isinstance(e, ast.Constant))
+                    elif isinstance(key, ast.Constant):
+                        names.add(key.value)
+    return names
+
+
+def _type_checking_imports(tree: ast.Module) -> set[str]:
+    return {alias.asname or alias.name for node in tree.body
+            if isinstance(node, ast.If) and getattr(node.test, "id", None) == "TYPE_CHECKING"
+            for imp in node.body if isinstance(imp, (ast.Import, ast.ImportFrom)) for alias in imp.names}
+
+
+def test_types_lazy_exports_are_visible_to_mypy():
+    """A strict package whose names load on first use (PEP 562: a LAZY dict and a module
+    ``__getattr__``) imports them under ``if TYPE_CHECKING:`` too; without that, mypy types every
+    ``from segrules.check import CheckedSpec`` as Any and checks nothing that uses it."""
+    lazy = {}
+    for package in STRICT_PACKAGES:
+        tree = ast.parse((ROOT / "segrules" / package / "__init__.py").read_text(encoding="utf-8"))
+        names = _lazy_names(tree)
+        if names:
+            lazy[package] = names - _type_checking_imports(tree)
+    assert {"check", "compile", "plugin"} <= set(lazy)  # the packages that load names lazily today
+    assert all(not missing for missing in lazy.values()), lazy
