@@ -9,6 +9,8 @@ What counts as a command, by the fence of its block:
 * ```` ```sh ````: commands whose output is not shown; each must exit 0, or ``N`` when its
   comment starts with ``exit N`` (``segrules validate bad.yaml   # exit 1: ...``).
 * ```` ```python ````: a snippet, run as a script; it must not raise.
+* ```` ```yaml file=NAME ````: not a command; the block is written to ``NAME`` when its turn comes
+  (the page says to save it there), for the commands after it.
 
 Blocks of one page run in order in one working directory, a copy of the repository's files (as a
 fresh clone has them), so a page is a walk-through: what an earlier block writes, a later one reads.
@@ -45,7 +47,8 @@ PG_SCHEMA = "docs_shop"
 WEBHOOK = "http://127.0.0.1:8765"
 TIMEOUT = 900
 
-FENCE = re.compile(r"^```(?P<lang>[\w-]*)[ \t]*\n(?P<body>.*?)^```[ \t]*$", re.M | re.S)
+FENCE = re.compile(r"^```(?P<lang>[\w-]*)(?:[ \t]+file=(?P<file>\S+))?[ \t]*\n(?P<body>.*?)^```[ \t]*$",
+                   re.M | re.S)
 RUNNABLE = ("console", "sh", "python")
 SCALE = re.compile(r"^Tested at a smaller scale: (?P<options>.+)$", re.M)
 EXIT_LINE = re.compile(r"^\[exit (\d+)\]$")
@@ -79,8 +82,8 @@ class Command:
     page: str
     line: int  # 1-based line of the command on the page
     text: str  # as shown (continuations joined)
-    kind: str  # console | sh | python
-    expected: str | None = None  # console: the output shown
+    kind: str  # console | sh | python | file
+    expected: str | None = None  # console: the output shown; file: the file name
     exit: int = 0
     scale: dict[str, str] = field(default_factory=dict)
 
@@ -111,7 +114,7 @@ def blocks(page: str, text: str | None = None) -> list[Block]:
     found = []
     for m in FENCE.finditer(text):
         lang = m.group("lang")
-        if lang not in RUNNABLE:
+        if lang not in RUNNABLE and not m.group("file"):
             continue
         line = text.count("\n", 0, m.start("body")) + 1
         before = text[max(0, text.rfind("\n\n", 0, m.start() - 1)):m.start()]
@@ -121,6 +124,8 @@ def blocks(page: str, text: str | None = None) -> list[Block]:
             commands = _console(page, body, line, scale)
         elif lang == "sh":
             commands = _sh(page, body, line, scale)
+        elif m.group("file"):
+            commands = [Command(page, line, body, "file", expected=m.group("file"))]
         else:
             commands = [Command(page, line, body, "python")]
         found.append(Block(page, lang, line, m.span("body"), commands))
@@ -224,12 +229,12 @@ class Result:
     @property
     def ok(self) -> bool:
         c = self.command
-        return self.exit == c.exit and (c.expected is None or self.output == c.expected)
+        return self.exit == c.exit and (c.kind != "console" or self.output == c.expected)
 
     def report(self) -> str:
         c = self.command
         head = f"{c}\n  ran: {self.ran}\n  exit {self.exit}, expected {c.exit}"
-        if c.expected is not None and self.output != c.expected:
+        if c.kind == "console" and self.output != c.expected:
             import difflib
             diff = difflib.unified_diff(c.expected.splitlines(), self.output.splitlines(), "shown", "real",
                                         lineterm="", n=1)
@@ -275,6 +280,9 @@ class PageRun:
         return url
 
     def run(self, c: Command) -> Result:
+        if c.kind == "file":
+            (self.cwd / c.expected).write_text(c.text, encoding="utf-8")
+            return Result(c, f"(written to {c.expected})", c.expected, 0)
         ran = self.command_line(c)
         if c.kind == "python":
             done = subprocess.run([sys.executable, "-"], input=ran, cwd=self.cwd, env=self.env, text=True,
