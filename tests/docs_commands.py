@@ -61,19 +61,33 @@ RUN_ID = re.compile(r"(?<![0-9a-f])(?:[0-9a-f]{16}|[0-9a-f]{12})(?![0-9a-f])")  
 CLOCK = re.compile(r"(?<![\d-])(?:(?P<year>\d{4})-)?(?P<md>\d\d-\d\d)[ T](?P<time>\d\d:\d\d:\d\d)(?:\.\d+)?")
 
 
-def _clock(m: re.Match) -> str:
-    """A time printed for "when this ran" (within a day of the wall clock), not a data time."""
+CELL_END = re.compile(r" +[│┃]")
+
+
+def _placeholder(name: str, keep=lambda m: False):
+    """``name`` for a match (the match itself where ``keep``), padded to the match's width inside
+    a table cell, so the columns stay aligned."""
+    def replace(m: re.Match) -> str:
+        if keep(m):
+            return m.group(0)
+        in_cell = CELL_END.match(m.string, m.end())
+        return name.ljust(len(m.group(0))) if in_cell else name
+    return replace
+
+
+def _not_now(m: re.Match) -> bool:
+    """A time printed for "when this ran" is within a day of the wall clock; a data time is not."""
     now = datetime.now(timezone.utc).replace(tzinfo=None)
     try:
         stamp = datetime.fromisoformat(f"{m['year'] or now.year}-{m['md']} {m['time']}")
     except ValueError:
-        return m.group(0)
-    return "<now>" if abs(stamp - now) < timedelta(days=1) else m.group(0)
+        return True
+    return abs(stamp - now) >= timedelta(days=1)
 
 
-PLACEHOLDERS: list[tuple[str, re.Pattern, object]] = [
-    ("<run-id>", RUN_ID, "<run-id>"),  # uuid4 hex prefixes
-    ("<now>", CLOCK, _clock),  # start and end times of runs
+PLACEHOLDERS: list[tuple[re.Pattern, object]] = [
+    (RUN_ID, _placeholder("<run-id>")),  # uuid4 hex prefixes
+    (CLOCK, _placeholder("<now>", _not_now)),  # start and end times of runs
 ]
 
 
@@ -302,7 +316,7 @@ class PageRun:
         if self.pg_url:
             output = output.replace(self.pg_url.split("@")[-1], "<postgres>")
         self.run_ids.extend(m.group(0) for m in RUN_ID.finditer(output))
-        for _, pattern, replacement in PLACEHOLDERS:
+        for pattern, replacement in PLACEHOLDERS:
             output = pattern.sub(replacement, output)
         return output
 

@@ -57,7 +57,18 @@ MAPPED: dict[tuple[str, str], str] = {
 HOOK_SIGNATURE = re.compile(r"def (register_\w+)\(\) -> [\w\[\].]+")
 
 # (page, first line) -> why it fails on this branch; it must fail until the change lands.
+GLOB = "project (issue 13): a glob of segment_specs/ takes the *.test.yaml files (SR105 x7 each)"
+AUDIT = "project (issue 13): vip_not_browsing ⊆ big_spenders etc. are by design; the spec cannot declare it yet"
 NOT_YET: dict[tuple[str, str], str] = {
+    ("README.md", "segrules validate segment_specs/*.yaml            # all problems, file:line:col; exit 2 if "
+                  "invalid, 1 if a check failed"): GLOB,
+    ("README.md", "segrules audit segment_specs/ecommerce.yaml --db shop.duckdb --as-of 2026-10-01  "
+                  "# empty/tiny/duplicate/contained segments"): AUDIT,
+    ("docs/cli.md", "segrules validate segment_specs/*.yaml"): GLOB,
+    ("docs/cli.md", "segrules validate segment_specs/*.yaml --format github        # in a CI job"): GLOB,
+    ("docs/cli.md", "segrules validate segment_specs/*.yaml --format junit > validate.xml"): GLOB,
+    ("docs/sync.md", "segrules sync-log"): "cli (issue 13): off a terminal the table wraps run ids and times, "
+                                            "so no placeholder can stand for them",
 }
 
 
@@ -102,7 +113,9 @@ def test_docs_commands_hook_signatures_are_the_hookspecs():
         name = HOOK_SIGNATURE.fullmatch(line)[1]
         signature = inspect.signature(getattr(hookspecs, name))
         assert not signature.parameters, line
-        assert str(signature.return_annotation).strip("'") == line.split("-> ")[1], line
+        declared, shown_type = str(signature.return_annotation).strip("'"), line.split("-> ")[1]
+        # the docs may name the items of a bare `list` annotation, never contradict it
+        assert declared == shown_type or shown_type.startswith(declared + "["), line
 
 
 @pytest.fixture(scope="module")
