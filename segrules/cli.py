@@ -9,7 +9,6 @@ import gc
 import json
 import sys
 from contextlib import ExitStack, contextmanager
-from datetime import datetime
 from pathlib import Path
 
 import click
@@ -302,12 +301,11 @@ def demo_data(path, customers, seed, now, wall_clock):
     shop on every machine and every day, its last data just before --now."""
     from rich.progress import Progress
 
-    from .demo import write_demo_data
+    from .demo import demo_now, write_demo_data
     try:
-        now = None if wall_clock else datetime.fromisoformat(now.strip().replace("Z", "+00:00"))
-    except ValueError:
-        raise click.BadParameter(f"{now!r} is not a date or timestamp (use 2026-10-01 or "
-                                 "2026-10-01T12:00:00)", param_hint="--now") from None
+        now = demo_now(now, wall_clock)
+    except ValueError as exc:
+        raise click.BadParameter(str(exc), param_hint="--now") from None
     with Progress(console=err, transient=True) as progress:
         tasks = {}
 

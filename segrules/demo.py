@@ -31,7 +31,7 @@ import numpy as np
 import pyarrow as pa
 import pyarrow.compute as pc
 
-__all__ = ["write_demo_data", "DEMO_TABLES", "DEMO_NOW"]
+__all__ = ["write_demo_data", "demo_now", "DEMO_TABLES", "DEMO_NOW"]
 
 DEMO_NOW = datetime(2026, 10, 1)
 """The default reference time of the demo shop (naive UTC): its last data is just before
@@ -140,6 +140,17 @@ def write_demo_data(
         raise
     Path(f"{path}.wal").unlink(missing_ok=True)  # stale: its content is in the file we copied
     return counts
+
+
+def demo_now(text: str, wall_clock: bool = False) -> datetime | None:
+    """``now`` for ``segrules demo-data --now TEXT`` (a date or timestamp, UTC) or ``--wall-clock``
+    (None: the current time). Raises ValueError for text that is neither."""
+    if wall_clock:
+        return None
+    try:
+        return datetime.fromisoformat(text.strip().replace("Z", "+00:00"))
+    except ValueError:
+        raise ValueError(f"{text!r} is not a date or timestamp (use 2026-10-01 or 2026-10-01T12:00:00)") from None
 
 
 def _naive_utc(now: datetime | None) -> datetime:
