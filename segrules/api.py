@@ -327,9 +327,9 @@ def spec_sections(registry: Registry) -> dict:
 
 
 def _no_schema_note(path: str) -> Diagnostic:
-    return Diagnostic("SR120", "names and types not checked: the spec has no schema: block and no --db "
-                      "was given", Span(path, 1, 1), Severity.WARNING,
-                      hint="pass --db URL, or add a schema: block to validate offline")
+    return Diagnostic("SR120", "names and types not checked: the spec has no schema: block and no database "
+                      "was given (--db; con= in Python)", Span(path, 1, 1), Severity.WARNING,
+                      hint="pass --db URL (con= in Python), or add a schema: block to validate offline")
 
 
 def load_text(text: str, path: str = "<string>", *, registry: Registry | None = None) -> Spec:

@@ -31,7 +31,13 @@ import numpy as np
 import pyarrow as pa
 import pyarrow.compute as pc
 
-__all__ = ["write_demo_data", "DEMO_TABLES"]
+__all__ = ["write_demo_data", "demo_now", "DEMO_TABLES", "DEMO_NOW"]
+
+DEMO_NOW = datetime(2026, 10, 1)
+"""The default reference time of the demo shop (naive UTC): its last data is just before
+2026-10-01 00:00:00, so the same shop is generated on every machine and every day, and rules
+evaluated ``--as-of 2026-10-01`` give the numbers the docs show. ``now=None`` follows the wall
+clock instead (``segrules demo-data --wall-clock``)."""
 
 CHUNK_CUSTOMERS = 200_000
 """Customers per generated chunk. Part of the output's definition: changing it changes the data."""
@@ -99,14 +105,15 @@ def write_demo_data(
     seed: int = 42,
     events_per_customer: float = 20.0,
     orders_per_customer: float = 3.0,
-    now: datetime | None = None,
+    now: datetime | None = DEMO_NOW,
     progress: Callable[[str, int, int], None] | None = None,
 ) -> dict[str, int]:
     """Write the demo tables ``customers``, ``orders`` and ``events`` into the DuckDB file ``path``.
 
-    ``now`` is the reference time (naive UTC; an aware datetime is converted); it defaults to the
-    current UTC time truncated to the second, so rules like ``within 30d`` find members.  No
-    timestamp is after ``now``.  The rates are means per customer.  The result depends only on
+    ``now`` is the reference time (naive UTC; an aware datetime is converted); it defaults to
+    :data:`DEMO_NOW`, so the data is the same every day; ``None`` means the current UTC time
+    truncated to the second.  No timestamp is after ``now``: evaluate rules ``as_of=now`` (or
+    later) so that ``within 30d`` finds members.  The rates are means per customer.  The result depends only on
     the arguments.
 
     An existing file keeps its other tables; the three demo tables are replaced.  The work is
@@ -133,6 +140,17 @@ def write_demo_data(
         raise
     Path(f"{path}.wal").unlink(missing_ok=True)  # stale: its content is in the file we copied
     return counts
+
+
+def demo_now(text: str, wall_clock: bool = False) -> datetime | None:
+    """``now`` for ``segrules demo-data --now TEXT`` (a date or timestamp, UTC) or ``--wall-clock``
+    (None: the current time). Raises ValueError for text that is neither."""
+    if wall_clock:
+        return None
+    try:
+        return datetime.fromisoformat(text.strip().replace("Z", "+00:00"))
+    except ValueError:
+        raise ValueError(f"{text!r} is not a date or timestamp (use 2026-10-01 or 2026-10-01T12:00:00)") from None
 
 
 def _naive_utc(now: datetime | None) -> datetime:

@@ -3,7 +3,7 @@ from datetime import datetime, timedelta, timezone
 import duckdb
 import pytest
 
-from segrules.demo import write_demo_data
+from segrules.demo import DEMO_NOW, write_demo_data
 
 NOW = datetime(2026, 11, 1)
 SCHEMAS = {
@@ -139,16 +139,47 @@ def test_demo_failed_run_leaves_the_existing_file_intact(tmp_path):
     assert sorted(p.name for p in tmp_path.iterdir()) == ["shop.duckdb"]
 
 
-def test_demo_reports_progress_and_defaults_now_to_the_current_second(tmp_path):
+def test_demo_reports_progress_and_defaults_now_to_the_fixed_demo_date(tmp_path):
     calls = []
     write_demo_data(tmp_path / "shop.duckdb", customers=50,
                     progress=lambda *call: calls.append(call))
     assert calls[0] == ("generate", 0, 50) and ("generate", 50, 50) in calls
     assert calls[-2:] == [("finalize", 0, 1), ("finalize", 1, 1)]
+    write_demo_data(tmp_path / "same.duckdb", customers=50, now=DEMO_NOW)
+    with duckdb.connect(str(tmp_path / "shop.duckdb"), read_only=True) as con:
+        default = con.execute("SELECT * FROM orders ORDER BY 1").fetchall()
+        latest = scalar(con, "SELECT max(ordered_at) FROM orders")
+    with duckdb.connect(str(tmp_path / "same.duckdb"), read_only=True) as con:
+        assert con.execute("SELECT * FROM orders ORDER BY 1").fetchall() == default  # not the wall clock's
+    assert DEMO_NOW == datetime(2026, 10, 1) and DEMO_NOW - timedelta(days=30) < latest < DEMO_NOW
+
+
+def test_demo_now_none_follows_the_wall_clock(tmp_path):
+    write_demo_data(tmp_path / "shop.duckdb", customers=50, now=None)
     with duckdb.connect(str(tmp_path / "shop.duckdb"), read_only=True) as con:
         latest = scalar(con, "SELECT max(signup_at) FROM customers")
     now = datetime.now(timezone.utc).replace(tzinfo=None)
     assert now - timedelta(days=60) < latest < now
+
+
+def test_demo_cli_now_and_wall_clock(tmp_path):
+    from click.testing import CliRunner
+
+    from segrules.cli import main
+
+    def latest(*args):
+        path = tmp_path / f"shop{len(args)}.duckdb"
+        result = CliRunner().invoke(main, ["demo-data", str(path), "--customers", "50", *args])
+        assert result.exit_code == 0, result.output
+        with duckdb.connect(str(path), read_only=True) as con:
+            return scalar(con, "SELECT greatest(max(signup_at), (SELECT max(ts) FROM events)) FROM customers")
+
+    assert DEMO_NOW - timedelta(days=2) < latest() < DEMO_NOW
+    assert datetime(2025, 3, 1) - timedelta(days=2) < latest("--now", "2025-03-01") < datetime(2025, 3, 1)
+    wall = datetime.now(timezone.utc).replace(tzinfo=None)
+    assert wall - timedelta(days=2) < latest("--wall-clock") < wall
+    bad = CliRunner().invoke(main, ["demo-data", str(tmp_path / "x.duckdb"), "--now", "yesterday"])
+    assert bad.exit_code == 2 and "--now" in bad.output and "'yesterday' is not a date" in bad.output
 
 
 def test_demo_accepts_an_aware_now_and_empty_rates(tmp_path):

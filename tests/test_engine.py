@@ -103,7 +103,7 @@ def test_engine_segment_selection_only_computes_what_is_needed(shop):
 
 
 def test_engine_one_grouped_aggregation_per_source():
-    spec = segrules.load_text(open(SPEC).read().replace("\nsegments:", "\n" + SCHEMA_BLOCK + "segments:"), SPEC)
+    spec = segrules.load(SPEC)  # offline: its schema: block
     rfm_segments = {"champions", "win_back", "high_value_recent"}
     sql = spec.to_sql("duckdb", as_of=NOW, segments=[s for s in spec.segments if s not in rfm_segments])
     assert sql.upper().count("GROUP BY") == 2  # orders and events, all aggregates fused
@@ -114,16 +114,9 @@ def test_engine_one_grouped_aggregation_per_source():
 
 
 def test_engine_sql_for_other_dialects_compiles():
-    spec = segrules.load_text(open(SPEC).read().replace("\nsegments:", "\n" + SCHEMA_BLOCK + "segments:"), SPEC)
+    spec = segrules.load(SPEC)  # offline: its schema: block
     for dialect in ("postgres", "snowflake", "bigquery", "trino"):
         assert "customers" in spec.to_sql(dialect, as_of=NOW)
-
-
-SCHEMA_BLOCK = """schema:
-  customers: {customer_id: int64, email: string, country: string, signup_at: timestamp}
-  orders: {order_id: int64, customer_id: int64, ordered_at: timestamp, amount: float64, status: string}
-  events: {event_id: int64, customer_id: int64, ts: timestamp, name: string}
-"""
 
 
 def test_engine_days_since_floors_exact_time_just_below_a_boundary():

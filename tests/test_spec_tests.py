@@ -46,7 +46,10 @@ def test_spec_tests_all_shipped_specs_in_one_run_as_junit():
 
 @pytest.fixture
 def shop(tmp_path):
-    shutil.copy(ROOT / "segment_specs" / "ecommerce.yaml", tmp_path / "ecommerce.yaml")
+    """The shipped ecommerce spec without its schema: block: the tests below type fixture columns
+    from their rows and their use, as for a spec checked only against a warehouse."""
+    text = (ROOT / "segment_specs" / "ecommerce.yaml").read_text(encoding="utf-8")
+    (tmp_path / "ecommerce.yaml").write_text(text[:text.index("\nschema:") + 1], encoding="utf-8")
     return tmp_path
 
 

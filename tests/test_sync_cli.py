@@ -117,8 +117,8 @@ def test_sync_cli_docs_example_runs_on_demo_data(tmp_path, monkeypatch):
     text = (ROOT / "docs" / "examples" / "sync_shop.yaml").read_text()
     with WebhookReceiver(secret="s") as hook:
         spec = tmp_path / "sync_shop.yaml"
-        spec.write_text(text.replace("http://127.0.0.1:8765/segrules", hook.url))
-        res = _invoke(["sync", str(spec), "--db", str(db)], {"CRM_WEBHOOK_SECRET": "s"})
+        spec.write_text(text)
+        res = _invoke(["sync", str(spec), "--db", str(db)], {"CRM_WEBHOOK_SECRET": "s", "CRM_WEBHOOK_URL": hook.url})
         assert res.exit_code == 0, res.output
         table = ibis.duckdb.connect(str(tmp_path / "audiences.duckdb")).table("at_risk_members").to_pyarrow()
         assert table.num_rows > 0

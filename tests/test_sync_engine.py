@@ -143,6 +143,18 @@ def test_sync_engine_dry_run_sends_nothing_and_keeps_state(con, tmp_path):
         assert o.counts["added"] == 4
 
 
+def test_sync_engine_dry_run_samples_are_the_smallest_keys_in_order(tmp_path):
+    """The samples a dry run prints are the same on every run (the diff's row order is not): the
+    first keys in key (text) order, like the rejected samples."""
+    people = {k: (f"p{k}@x.com", f"P{k}", 60) for k in range(1, 41)}
+    with people_db(people) as con, WebhookReceiver(secret=SECRET) as hook:
+        for _ in range(3):
+            (o,) = run_sync(hook_spec(hook.url), con, tmp_path / "s.duckdb", env=ENV, dry_run=True)
+            assert o.counts["added"] == 40
+            assert [(r.key, r.identifier) for r in o.samples["add"]] == [
+                (k, f"p{k}@x.com") for k in sorted(map(str, range(1, 41)))[:5]]
+
+
 def test_sync_engine_full_resync_sends_everything_again(con, tmp_path):
     state = tmp_path / "s.duckdb"
     with WebhookReceiver(secret=SECRET) as hook:

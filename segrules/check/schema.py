@@ -88,6 +88,7 @@ def resolve_schemas(doc: SpecDocument, con: BaseBackend | None = None,
     missing = [(t, p) for t, p in tables_used(doc).items() if t not in schemas]
     if missing:
         raise TypeCheckError(diagnostics=[
-            Diagnostic("SR307", f"no schema for table {t!r}: give --db, or add it to the spec's schema: block",
+            Diagnostic("SR307", f"no schema for table {t!r}: give a database (--db; con= in Python), "
+                       "or add it to the spec's schema: block",
                        doc.index.value_span(p)) for t, p in missing])
     return schemas

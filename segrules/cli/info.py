@@ -37,11 +37,19 @@ def schema(test_file, project_file):
 @click.argument("path", type=click.Path(dir_okay=False))
 @click.option("--customers", default=10_000, show_default=True, help="Number of customers.")
 @click.option("--seed", default=42, show_default=True, help="Random seed (same seed, same data).")
-def demo_data(path, customers, seed):
-    """Write a realistic synthetic shop (customers, orders, events) into a DuckDB file."""
+@click.option("--now", "now", metavar="TIME", default="2026-10-01", show_default=True,
+              help="The shop's reference time (UTC): no data after it. Evaluate with --as-of TIME.")
+@click.option("--wall-clock", is_flag=True, help="Data up to the current time instead of --now.")
+def demo_data(path, customers, seed, now, wall_clock):
+    """Write a realistic synthetic shop (customers, orders, events) into a DuckDB file. The same
+    shop on every machine and every day, its last data just before --now."""
     from rich.progress import Progress
 
-    from ..demo import write_demo_data
+    from ..demo import demo_now, write_demo_data
+    try:
+        now = demo_now(now, wall_clock)
+    except ValueError as exc:
+        raise click.BadParameter(str(exc), param_hint="--now") from None
     with Progress(console=err, transient=True) as progress:
         tasks = {}
 
@@ -50,7 +58,7 @@ def demo_data(path, customers, seed):
                 tasks[stage] = progress.add_task(stage, total=total)
             progress.update(tasks[stage], completed=done, total=total)
         with user_errors():
-            rows = write_demo_data(Path(path), customers=customers, seed=seed, progress=report)
+            rows = write_demo_data(Path(path), customers=customers, seed=seed, now=now, progress=report)
     for table, n in rows.items():
         out.print(f"{table}: {n:,} rows")
     out.print(f"wrote {path}")

@@ -8,9 +8,12 @@ of every plugin and rejects two plugins that register the same name, naming both
 
 from __future__ import annotations
 
-from typing import Any
+from typing import TYPE_CHECKING
 
 import pluggy
+
+if TYPE_CHECKING:  # click is imported by the command line, not by the hook specifications
+    import click
 
 from .destinations import DestinationDef
 from .types import EntityFunctionDef, FunctionDef, NamespaceDef, SegmentOutputDef, SinkDef, SpecSection, Validator
@@ -70,5 +73,5 @@ def register_destinations() -> list[DestinationDef]:
 
 
 @hookspec
-def register_commands() -> list[Any]:
+def register_commands() -> list[click.Command]:
     """Extra CLI sub-commands: a list of ``click.Command`` objects added to ``segrules``."""

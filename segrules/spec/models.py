@@ -49,8 +49,8 @@ class Segment(_Strict):
     owner: str | None = None
     tags: list[str] = Field(default_factory=list)
     min_days_in: int | None = Field(
-        None, ge=0, description="With history (`run --snapshot`): a member stays at least this many days "
-        "after it entered, even when the rule stops matching.")
+        None, ge=0, description="With history (`run --snapshot`): a member whose rule stops matching stays a "
+        "member until this many days after the first snapshot that found it not matching.")
     cooldown_days: int | None = Field(
         None, ge=0, description="With history: no re-entry within this many days of leaving.")
 

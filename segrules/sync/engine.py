@@ -17,6 +17,7 @@ from typing import Any, Protocol
 
 import ibis
 import pyarrow as pa
+import pyarrow.compute as pc
 
 from ..errors import SegrulesError
 from ..run.execute import run_query
@@ -63,6 +64,13 @@ def message_id(sync: str, op: str, key: str, digest: str | None, version: int | 
     state the change starts from) give the same id, so a replay carries the id of the original."""
     text = f"{sync}\x1f{op}\x1f{key}\x1f{digest or ''}\x1f{version if version is not None else ''}"
     return hashlib.sha256(text.encode()).hexdigest()[:32]
+
+
+def _first_keys(table: pa.Table, n: int) -> pa.Table:
+    """The rows of the ``n`` smallest keys, in key order: samples that are the same on every run
+    (the diff query's row order is not), ordered as the rejected samples are."""
+    picked = pc.select_k_unstable(table, n, [("key", "ascending")])
+    return table.take(picked).sort_by("key")
 
 
 def _rows(table: pa.Table, planned: PlannedSync, op: str) -> list[Row]:
@@ -121,7 +129,7 @@ class SyncRun:
             outcome = Outcome(p.name, p.destination, p.sync.mode, _counts(diff))
             for op, t in diff.ops.items():
                 if t.num_rows:
-                    outcome.samples[op] = _rows(t.slice(0, SAMPLE_ROWS), p, op)
+                    outcome.samples[op] = _rows(_first_keys(t, SAMPLE_ROWS), p, op)
             if diff.rejected.num_rows:
                 outcome.samples["rejected"] = diff.rejected.slice(0, SAMPLE_ROWS).to_pylist()
                 for reason in diff.rejected["problem"].to_pylist():
