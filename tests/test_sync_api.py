@@ -88,7 +88,10 @@ def test_sync_api_docs_python_example_runs(tmp_path, monkeypatch, capsys):
     monkeypatch.chdir(tmp_path)
     exec(compile(code, "docs/sync.md", "exec"), {})
     printed = capsys.readouterr().out.splitlines()
-    assert printed[0].startswith("{'added': ") and printed[1].endswith(" ok")
+    assert printed[0].startswith("{'added': "), printed
+    counts = eval(printed[0])
+    # a member without an email is a rejected row (identify_by: email): the sync is then partial
+    assert printed[1].endswith(" ok" if counts["rejected"] == 0 else " partial"), printed
     import ibis
     table = ibis.duckdb.connect(str(tmp_path / "audiences.duckdb")).table("at_risk_members").to_pyarrow()
-    assert table.num_rows == eval(printed[0])["added"] > 0
+    assert table.num_rows == counts["added"] > 0
