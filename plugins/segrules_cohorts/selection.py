@@ -1,0 +1,78 @@
+"""What ``segrules cohort``, ``experiment`` and ``funnel`` report on: every entry (cohort,
+experiment, funnel) of every selected spec that has the section, or those named with ``--cohort``
+(``--experiment``, ``--funnel``). Specs come as for every command: files, folders, globs or the
+project, ``--select``, ``--target`` (:func:`segrules.plugin.command_specs`)."""
+
+from __future__ import annotations
+
+import json
+import os
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Callable
+
+from segrules.plugin import CommandSpec, SpecError, command_specs, warn_renamed
+
+
+@dataclass(frozen=True)
+class Report:
+    """One report to make: an entry ``name`` of the section of ``work.spec``."""
+
+    work: CommandSpec
+    name: str
+
+    @property
+    def shown(self) -> str:
+        return f"{self.work.path} {self.name}"
+
+
+def legacy_name(command: str, option: str, specs: tuple[str, ...]) -> tuple[tuple[str, ...], tuple[str, ...]]:
+    """``segrules cohort SPEC NAME``, the form before 0.2: a last argument that cannot be a spec
+    (no such file or folder, no glob, no ``/``, no ``.yaml``) after a spec is the entry's name,
+    with the deprecation warning. Returns the spec arguments and the names it gives."""
+    if len(specs) >= 2 and not _spec_like(specs[-1]):
+        warn_renamed(f"`segrules {command} SPEC NAME`", f"`segrules {command} SPEC {option} NAME`")
+        return specs[:-1], (specs[-1],)
+    return specs, ()
+
+
+def _spec_like(text: str) -> bool:
+    return (Path(text).exists() or any(c in text for c in "*?[/") or os.sep in text
+            or Path(text).suffix in (".yaml", ".yml"))
+
+
+def reports(command: str, section: str, what: str, names_of: Callable[[object], list[str]], specs, select, project,
+            target, db, as_of, names: tuple[str, ...], *, unknown: str) -> list[Report]:
+    """The (spec, entry) pairs to report on, in spec then section order; ``names``: only these
+    entries. A spec without the section (or, with ``names``, without any of them) is skipped with
+    a note when several specs are selected; named alone, it is an error (SR313; ``unknown``, the
+    plugin's code, for a name no selected spec has)."""
+    def needs(spec) -> str | None:
+        config = spec.section(section)
+        if config is None or not names_of(config):
+            return f"no {section}: section"
+        if names and not set(names) & set(names_of(config)):
+            return f"no {what} {' or '.join(map(repr, names))} in its {section}: section"
+        return None
+
+    found: list[Report] = []
+    works = command_specs(command, specs, select, project, target, db, as_of, needs=needs)
+    for work in works:
+        config = work.spec.section(section)
+        if config is None:
+            raise SpecError(f"{work.path}: the spec has no {section}: section", code="SR313",
+                            hint=f"segrules {command} reports on a spec's {section}: section")
+        has = names_of(config)
+        found += [Report(work, name) for name in (names if names else has) if name in has]
+    missing = [n for n in names if not any(r.name == n for r in found)]
+    if missing:
+        have = sorted({n for w in works for n in names_of(w.spec.section(section))})
+        raise SpecError(f"no selected spec has the {what} {missing[0]!r} in its {section}: section", code=unknown,
+                        hint=f"{section}: {', '.join(have)}" if have else None)
+    return found
+
+
+def as_json(documents: list[dict]) -> str:
+    """The reports' JSON: the document of one report, or the list of several (as ``run`` and
+    ``mece`` print)."""
+    return json.dumps(documents[0] if len(documents) == 1 else documents, indent=2)
