@@ -11,7 +11,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Callable
 
-from segrules.plugin import CommandSpec, SpecError, command_specs, warn_renamed
+from segrules.plugin import CommandSpec, SpecError, command_specs, note, warn_renamed
 
 
 @dataclass(frozen=True)
@@ -45,15 +45,11 @@ def reports(command: str, section: str, what: str, names_of: Callable[[object], 
             target, db, as_of, names: tuple[str, ...], *, unknown: str) -> list[Report]:
     """The (spec, entry) pairs to report on, in spec then section order; ``names``: only these
     entries. A spec without the section (or, with ``names``, without any of them) is skipped with
-    a note when several specs are selected; named alone, it is an error (SR313; ``unknown``, the
-    plugin's code, for a name no selected spec has)."""
+    a note when several specs are selected; named alone, it is an error (SR313). A name no
+    selected spec has is an error (``unknown``, the plugin's code)."""
     def needs(spec) -> str | None:
         config = spec.section(section)
-        if config is None or not names_of(config):
-            return f"no {section}: section"
-        if names and not set(names) & set(names_of(config)):
-            return f"no {what} {' or '.join(map(repr, names))} in its {section}: section"
-        return None
+        return None if config is not None and names_of(config) else f"no {section}: section"
 
     found: list[Report] = []
     works = command_specs(command, specs, select, project, target, db, as_of, needs=needs)
@@ -63,7 +59,10 @@ def reports(command: str, section: str, what: str, names_of: Callable[[object], 
             raise SpecError(f"{work.path}: the spec has no {section}: section", code="SR313",
                             hint=f"segrules {command} reports on a spec's {section}: section")
         has = names_of(config)
-        found += [Report(work, name) for name in (names if names else has) if name in has]
+        listed = [name for name in (names if names else has) if name in has]
+        if not listed and len(works) > 1:
+            note(f"{work.path}: skipped, no {what} {' or '.join(map(repr, names))} in its {section}: section")
+        found += [Report(work, name) for name in listed]
     missing = [n for n in names if not any(r.name == n for r in found)]
     if missing:
         have = sorted({n for w in works for n in names_of(w.spec.section(section))})
