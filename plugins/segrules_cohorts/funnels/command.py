@@ -1,4 +1,4 @@
-"""``segrules funnel SPEC NAME``: the funnel table, the biggest drop-off and the breakdowns in the
+"""``segrules funnel``: the funnel table, the biggest drop-off and the breakdowns in the
 terminal (or as JSON), and an offline HTML report with ``--out``."""
 
 from __future__ import annotations
