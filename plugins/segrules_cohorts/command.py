@@ -10,11 +10,10 @@ from rich.console import Console
 from rich.panel import Panel
 from rich.table import Table
 
-import segrules
 from segrules.plugin import atomic_write, db_option, make_console, require_one, spec_options, user_errors
 
 from .config import COHORTS, EXPERIMENTS
-from .selection import as_json, legacy_name, reports
+from .selection import as_json, compute_all, legacy_name, reports
 
 
 def _options(command):
@@ -128,13 +127,8 @@ def cohort_command(specs, select, project, target, db, as_of, params, fmt, names
         if out or png:
             require_one(f"cohort {'--out' if out else '--png'}", [r.shown for r in chosen], "cohort",
                         hint="give one spec and --cohort NAME")
-        done = []
-        for r in chosen:
-            report = compute_cohort(r.work.spec, segrules.connect(r.work.db, read_only=True), r.name,
-                                    as_of=r.work.as_of, params=parsed)
-            done.append(report)
-            if fmt == "text":
-                print_cohort(report, console)
+        done = compute_all(chosen, compute_cohort, fmt=fmt, show=print_cohort, console=console, params=parsed)
+        report = done[-1]
         if fmt == "json":
             click.echo(as_json([report.to_json() for report in done]))
         png = png or (str(Path(out).with_suffix(".png")) if out else None)
@@ -224,13 +218,8 @@ def experiment_command(specs, select, project, target, db, as_of, params, fmt, n
         parsed = parse_params(params)
         chosen = reports("experiment", EXPERIMENTS, "experiment", _names, specs, select, project, target, db,
                          as_of, tuple(names) + legacy, unknown="COH104")
-        done = []
-        for r in chosen:
-            report = compute_experiment(r.work.spec, segrules.connect(r.work.db, read_only=True), r.name,
-                                        as_of=r.work.as_of, params=parsed)
-            done.append(report)
-            if fmt == "text":
-                print_experiment(report, console)
+        done = compute_all(chosen, compute_experiment, fmt=fmt, show=print_experiment, console=console,
+                           params=parsed)
     if fmt == "json":
         click.echo(as_json([experiment_json(report) for report in done]))
         for report in done:

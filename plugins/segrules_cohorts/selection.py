@@ -9,8 +9,9 @@ import json
 import os
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Callable
+from typing import Any, Callable
 
+import segrules
 from segrules.plugin import CommandSpec, SpecError, command_specs, note, warn_renamed
 
 
@@ -55,10 +56,10 @@ def reports(command: str, section: str, what: str, names_of: Callable[[object], 
     works = command_specs(command, specs, select, project, target, db, as_of, needs=needs)
     for work in works:
         config = work.spec.section(section)
-        if config is None:
+        has = names_of(config) if config is not None else []
+        if not has:  # a spec named alone (a spec of several without the section is skipped)
             raise SpecError(f"{work.path}: the spec has no {section}: section", code="SR313",
                             hint=f"segrules {command} reports on a spec's {section}: section")
-        has = names_of(config)
         listed = [name for name in (names if names else has) if name in has]
         if not listed and len(works) > 1:
             note(f"{work.path}: skipped, no {what} {' or '.join(map(repr, names))} in its {section}: section")
@@ -69,6 +70,20 @@ def reports(command: str, section: str, what: str, names_of: Callable[[object], 
         raise SpecError(f"no selected spec has the {what} {missing[0]!r} in its {section}: section", code=unknown,
                         hint=f"{section}: {', '.join(have)}" if have else None)
     return found
+
+
+def compute_all(chosen: list[Report], compute: Callable[..., Any], *, fmt: str, show: Callable[[Any, Any], None],
+                console, params: dict, **options) -> list:
+    """``compute(spec, con, name, as_of=, params=, **options)`` of each report in turn, each on
+    its spec's database and ``as_of``; with ``fmt`` text, each is shown as soon as it is computed."""
+    done = []
+    for r in chosen:
+        report = compute(r.work.spec, segrules.connect(r.work.db, read_only=True), r.name, as_of=r.work.as_of,
+                         params=params, **options)
+        done.append(report)
+        if fmt == "text":
+            show(report, console)
+    return done
 
 
 def as_json(documents: list[dict]) -> str:

@@ -10,10 +10,9 @@ import click
 from rich.console import Console
 from rich.table import Table
 
-import segrules
 from segrules.plugin import atomic_write, db_option, make_console, require_one, spec_options, user_errors
 
-from ..selection import as_json, legacy_name, reports
+from ..selection import as_json, compute_all, legacy_name, reports
 from .config import SECTION
 
 if TYPE_CHECKING:
@@ -130,13 +129,9 @@ def funnel_command(specs, select, project, target, db, names, by, as_of, params,
                          db, as_of, tuple(names) + legacy, unknown="FNL103")
         if out:
             require_one("funnel --out", [r.shown for r in chosen], "funnel", hint="give one spec and --funnel NAME")
-        done = []
-        for r in chosen:
-            report = compute_report(r.work.spec, segrules.connect(r.work.db, read_only=True), r.name,
-                                    as_of=r.work.as_of, params=parsed, by=list(by))
-            done.append(report)
-            if fmt == "text":
-                print_report(report, console)
+        done = compute_all(chosen, compute_report, fmt=fmt, show=print_report, console=console, params=parsed,
+                           by=list(by))
+        report = done[-1]
         if fmt == "json":
             click.echo(as_json([report.to_dict() for report in done]))
         if out:
