@@ -257,3 +257,31 @@ def test_plugin_commands_out_writes_one_report(invoke, project, tmp_path):
     assert out.is_file() and out.with_suffix(".png").is_file()
     funnel = tmp_path / "funnel.html"
     assert invoke("funnel", "--out", str(funnel)).exit_code == 0 and funnel.is_file()
+
+
+def test_plugin_commands_console_factory_follows_the_core_rules(monkeypatch, capsys):
+    """``segrules.plugin.make_console`` is the core CLI's console: off a terminal unbounded in width
+    and without colour; on a terminal its width, colour unless ``NO_COLOR``; stderr for notes."""
+    from rich.table import Table
+
+    import segrules.cli.console as core
+    from segrules.plugin import make_console
+    for name in ("FORCE_COLOR", "NO_COLOR", "TTY_COMPATIBLE", "TTY_INTERACTIVE"):
+        monkeypatch.delenv(name, raising=False)
+    monkeypatch.setenv("COLUMNS", "70")
+    piped = make_console()
+    assert not piped.is_terminal and piped.width == core.make_console().width == 100_000
+    table = Table("name")
+    table.add_row("x" * 150)
+    piped.print(table, "[red]red[/red]")
+    out = capsys.readouterr().out
+    assert "x" * 150 in out and "\x1b[" not in out
+    assert make_console(stderr=True).stderr and not piped.stderr
+    monkeypatch.setenv("FORCE_COLOR", "1")  # a terminal: its width, colour
+    terminal = make_console()
+    assert terminal.is_terminal and terminal.width == 70
+    terminal.print("[red]red[/red]")
+    assert "\x1b[" in capsys.readouterr().out
+    monkeypatch.setenv("NO_COLOR", "1")
+    make_console().print("[red]red[/red]")
+    assert "\x1b[" not in capsys.readouterr().out
