@@ -174,8 +174,9 @@ def command_specs(command: str, specs: Iterable[str] = (), select: Iterable[str]
     database, is skipped with a note on stderr (``a.yaml: skipped, no rfm: section``); SR164 when
     every one is. One spec named alone is taken as it is: the command's own error says what is
     wrong with it (SR170 without a database). A spec that fails to load raises (exit 2)."""
+    specs = tuple(specs)
     sel = selection(specs, select, project, registry=registry)
-    several = len(sel) > 1 or not list(specs)
+    several = len(sel) > 1 or not specs
     found, skipped = [], []
     for item in sel:
         if item.error is not None:
