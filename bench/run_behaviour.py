@@ -53,7 +53,7 @@ def run_segrules(db: str, now: datetime, threads: int, definition: str):
     import ibis
     import ibis.backends.duckdb.converter  # noqa: F401  imported by Ibis on the first to_pyarrow
 
-    import segrules
+    segrules = harness.import_segrules()
 
     con = ibis.duckdb.connect(db, read_only=True, threads=threads)
     path, segment, feature = DEFINITIONS[definition]

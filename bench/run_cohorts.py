@@ -64,7 +64,7 @@ def run_segrules(db: str, now: datetime, threads: int, analysis: str):
     import ibis
     import ibis.backends.duckdb.converter  # noqa: F401  imported by Ibis on the first to_pyarrow
 
-    import segrules
+    segrules = harness.import_segrules()
     from segrules_cohorts.funnels.report import compute_report
     from segrules_cohorts.report import compute_cohort
 

@@ -37,7 +37,7 @@ def run_segrules(db: str, now: datetime, threads: int):
     import ibis.backends.duckdb.converter  # noqa: F401  imported by Ibis on the first to_pyarrow
     import pyarrow.compute  # noqa: F401
 
-    import segrules
+    segrules = harness.import_segrules()
 
     con = ibis.duckdb.connect(db, read_only=True, threads=threads)
 

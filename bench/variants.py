@@ -39,7 +39,8 @@ def _segrules(db: str, now: datetime, threads: int, materialise: bool) -> Run:
     import ibis
     import ibis.backends.duckdb.converter  # noqa: F401  imported by Ibis on the first to_pyarrow
     import pyarrow.compute as pc
-    import segrules
+    import harness
+    segrules = harness.import_segrules()
 
     con = ibis.duckdb.connect(db, read_only=True, threads=threads)
 

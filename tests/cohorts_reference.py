@@ -36,14 +36,15 @@ def per_entity(starts: pd.DataFrame, activity: pd.DataFrame, grain: str, periods
     j = j[j["k"] >= 0]
     now_p = now.to_period(FREQ[grain]).ordinal
     ks = j.groupby("key")["k"].apply(set).to_dict()
+    columns = {}
     for k in range(periods + 1):
         def value(row, k=k):
             if now_p - row["p"] <= k:  # period k has not ended
                 return None
             mine = ks.get(row["key"], set())
             return (max(mine, default=-1) >= k) if retention == "rolling" else (k in mine)
-        s[f"retained_{k}"] = s.apply(value, axis=1) if len(s) else pd.Series(dtype=object)
-    return s
+        columns[f"retained_{k}"] = s.apply(value, axis=1) if len(s) else pd.Series(dtype=object)
+    return pd.concat([s, pd.DataFrame(columns, index=s.index)], axis=1)  # one concat: no fragmented frame
 
 
 def matrix(starts, activity, grain, periods, retention, now) -> dict[str, tuple[int, list[int | None]]]:

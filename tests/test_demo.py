@@ -191,3 +191,15 @@ def test_demo_accepts_an_aware_now_and_empty_rates(tmp_path):
         assert scalar(con, "SELECT max(signup_at) FROM customers") <= NOW
     with pytest.raises(ValueError):
         write_demo_data(tmp_path / "bad.duckdb", customers=-1)
+
+
+def test_demo_data_off_a_terminal_writes_nothing_on_stderr(tmp_path):
+    """In a CI log the transient progress bar is not drawn (it left an empty line on stderr)."""
+    import subprocess
+    import sys
+
+    done = subprocess.run([sys.executable, "-m", "segrules.cli", "demo-data", str(tmp_path / "shop.duckdb"),
+                           "--customers", "50"], capture_output=True, text=True, timeout=120)
+    assert done.returncode == 0, done.stderr
+    assert done.stderr == ""
+    assert done.stdout.splitlines()[0] == "customers: 50 rows"

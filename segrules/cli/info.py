@@ -50,7 +50,7 @@ def demo_data(path, customers, seed, now, wall_clock):
         now = demo_now(now, wall_clock)
     except ValueError as exc:
         raise click.BadParameter(str(exc), param_hint="--now") from None
-    with Progress(console=err, transient=True) as progress:
+    with Progress(console=err, transient=True, disable=not err.is_terminal) as progress:  # no bar in logs
         tasks = {}
 
         def report(stage: str, done: int, total: int):
