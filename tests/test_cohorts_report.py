@@ -34,7 +34,7 @@ def run(*args):
 
 
 def test_cohort_command_json_is_the_report(db):
-    result = run("cohort", ACQ, "acquisition_week", "--db", db, "--as-of", AS_OF, "--format", "json")
+    result = run("cohort", ACQ, "--cohort", "acquisition_week", "--db", db, "--as-of", AS_OF, "--format", "json")
     assert result.exit_code == 0, result.output
     data = json.loads(result.output)
     report = compute_cohort(segrules.load(ACQ), segrules.connect(db, read_only=True), "acquisition_week",
@@ -48,7 +48,7 @@ def test_cohort_command_json_is_the_report(db):
 
 def test_cohort_command_writes_html_and_png(db, tmp_path):
     out = tmp_path / "retention.html"
-    result = run("cohort", ACQ, "acquisition_week", "--db", db, "--as-of", AS_OF, "--out", str(out))
+    result = run("cohort", ACQ, "--cohort", "acquisition_week", "--db", db, "--as-of", AS_OF, "--out", str(out))
     assert result.exit_code == 0, result.output
     assert f"wrote {out}" in result.output and f"wrote {out.with_suffix('.png')}" in result.output
     html = out.read_text(encoding="utf-8")
@@ -60,7 +60,7 @@ def test_cohort_command_writes_html_and_png(db, tmp_path):
 def test_cohort_html_renders_in_headless_chromium(db, tmp_path):
     chromium = _chromium()
     out = tmp_path / "retention.html"
-    assert run("cohort", ACQ, "acquisition_week", "--db", db, "--as-of", AS_OF, "--out", str(out)).exit_code == 0
+    assert run("cohort", ACQ, "--cohort", "acquisition_week", "--db", db, "--as-of", AS_OF, "--out", str(out)).exit_code == 0
     flags = ["--headless", "--no-sandbox", "--disable-gpu", "--no-first-run", "--disable-dev-shm-usage",
              f"--user-data-dir={tmp_path / 'profile'}"]
     dom = subprocess.run([chromium, *flags, "--dump-dom", out.as_uri()], capture_output=True, text=True,
@@ -80,7 +80,7 @@ def test_cohort_html_renders_in_headless_chromium(db, tmp_path):
 
 
 def test_experiment_command_json(db):
-    result = run("experiment", EXP, "template_feature", "--db", db, "--as-of", AS_OF, "--format", "json")
+    result = run("experiment", EXP, "--experiment", "template_feature", "--db", db, "--as-of", AS_OF, "--format", "json")
     assert result.exit_code == 0, result.output
     data = json.loads(result.output)
     by = {v["variant"]: v for v in data["variants"]}
@@ -95,10 +95,11 @@ def test_experiment_command_warns_loudly_on_a_sample_ratio_mismatch(db, tmp_path
         "population: segment('active_users')", "population: bucket(account_id, 'template-2025', 100) >= 15")
     spec = tmp_path / "broken.yaml"
     spec.write_text(text, encoding="utf-8")
-    result = run("experiment", str(spec), "template_feature", "--db", db, "--as-of", AS_OF)
+    result = run("experiment", str(spec), "--experiment", "template_feature", "--db", db, "--as-of", AS_OF)
     assert result.exit_code == 0, result.output
     assert "WARNING: SAMPLE RATIO MISMATCH" in result.output
-    result = run("experiment", str(spec), "template_feature", "--db", db, "--as-of", AS_OF, "--format", "json")
+    result = run("experiment", str(spec), "--experiment", "template_feature", "--db", db, "--as-of", AS_OF,
+                 "--format", "json")
     assert json.loads(result.stdout)["sample_ratio"]["mismatch"]
     assert "sample ratio mismatch" in result.stderr
 
@@ -106,6 +107,6 @@ def test_experiment_command_warns_loudly_on_a_sample_ratio_mismatch(db, tmp_path
 @pytest.mark.parametrize("command, name", [("cohort", "acquisition_wek"), ("experiment", "nope")])
 def test_cohort_commands_unknown_name_is_a_diagnostic(db, command, name):
     spec = ACQ if command == "cohort" else EXP
-    result = run(command, spec, name, "--db", db, "--as-of", AS_OF)
+    result = run(command, spec, f"--{command}", name, "--db", db, "--as-of", AS_OF)
     assert result.exit_code == 2
     assert "COH104" in result.output and "Traceback" not in result.output

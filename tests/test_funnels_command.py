@@ -100,7 +100,7 @@ def _root(monkeypatch):
 
 
 def test_funnel_command_json_is_the_report(db):
-    result = CliRunner().invoke(main, ["funnel", SPEC, "onboarding", "--db", db, "--as-of", "2025-06-01",
+    result = CliRunner().invoke(main, ["funnel", SPEC, "--funnel", "onboarding", "--db", db, "--as-of", "2025-06-01",
                                        "--format", "json"])
     assert result.exit_code == 0, result.output
     data = json.loads(result.output)
@@ -113,11 +113,11 @@ def test_funnel_command_json_is_the_report(db):
 
 
 def test_funnel_command_by_column_and_errors(db):
-    ok = CliRunner().invoke(main, ["funnel", SPEC, "onboarding", "--db", db, "--by", "company_size"])
+    ok = CliRunner().invoke(main, ["funnel", SPEC, "--funnel", "onboarding", "--db", db, "--by", "company_size"])
     assert ok.exit_code == 0 and "By company_size" in ok.output and "utm_source" not in ok.output
-    unknown = CliRunner().invoke(main, ["funnel", SPEC, "onbording", "--db", db])
+    unknown = CliRunner().invoke(main, ["funnel", SPEC, "--funnel", "onbording", "--db", db])
     assert unknown.exit_code == 2 and "FNL103" in unknown.output and "onboarding" in unknown.output
-    column = CliRunner().invoke(main, ["funnel", SPEC, "onboarding", "--db", db, "--by", "size"])
+    column = CliRunner().invoke(main, ["funnel", SPEC, "--funnel", "onboarding", "--db", db, "--by", "size"])
     assert column.exit_code == 2 and "FNL104" in column.output and "company_size" in column.output
 
 
@@ -142,7 +142,7 @@ def test_funnel_report_is_one_query(db, monkeypatch):
 def test_funnel_html_renders_in_headless_chromium(db, tmp_path):
     chromium()
     out = tmp_path / "funnel.html"
-    result = CliRunner().invoke(main, ["funnel", SPEC, "onboarding", "--db", db, "--as-of", "2025-06-01",
+    result = CliRunner().invoke(main, ["funnel", SPEC, "--funnel", "onboarding", "--db", db, "--as-of", "2025-06-01",
                                        "--out", str(out)])
     assert result.exit_code == 0, result.output
     html = out.read_text(encoding="utf-8")

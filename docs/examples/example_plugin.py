@@ -31,7 +31,7 @@ from pydantic import BaseModel, ConfigDict, Field
 import segrules
 from segrules.plugin import (DerivedSegment, Diagnostic, FunctionDef, NamespaceDef, SegmentOutputDef, Severity,
                              SinkDef, SinkError, SinkResult, SourceExpression, SpecSection, Validator, ValueField,
-                             hookimpl)
+                             command_specs, db_option, hookimpl, make_console, spec_options, user_errors)
 
 
 # --- a function: domain(email) ------------------------------------------------------------------
@@ -211,20 +211,25 @@ def export_audiences(spec, con, *, as_of=None) -> list[SinkResult]:
     return results
 
 
+def has_exports(spec) -> str | None:
+    """Why ``segrules export`` skips ``spec``, or None."""
+    return None if spec.section("exports") is not None else "no exports: section"
+
+
 @click.command("export")
-@click.argument("spec", type=click.Path(dir_okay=False))
-@click.option("--db", metavar="URL", required=True, help="DuckDB file or Ibis URL.")
+@spec_options()  # [SPECS]... (none: the project's), --select, --project, --target, as every command
+@db_option
 @click.option("--as-of", "as_of", metavar="TIME", help="Evaluate as of this date/time.")
-def export_command(spec, db, as_of):
-    """Write every audience listed under exports: to its target."""
-    try:
-        loaded = segrules.load(spec, registry=segrules.default_registry())
-        results = export_audiences(loaded, segrules.connect(db, read_only=True), as_of=as_of)
-    except segrules.SegrulesError as exc:
-        click.echo(exc.render(), err=True)
-        raise SystemExit(2) from None
-    for result in results:
-        click.echo(f"wrote {result.rows} members to {result.target}")
+def export_command(specs, select, project, target, db, as_of):
+    """Write every audience listed under exports: to its target. SPECS: files, folders or globs;
+    none: the project's specs that have an exports: section."""
+    console = make_console()  # full width off a terminal, no colour there
+    with user_errors():  # a SegrulesError: diagnostics on stderr, exit 2
+        for work in command_specs("export", specs, select, project, target, db, as_of, needs=has_exports,
+                                  registry=segrules.default_registry()):
+            con = segrules.connect(work.db, read_only=True)
+            for result in export_audiences(work.spec, con, as_of=work.as_of):
+                console.print(f"wrote {result.rows} members to {result.target}")
 
 
 @hookimpl

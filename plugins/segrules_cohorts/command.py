@@ -3,8 +3,6 @@ comparison in the terminal or as JSON; for cohorts an offline HTML heatmap and a
 
 from __future__ import annotations
 
-import json
-import sys
 from pathlib import Path
 
 import click
@@ -12,25 +10,31 @@ from rich.console import Console
 from rich.panel import Panel
 from rich.table import Table
 
-import segrules
-from segrules.plugin import SegrulesError, atomic_write
+from segrules.plugin import atomic_write, db_option, make_console, require_one, spec_options, user_errors
 
-_OPTIONS = [
-    click.argument("spec", type=click.Path(dir_okay=False)),
-    click.argument("name"),
-    click.option("--db", metavar="URL", required=True, help="DuckDB file or Ibis URL."),
-    click.option("--as-of", "as_of", metavar="TIME", help="Compute as of this date/time (sets `now`)."),
-    click.option("--param", "params", multiple=True, metavar="NAME=VALUE",
-                 help="Override a spec parameter; repeatable."),
-    click.option("--format", "fmt", type=click.Choice(["text", "json"]), default="text", show_default=True,
-                 help="text tables, or one JSON document."),
-]
+from .config import COHORTS, EXPERIMENTS
+from .selection import as_json, compute_all, legacy_name, reports
 
 
-def _shared(command):
-    for option in reversed(_OPTIONS):
+def _options(command):
+    """The options cohort and experiment share: the specs (files, folders, globs; none: the
+    project) as every command takes them, --db, --as-of, --param, --format."""
+    for option in reversed([
+        spec_options(),
+        db_option,
+        click.option("--as-of", "as_of", metavar="TIME", help="Compute as of this date/time (sets `now`; "
+                     "default: the target's as_of:)."),
+        click.option("--param", "params", multiple=True, metavar="NAME=VALUE",
+                     help="Override a spec parameter; repeatable."),
+        click.option("--format", "fmt", type=click.Choice(["text", "json"]), default="text", show_default=True,
+                     help="text tables, or JSON (one document; a list when there are several reports)."),
+    ]):
         command = option(command)
     return command
+
+
+def _names(config) -> list[str]:
+    return list(config)
 
 
 def _pct(x) -> str:
@@ -98,26 +102,35 @@ def write_png(report, target: Path) -> None:
 
 
 @click.command("cohort")
-@_shared
-@click.option("--out", type=click.Path(dir_okay=False), help="Write the HTML report here (self-contained, offline).")
+@_options
+@click.option("--cohort", "names", multiple=True, metavar="NAME",
+              help="Only this cohort (repeatable; default: every cohort of each spec).")
+@click.option("--out", type=click.Path(dir_okay=False), help="Write the HTML report here (self-contained, offline; "
+              "one cohort).")
 @click.option("--png", type=click.Path(dir_okay=False),
               help="Write the matrix as PNG here (default with --out: beside it, .png).")
-def cohort_command(spec, name, db, as_of, params, fmt, out, png):
-    """The retention matrix of cohort NAME of SPEC's cohorts: section: cohort sizes, active
-    entities and % per period, the average curve; optionally an HTML heatmap and a PNG."""
+def cohort_command(specs, select, project, target, db, as_of, params, fmt, names, out, png):
+    """The retention matrix of each cohort of each spec's cohorts: section: cohort sizes, active
+    entities and % per period, the average curve; optionally an HTML heatmap and a PNG. SPECS:
+    files, folders or globs; none: the project's specs that have a cohorts: section."""
     from segrules.plugin import parse_params
 
     from .html import render_html
     from .report import compute_cohort
 
-    console = Console(highlight=False)
-    try:
-        report = compute_cohort(segrules.load(spec), segrules.connect(db, read_only=True), name, as_of=as_of,
-                                params=parse_params(params))
+    specs, legacy = legacy_name("cohort", "--cohort", specs)
+    console = make_console()
+    with user_errors():
+        parsed = parse_params(params)
+        chosen = reports("cohort", COHORTS, "cohort", _names, specs, select, project, target, db, as_of,
+                         tuple(names) + legacy, unknown="COH104")
+        if out or png:
+            require_one(f"cohort {'--out' if out else '--png'}", [r.shown for r in chosen], "cohort",
+                        hint="give one spec and --cohort NAME")
+        done = compute_all(chosen, compute_cohort, fmt=fmt, show=print_cohort, console=console, params=parsed)
+        report = done[-1]
         if fmt == "json":
-            click.echo(json.dumps(report.to_json(), indent=2))
-        else:
-            print_cohort(report, console)
+            click.echo(as_json([report.to_json() for report in done]))
         png = png or (str(Path(out).with_suffix(".png")) if out else None)
         if out:
             atomic_write(Path(out), lambda tmp: Path(tmp).write_text(render_html(report), encoding="utf-8"))
@@ -125,9 +138,6 @@ def cohort_command(spec, name, db, as_of, params, fmt, out, png):
         if png:
             write_png(report, Path(png))
             click.echo(f"wrote {png}", err=fmt == "json")
-    except SegrulesError as exc:
-        click.echo(exc.render(), err=True)
-        sys.exit(2)
 
 
 def print_experiment(report, console: Console) -> None:
@@ -190,27 +200,32 @@ def experiment_json(report) -> dict:
 
 
 @click.command("experiment")
-@_shared
-def experiment_command(spec, name, db, as_of, params, fmt):
-    """Experiment NAME of SPEC's experiments: section: size and metric mean (or proportion) with 95%
-    CI per variant, lift and p-value against the control, difference in differences with a
-    pre_period, and a sample-ratio-mismatch check that warns loudly."""
+@_options
+@click.option("--experiment", "names", multiple=True, metavar="NAME",
+              help="Only this experiment (repeatable; default: every experiment of each spec).")
+def experiment_command(specs, select, project, target, db, as_of, params, fmt, names):
+    """Each experiment of each spec's experiments: section: size and metric mean (or proportion)
+    with 95% CI per variant, lift and p-value against the control, difference in differences with
+    a pre_period, and a sample-ratio-mismatch check that warns loudly. SPECS: files, folders or
+    globs; none: the project's specs that have an experiments: section."""
     from segrules.plugin import parse_params
 
     from .experiments import compute_experiment
 
-    try:
-        report = compute_experiment(segrules.load(spec), segrules.connect(db, read_only=True), name, as_of=as_of,
-                                    params=parse_params(params))
-    except SegrulesError as exc:
-        click.echo(exc.render(), err=True)
-        sys.exit(2)
+    specs, legacy = legacy_name("experiment", "--experiment", specs)
+    console = make_console()
+    with user_errors():
+        parsed = parse_params(params)
+        chosen = reports("experiment", EXPERIMENTS, "experiment", _names, specs, select, project, target, db,
+                         as_of, tuple(names) + legacy, unknown="COH104")
+        done = compute_all(chosen, compute_experiment, fmt=fmt, show=print_experiment, console=console,
+                           params=parsed)
     if fmt == "json":
-        click.echo(json.dumps(experiment_json(report), indent=2))
-        if report.srm.mismatch:
-            click.echo(f"WARNING: sample ratio mismatch in {name} (p = {_p(report.srm.p_value)})", err=True)
-    else:
-        print_experiment(report, Console(highlight=False))
+        click.echo(as_json([experiment_json(report) for report in done]))
+        for report in done:
+            if report.srm.mismatch:
+                click.echo(f"WARNING: sample ratio mismatch in {report.name} (p = {_p(report.srm.p_value)})",
+                           err=True)
 
 
 @click.command("cohort-demo")

@@ -15,13 +15,13 @@ import click
 from rich.table import Table
 
 import segrules
-from segrules.plugin import Diagnostic, SegrulesError, Severity, format_github, format_junit, render
+from segrules.plugin import (EXIT_BAD_INPUT, Diagnostic, SegrulesError, Severity, command_specs, format_github,
+                             format_junit, make_console, render)
 
 from .intended import intended_overlap, is_finding
 from .measure import Overlap, measure
-from .ondata import EXIT_BAD_INPUT, mece_options
+from .ondata import mece_options
 from .section import SOURCE, taxonomies
-from .specs import specs_to_measure
 
 
 def findings(spec, overlap: Overlap, jaccard: float, min_size: int) -> list[Diagnostic]:
@@ -95,13 +95,14 @@ def audit_dict(spec, overlap: Overlap, diags) -> dict:
 def run_audit(specs, select, project, target, db, as_of, params, fmt, jaccard, min_size, console) -> int:
     audits = []
     try:
-        for work in specs_to_measure(specs, select, project, target, db, as_of):
+        for work in command_specs("audit", specs, select, project, target, db, as_of):
             spec = work.spec
             con = segrules.connect(work.db, read_only=True)
             names = work.segments or list(spec.model.segments)
             wide = spec.evaluate(con, as_of=work.as_of, params=params, segments=names, features=False,
                                  derived=False)
-            with console.status(f"Auditing {len(names)} segments…") if fmt == "text" else nullcontext():
+            with make_console(stderr=True).status(f"Auditing {len(names)} segments…") if fmt == "text" \
+                    else nullcontext():
                 overlap = measure(wide, spec.key, names, list(combinations(names, 2)), {}, samples=0)
             found = _Findings(spec, overlap)
             audits.append((spec, overlap, found.run(jaccard, min_size), found.labels))
@@ -152,7 +153,6 @@ def audit_command(specs, select, project, target, db, as_of, params, fmt, jaccar
     pairs, segments contained in another, and each segment's taxonomies; intended overlaps
     (overlaps:) are shown as such. SPECS: files, folders or globs; none: the project's specs.
     Exit 1 when there is a finding."""
-    from rich.console import Console
     from segrules.plugin import parse_params
     try:
         parsed = parse_params(params)
@@ -160,4 +160,4 @@ def audit_command(specs, select, project, target, db, as_of, params, fmt, jaccar
         click.echo(exc.render(), err=True)
         sys.exit(EXIT_BAD_INPUT)
     sys.exit(run_audit(specs, select, project, target, db, as_of, parsed, fmt, jaccard, min_size,
-                       Console(highlight=False)))
+                       make_console()))

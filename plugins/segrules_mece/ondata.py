@@ -14,16 +14,17 @@ import click
 from rich.table import Table
 
 import segrules
-from segrules import spec_options
-from segrules.plugin import (Diagnostic, FORMATS, SegrulesError, Severity, SpecError, exit_code, format_github,
-                             format_junit, render)
+from segrules.plugin import (EXIT_BAD_INPUT, FORMATS, Diagnostic, SegrulesError, Severity, SpecError, command_specs,
+                             db_option, exit_code, format_github, format_junit, make_console, render, spec_options)
 
 from .intended import intended_overlap
 from .measure import Overlap, measure
 from .section import SOURCE, check_structure, taxonomies
-from .specs import specs_to_measure
 
-EXIT_BAD_INPUT = 2
+
+def has_taxonomies(spec) -> str | None:
+    """Why ``segrules mece`` skips ``spec`` (no taxonomies: section), or None."""
+    return None if taxonomies(spec.document) else "no taxonomies: section"
 
 
 def selected(spec, names: tuple[str, ...], segments: list[str] | None = None) -> dict:
@@ -168,12 +169,11 @@ def emit(fmt: str, console, reports, title: str) -> None:
 def run_mece(specs, select, project, target, db, names, as_of, params, fmt, samples, console) -> int:
     reports = []
     try:
-        for work in specs_to_measure(specs, select, project, target, db, as_of, what="with taxonomies: ",
-                                     wanted=lambda spec: bool(taxonomies(spec.document))):
+        for work in command_specs("mece", specs, select, project, target, db, as_of, needs=has_taxonomies):
             spec = work.spec
             chosen = selected(spec, names, work.segments)
             con = segrules.connect(work.db, read_only=True)
-            with console.status("Measuring taxonomies…") if fmt == "text" else nullcontext():
+            with make_console(stderr=True).status("Measuring taxonomies…") if fmt == "text" else nullcontext():
                 overlap = measure_taxonomies(spec, con, chosen, as_of=work.as_of, params=params, samples=samples)
             diags = {name: violations(spec, name, tax, overlap) for name, tax in chosen.items()}
             reports.append((spec, chosen, overlap, diags))
@@ -191,8 +191,7 @@ def mece_options(fn):
                       help="Override a spec parameter; repeatable.")(fn)
     fn = click.option("--as-of", "as_of", metavar="TIME", help="Evaluate as of this date/time (default: the "
                       "target's as_of:).")(fn)
-    fn = click.option("--db", metavar="URL", help="DuckDB file or Ibis URL (postgres://, ...); default: each "
-                      "spec's target in segrules.yml.")(fn)
+    fn = db_option(fn)
     return spec_options()(fn)
 
 
@@ -206,7 +205,6 @@ def mece_command(specs, select, project, target, db, as_of, params, fmt, names, 
     overlaps (overlaps:) are shown as such. SPECS: files, folders or globs; none: the project's
     specs that have taxonomies. Exit 1 when a declared property (exclusive, exhaustive) is
     violated."""
-    from rich.console import Console
     from segrules.plugin import parse_params
     try:
         parsed = parse_params(params)
@@ -214,4 +212,4 @@ def mece_command(specs, select, project, target, db, as_of, params, fmt, names, 
         click.echo(exc.render(), err=True)
         sys.exit(EXIT_BAD_INPUT)
     sys.exit(run_mece(specs, select, project, target, db, tuple(names), as_of, parsed, fmt, samples,
-                      Console(highlight=False)))
+                      make_console()))

@@ -5,7 +5,6 @@ run leaves earlier reports intact (:func:`segrules.plugin.atomic_write`)."""
 from __future__ import annotations
 
 import math
-import sys
 from pathlib import Path
 from typing import TYPE_CHECKING
 
@@ -14,7 +13,7 @@ from rich.console import Console
 from rich.table import Table
 
 import segrules
-from segrules.plugin import SegrulesError, atomic_write
+from segrules.plugin import atomic_write, command_specs, db_option, make_console, require_one, spec_options, user_errors
 
 if TYPE_CHECKING:  # the report needs pandas: imported when `segrules rfm` runs, not at start-up
     from .report import RfmReport
@@ -73,31 +72,43 @@ def print_report(report: RfmReport, console: Console) -> None:
     console.print(grid)
 
 
+def has_rfm(spec) -> str | None:
+    """Why ``segrules rfm`` skips ``spec`` (it has no rfm: section), or None."""
+    return None if spec.section("rfm") is not None else "no rfm: section"
+
+
 @click.command("rfm")
-@click.argument("spec", type=click.Path(dir_okay=False))
-@click.option("--db", metavar="URL", required=True, help="DuckDB file or Ibis URL.")
-@click.option("--as-of", "as_of", metavar="TIME", help="Compute RFM as of this date/time (sets `now`).")
+@spec_options()
+@db_option
+@click.option("--as-of", "as_of", metavar="TIME", help="Compute RFM as of this date/time (sets `now`; default: "
+              "the target's as_of:).")
 @click.option("--param", "params", multiple=True, metavar="NAME=VALUE", help="Override a spec parameter; repeatable.")
-@click.option("--out", type=click.Path(dir_okay=False), help="Write the HTML report here (self-contained, offline).")
+@click.option("--out", type=click.Path(dir_okay=False), help="Write the HTML report here (self-contained, offline; "
+              "one spec).")
 @click.option("--png", type=click.Path(dir_okay=False),
               help="Write the R x F grid as PNG here (default with --out: beside it, .png).")
 @click.option("--campaigns", type=click.Path(dir_okay=False),
               help="YAML of campaign suggestions per label (default: the plugin's campaigns.yaml).")
-def rfm_command(spec, db, as_of, params, out, png, campaigns):
-    """RFM segments of SPEC's rfm: section: the segment table and the R x F grid, optionally an
-    HTML report with charts and a recommendation, and a PNG of the grid."""
+def rfm_command(specs, select, project, target, db, as_of, params, out, png, campaigns):
+    """RFM segments of each spec's rfm: section: the segment table and the R x F grid, optionally
+    an HTML report with charts and a recommendation, and a PNG of the grid. SPECS: files, folders
+    or globs; none: the project's specs that have an rfm: section."""
     from .html import render_html
     from .report import compute_report, load_campaigns
     from segrules.plugin import parse_params
 
-    console = Console(highlight=False)
-    try:
-        loaded = segrules.load(spec)
+    console = make_console()
+    with user_errors():
+        parsed = parse_params(params)
         suggestions = load_campaigns(campaigns) if campaigns else None
-        with Console(stderr=True).status("computing RFM in the database…"):
-            report = compute_report(loaded, segrules.connect(db, read_only=True), as_of=as_of,
-                                    params=parse_params(params), campaigns=suggestions)
-        print_report(report, console)
+        work = command_specs("rfm", specs, select, project, target, db, as_of, needs=has_rfm)
+        if out or png:
+            require_one(f"rfm {'--out' if out else '--png'}", [w.path for w in work])
+        for w in work:
+            with make_console(stderr=True).status(f"computing RFM of {w.path} in the database…"):
+                report = compute_report(w.spec, segrules.connect(w.db, read_only=True), as_of=w.as_of,
+                                        params=parsed, campaigns=suggestions)
+            print_report(report, console)
         png = png or (str(Path(out).with_suffix(".png")) if out else None)
         if out:
             atomic_write(Path(out), lambda tmp: Path(tmp).write_text(render_html(report), encoding="utf-8"))
@@ -105,6 +116,3 @@ def rfm_command(spec, db, as_of, params, out, png, campaigns):
         if png:
             write_png(report, Path(png))
             console.print(f"wrote {png}")
-    except SegrulesError as exc:
-        click.echo(exc.render(), err=True)
-        sys.exit(2)

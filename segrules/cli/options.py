@@ -6,8 +6,10 @@ from __future__ import annotations
 import click
 
 from ..errors import SpecError
-# spec arguments, --select, --project, --target: defined below the CLI, for plugin commands too
-from ..project.options import SELECT_HELP, one_spec, project_option, select_option, spec_options, target_option  # noqa: F401,E501
+# spec arguments, --select, --project, --target, renamed options' warning: defined below the CLI, for
+# plugin commands too
+from ..project.options import (RENAMED_IN, SELECT_HELP, one_spec, project_option, select_option,  # noqa: F401
+                               spec_options, target_option, warn_renamed)
 
 LIMIT_HELP = "0: all"
 
@@ -59,12 +61,7 @@ def split_names(value: str | None, option: str = "--segments") -> list[str] | No
 segments_option = click.option("--segments", metavar="A,B", help="Only these segments (comma-separated).")
 
 # --- renamed options: the old spelling works for one more release, with a warning on stderr ---------
-RENAMED_IN = "0.2"  # the release that drops the old spellings
-
-
-def warn_renamed(old: str, new: str) -> None:
-    """The one warning a renamed option or value prints (stderr; the command goes on)."""
-    click.echo(f"warning: {old} is deprecated and goes away in segrules {RENAMED_IN}; use {new}", err=True)
+# (RENAMED_IN and warn_renamed are defined below the CLI, for plugin commands' renamed arguments too)
 
 
 def renamed_option(old: str, new: str, name: str, **kwargs):

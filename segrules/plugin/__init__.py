@@ -9,6 +9,7 @@ section of docs/plugins.md.  The groups:
 * diagnostics and errors: what validators return and commands raise or print;
 * expressions: the language's AST and the helpers that read a checked spec;
 * spec sections: field helpers for a section's pydantic model, and YAML with positions;
+* commands: consoles, exit codes, the spec selection options every command takes;
 * run and IO: parameters, queries, connections, files;
 * the HTTP destination toolkit: retries, rate limits, batches.
 
@@ -34,6 +35,9 @@ from .types import (DerivedSegment, EntityFunctionDef, NamespaceDef, PluginInfo,
 
 if TYPE_CHECKING:  # the names below are imported on first use (see __getattr__)
     from ..check import CheckedSpec, parse_expressions
+    from ..console import EXIT_BAD_INPUT, EXIT_CHECK_FAILED, EXIT_OK, make_console, user_errors
+    from ..project.options import CommandSpec, command_specs, db_option, note, spec_options, warn_renamed
+    from ..project.resolve import require_one
     from ..check.entity_values import EntityValue
     from ..check.schema import did_you_mean
     from ..check.typecheck import EntityColumn, FeatureRef, NamespaceValue, SourceColumn
@@ -69,6 +73,11 @@ _LAZY: dict[str, tuple[str, ...]] = {
     # spec sections
     "segrules.spec.sections": ("as_expression_text", "positive_duration", "duration_seconds"),
     "segrules.spec.yamlpos": ("load_yaml",),
+    # commands
+    "segrules.console": ("make_console", "user_errors", "EXIT_OK", "EXIT_CHECK_FAILED", "EXIT_BAD_INPUT"),
+    "segrules.project.options": ("spec_options", "db_option", "command_specs", "CommandSpec", "note",
+                                 "warn_renamed"),
+    "segrules.project.resolve": ("require_one",),
     # run and IO
     "segrules.params": ("parse_params",),
     "segrules.run.execute": ("run_query",),
@@ -94,6 +103,9 @@ __all__ = [
     "parse_expressions", "EntityColumn", "FeatureRef", "SourceColumn", "NamespaceValue", "EntityValue",
     # spec sections
     "as_expression_text", "positive_duration", "duration_seconds", "load_yaml",
+    # commands
+    "make_console", "user_errors", "EXIT_OK", "EXIT_CHECK_FAILED", "EXIT_BAD_INPUT", "spec_options", "db_option",
+    "command_specs", "CommandSpec", "require_one", "note", "warn_renamed",
     # run and IO
     "parse_params", "run_query", "redact", "atomic_write",
     # the HTTP destination toolkit

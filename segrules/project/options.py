@@ -1,12 +1,13 @@
 """Command-line options for spec selection, shared by the built-in commands and plugin commands:
 spec arguments (files, folders, globs; none = the project), ``--select``, ``--project`` and
-``--target``; and what a command does with them (:func:`selection`, :func:`database`)."""
+``--target``; and what a command does with them (:func:`selection`, :func:`database`, and for a
+command that reports on every selected spec :func:`command_specs`)."""
 
 from __future__ import annotations
 
 from dataclasses import dataclass
 from datetime import date, datetime
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any, Callable, Iterable
 
 import click
 
@@ -25,6 +26,8 @@ project_option = click.option("--project", "project", metavar="PATH", type=click
 target_option = click.option("--target", metavar="NAME", help="The project's target (named database) to use "
                              "(default: the spec's target in segrules.yml).")
 select_option = click.option("--select", "-s", "select", multiple=True, metavar="SELECTOR", help=SELECT_HELP)
+db_option = click.option("--db", metavar="URL", help="DuckDB file or Ibis URL (postgres://, ...); default: each "
+                         "spec's target in segrules.yml.")
 
 
 def spec_options(what: str = "specs"):
@@ -74,6 +77,14 @@ def database(sel: "Selection", item: "Chosen", db: str | None, target: str | Non
 def note(message: str) -> None:
     """A line for people on stderr (a spec skipped, and why)."""
     click.echo(message, err=True)
+
+
+RENAMED_IN = "0.2"  # the release that drops the old spellings of renamed options and arguments
+
+
+def warn_renamed(old: str, new: str) -> None:
+    """The one warning a renamed option, value or argument prints (stderr; the command goes on)."""
+    click.echo(f"warning: {old} is deprecated and goes away in segrules {RENAMED_IN}; use {new}", err=True)
 
 
 def command_defaults(project, commands: dict[str, click.Command]) -> dict[str, dict]:
@@ -135,6 +146,56 @@ def one_spec(command: str, specs, select, project, target=None, db=None, as_of=N
     url = where.required(item) if needs_db else where.url
     state = state_url or (sel.project.state_url() if sel.project is not None else None)
     return OneSpec(item.spec, item.segments, url, where.as_of, state)
+
+
+@dataclass(frozen=True)
+class CommandSpec:
+    """One spec a command reports on (:func:`command_specs`): its path as the user wrote it, the
+    loaded spec, its selected segments (None: all), its database URL, ``as_of`` (``--as-of``,
+    else its target's ``as_of:``) and its target's name (None: ``--db`` or no project)."""
+
+    path: str
+    spec: Any  # segrules.Spec
+    segments: list[str] | None
+    db: str
+    as_of: datetime | date | str | None
+    target: str | None
+
+
+def command_specs(command: str, specs: Iterable[str] = (), select: Iterable[str] = (), project: str | None = None,
+                  target: str | None = None, db: str | None = None, as_of: datetime | date | str | None = None, *,
+                  needs: Callable[[Any], str | None] | None = None, registry: Any = None) -> list[CommandSpec]:
+    """The specs ``command`` works on, each with its database: spec arguments (files, folders,
+    globs; none: the project's specs), ``--select``, ``--project``, ``--target``, ``--db`` and
+    ``--as-of`` as every command takes them (:func:`spec_options`).
+
+    ``needs(spec)`` says why ``command`` cannot work on a spec (``"no rfm: section"``), or None.
+    When the selection is the project or several specs, a spec it rejects, or whose target has no
+    database, is skipped with a note on stderr (``a.yaml: skipped, no rfm: section``); SR164 when
+    every one is. One spec named alone is taken as it is: the command's own error says what is
+    wrong with it (SR170 without a database). A spec that fails to load raises (exit 2)."""
+    specs = tuple(specs)
+    sel = selection(specs, select, project, registry=registry)
+    several = len(sel) > 1 or not specs
+    found, skipped = [], []
+    for item in sel:
+        if item.error is not None:
+            raise item.error
+        reason = needs(item.spec) if several and needs is not None else None
+        where = database(sel, item, db, target, as_of) if reason is None else None
+        if where is not None and where.url is None and several:
+            reason = f"target {where.target!r} has no database" if where.target else "no --db given"
+        if reason is not None or where is None:
+            skipped.append(item.path)
+            note(f"{item.path}: skipped, {reason}")
+            continue
+        found.append(CommandSpec(item.path, item.spec, item.segments, where.required(item), where.as_of,
+                                 where.target))
+    if not found:
+        raise SpecError(f"{command}: no spec to work on: the {len(skipped)} selected were skipped (see above)",
+                        code="SR164", hint="give a spec file, or --select segments of specs the command can "
+                        "work on")
+    return found
 
 
 # the names segrules exports them under (segrules.select_specs, segrules.spec_database)

@@ -51,11 +51,18 @@ class Selection:
 
     def one(self, command: str) -> Chosen:
         """The single spec a one-spec command works on; SR167 when there are several."""
-        if len(self.chosen) != 1:
-            listed = ", ".join(c.path for c in self.chosen[:5]) + (", …" if len(self.chosen) > 5 else "")
-            raise SpecError(f"{command} works on one spec; {len(self.chosen)} are selected ({listed})",
-                            code="SR167", hint="give a spec file, or --select segments of one spec")
+        require_one(command, [c.path for c in self.chosen])
         return self.chosen[0]
+
+
+def require_one(command: str, chosen: list[str], what: str = "spec",
+                hint: str = "give a spec file, or --select segments of one spec") -> None:
+    """SR167 unless ``chosen`` (what ``command`` would work on, as shown to the user) is one
+    ``what``: ``compile works on one spec; 2 are selected (a.yaml, b.yaml)``."""
+    if len(chosen) != 1:
+        listed = ", ".join(chosen[:5]) + (", …" if len(chosen) > 5 else "")
+        raise SpecError(f"{command} works on one {what}; {len(chosen)} are selected ({listed})", code="SR167",
+                        hint=hint)
 
 
 def spec_files(paths: Iterable[str], project: Project | None, *, skip_non_specs: bool = False) -> list[Path]:

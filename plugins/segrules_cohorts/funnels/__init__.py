@@ -1,5 +1,5 @@
 """Built-in plugin: funnels. A ``funnels:`` section names funnels (steps in order, a conversion
-window, breakdowns); ``segrules funnel SPEC NAME`` reports one (users per step, conversion, the
+window, breakdowns); ``segrules funnel`` reports one (users per step, conversion, the
 biggest drop-off, times between steps, breakdowns with a chi-square test), and the rule function
 ``funnel_step('NAME')`` is the furthest step an entity reached. A funnel is a ``sequence()`` with
 a report: the same step semantics. Documentation: docs/plugins/funnels.md.

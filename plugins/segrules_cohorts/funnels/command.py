@@ -1,10 +1,8 @@
-"""``segrules funnel SPEC NAME``: the funnel table, the biggest drop-off and the breakdowns in the
+"""``segrules funnel``: the funnel table, the biggest drop-off and the breakdowns in the
 terminal (or as JSON), and an offline HTML report with ``--out``."""
 
 from __future__ import annotations
 
-import json
-import sys
 from pathlib import Path
 from typing import TYPE_CHECKING
 
@@ -12,8 +10,10 @@ import click
 from rich.console import Console
 from rich.table import Table
 
-import segrules
-from segrules.plugin import SegrulesError, atomic_write
+from segrules.plugin import atomic_write, db_option, make_console, require_one, spec_options, user_errors
+
+from ..selection import as_json, compute_all, legacy_name, reports
+from .config import SECTION
 
 if TYPE_CHECKING:
     from .report import Breakdown, FunnelReport
@@ -98,38 +98,43 @@ def print_report(report: FunnelReport, console: Console) -> None:
 
 
 @click.command("funnel")
-@click.argument("spec", type=click.Path(dir_okay=False))
-@click.argument("name")
-@click.option("--db", metavar="URL", required=True, help="DuckDB file or Ibis URL.")
+@spec_options()
+@db_option
+@click.option("--funnel", "names", multiple=True, metavar="NAME",
+              help="Only this funnel (repeatable; default: every funnel of each spec).")
 @click.option("--by", "by", multiple=True, metavar="COL",
               help="Break down by this entity column instead of the funnel's breakdown:; repeatable.")
-@click.option("--as-of", "as_of", metavar="TIME", help="Compute the funnel as of this date/time (sets `now`).")
+@click.option("--as-of", "as_of", metavar="TIME", help="Compute the funnel as of this date/time (sets `now`; "
+              "default: the target's as_of:).")
 @click.option("--param", "params", multiple=True, metavar="NAME=VALUE", help="Override a spec parameter; repeatable.")
 @click.option("--format", "fmt", type=click.Choice(["text", "json"]), default="text", show_default=True,
-              help="Output format.")
-@click.option("--out", type=click.Path(dir_okay=False), help="Write the HTML report here (self-contained, offline).")
-def funnel_command(spec, name, db, by, as_of, params, fmt, out):
-    """The funnel NAME of SPEC's funnels: section: users per step, step and overall conversion,
+              help="Output format (json: one document; a list when there are several funnels).")
+@click.option("--out", type=click.Path(dir_okay=False), help="Write the HTML report here (self-contained, offline; "
+              "one funnel).")
+def funnel_command(specs, select, project, target, db, names, by, as_of, params, fmt, out):
+    """Each funnel of each spec's funnels: section: users per step, step and overall conversion,
     the biggest drop-off, median and 90th-percentile time between steps, and breakdowns with a
-    chi-square test of whether conversion differs between groups."""
+    chi-square test of whether conversion differs between groups. SPECS: files, folders or globs;
+    none: the project's specs that have a funnels: section."""
     from segrules.plugin import parse_params
 
     from .html import render_html
     from .report import compute_report
 
-    console = Console(highlight=False)
-    try:
-        loaded = segrules.load(spec)
-        report = compute_report(loaded, segrules.connect(db, read_only=True), name, as_of=as_of,
-                                params=parse_params(params), by=list(by))
+    specs, legacy = legacy_name("funnel", "--funnel", specs)
+    console = make_console()
+    with user_errors():
+        parsed = parse_params(params)
+        chosen = reports("funnel", SECTION, "funnel", lambda config: config.names(), specs, select, project, target,
+                         db, as_of, tuple(names) + legacy, unknown="FNL103")
+        if out:
+            require_one("funnel --out", [r.shown for r in chosen], "funnel", hint="give one spec and --funnel NAME")
+        done = compute_all(chosen, compute_report, fmt=fmt, show=print_report, console=console, params=parsed,
+                           by=list(by))
+        report = done[-1]
         if fmt == "json":
-            click.echo(json.dumps(report.to_dict(), indent=2))
-        else:
-            print_report(report, console)
+            click.echo(as_json([report.to_dict() for report in done]))
         if out:
             atomic_write(Path(out), lambda tmp: Path(tmp).write_text(render_html(report), encoding="utf-8"))
             if fmt == "text":
                 console.print(f"wrote {out}")
-    except SegrulesError as exc:
-        click.echo(exc.render(), err=True)
-        sys.exit(2)

@@ -67,7 +67,7 @@ class Funnel(BaseModel):
 
 
 class Funnels(RootModel[dict[str, Funnel]]):
-    """``funnels:`` maps a name to a funnel; ``segrules funnel SPEC NAME`` reports one, and the
+    """``funnels:`` maps a name to a funnel; ``segrules funnel`` reports one, and the
     rule function ``funnel_step('NAME')`` is the furthest step an entity reached."""
 
     model_config = ConfigDict(frozen=True)
