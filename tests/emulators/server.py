@@ -188,7 +188,7 @@ class EmulatorServer:
             pass
 
     def _send(self, handler, status: int, body: Any = None, headers: dict[str, str] | None = None) -> None:
-        data = b"" if body is None else json.dumps(body).encode()
+        data = b"" if body is None else body if isinstance(body, bytes) else json.dumps(body).encode()
         handler.send_response(status)
         if data:
             handler.send_header("Content-Type", self.json_type)
