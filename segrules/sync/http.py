@@ -173,7 +173,7 @@ class HttpClient:
         deadline = time.monotonic() + timeout
         delay = interval
         while True:
-            body = self.request("GET", path).json()
+            body = self.request_json("GET", path)
             if done(body):
                 return body
             if time.monotonic() > deadline:
