@@ -66,9 +66,3 @@ class Scrubber:
         """Scrubbed, then at most ``limit`` characters (``…`` marks a cut)."""
         text = self.scrub(text)
         return text if len(text) <= limit else text[:max(0, limit - 1)] + "…"
-
-    def extend(self, secrets: tuple[str, ...] | list[str]) -> "Scrubber":
-        """A scrubber for these secrets too."""
-        out = Scrubber(secrets)
-        out.forms = sorted(set(out.forms) | set(self.forms), key=lambda f: (-len(f), f))
-        return out
