@@ -14,6 +14,8 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Any, Callable, Literal, Protocol
 
+from ..errors import SinkError
+
 Op = Literal["add", "update", "remove", "upsert"]
 OPS: tuple[str, ...] = ("remove", "add", "update", "upsert")  # the order the engine sends them in
 
@@ -39,10 +41,24 @@ class BatchResult:
 
     ok: dict[str, str | None] = field(default_factory=dict)
     rejected: dict[str, str] = field(default_factory=dict)
+    incomplete: bool = False  # the vendor's answer left rows out (a truncated error list): see from_errors
 
     @classmethod
     def all_ok(cls, rows: list[Row]) -> "BatchResult":
         return cls(ok={r.key: r.vendor_id for r in rows})
+
+    @classmethod
+    def from_errors(cls, rows: list[Row], rejected: dict[str, str], *, complete: bool) -> "BatchResult":
+        """A 2xx answer with a per-row error list: ``rejected`` (key -> the vendor's reason) from
+        the list; ``complete`` False when the list is truncated or its count disagrees with it
+        (``error_count`` > len(errors)): then only the listed rows are known, and the others are
+        NOT acknowledged -- an answer does not vouch for rows it may have left out.  The engine
+        sends those again in smaller batches (whose error lists fit), down to single rows; what
+        is still unvouched then is sent again by the next run."""
+        if complete:
+            return cls.except_rejected(rows, rejected)
+        keys = {r.key for r in rows}
+        return cls(rejected={k: v for k, v in rejected.items() if k in keys}, incomplete=True)
 
     @classmethod
     def except_rejected(cls, rows: list[Row], rejected: dict[str, str]) -> "BatchResult":
@@ -51,14 +67,38 @@ class BatchResult:
                    rejected={k: v for k, v in rejected.items() if any(r.key == k for r in rows)})
 
 
+class BatchRejected(SinkError):
+    """Raise from :meth:`DestinationClient.send` when the vendor refused the WHOLE batch because of
+    its content (a 400 naming one bad record, an oversized payload...), with the vendor's message.
+    The engine splits the batch in two and sends each half again, recursively, until the bad rows
+    are isolated: the good rows are delivered, a single row still refused becomes a rejected row
+    with ``message``.  Do not raise it for auth, rate-limit or server failures (those are
+    :class:`~segrules.plugin.SinkError`: nothing is acknowledged, the next run sends again)."""
+
+    default_code = "SR827"
+
+
+class RetryBudgetSpent(SinkError):
+    """The run's retry budget (retries, or total rate-limit wait) is spent: the engine stops
+    sending, keeps what was acknowledged and ends the sync ``partial``; the next run resumes.
+    :class:`~segrules.plugin.HttpClient` raises it; a destination with its own retry loop may too."""
+
+    default_code = "SR826"
+
+
 @dataclass(frozen=True)
 class Limits:
     """A destination's documented batch limits and how many batches may be in flight at once.
-    ``max_bytes`` bounds the JSON size of a batch's rows (leave headroom for the envelope)."""
+    ``max_bytes`` bounds the size of a batch's rows: by default the JSON of their identifier and
+    fields (leave headroom for the envelope), or ``row_size(row)`` -- the bytes the row takes in the
+    vendor's payload -- when given.  ``max_row_bytes``: the vendor's limit per record (a larger row
+    is rejected before sending, with the reason, instead of being dropped by the vendor)."""
 
     max_rows: int = 1000
     max_bytes: int | None = None
     concurrency: int = 1
+    max_row_bytes: int | None = None
+    row_size: Callable[[Row], int] | None = None
 
 
 @dataclass(frozen=True)
@@ -70,6 +110,7 @@ class SyncContext:
     mode: str
     identifier: str  # the identifier kind: email, phone or external_id
     fields: tuple[str, ...]
+    segment: str = ""  # the synced segment (an audience name for destinations that show one)
 
 
 class DestinationClient(Protocol):

@@ -20,7 +20,8 @@ from .hubspot import HubSpotEmulator
 from .klaviyo import KlaviyoEmulator
 from .mailchimp import MailchimpEmulator
 from .server import EmulatorServer, Faults
+from .tracking import TrackingEmulator
 from .webhook import WebhookReceiver
 
 __all__ = ["EmulatorServer", "Faults", "BrazeEmulator", "HubSpotEmulator", "KlaviyoEmulator", "MailchimpEmulator",
-           "WebhookReceiver"]
+           "TrackingEmulator", "WebhookReceiver"]

@@ -61,6 +61,7 @@ class Request:
     query: dict[str, list[str]]
     headers: dict[str, str]
     body: bytes
+    raw_query: str = ""  # the query string as sent (still URL-encoded)
 
     def json(self) -> Any:
         return json.loads(self.body or b"null")
@@ -101,7 +102,7 @@ class EmulatorServer:
                 body = self.rfile.read(length) if length else b""
                 parts = urlsplit(self.path)
                 request = Request(self.command, parts.path, parse_qs(parts.query),
-                                  {k.lower(): v for k, v in self.headers.items()}, body)
+                                  {k.lower(): v for k, v in self.headers.items()}, body, parts.query)
                 emulator._dispatch(self, request)
 
             do_GET = do_POST = do_PUT = do_PATCH = do_DELETE = _serve
@@ -188,7 +189,7 @@ class EmulatorServer:
             pass
 
     def _send(self, handler, status: int, body: Any = None, headers: dict[str, str] | None = None) -> None:
-        data = b"" if body is None else json.dumps(body).encode()
+        data = b"" if body is None else body if isinstance(body, bytes) else json.dumps(body).encode()
         handler.send_response(status)
         if data:
             handler.send_header("Content-Type", self.json_type)
