@@ -118,6 +118,7 @@ class _Inputs:
         self.texts = [_as_text(columns[f["name"]]) for f in model["categorical"]]
         self.categorical = [(f, ibis.coalesce(text, ibis.literal(self.missing)))
                             for f, text in zip(model["categorical"], self.texts)]
+        self.splits: dict[tuple[int, float], bool | tuple[Any, bool]] = {}
         # encoded feature i -> ("numeric", n) or ("category", c, category)
         self.encoded: list[tuple[Any, ...]] = [("numeric", n) for n in range(len(self.numeric))]
         for c, (feature, _) in enumerate(self.categorical):
@@ -147,9 +148,15 @@ class _Inputs:
         right otherwise; the others (null included) go the other way. A bool when the split does
         not depend on the row (True: all go left).
 
-        The inputs are the raw columns, not the imputed ones (a COALESCE at every node costs a
-        third of the time): the condition is oriented so that a null falls where its imputed
-        value goes."""
+        The inputs are the raw columns, not the imputed ones (no COALESCE at every node): the
+        condition is oriented so that a null falls where its imputed value goes. Ensembles split
+        on the same points again and again; each distinct split is built once."""
+        key = (feature, threshold)
+        if key not in self.splits:
+            self.splits[key] = self._split(feature, threshold)
+        return self.splits[key]
+
+    def _split(self, feature: int, threshold: float) -> bool | tuple[Any, bool]:
         import ibis
 
         encoded = self.encoded[feature]
