@@ -129,3 +129,28 @@ def test_predict_scoring_needs_no_sklearn(tmp_path):
             f"print(ibis.duckdb.connect().execute(t.select(s=to_ibis(m, t, 'score')))['s'].round(6).tolist())")
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
     assert out.stdout.startswith("[0.") and len(json.loads(out.stdout)) == 2
+
+
+@pytest.mark.parametrize("algorithm", ["gradient_boosting", "logistic"])
+def test_predict_scoring_integer_boolean_and_integer_category_columns(con, algorithm):
+    """Columns as the database has them: an integer feature (splits compare it with an integer cut),
+    a boolean one (PostgreSQL casts no boolean to double), an integer used as a category."""
+    import ibis
+
+    rng = np.random.default_rng(4)
+    n = 400
+    frame = pd.DataFrame({"orders": rng.integers(0, 30, n).astype(float), "vip": rng.random(n) < 0.3,
+                          "tier": rng.integers(1, 4, n)})
+    frame.loc[::17, "orders"] = np.nan
+    label = (frame.orders.fillna(15) + 8 * frame.vip + rng.normal(0, 4, n)) > 18
+    pipeline = build_pipeline(["orders", "vip"], ["tier"], algorithm, SMALL.get(algorithm, {}), 1)
+    pipeline.fit(frame.assign(vip=frame.vip.astype(float)), label)
+    model = json.loads(json.dumps(export(pipeline)))
+    assert model["categorical"][0]["categories"] == ["1", "2", "3"]
+    schema = ibis.schema({"orders": "int64", "vip": "boolean", "tier": "int64"})
+    table = ibis.memtable(pd.DataFrame({"orders": frame.orders.astype("Int64"), "vip": frame.vip,
+                                        "tier": frame.tier}), schema=schema)
+    got = con.execute(table.select(s=to_ibis(model, table, "score"), l=to_ibis(model, table, "label")))
+    expected = pipeline.predict_proba(frame.assign(vip=frame.vip.astype(float)))[:, 1]
+    np.testing.assert_allclose(got["s"].to_numpy(float), expected, atol=1e-9)
+    assert got["l"].tolist() == pipeline.predict(frame.assign(vip=frame.vip.astype(float))).tolist()
