@@ -154,3 +154,19 @@ def test_predict_scoring_integer_boolean_and_integer_category_columns(con, algor
     expected = pipeline.predict_proba(frame.assign(vip=frame.vip.astype(float)))[:, 1]
     np.testing.assert_allclose(got["s"].to_numpy(float), expected, atol=1e-9)
     assert got["l"].tolist() == pipeline.predict(frame.assign(vip=frame.vip.astype(float))).tolist()
+
+
+def test_predict_scoring_export_refuses_what_sql_cannot_score():
+    from sklearn.linear_model import LogisticRegression
+
+    from segrules_predict.portable import ExportError
+
+    frame, label = shop()
+    with pytest.raises(ExportError, match="not a fitted segrules pipeline"):
+        export(LogisticRegression().fit(frame[["orders"]], label))
+    three = pd.Series(np.where(label, "high", np.where(frame.orders > 5, "mid", "low")))
+    pipeline = build_pipeline(["ltv", "orders"], ["country"], "logistic", {}, 7).fit(frame, three)
+    with pytest.raises(ExportError, match="exactly two classes, the label has 3"):
+        export(pipeline)
+    with pytest.raises(ValueError, match="algorithm 'kmeans' does not fit a classifier"):
+        build_pipeline(["ltv"], [], "kmeans", {}, 7)
