@@ -70,6 +70,7 @@ class SyncContext:
     mode: str
     identifier: str  # the identifier kind: email, phone or external_id
     fields: tuple[str, ...]
+    full_resync: bool = False  # every member is sent again (``--full-resync``)
 
 
 class DestinationClient(Protocol):
@@ -89,6 +90,9 @@ class DestinationClient(Protocol):
     def close(self) -> None:
         """Release connections."""
 
+    # optional: ``finish() -> None``, called once after every batch of the run was delivered
+    # (not after a failure), e.g. to close a vendor's upload session.
+
 
 @dataclass(frozen=True)
 class DestinationDef:
@@ -98,7 +102,10 @@ class DestinationDef:
     names that must be written ``${ENV_VAR}``; ``open(options, context)`` returns a
     :class:`DestinationClient`; ``identifiers`` and ``modes`` it supports; ``snapshot``: it gets
     the whole audience at once (files, tables) instead of batches; ``replay``: what a replay after
-    a crash can and cannot duplicate (shown in the docs)."""
+    a crash can and cannot duplicate (shown in the docs); ``hashing``: a vendor of
+    ``segrules.plugin.HASHING_VENDORS`` — identifiers are normalised and SHA-256 hashed by its
+    rules in the audience query, so the raw value reaches neither the destination nor the state
+    store; ``fields``: the field names the destination accepts (None: any)."""
 
     name: str
     options: Any
@@ -109,3 +116,5 @@ class DestinationDef:
     snapshot: bool = False
     replay: str = ""
     doc: str = ""
+    hashing: str | None = None
+    fields: tuple[str, ...] | None = None

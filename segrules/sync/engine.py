@@ -162,7 +162,7 @@ class SyncRun:
         self.progress.start(p.name, total)
         client = None
         try:
-            ctx = SyncContext(p.name, p.destination, p.sync.mode, p.sync.identifier_kind, p.fields)
+            ctx = SyncContext(p.name, p.destination, p.sync.mode, p.sync.identifier_kind, p.fields, self.full_resync)
             client = p.definition.open(p.options, ctx)
             if p.definition.snapshot:
                 self._snapshot(p, client, diff, outcome)
@@ -171,6 +171,8 @@ class SyncRun:
                     table = diff.ops.get(op)
                     if table is not None and table.num_rows:
                         self._send(p, client, op, _rows(table, p, op), outcome)
+                if hasattr(client, "finish"):
+                    client.finish()
             outcome.status = SyncStatus.PARTIAL if outcome.counts["rejected"] else SyncStatus.OK
         except SegrulesError as exc:
             outcome.status, outcome.error = SyncStatus.FAILED, self.scrub(str(exc))
