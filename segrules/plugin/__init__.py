@@ -24,7 +24,8 @@ import importlib
 from typing import TYPE_CHECKING, Any
 
 # -- hooks and definitions (loaded with the module) ---------------------------------------
-from .destinations import BatchResult, DestinationClient, DestinationDef, Limits, Row, SyncContext
+from .destinations import (BatchRejected, BatchResult, DestinationClient, DestinationDef, Limits, RetryBudgetSpent, Row,
+                           SyncContext)
 from .files import atomic_write
 from .categories import TYPE_CATEGORIES
 from .functions import CallContext, CallInfo, FunctionDef, Problem
@@ -51,6 +52,8 @@ if TYPE_CHECKING:  # the names below are imported on first use (see __getattr__)
     from ..spec.yamlpos import load_yaml
     from ..builtin import int_constant
     from ..sync.batching import iter_chunks
+    from ..sync.budget import RetryBudget
+    from ..sync.secrets import Scrubber, secret_forms
     from ..sync.hashing import VENDORS as HASHING_VENDORS
     from ..sync.hashing import hash_email, hash_phone, normalize_email, normalize_phone, sha256_hex
     from ..sync.http import HttpClient, HttpDestination, HttpOptions, Vendor, ratelimit_reset, retry_after
@@ -80,6 +83,8 @@ _LAZY: dict[str, tuple[str, ...]] = {
     "segrules.sync.http": ("HttpClient", "HttpDestination", "HttpOptions", "Vendor", "retry_after",
                            "ratelimit_reset"),
     "segrules.sync.batching": ("iter_chunks",),
+    "segrules.sync.budget": ("RetryBudget",),
+    "segrules.sync.secrets": ("Scrubber", "secret_forms"),
     "segrules.sync.hashing": ("normalize_email", "normalize_phone", "hash_email", "hash_phone", "sha256_hex"),
 }
 _MODULE_OF = {name: module for module, names in _LAZY.items() for name in names}
@@ -90,7 +95,7 @@ __all__ = [
     "hookimpl", "FunctionDef", "TYPE_CATEGORIES", "CallInfo", "Problem", "CallContext", "EntityFunctionDef", "NamespaceDef", "ValueField",
     "SourceExpression", "NamespaceBuild", "SpecSection", "Validator", "ValidationContext", "SegmentOutputDef",
     "DerivedSegment", "SinkDef", "SinkResult", "DestinationDef", "DestinationClient", "Limits", "Row",
-    "BatchResult", "SyncContext", "Registry", "build_registry", "PluginInfo",
+    "BatchResult", "BatchRejected", "RetryBudgetSpent", "SyncContext", "Registry", "build_registry", "PluginInfo",
     # diagnostics and errors
     "Diagnostic", "Severity", "Span", "render", "exit_code", "did_you_mean", "FORMATS", "format_github",
     "format_json", "format_junit", "SegrulesError", "SpecError", "ExprSyntaxError", "PluginError", "SinkError",
@@ -103,6 +108,7 @@ __all__ = [
     "parse_params", "run_query", "redact", "atomic_write",
     # the HTTP destination toolkit
     "HttpClient", "HttpDestination", "HttpOptions", "Vendor", "retry_after", "ratelimit_reset", "iter_chunks",
+    "RetryBudget", "Scrubber", "secret_forms",
     # hashing for ad platforms
     "HASHING_VENDORS", "normalize_email", "normalize_phone", "hash_email", "hash_phone", "sha256_hex",
 ]

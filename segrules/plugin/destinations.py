@@ -14,6 +14,8 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Any, Callable, Literal, Protocol
 
+from ..errors import SinkError
+
 Op = Literal["add", "update", "remove", "upsert"]
 OPS: tuple[str, ...] = ("remove", "add", "update", "upsert")  # the order the engine sends them in
 
@@ -45,10 +47,41 @@ class BatchResult:
         return cls(ok={r.key: r.vendor_id for r in rows})
 
     @classmethod
+    def from_errors(cls, rows: list[Row], rejected: dict[str, str], *, complete: bool) -> "BatchResult":
+        """A 2xx answer with a per-row error list: ``rejected`` (key -> the vendor's reason) from
+        the list; ``complete`` False when the list is truncated or its count disagrees with it
+        (``error_count`` > len(errors)): then only the listed rows are known, and the others are
+        NOT acknowledged (sent again next run) -- an answer does not vouch for rows it may
+        have left out."""
+        if complete:
+            return cls.except_rejected(rows, rejected)
+        keys = {r.key for r in rows}
+        return cls(rejected={k: v for k, v in rejected.items() if k in keys})
+
+    @classmethod
     def except_rejected(cls, rows: list[Row], rejected: dict[str, str]) -> "BatchResult":
         """Every row acknowledged (without a vendor id) except the ``rejected`` ones."""
         return cls(ok={r.key: None for r in rows if r.key not in rejected},
                    rejected={k: v for k, v in rejected.items() if any(r.key == k for r in rows)})
+
+
+class BatchRejected(SinkError):
+    """Raise from :meth:`DestinationClient.send` when the vendor refused the WHOLE batch because of
+    its content (a 400 naming one bad record, an oversized payload...), with the vendor's message.
+    The engine splits the batch in two and sends each half again, recursively, until the bad rows
+    are isolated: the good rows are delivered, a single row still refused becomes a rejected row
+    with ``message``.  Do not raise it for auth, rate-limit or server failures (those are
+    :class:`~segrules.plugin.SinkError`: nothing is acknowledged, the next run sends again)."""
+
+    default_code = "SR827"
+
+
+class RetryBudgetSpent(SinkError):
+    """The run's retry budget (retries, or total rate-limit wait) is spent: the engine stops
+    sending, keeps what was acknowledged and ends the sync ``partial``; the next run resumes.
+    :class:`~segrules.plugin.HttpClient` raises it; a destination with its own retry loop may too."""
+
+    default_code = "SR826"
 
 
 @dataclass(frozen=True)

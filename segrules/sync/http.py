@@ -6,10 +6,15 @@
 * exponential backoff with full jitter and a cap for 5xx, timeouts and dropped connections;
 * a bounded number of attempts, then :class:`~segrules.errors.SinkError` (SR821): the batch is not
   acknowledged and is sent again next run;
+* a retry budget per run (``retry_budget`` retries, ``wait_budget`` seconds of rate-limit waits,
+  over every call of the run): when spent, :class:`~segrules.plugin.RetryBudgetSpent` (SR826);
+* a 2xx whose body does not parse where JSON is promised (:meth:`HttpClient.request_json`) is
+  SR825, not an acknowledgement;
 * async jobs polled to completion (:meth:`HttpClient.poll`).
 
-Secrets travel in headers only; error messages quote the vendor's answer with every secret
-scrubbed, never the request.
+Error messages quote the vendor's answer, never the request, with every secret scrubbed in every
+form (raw, URL-encoded, base64 of Basic auth) BEFORE the answer is cut to length
+(:mod:`segrules.sync.secrets`).
 """
 
 from __future__ import annotations
@@ -24,6 +29,8 @@ from typing import TYPE_CHECKING, Any, Callable
 from pydantic import BaseModel, ConfigDict, Field
 
 from ..errors import SinkError
+from .budget import RetryBudget
+from .secrets import Scrubber
 
 if TYPE_CHECKING:  # httpx is imported when a client is made: every run loads the destination plugins
     import httpx
@@ -40,6 +47,10 @@ class HttpOptions(BaseModel):
     backoff_cap: float = Field(30.0, ge=0, description="Longest backoff in seconds.")
     max_wait: float = Field(300.0, ge=0, description="Longest rate-limit wait honoured, in seconds.")
     concurrency: int | None = Field(None, ge=1, description="Batches in flight at once (default: the vendor's).")
+    retry_budget: int | None = Field(200, ge=0, description="Retries allowed per run of a sync, over all its "
+                                     "calls (null: no cap); when spent the run ends partial and the next resumes.")
+    wait_budget: float | None = Field(900.0, ge=0, description="Seconds of rate-limit waits allowed per run of a "
+                                      "sync (null: no cap); when spent the run ends partial and the next resumes.")
 
 
 def retry_after(response: httpx.Response) -> float | None:
@@ -79,11 +90,14 @@ class HttpClient:
     """One destination's HTTP client: a shared connection pool, safe to use from threads."""
 
     def __init__(self, base_url: str, options: HttpOptions, vendor: Vendor, *, headers: dict[str, str] | None = None,
-                 auth: Any = None, secrets: tuple[str, ...] = (), sleep: Callable[[float], None] = time.sleep):
+                 auth: Any = None, secrets: tuple[str, ...] = (), sleep: Callable[[float], None] = time.sleep,
+                 params: dict[str, str] | None = None, budget: RetryBudget | None = None):
         import httpx
 
         self.options, self.vendor, self.secrets, self.sleep = options, vendor, secrets, sleep
-        self.client = httpx.Client(base_url=base_url, headers=headers or {}, auth=auth,
+        self.scrubber = Scrubber(secrets)
+        self.budget = budget or RetryBudget(options.retry_budget, options.wait_budget)
+        self.client = httpx.Client(base_url=base_url, headers=headers or {}, auth=auth, params=params,
                                    timeout=httpx.Timeout(options.timeout))
         self._lock = threading.Lock()
         self.retries = 0
@@ -92,18 +106,28 @@ class HttpClient:
         self.client.close()
 
     def scrub(self, text: str) -> str:
-        for secret in self.secrets:
-            if secret:
-                text = text.replace(secret, "***")
-        return text
+        """``text`` with every form of every secret masked."""
+        return self.scrubber.scrub(text)
 
     def backoff(self, attempt: int) -> float:
         """Full jitter: uniform in [0, min(cap, base * 2**attempt)]."""
         return random.uniform(0, min(self.options.backoff_cap, self.options.backoff_base * 2 ** attempt))
 
     def _fail(self, code: str, what: str, response: httpx.Response | None = None) -> SinkError:
-        detail = f": HTTP {response.status_code} {response.text[:300]}" if response is not None else ""
+        detail = f": HTTP {response.status_code} {self.scrubber.cut(response.text, 300)}" if response is not None else ""
         return SinkError(self.scrub(f"{self.vendor.name}: {what}{detail}"), code=code)
+
+    def request_json(self, method: str, path: str, **kwargs) -> Any:
+        """:meth:`request`, and its body as JSON: a 2xx answer whose body is not JSON is SR825 (the
+        batch is not acknowledged: such an answer vouches for nothing).  An empty 204 is None."""
+        response = self.request(method, path, **kwargs)
+        if response.status_code == 204 and not response.content:
+            return None
+        try:
+            return response.json()
+        except ValueError:
+            raise self._fail("SR825", f"{method} {path} answered {response.status_code} with a body that is not "
+                             "JSON; nothing of the batch is taken as acknowledged", response) from None
 
     def request(self, method: str, path: str, *, ok: tuple[int, ...] = (200, 201, 202, 204),
                 **kwargs) -> httpx.Response:
@@ -113,6 +137,7 @@ class HttpClient:
         last = "no attempt"
         for attempt in range(self.options.max_attempts):
             if attempt:
+                self.budget.spend_retry(last)
                 with self._lock:
                     self.retries += 1
             try:
@@ -126,7 +151,9 @@ class HttpClient:
                 if wait is not None and wait > self.options.max_wait:
                     raise self._fail("SR821", f"rate limited for {wait:.0f}s, longer than max_wait", response)
                 last = f"rate limited (HTTP {response.status_code}) on {method} {path}"
-                self.sleep(self.backoff(attempt) if wait is None else wait + random.uniform(0, 0.05))
+                pause = self.backoff(attempt) if wait is None else wait + random.uniform(0, 0.05)
+                self.budget.spend_wait(pause, last)
+                self.sleep(pause)
                 continue
             if response.status_code >= 500:
                 last = f"HTTP {response.status_code} on {method} {path}"
