@@ -78,7 +78,7 @@ class IterableClient(HttpDestination):
             raise BatchRejected(f"iterable: {reason}")
         if not isinstance(result, dict) or not isinstance(result.get("successCount"), int):
             raise SinkError(f"iterable: {path} answered 200 without successCount: nothing acknowledged",
-                            code="SR823")
+                            code="SR825")
         return self._outcome(op, rows, result)
 
     def _outcome(self, op: str, rows: list[Row], result: dict) -> BatchResult:
@@ -102,10 +102,9 @@ class IterableClient(HttpDestination):
             named_ok = result["successCount"] + not_found
         else:
             named_ok = result["successCount"]
-        if fail_count != named or named_ok + named != len(rows):
-            # a truncated or inconsistent failure list: vouch only for the rows it names
-            return BatchResult(rejected=rejected)
-        return BatchResult.except_rejected(rows, rejected)
+        # a truncated or inconsistent failure list vouches only for the rows it names
+        complete = fail_count == named and named_ok + named == len(rows)
+        return BatchResult.from_errors(rows, rejected, complete=complete)
 
 
 @hookimpl

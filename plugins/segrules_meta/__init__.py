@@ -101,9 +101,9 @@ class MetaClient(HttpDestination):
             received = int(result["num_received"])
         except (ValueError, KeyError, TypeError):
             raise SinkError(f"meta: {method} {path} answered 200 without num_received: nothing acknowledged",
-                            code="SR823") from None
+                            code="SR825") from None
         if received != len(rows):
-            raise SinkError(f"meta: {received} of {len(rows)} rows received: nothing acknowledged", code="SR823")
+            raise SinkError(f"meta: {received} of {len(rows)} rows received: nothing acknowledged", code="SR825")
         invalid = int(result.get("num_invalid_entries") or 0)
         if not invalid:
             return BatchResult.all_ok(rows)

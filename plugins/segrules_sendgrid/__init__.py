@@ -97,7 +97,11 @@ class SendGridClient(HttpDestination):
         answer = self.http.request("PUT", "/v3/marketing/contacts", json=body, ok=(202, 400))
         if answer.status_code == 400:
             raise BatchRejected("sendgrid: " + self._messages(answer))
-        job_id = answer.json()["job_id"]
+        try:
+            job_id = answer.json()["job_id"]
+        except (ValueError, KeyError, TypeError):
+            raise SinkError("sendgrid: PUT /v3/marketing/contacts answered 202 without a job_id: nothing "
+                            "acknowledged", code="SR825") from None
         job = self.http.poll(f"/v3/marketing/contacts/imports/{job_id}", lambda b: b.get("status") in DONE,
                              interval=self.options.poll_interval, timeout=self.options.job_timeout)
         if job["status"] == "failed":
@@ -111,7 +115,7 @@ class SendGridClient(HttpDestination):
             by_email = {r.identifier: r.key for r in rows}
             rejected = {by_email[e]: why for e, why in errors.items() if e in by_email}
             if len(rejected) != errored:  # the error file does not name every failed contact
-                return BatchResult(rejected=rejected)
+                return BatchResult.from_errors(rows, rejected, complete=False)
         ids = self._resolve([r.identifier for r in rows if r.key not in rejected])
         return BatchResult(ok={r.key: ids[r.identifier] for r in rows if r.identifier in ids and r.key not in rejected},
                            rejected=rejected)
