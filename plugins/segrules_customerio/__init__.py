@@ -33,6 +33,7 @@ class CustomerIoOptions(HttpOptions):
     api_key: SecretStr = Field(description="Track API key: ${CUSTOMERIO_API_KEY}.")
     segment_id: int = Field(description="The manual segment the audience is kept in (created in Customer.io).")
     base_url: str = Field("https://track.customer.io", description="Track API base URL (EU: https://track-eu.customer.io).")
+    batch_size: int = Field(MAX_IDS, ge=1, le=MAX_IDS, description="People per request.")
 
 
 class CustomerIoClient(HttpDestination):
@@ -41,7 +42,7 @@ class CustomerIoClient(HttpDestination):
         site, key = options.site_id.get_secret_value(), options.api_key.get_secret_value()
         basic = base64.b64encode(f"{site}:{key}".encode()).decode()
         self.id_type = ID_TYPE[context.identifier]
-        self.limits = Limits(MAX_IDS, MAX_BYTES, options.concurrency or 4)
+        self.limits = Limits(options.batch_size, MAX_BYTES, options.concurrency or 4)
         self.http = HttpClient(options.base_url, options, Vendor("customerio"), secrets=(site, key, basic),
                                headers={"Authorization": f"Basic {basic}"})
 
