@@ -270,17 +270,19 @@ class Spec:
 
     def sync(self, con, *, syncs: list[str] | None = None, state=None, as_of=None,
              params: dict[str, Any] | None = None, dry_run: bool = False, full_resync: bool = False,
-             lock_timeout: float | str = 0.0, progress=None, env=None):
+             lock_timeout: float | str = 0.0, progress=None, env=None, retry_dead: bool = False):
         """Sync the audiences of the spec's ``syncs:`` section (``syncs``: these by name, default
         all) from ``con``'s tables to their destinations; what ``segrules sync`` runs. Only what
         changed since each destination last acknowledged is sent; ``state`` is the state store
         (a DuckDB file or Ibis URL[#schema], default ``.segrules/state.duckdb``). A dry run, or a
         run ``max_removals`` refused, sends nothing. Returns a
         :class:`~segrules.sync.session.SyncResult`; see docs/sync.md. ``env``: where ``${NAME}``
-        secrets are read (default: the process environment)."""
+        secrets are read (default: the process environment); ``retry_dead``: send the rows parked
+        as dead (refused ``dead_after`` runs in a row) again."""
         from .sync.session import run_syncs  # the engine (Arrow, HTTP clients) only when syncing
         return run_syncs(self, con, syncs=syncs, state=state, as_of=as_of, params=params, dry_run=dry_run,
-                         full_resync=full_resync, lock_timeout=lock_timeout, progress=progress, env=env)
+                         full_resync=full_resync, lock_timeout=lock_timeout, progress=progress, env=env,
+                         retry_dead=retry_dead)
 
     def to_sql(self, dialect: str = "duckdb", *, con=None, segments: list[str] | None = None,
                as_of=None, params: dict[str, Any] | None = None) -> str:

@@ -80,6 +80,7 @@ class MetaClient(HttpDestination):
         self.session_id = random.SystemRandom().randrange(1, 2 ** 63)
         self.batch_seq = 0
         self.last: list[Row] | None = None
+        self.refused = False  # a row of the replace session was refused
         self.http = HttpClient(options.base_url, options, Vendor("meta", is_rate_limited=_throttled, wait=_regain),
                                headers={"Authorization": f"Bearer {token}"}, secrets=(token,))
 
@@ -123,13 +124,20 @@ class MetaClient(HttpDestination):
         if not self.replace:
             return self._post("POST", f"{self.path}/users", rows)
         self.batch_seq += 1
-        result = self._post("POST", f"{self.path}/usersreplace", rows, self._session(False))
+        try:
+            result = self._post("POST", f"{self.path}/usersreplace", rows, self._session(False))
+        except BatchRejected:
+            self.refused = True
+            raise
+        self.refused = self.refused or bool(result.rejected)
         self.last = rows
         return result
 
     def finish(self) -> None:
-        """Close the replace session: the last batch again, flagged last."""
-        if self.replace and self.last is not None:
+        """Close the replace session: the last batch again, flagged last.  Not when Meta refused a
+        row of the session: closing would drop that member while the state still holds it from an
+        earlier run, so the session is left open (Meta applies its uploads, drops no one)."""
+        if self.replace and self.last is not None and not self.refused:
             self.batch_seq += 1
             self._post("POST", f"{self.path}/usersreplace", self.last, self._session(True))
 

@@ -15,6 +15,7 @@ from ..params import parse_params
 from ..state import open_state
 from ..statuses import SyncStatus
 from ..sync.engine import Outcome
+from ..sync.dead import dead_table
 from ..sync.state import SyncState
 from .console import EXIT_CHECK_FAILED, EXIT_OK, err, out, show_diagnostics, user_errors
 from .options import (apply_limit, as_of_option, limit_option, lock_timeout_option, one_spec, param_option,
@@ -58,6 +59,9 @@ def _summary(outcomes: list[Outcome], title: str) -> Table:
 def _details(o: Outcome, samples: bool) -> None:
     if o.error:
         out.print(f"[red]{o.sync}: {o.error}[/red]")
+    if o.parked:
+        out.print(f"{o.sync}: {o.parked:,} dead rows parked (refused in too many runs in a row; "
+                  "segrules sync-log --dead lists them, --retry-dead sends them again)")
     for reason, n in sorted(o.reasons.items(), key=lambda kv: -kv[1]):
         out.print(f"{o.sync}: {n:,} rejected: {reason}")
     if not samples:
@@ -82,12 +86,14 @@ def _details(o: Outcome, samples: bool) -> None:
               "send nothing.")
 @click.option("--full-resync", is_flag=True, help="Send every member again, as if nothing was acknowledged "
               "(removals still come from the state).")
+@click.option("--retry-dead", is_flag=True, help="Send the dead rows again (rows the destination refused "
+              "dead_after runs in a row, parked since; see sync-log --dead).")
 @as_of_option
 @param_option
 @state_option()
 @lock_timeout_option(what="run of the same sync")
-def sync_command(specs, select, project, target, db, names, dry_run, full_resync, as_of, params, state_url,
-                 lock_timeout):
+def sync_command(specs, select, project, target, db, names, dry_run, full_resync, retry_dead, as_of, params,
+                 state_url, lock_timeout):
     """Sync segment audiences to their destinations (the spec's syncs: section): send only what
     changed since the destination last acknowledged, add, remove and update in batches.
     One run of a sync at a time (see --lock-timeout). Exit 0 when every sync finished, 1 when
@@ -104,7 +110,7 @@ def sync_command(specs, select, project, target, db, names, dry_run, full_resync
             selected = [n for value in names for n in split_names(value, "--sync")] or None
             result = loaded.sync(con, syncs=selected, state=chosen.state_url, as_of=chosen.as_of,
                                  params=parse_params(params), dry_run=dry_run, full_resync=full_resync,
-                                 lock_timeout=lock_timeout, progress=_Bars(progress))
+                                 lock_timeout=lock_timeout, progress=_Bars(progress), retry_dead=retry_dead)
     if result.run_id is None:
         title = "dry run" if dry_run else "refused"
         out.print(_summary(result.outcomes, f"{loaded.name}: {title}, nothing sent"))
@@ -127,9 +133,13 @@ def sync_command(specs, select, project, target, db, names, dry_run, full_resync
 @click.option("--out", "out_path", metavar="FILE", help="Write the rows to FILE (.csv or .parquet) instead "
               "of showing them (all of them unless --limit is given).")
 @renamed_option("--export", "--out FILE", "export", metavar="FILE")
-def sync_log_command(state_url, sync_name, run_id, limit, out_path, export):
+@click.option("--dead", is_flag=True, help="List the dead rows: refused by the destination in --dead-after "
+              "runs in a row, parked until sync --retry-dead.")
+@click.option("--dead-after", type=click.IntRange(min=1), default=3, show_default=True,
+              help="With --dead: the spec's dead_after.")
+def sync_log_command(state_url, sync_name, run_id, limit, out_path, export, dead, dead_after):
     """Show the sync run log (newest first): per run and sync, start and end, counts, status and
-    error; with --run, that run's row-level changelog."""
+    error; with --run, that run's row-level changelog; with --dead, the parked dead rows."""
     option, export = ("--export", export) if export and not out_path else ("--out", out_path)
     if limit is None and not export:
         limit = SHOWN_ROWS
@@ -138,27 +148,36 @@ def sync_log_command(state_url, sync_name, run_id, limit, out_path, export):
         click.get_current_context().call_on_close(state.store.con.disconnect)
         if run_id and not state.store.has_table("sync_changes"):
             raise SpecError("the state store has no sync runs yet", code="SR772")
+        if run_id and dead:
+            raise SpecError("--dead lists the dead rows of every run: give --run or --dead", code="SR775")
         if run_id:
             state.resolve_run(run_id, sync_name)
-        table = (state.changes(run_id, sync_name, apply_limit(limit)) if run_id
-                 else state.runs(sync_name, apply_limit(limit)))
+        if dead:
+            table = dead_table(state, sync_name, dead_after, apply_limit(limit))
+        else:
+            table = (state.changes(run_id, sync_name, apply_limit(limit)) if run_id
+                     else state.runs(sync_name, apply_limit(limit)))
         if export:
             sink, target = sink_for(load_registry(), option, export, code="SR773")
             written = sink.write(table, target, {})
             out.print(f"wrote {written.rows:,} rows to {written.target}")
             return
-    show = Table(title=f"sync changes of run {run_id}" if run_id else "sync runs")
-    if run_id:
+    show = Table(title=f"sync changes of run {run_id}" if run_id else "dead rows" if dead else "sync runs")
+    if dead:
+        columns = ["sync", "key", "identifier", "op", "runs", "since", "reason"]
+    elif run_id:
         columns = ["sync", "op", "status", "key", "identifier", "vendor_id", "reason"]
     else:
         columns = ["run_id", "sync", "started_at", "status", "added", "removed", "updated", "rejected", "retried",
                    "error"]
     for name in columns:
         show.add_column(name.replace("_at", ""), overflow="fold",
-                        justify="right" if name in ("added", "removed", "updated", "rejected", "retried") else "left")
+                        justify="right" if name in ("added", "removed", "updated", "rejected", "retried", "runs")
+                        else "left")
     for row in table.select(columns).to_pylist():
         show.add_row(*["" if v is None else f"{v:%m-%d %H:%M:%S}" if hasattr(v, "strftime") else str(v)
                        for v in row.values()])
     out.print(show)
     if table.num_rows == 0:
-        out.print("no sync runs recorded" if not run_id else f"no changes recorded for run {run_id}")
+        out.print("no dead rows" if dead else "no sync runs recorded" if not run_id
+                  else f"no changes recorded for run {run_id}")

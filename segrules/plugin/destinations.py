@@ -87,11 +87,16 @@ class RetryBudgetSpent(SinkError):
 @dataclass(frozen=True)
 class Limits:
     """A destination's documented batch limits and how many batches may be in flight at once.
-    ``max_bytes`` bounds the JSON size of a batch's rows (leave headroom for the envelope)."""
+    ``max_bytes`` bounds the size of a batch's rows: by default the JSON of their identifier and
+    fields (leave headroom for the envelope), or ``row_size(row)`` -- the bytes the row takes in the
+    vendor's payload -- when given.  ``max_row_bytes``: the vendor's limit per record (a larger row
+    is rejected before sending, with the reason, instead of being dropped by the vendor)."""
 
     max_rows: int = 1000
     max_bytes: int | None = None
     concurrency: int = 1
+    max_row_bytes: int | None = None
+    row_size: Callable[[Row], int] | None = None
 
 
 @dataclass(frozen=True)
@@ -103,6 +108,7 @@ class SyncContext:
     mode: str
     identifier: str  # the identifier kind: email, phone or external_id
     fields: tuple[str, ...]
+    segment: str = ""  # the synced segment (an audience name for destinations that show one)
     full_resync: bool = False  # every member is sent again (``--full-resync``)
 
 

@@ -50,6 +50,10 @@ class Sync(BaseModel):
         None, description="Refuse the run (exit 1, nothing sent) when more would be removed: a count "
         "or a share of the acknowledged audience such as `10%`.")
 
+    dead_after: Annotated[int, Field(ge=1)] | None = Field(
+        3, description="Park a row the destination refused this many runs in a row (its same change is not "
+        "sent again until `segrules sync --retry-dead`; `segrules sync-log --dead` lists them); null: never.")
+
     @property
     def identifier_kind(self) -> str:
         if self.identifier:

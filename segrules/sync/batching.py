@@ -21,10 +21,13 @@ def split_batches(rows: list[Row], limits: Limits) -> tuple[list[list[Row]], lis
     too_large: list[tuple[Row, str]] = []
     current: list[Row] = []
     size = 0
+    measure = limits.row_size or row_bytes
+    cap = min(c for c in (limits.max_bytes, limits.max_row_bytes) if c) if (limits.max_bytes or limits.max_row_bytes) \
+        else None
     for row in rows:
-        n = row_bytes(row) if limits.max_bytes else 0
-        if limits.max_bytes and n > limits.max_bytes:
-            too_large.append((row, f"row is {n} bytes of JSON; the destination takes at most {limits.max_bytes}"))
+        n = measure(row) if (limits.max_bytes or limits.max_row_bytes) else 0
+        if cap is not None and n > cap:
+            too_large.append((row, f"row is {n} bytes of JSON; the destination takes at most {cap}"))
             continue
         if current and (len(current) >= limits.max_rows or (limits.max_bytes and size + n > limits.max_bytes)):
             batches.append(current)

@@ -5,12 +5,19 @@ Crash safety: state is only written after the destination answered, one insert p
 process killed at any moment leaves state that under-claims (never over-claims) what the
 destination holds; the next run sends the difference again, and every destination call is chosen
 to be harmless when replayed.
+
+On top of that, for every destination: a batch refused whole is bisected (:mod:`.bisect`); the
+run's retry budget, once spent, ends the sync ``partial`` with what was acknowledged kept
+(:mod:`.budget`); rows refused ``dead_after`` runs in a row are parked until ``--retry-dead``
+(:mod:`.dead`); every text shown or stored is scrubbed of the secrets in all their forms
+(:mod:`.secrets`).
 """
 
 from __future__ import annotations
 
 import hashlib
 import uuid
+from collections import deque
 from concurrent.futures import FIRST_COMPLETED, ThreadPoolExecutor, wait
 from dataclasses import dataclass, field
 from typing import Any, Protocol
@@ -21,12 +28,15 @@ import pyarrow.compute as pc
 
 from ..errors import SegrulesError
 from ..run.execute import run_query
-from ..plugin.destinations import OPS, BatchResult, Row, SyncContext
+from ..plugin.destinations import OPS, BatchResult, RetryBudgetSpent, Row, SyncContext
 from ..statuses import RowStatus, SyncStatus
 from .audience import evaluate_audiences, field_columns, json_value, sync_audience
 from .batching import split_batches
+from .bisect import deliver
 from .config import PlannedSync
+from .dead import park_dead
 from .diff import Diff, compute_diff
+from .secrets import Scrubber
 from .state import SyncState, now
 
 SAMPLE_ROWS = 5
@@ -57,6 +67,9 @@ class Outcome:
     error: str | None = None
     samples: dict[str, list[dict]] = field(default_factory=dict)
     reasons: dict[str, int] = field(default_factory=dict)  # rejection reason -> rows
+    requests: int = 0  # destination calls (``send``), bisection included
+    parked: int = 0  # dead rows left out (segrules.sync.dead)
+    unacknowledged: int = 0  # rows sent whose answer did not vouch for them (sent again next run)
 
 
 def message_id(sync: str, op: str, key: str, digest: str | None, version: int | None) -> str:
@@ -97,19 +110,18 @@ class SyncRun:
     """One ``segrules sync``: plan every selected sync, check guards, then deliver."""
 
     def __init__(self, spec, con, store, planned: list[PlannedSync], *, as_of, params=None,
-                 full_resync: bool = False, progress: Progress | None = None):
+                 full_resync: bool = False, retry_dead: bool = False, progress: Progress | None = None):
         self.spec, self.con, self.planned = spec, con, planned
         self.state = SyncState(store)
-        self.as_of, self.params, self.full_resync = as_of, params, full_resync
+        self.as_of, self.params, self.full_resync, self.retry_dead = as_of, params, full_resync, retry_dead
+        self.scrubber = Scrubber([s for p in planned for s in p.secrets])
         self.progress = progress or _Quiet()
         self.run_id = uuid.uuid4().hex[:16]
         self.diffs: dict[str, Diff] = {}
 
     def scrub(self, text: str) -> str:
-        for p in self.planned:
-            for secret in p.secrets:
-                text = text.replace(secret, "***")
-        return text
+        """``text`` without any secret of the run, in any form (raw, URL-encoded, base64)."""
+        return self.scrubber.scrub(text)
 
     def plan(self) -> list[Outcome]:
         """Compute every sync's diff; sends nothing."""
@@ -125,8 +137,10 @@ class SyncRun:
             audience = self.state.stage("audience", checked) if self.state.store.schema else ibis.memtable(checked)
             diff = compute_diff(audience, self.state.acknowledged(p.name), self.state.last_rejected(p.name),
                                 p.sync.mode, self.full_resync, snapshot=p.definition.snapshot)
+            parked = 0 if self.retry_dead or p.sync.dead_after is None else \
+                park_dead(diff, self.state, p.name, p.sync.dead_after)
             self.diffs[p.name] = diff
-            outcome = Outcome(p.name, p.destination, p.sync.mode, _counts(diff))
+            outcome = Outcome(p.name, p.destination, p.sync.mode, _counts(diff), parked=parked)
             for op, t in diff.ops.items():
                 if t.num_rows:
                     outcome.samples[op] = _rows(_first_keys(t, SAMPLE_ROWS), p, op)
@@ -162,7 +176,8 @@ class SyncRun:
         self.progress.start(p.name, total)
         client = None
         try:
-            ctx = SyncContext(p.name, p.destination, p.sync.mode, p.sync.identifier_kind, p.fields, self.full_resync)
+            ctx = SyncContext(p.name, p.destination, p.sync.mode, p.sync.identifier_kind, p.fields,
+                              segment=p.sync.segment, full_resync=self.full_resync)
             client = p.definition.open(p.options, ctx)
             if p.definition.snapshot:
                 self._snapshot(p, client, diff, outcome)
@@ -171,9 +186,15 @@ class SyncRun:
                     table = diff.ops.get(op)
                     if table is not None and table.num_rows:
                         self._send(p, client, op, _rows(table, p, op), outcome)
-                if hasattr(client, "finish"):
+                if hasattr(client, "finish"):  # e.g. close a vendor's upload session
                     client.finish()
-            outcome.status = SyncStatus.PARTIAL if outcome.counts["rejected"] else SyncStatus.OK
+            unvouched = outcome.unacknowledged
+            if unvouched:
+                outcome.error = (f"{unvouched:,} rows sent but not acknowledged (the destination's answer did "
+                                 "not vouch for them); the next run sends them again")
+            outcome.status = SyncStatus.PARTIAL if outcome.counts["rejected"] or unvouched else SyncStatus.OK
+        except RetryBudgetSpent as exc:  # what was acknowledged is kept; the next run sends the rest
+            outcome.status, outcome.error = SyncStatus.PARTIAL, self.scrub(str(exc))
         except SegrulesError as exc:
             outcome.status, outcome.error = SyncStatus.FAILED, self.scrub(str(exc))
         except Exception as exc:  # a destination plugin's bug: fail this sync, keep the others
@@ -193,10 +214,11 @@ class SyncRun:
                                 "vendor_id": result.ok[row.key] or row.vendor_id, "status": RowStatus.OK})
             elif row.key in result.rejected:
                 reason = self.scrub(str(result.rejected[row.key]))
-                records.append({"key": row.key, "identifier": row.identifier, "status": RowStatus.REJECTED,
-                                "reason": reason})
+                records.append({"key": row.key, "identifier": row.identifier, "hash": hashes.get(row.key),
+                                "status": RowStatus.REJECTED, "reason": reason})
                 outcome.reasons[reason] = outcome.reasons.get(reason, 0) + 1
         self.state.record(self.run_id, p.name, op, records)
+        outcome.unacknowledged += len(rows) - len(records)
         accepted = sum(r["status"] is RowStatus.OK for r in records)
         outcome.counts[{"add": "added", "remove": "removed"}.get(op, "updated")] += accepted
         outcome.counts["rejected"] += len(records) - accepted
@@ -212,22 +234,22 @@ class SyncRun:
         failure: BaseException | None = None
         with ThreadPoolExecutor(max_workers=max(1, limits.concurrency)) as pool:
             pending = {}
-            queue = list(batches)
+            queue = deque(batches)
             while queue or pending:
                 while queue and failure is None and len(pending) < max(1, limits.concurrency):
-                    batch = queue.pop(0)
-                    pending[pool.submit(client.send, op, batch)] = batch
+                    batch = queue.popleft()
+                    pending[pool.submit(deliver, client.send, op, batch)] = batch
                 if not pending:
                     break
                 done, _ = wait(pending, return_when=FIRST_COMPLETED)
                 for future in done:
                     batch = pending.pop(future)
-                    try:
-                        result = future.result()
-                    except BaseException as exc:
-                        failure = failure or exc
-                        continue
-                    self._acknowledge(p, op, batch, result, outcome, hashes)
+                    delivery = future.result()
+                    outcome.requests += delivery.requests
+                    for part, result in delivery.parts:  # acknowledged even when a failure followed
+                        self._acknowledge(p, op, part, result, outcome, hashes)
+                    if delivery.error is not None:
+                        failure = failure or delivery.error
                     self.progress.advance(p.name, len(batch))
         if failure is not None:
             raise failure

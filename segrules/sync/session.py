@@ -50,12 +50,12 @@ class SyncResult:
 def run_syncs(spec, con, *, syncs: list[str] | None = None, state: str | Path | None = None, as_of=None,
               params: dict | None = None, dry_run: bool = False, full_resync: bool = False,
               lock_timeout: float | str = 0.0, progress: Progress | None = None,
-              env: Mapping[str, str] | None = None) -> SyncResult:
+              env: Mapping[str, str] | None = None, retry_dead: bool = False) -> SyncResult:
     """Sync ``spec``'s audiences (``syncs``: these by name, default all) from the tables of
     ``con`` to their destinations, with the state store at ``state`` (default
     ``.segrules/state.duckdb``). ``progress`` gets ``start(sync, rows)`` and ``advance(sync, rows)``
     while a sync is delivered; ``${NAME}`` secrets are read from ``env`` (default: the process
-    environment). Bad input (an unknown sync, a missing secret, an unreachable
+    environment); ``retry_dead``: send the parked dead rows again (docs/sync.md). Bad input (an unknown sync, a missing secret, an unreachable
     store) raises a :class:`~segrules.SegrulesError`; a destination's failure does not: it is
     that sync's outcome."""
     timeout = parse_timeout(lock_timeout) if isinstance(lock_timeout, str) else float(lock_timeout)
@@ -67,7 +67,7 @@ def run_syncs(spec, con, *, syncs: list[str] | None = None, state: str | Path | 
         store = open_state(state)
         held.callback(store.con.disconnect)
         run = SyncRun(spec, con, store, planned, as_of=spec.now(as_of), params=params, full_resync=full_resync,
-                      progress=progress)
+                      retry_dead=retry_dead, progress=progress)
         outcomes = run.plan()
         refused = any(o.status is SyncStatus.REFUSED for o in outcomes)
         if dry_run or refused:

@@ -25,8 +25,9 @@ from .mailchimp import MailchimpEmulator
 from .meta import MetaEmulator
 from .sendgrid import SendGridEmulator
 from .server import EmulatorServer, Faults
+from .tracking import TrackingEmulator
 from .webhook import WebhookReceiver
 
 __all__ = ["EmulatorServer", "Faults", "BrazeEmulator", "HubSpotEmulator", "KlaviyoEmulator", "MailchimpEmulator",
-           "WebhookReceiver", "CustomerIoEmulator", "IterableEmulator", "SendGridEmulator", "GoogleAdsEmulator",
-           "MetaEmulator"]
+           "TrackingEmulator", "WebhookReceiver", "CustomerIoEmulator", "IterableEmulator", "SendGridEmulator",
+           "GoogleAdsEmulator", "MetaEmulator"]
