@@ -25,6 +25,8 @@ HTTP = ("  max_attempts: {attempts}\n  backoff_base: {base}\n  backoff_cap: {cap
 
 def _rows_in(request) -> int:
     """Rows a membership request carried (0 for polls, searches and identify batches)."""
+    if request.method == "DELETE" and request.path.endswith("/contacts"):  # SendGrid: ids in the query
+        return len((request.query.get("contact_ids") or [""])[0].split(","))
     if request.method == "GET" or not request.body:
         return 0
     body = request.json() or {}
@@ -35,8 +37,6 @@ def _rows_in(request) -> int:
         return len(body.get("subscribers") or [])
     if path == "/v3/marketing/contacts":
         return len(body.get("contacts") or [])
-    if path.endswith("/contacts") and request.method == "DELETE":
-        return len((request.query.get("contact_ids") or [""])[0].split(","))
     if path.endswith(":addOperations"):
         return len(body.get("operations") or [])
     if path.endswith(("/users", "/usersreplace")):
