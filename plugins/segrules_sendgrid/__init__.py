@@ -73,7 +73,7 @@ class SendGridClient(HttpDestination):
 
     def limits_for(self, op: str) -> Limits:
         if op == "remove":
-            return Limits(MAX_REMOVE, None, self.concurrency)
+            return Limits(min(MAX_REMOVE, self.options.batch_size), None, self.concurrency)
         return Limits(self.options.batch_size, MAX_BYTES, self.concurrency)
 
     def _contact(self, row: Row) -> dict:
