@@ -50,8 +50,8 @@ class BrazeClient(HttpDestination):
         return obj
 
     def send(self, op: str, rows: list[Row]) -> BatchResult:
-        answer = self.http.request("POST", "/users/track",
-                                   json={"attributes": [self._object(op, r) for r in rows]}).json()
+        answer = self.http.request_json("POST", "/users/track",
+                                   json={"attributes": [self._object(op, r) for r in rows]})
         if answer.get("message") == "queued":  # maintenance: accepted for later processing
             return BatchResult.all_ok(rows)
         rejected = {}

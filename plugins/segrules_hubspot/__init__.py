@@ -70,8 +70,8 @@ class HubSpotClient(HttpDestination):
             return BatchResult(ok={r.key: ids.get(r.key) for r in rows})  # unknown contacts are in no list
         result = self._upsert(rows)
         if op == "add" and result.ok:
-            answer = self.http.request("PUT", f"/crm/v3/lists/{self.options.list_id}/memberships/add",
-                                       json=sorted(set(result.ok.values()))).json()
+            answer = self.http.request_json("PUT", f"/crm/v3/lists/{self.options.list_id}/memberships/add",
+                                       json=sorted(set(result.ok.values())))
             missing = set(answer.get("recordIdsMissing") or [])
             for key, rid in list(result.ok.items()):
                 if rid in missing:
@@ -83,7 +83,7 @@ class HubSpotClient(HttpDestination):
         body = {"inputs": [{"id": r.identifier, "idProperty": "email",
                             "properties": {k: "" if v is None else str(v) for k, v in r.fields.items()}}
                            for r in rows]}
-        answer = self.http.request("POST", "/crm/v3/objects/contacts/batch/upsert", json=body, ok=(200, 207)).json()
+        answer = self.http.request_json("POST", "/crm/v3/objects/contacts/batch/upsert", json=body, ok=(200, 207))
         by_email = {r.identifier: r.key for r in rows}
         ok = {by_email[res["properties"]["email"]]: res["id"] for res in answer.get("results", [])
               if res.get("properties", {}).get("email") in by_email}
@@ -98,7 +98,7 @@ class HubSpotClient(HttpDestination):
         if not rows:
             return {}
         body = {"idProperty": "email", "properties": ["email"], "inputs": [{"id": r.identifier} for r in rows]}
-        answer = self.http.request("POST", "/crm/v3/objects/contacts/batch/read", json=body, ok=(200, 207)).json()
+        answer = self.http.request_json("POST", "/crm/v3/objects/contacts/batch/read", json=body, ok=(200, 207))
         by_email = {r.identifier: r.key for r in rows}
         return {by_email[res["properties"]["email"]]: res["id"] for res in answer.get("results", [])
                 if res.get("properties", {}).get("email") in by_email}

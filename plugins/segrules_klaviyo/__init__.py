@@ -73,7 +73,7 @@ class KlaviyoClient(HttpDestination):
                 "attributes": {"profiles": {"data": [self._profile(r) for r in rows]}}}
         if with_list:
             data["relationships"] = {"lists": {"data": [{"type": "list", "id": self.options.list_id}]}}
-        job = self.http.request("POST", "/api/profile-bulk-import-jobs", json={"data": data}, ok=(202,)).json()
+        job = self.http.request_json("POST", "/api/profile-bulk-import-jobs", json={"data": data}, ok=(202,))
         job_id = job["data"]["id"]
         done = self.http.poll(f"/api/profile-bulk-import-jobs/{job_id}",
                               lambda b: b["data"]["attributes"]["status"] in ("complete", "cancelled"),
@@ -89,6 +89,8 @@ class KlaviyoClient(HttpDestination):
                 key = by_identifier.get((e.get("original_payload") or {}).get(self.id_field))
                 if key is not None:
                     rejected[key] = e.get("detail") or e.get("title") or "rejected by Klaviyo"
+        if len(rejected) < (attrs.get("failed_count") or 0):  # errors the listing left out: vouch for none
+            return BatchResult.from_errors(rows, rejected, complete=False)
         ids = self._resolve([r for r in rows if r.key not in rejected])
         return BatchResult(ok={r.key: ids[r.identifier] for r in rows if r.identifier in ids and r.key not in rejected},
                            rejected=rejected)
@@ -96,7 +98,7 @@ class KlaviyoClient(HttpDestination):
     def _pages(self, path: str):
         url = path
         while url:
-            body = self.http.request("GET", url).json()
+            body = self.http.request_json("GET", url)
             yield from body.get("data", [])
             url = (body.get("links") or {}).get("next")
 
@@ -106,7 +108,7 @@ class KlaviyoClient(HttpDestination):
         for chunk in iter_chunks([r.identifier for r in rows], 100):
             values = ",".join(json.dumps(v) for v in chunk)
             params = {"filter": f"any({self.id_field},[{values}])", "page[size]": "100"}
-            body = self.http.request("GET", "/api/profiles", params=params).json()
+            body = self.http.request_json("GET", "/api/profiles", params=params)
             for profile in body.get("data", []):
                 value = profile["attributes"].get(self.id_field)
                 if value is not None:

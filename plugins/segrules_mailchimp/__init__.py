@@ -73,10 +73,12 @@ class MailchimpClient(HttpDestination):
     def send(self, op: str, rows: list[Row]) -> BatchResult:
         by_email = {r.identifier: r.key for r in rows}
         rejected: dict[str, str] = {}
+        complete = True  # False when an answer's error_count exceeds the errors it lists
         if op != "remove":
             body = {"members": [{"email_address": r.identifier, "status_if_new": self.options.status_if_new,
                                  "merge_fields": r.fields} for r in rows], "update_existing": True}
-            answer = self.http.request("POST", f"/3.0/lists/{self.options.list_id}", json=body).json()
+            answer = self.http.request_json("POST", f"/3.0/lists/{self.options.list_id}", json=body)
+            complete = (answer.get("error_count") or 0) <= len(answer.get("errors") or [])
             for error in answer.get("errors") or []:
                 key = by_email.get((error.get("email_address") or "").lower())
                 if key is not None:
@@ -87,8 +89,10 @@ class MailchimpClient(HttpDestination):
             emails = [r.identifier for r in rows if r.key not in rejected]
             field = "members_to_add" if op == "add" else "members_to_remove"
             if emails:
-                answer = self.http.request("POST", f"/3.0/lists/{self.options.list_id}/segments/{self.options.segment_id}",
-                                           json={field: emails}).json()
+                answer = self.http.request_json("POST", f"/3.0/lists/{self.options.list_id}/segments/{self.options.segment_id}",
+                                           json={field: emails})
+                listed = sum(len(e.get("email_addresses") or []) for e in answer.get("errors") or [])
+                complete = complete and (answer.get("error_count") or 0) <= listed
                 for error in answer.get("errors") or []:
                     for email in error.get("email_addresses") or []:
                         key = by_email.get(email.lower())
@@ -97,7 +101,7 @@ class MailchimpClient(HttpDestination):
         if op == "remove" and self.options.archive_removed:
             for row in rows:
                 self.http.request("DELETE", self._member(row), ok=(204, 404, 405))  # 405: archived already
-        return BatchResult.except_rejected(rows, rejected)
+        return BatchResult.from_errors(rows, rejected, complete=complete)
 
     def _member(self, row: Row) -> str:
         return f"/3.0/lists/{self.options.list_id}/members/{subscriber_hash(row.identifier)}"

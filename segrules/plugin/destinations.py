@@ -41,6 +41,7 @@ class BatchResult:
 
     ok: dict[str, str | None] = field(default_factory=dict)
     rejected: dict[str, str] = field(default_factory=dict)
+    incomplete: bool = False  # the vendor's answer left rows out (a truncated error list): see from_errors
 
     @classmethod
     def all_ok(cls, rows: list[Row]) -> "BatchResult":
@@ -51,12 +52,13 @@ class BatchResult:
         """A 2xx answer with a per-row error list: ``rejected`` (key -> the vendor's reason) from
         the list; ``complete`` False when the list is truncated or its count disagrees with it
         (``error_count`` > len(errors)): then only the listed rows are known, and the others are
-        NOT acknowledged (sent again next run) -- an answer does not vouch for rows it may
-        have left out."""
+        NOT acknowledged -- an answer does not vouch for rows it may have left out.  The engine
+        sends those again in smaller batches (whose error lists fit), down to single rows; what
+        is still unvouched then is sent again by the next run."""
         if complete:
             return cls.except_rejected(rows, rejected)
         keys = {r.key for r in rows}
-        return cls(rejected={k: v for k, v in rejected.items() if k in keys})
+        return cls(rejected={k: v for k, v in rejected.items() if k in keys}, incomplete=True)
 
     @classmethod
     def except_rejected(cls, rows: list[Row], rejected: dict[str, str]) -> "BatchResult":

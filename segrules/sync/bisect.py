@@ -3,6 +3,10 @@ e.g. a 400 naming one bad record) is split and the parts sent again until the re
 isolated.  Every good row is delivered; a row is rejected only when the vendor refused a batch of
 that row alone, with the vendor's own message.
 
+An answer that cannot vouch for every row (``BatchResult.incomplete``: a per-row error list the
+vendor truncated) has its unvouched rows sent again in halves, which smaller answers can list
+whole.
+
 The split is uneven on purpose (golden ratio, the smaller part first).  When the first part is
 accepted, the refusal lies in the second part, so that part is split at once instead of being
 sent whole again.  Resolving one bad row in a batch of ``n`` then costs at most about
@@ -50,7 +54,22 @@ class _Bisection:
         except BatchRejected as exc:
             return exc
         self.d.parts.append((rows, result))
+        if result.incomplete:
+            self.unvouched(rows, result)
         return None
+
+    def unvouched(self, rows: list[Row], result: BatchResult) -> None:
+        """An answer that could not vouch for some rows (a truncated error list): send those
+        again in halves, whose smaller answers can list every error; a single row still
+        unvouched is left for the next run."""
+        left = [r for r in rows if r.key not in result.ok and r.key not in result.rejected]
+        if not left or len(rows) == 1:
+            return
+        half = (len(left) + 1) // 2
+        for part in (left[:half], left[half:]) if len(left) > 1 else (left,):
+            refused = self.attempt(part)
+            if refused is not None:
+                self.resolve(part, refused, sent=True)
 
     def resolve(self, rows: list[Row], refusal: BatchRejected, sent: bool) -> None:
         """``rows`` hold a refused row: the vendor refused them (``sent``) or a batch whose other

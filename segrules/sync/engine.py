@@ -218,7 +218,6 @@ class SyncRun:
                                 "status": RowStatus.REJECTED, "reason": reason})
                 outcome.reasons[reason] = outcome.reasons.get(reason, 0) + 1
         self.state.record(self.run_id, p.name, op, records)
-        outcome.unacknowledged += len(rows) - len(records)
         accepted = sum(r["status"] is RowStatus.OK for r in records)
         outcome.counts[{"add": "added", "remove": "removed"}.get(op, "updated")] += accepted
         outcome.counts["rejected"] += len(records) - accepted
@@ -250,6 +249,9 @@ class SyncRun:
                         self._acknowledge(p, op, part, result, outcome, hashes)
                     if delivery.error is not None:
                         failure = failure or delivery.error
+                    else:  # rows no answer vouched for: sent again next run, and said so
+                        answered = {k for _, r in delivery.parts for k in (*r.ok, *r.rejected)}
+                        outcome.unacknowledged += sum(row.key not in answered for row in batch)
                     self.progress.advance(p.name, len(batch))
         if failure is not None:
             raise failure

@@ -47,9 +47,9 @@ class HttpOptions(BaseModel):
     backoff_cap: float = Field(30.0, ge=0, description="Longest backoff in seconds.")
     max_wait: float = Field(300.0, ge=0, description="Longest rate-limit wait honoured, in seconds.")
     concurrency: int | None = Field(None, ge=1, description="Batches in flight at once (default: the vendor's).")
-    retry_budget: int | None = Field(200, ge=0, description="Retries allowed per run of a sync, over all its "
+    retry_budget: int | None = Field(1000, ge=0, description="Retries allowed per run of a sync, over all its "
                                      "calls (null: no cap); when spent the run ends partial and the next resumes.")
-    wait_budget: float | None = Field(900.0, ge=0, description="Seconds of rate-limit waits allowed per run of a "
+    wait_budget: float | None = Field(1800.0, ge=0, description="Seconds of rate-limit waits allowed per run of a "
                                       "sync (null: no cap); when spent the run ends partial and the next resumes.")
 
 
@@ -173,7 +173,7 @@ class HttpClient:
         deadline = time.monotonic() + timeout
         delay = interval
         while True:
-            body = self.request("GET", path).json()
+            body = self.request_json("GET", path)
             if done(body):
                 return body
             if time.monotonic() > deadline:

@@ -36,8 +36,10 @@ class MailchimpEmulator(EmulatorServer):
     json_type = "application/json"
 
     def __init__(self, api_key: str, *, faults: Faults | None = None, max_connections: int | None = None,
-                 bare_403: bool = False, hold: float = 0.0, reject_emails: set[str] | None = None):
+                 bare_403: bool = False, hold: float = 0.0, reject_emails: set[str] | None = None,
+                 list_errors: int | None = None):
         super().__init__(faults)
+        self.list_errors = list_errors  # list at most this many errors[] (error_count stays whole)
         self.api_key, self.max_connections, self.bare_403, self.hold = api_key, max_connections, bare_403, hold
         self.reject_emails = set(reject_emails or ())
         self.members: dict[str, dict[str, dict]] = {}  # list -> email -> member
@@ -120,7 +122,7 @@ class MailchimpEmulator(EmulatorServer):
                     record["status"] = m.get("status") or m.get("status_if_new")
                 updated.append(record)
             record["merge_fields"].update(m.get("merge_fields") or {})
-        return 200, {"new_members": new, "updated_members": updated, "errors": errors,
+        return 200, {"new_members": new, "updated_members": updated, "errors": errors[:self.list_errors],
                      "total_created": len(new), "total_updated": len(updated), "error_count": len(errors)}
 
     def _by_hash(self, list_id: str, member_hash: str) -> dict:

@@ -61,6 +61,7 @@ class Request:
     query: dict[str, list[str]]
     headers: dict[str, str]
     body: bytes
+    raw_query: str = ""  # the query string as sent (still URL-encoded)
 
     def json(self) -> Any:
         return json.loads(self.body or b"null")
@@ -101,7 +102,7 @@ class EmulatorServer:
                 body = self.rfile.read(length) if length else b""
                 parts = urlsplit(self.path)
                 request = Request(self.command, parts.path, parse_qs(parts.query),
-                                  {k.lower(): v for k, v in self.headers.items()}, body)
+                                  {k.lower(): v for k, v in self.headers.items()}, body, parts.query)
                 emulator._dispatch(self, request)
 
             do_GET = do_POST = do_PUT = do_PATCH = do_DELETE = _serve
