@@ -50,10 +50,10 @@ class CustomerIoClient(HttpDestination):
         answer = self.http.request(method, path, ok=(200, 201, 204, 400), **kwargs)
         if answer.status_code == 400:
             try:
-                reason = answer.json()["meta"]["error"]
+                reason = str(answer.json()["meta"]["error"])
             except (ValueError, KeyError, TypeError):
-                reason = answer.text[:200]
-            raise BatchRejected(f"customerio: {reason}")
+                reason = answer.text
+            raise BatchRejected("customerio: " + self.http.scrubber.cut(reason, 300))
 
     def _identify(self, rows: list[Row]) -> None:
         batch = [{"type": "person", "identifiers": {self.id_type: r.identifier}, "action": "identify",

@@ -96,8 +96,13 @@ class GoogleAdsClient(HttpDestination):
             "userList": f"customers/{self.options.customer_id}/userLists/{self.options.user_list_id}",
             "consent": {"adUserData": self.options.ad_user_data,
                         "adPersonalization": self.options.ad_personalization}}}
-        answer = self.http.request("POST", f"{self.prefix}/offlineUserDataJobs:create", json={"job": job}, ok=(200,))
-        return answer.json()["resourceName"]
+        answer = self.http.request_json("POST", f"{self.prefix}/offlineUserDataJobs:create", json={"job": job},
+                                        ok=(200,))
+        try:
+            return str(answer["resourceName"])
+        except (KeyError, TypeError):
+            raise SinkError("google_ads: offlineUserDataJobs:create answered without a resourceName",
+                            code="SR825") from None
 
     def send(self, op: str, rows: list[Row]) -> BatchResult:
         kind = "remove" if op == "remove" else "create"
@@ -105,17 +110,22 @@ class GoogleAdsClient(HttpDestination):
         job = self._job()
         answer = self.http.request("POST", f"/{self.options.api_version}/{job}:addOperations", ok=(200, 400),
                                    json={"enablePartialFailure": True, "operations": operations})
-        body = answer.json()
+        try:
+            body = answer.json()
+        except ValueError:
+            raise SinkError(f"google_ads: {job}:addOperations answered {answer.status_code} with a body that is "
+                            "not JSON: nothing acknowledged", code="SR825") from None
         if answer.status_code == 400:
-            raise BatchRejected("google_ads: " + "; ".join(m for _, m in _failure_messages(body.get("error") or {})))
+            messages = "; ".join(m for _, m in _failure_messages(body.get("error") or {}))
+            raise BatchRejected("google_ads: " + self.http.scrubber.cut(messages, 300))
         rejected: dict[str, str] = {}
         failure = body.get("partialFailureError") or {}
         if failure.get("code"):
             messages = _failure_messages(failure)
             if any(i is None or not 0 <= i < len(rows) for i, _ in messages):
-                raise BatchRejected("google_ads: " + "; ".join(m for _, m in messages))
+                raise BatchRejected("google_ads: " + self.http.scrubber.cut("; ".join(m for _, m in messages), 300))
             for i, message in messages:
-                rejected.setdefault(rows[i].key, message)
+                rejected.setdefault(rows[i].key, self.http.scrubber.cut(message, 300))
         self.http.request("POST", f"/{self.options.api_version}/{job}:run", json={}, ok=(200,))
         status, reason = self._wait(job)
         if status != "SUCCESS":
@@ -129,8 +139,9 @@ class GoogleAdsClient(HttpDestination):
         deadline = time.monotonic() + self.options.job_timeout
         delay = self.options.poll_interval
         while True:
-            answer = self.http.request("POST", f"{self.prefix}/googleAds:search", json={"query": query}, ok=(200,))
-            results = answer.json().get("results") or []
+            answer = self.http.request_json("POST", f"{self.prefix}/googleAds:search", json={"query": query},
+                                            ok=(200,))
+            results = (answer or {}).get("results") or []
             found = results[0].get("offlineUserDataJob", {}) if results else {}
             status = found.get("status")
             if status in ("SUCCESS", "FAILED"):

@@ -74,8 +74,9 @@ class IterableClient(HttpDestination):
         except ValueError:
             result = None
         if answer.status_code == 400:
-            reason = result.get("msg") or result.get("code") if isinstance(result, dict) else answer.text[:200]
-            raise BatchRejected(f"iterable: {reason}")
+            known = isinstance(result, dict) and (result.get("msg") or result.get("code"))
+            reason = str(known) if known else answer.text
+            raise BatchRejected("iterable: " + self.http.scrubber.cut(reason, 300))
         if not isinstance(result, dict) or not isinstance(result.get("successCount"), int):
             raise SinkError(f"iterable: {path} answered 200 without successCount: nothing acknowledged",
                             code="SR825")

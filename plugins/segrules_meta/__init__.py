@@ -91,7 +91,7 @@ class MetaClient(HttpDestination):
         answer = self.http.request(method, path, json=body, ok=(200, 400, 403))
         if answer.status_code != 200:
             error = _graph_error(answer)
-            message = error.get("error_user_msg") or error.get("message") or answer.text[:200]
+            message = self.http.scrubber.cut(str(error.get("error_user_msg") or error.get("message") or answer.text), 300)
             if answer.status_code == 403 or error.get("code") in AUTH:
                 raise SinkError(f"meta: {method} {path} was refused: {message}", code="SR822")
             if error.get("error_subcode") == 1713230:  # the audience is flagged: no batch can pass
@@ -110,7 +110,8 @@ class MetaClient(HttpDestination):
             return BatchResult.all_ok(rows)
         samples = result.get("invalid_entry_samples") or {}
         by_value = {r.identifier: r.key for r in rows}
-        rejected = {by_value[v]: f"invalid entry: {why}" for v, why in samples.items() if v in by_value}
+        rejected = {by_value[v]: "invalid entry: " + self.http.scrubber.cut(str(why), 300) for v, why in samples.items()
+                    if v in by_value}
         if len(rejected) != invalid:
             raise BatchRejected(f"meta: {invalid} invalid entries ({len(rows)} rows)")
         return BatchResult.except_rejected(rows, rejected)

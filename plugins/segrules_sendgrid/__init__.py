@@ -96,7 +96,7 @@ class SendGridClient(HttpDestination):
             body["list_ids"] = [self.options.list_id]
         answer = self.http.request("PUT", "/v3/marketing/contacts", json=body, ok=(202, 400))
         if answer.status_code == 400:
-            raise BatchRejected("sendgrid: " + self._messages(answer))
+            raise BatchRejected("sendgrid: " + self.http.scrubber.cut(self._messages(answer), 300))
         try:
             job_id = answer.json()["job_id"]
         except (ValueError, KeyError, TypeError):
@@ -113,7 +113,7 @@ class SendGridClient(HttpDestination):
             url = results.get("errors_url")
             errors = _errors_by_email(self.download.request("GET", url).text) if url else {}
             by_email = {r.identifier: r.key for r in rows}
-            rejected = {by_email[e]: why for e, why in errors.items() if e in by_email}
+            rejected = {by_email[e]: self.http.scrubber.cut(why, 300) for e, why in errors.items() if e in by_email}
             if len(rejected) != errored:  # the error file does not name every failed contact
                 return BatchResult.from_errors(rows, rejected, complete=False)
         ids = self._resolve([r.identifier for r in rows if r.key not in rejected])
@@ -123,9 +123,9 @@ class SendGridClient(HttpDestination):
     @staticmethod
     def _messages(answer) -> str:
         try:
-            return "; ".join(e.get("message", "") for e in answer.json()["errors"])[:500]
+            return "; ".join(str(e.get("message", "")) for e in answer.json()["errors"])
         except (ValueError, KeyError, TypeError, AttributeError):
-            return answer.text[:200]
+            return answer.text
 
     def _resolve(self, emails: list[str]) -> dict[str, str]:
         """email -> SendGrid contact id (100 emails per search; 404 when none is found)."""
@@ -135,7 +135,12 @@ class SendGridClient(HttpDestination):
                                        ok=(200, 404))
             if answer.status_code == 404:
                 continue
-            for email, found in (answer.json().get("result") or {}).items():
+            try:
+                result = answer.json()["result"]
+            except (ValueError, KeyError, TypeError):
+                raise SinkError("sendgrid: contacts/search/emails answered 200 without a result: nothing "
+                                "acknowledged", code="SR825") from None
+            for email, found in (result or {}).items():
                 contact = (found or {}).get("contact") or {}
                 if contact.get("id"):
                     ids[email.lower()] = contact["id"]
