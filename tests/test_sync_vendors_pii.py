@@ -5,6 +5,9 @@ SHA-256 of each member's identifier."""
 
 from __future__ import annotations
 
+import os
+import uuid
+
 import duckdb
 import ibis
 import pyarrow as pa
@@ -90,3 +93,28 @@ def test_vendor_ad_platforms_never_receive_or_store_raw_identifiers(name, column
     for where, text in texts.items():
         assert [value for value in raw if value in text] == [], where
     assert hash_email(PEOPLE[1][1], vendor) in texts["state"] or hash_phone(PEOPLE[1][2], vendor) in texts["state"]
+
+
+@pytest.mark.skipif(not os.environ.get("SEGRULES_POSTGRES_URL"), reason="needs SEGRULES_POSTGRES_URL")
+def test_vendor_ad_platform_state_in_a_warehouse_holds_digests_only(tmp_path):
+    """State in PostgreSQL: the diff of hashed identifiers runs there, removal by the stored digest."""
+    from segrules.state import open_state
+    from sync_helpers import people_db, run_sync
+    v = BY_NAME["meta"]
+    schema = f"sync_meta_{uuid.uuid4().hex[:8]}"
+    url = f"{os.environ['SEGRULES_POSTGRES_URL']}#{schema}"
+    people = {i: (f" P{i}@Shop.com", "N", 60 + i) for i in range(1, 11)}
+    with people_db(people) as con, v.emulator() as emu:
+        v.prepare(emu)
+        (o,) = run_sync(v.spec(emu.url), con, url, env=ENV)
+        assert o.status == "ok" and v.audience(emu) == v.expected(people)
+        people[3] = (people[3][0], "N", 1)
+        from sync_helpers import write_people
+        write_people(con, people)
+        (o,) = run_sync(v.spec(emu.url), con, url, env=ENV)
+        assert (o.counts["added"], o.counts["removed"]) == (0, 1) and v.audience(emu) == v.expected(people)
+        store = open_state(url)
+        stored = str(store.table("sync_changes").to_pyarrow().to_pylist())
+        store.con.drop_database(schema, force=True, cascade=True)
+        store.con.disconnect()
+    assert "shop.com" not in stored.lower() and hash_email(people[3][0], "meta") in stored
