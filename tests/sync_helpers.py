@@ -71,3 +71,19 @@ def people_db(people):
     write_people(con, people)
     yield con
     con.disconnect()
+
+
+def hundred_k_members() -> dict[int, tuple[str, str, int]]:
+    """200k people, every other one a member of ``active``: the 100k-member audience of the
+    "only the changes are sent" tests."""
+    return {i: (f"p{i}@x.com", "N", 60 if i % 2 else 40) for i in range(1, 200_001)}
+
+
+def flip_one_percent(people: dict, seed: int = 5) -> list[int]:
+    """1% of ``people`` (1,000 of 100k members' universe) change membership, in place; their ids."""
+    import random
+    flipped = random.Random(seed).sample(sorted(people), len(people) // 200)
+    for i in flipped:
+        email, name, score = people[i]
+        people[i] = (email, name, 100 - score)
+    return flipped

@@ -7,7 +7,6 @@ from __future__ import annotations
 import math
 import threading
 
-import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 from pydantic import BaseModel
@@ -19,7 +18,7 @@ from segrules.sync import SyncRun, plan_syncs
 from segrules.sync.bisect import deliver, split
 from emulators import TrackingEmulator
 
-from sync_helpers import members, people_db, spec_text
+from sync_helpers import people_db, spec_text
 
 from test_sync_tracking import ENV, KEY, tracking_spec
 

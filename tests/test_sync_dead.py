@@ -3,6 +3,11 @@
 
 from __future__ import annotations
 
+import os
+import uuid
+
+import ibis
+import pytest
 from click.testing import CliRunner
 
 from segrules.cli.app import main
@@ -24,6 +29,21 @@ to_strict:
 PEOPLE = {i: (f"p{i}@x.com", f"N{i}", 60) for i in range(1, 31)}
 
 
+@pytest.fixture(params=["duckdb", "postgres"])
+def state_url(request, tmp_path):
+    """The state store: a DuckDB file, or a schema in PostgreSQL (the dead-row query runs there)."""
+    if request.param == "duckdb":
+        yield tmp_path / "s.duckdb"
+        return
+    if not os.environ.get("SEGRULES_POSTGRES_URL"):
+        pytest.skip("needs SEGRULES_POSTGRES_URL")
+    schema = f"sync_dead_{uuid.uuid4().hex[:8]}"
+    yield f"{os.environ['SEGRULES_POSTGRES_URL']}#{schema}"
+    pg = ibis.connect(os.environ["SEGRULES_POSTGRES_URL"])
+    pg.drop_database(schema, force=True, cascade=True)
+    pg.disconnect()
+
+
 def _dead(state):
     store = open_state(state)
     try:
@@ -32,8 +52,8 @@ def _dead(state):
         store.con.disconnect()
 
 
-def test_sync_dead_row_refused_twice_is_parked_then_retried_on_request(tmp_path):
-    state = tmp_path / "s.duckdb"
+def test_sync_dead_row_refused_twice_is_parked_then_retried_on_request(state_url):
+    state = state_url
     vendor = Vendor({"p7@x.com"}, batch=10)
     dest = {"strict": vendor.definition()}
     with people_db(PEOPLE) as con:

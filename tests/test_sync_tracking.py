@@ -12,7 +12,7 @@ from segrules.state import open_state
 from segrules.sync import SyncState
 from emulators import Faults, TrackingEmulator
 
-from sync_helpers import memory_con, members, people_db, run_sync, spec_text, write_people
+from sync_helpers import members, people_db, run_sync, spec_text, write_people
 
 KEY = "sk_write_Zx81Qp0LmN4vB7cD2eF"
 ENV = {"SEGMENT_WRITE_KEY": KEY}

@@ -5,7 +5,6 @@ on 100k members only the changes are sent."""
 
 from __future__ import annotations
 
-import random
 import shutil
 import signal
 import tempfile
@@ -19,7 +18,7 @@ from hypothesis.stateful import RuleBasedStateMachine, initialize, invariant, pr
 import segrules
 from emulators import Faults, TrackingEmulator
 
-from sync_helpers import members, memory_con, run_sync, write_people
+from sync_helpers import flip_one_percent, hundred_k_members, members, memory_con, run_sync, write_people
 from test_sync_faults import _sync_process
 from test_sync_tracking import ENV, KEY, tracking_spec
 
@@ -154,8 +153,7 @@ test_sync_tracking_faults_rudderstack_events_state_machine = RudderStackEventsMa
 
 def test_sync_tracking_faults_one_percent_change_sends_only_the_changes(tmp_path):
     con = memory_con()
-    rng = random.Random(5)
-    people = {i: (f"p{i}@x.com", "N", 60 if i % 2 else 40) for i in range(1, 200_001)}  # 100k members
+    people = hundred_k_members()
     write_people(con, people)
     state = tmp_path / "s.duckdb"
     with TrackingEmulator(KEY) as em:
@@ -166,10 +164,7 @@ def test_sync_tracking_faults_one_percent_change_sends_only_the_changes(tmp_path
         # the minimum: 2,500 events and 500 KB per request, whichever binds (bytes, here)
         minimum = max(-(-100_000 // 2_500), -(-sum(len(r.body) for r in em.log) // 500_000))
         assert minimum <= first_requests <= minimum + 1, (first_requests, minimum)
-        flipped = rng.sample(sorted(people), 1_000)
-        for i in flipped:
-            email, name, score = people[i]
-            people[i] = (email, name, 100 - score)
+        assert len(flip_one_percent(people)) == 1_000
         write_people(con, people)
         (o,) = run_sync(text, con, state, env=ENV)
         assert em.events - 100_000 == 1_000 and o.counts["added"] + o.counts["removed"] == 1_000

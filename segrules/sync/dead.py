@@ -27,7 +27,9 @@ def dead_rows(state: SyncState, sync: str | None, after: int | dict[str, int]):
     if sync is not None:
         t = t.filter(t.sync == sync)
     ok = t.filter(t.status == RowStatus.OK).group_by(["sync", "key"]).agg(ok_seq=lambda g: g.seq.max())
-    rejected = t.filter(t.status == RowStatus.REJECTED)
+    # refusals of the destination: rows rejected before sending (a missing or invalid identifier)
+    # carry no hash, are never sent, and so are never parked
+    rejected = t.filter((t.status == RowStatus.REJECTED) & t.hash.notnull())
     rejected = rejected.left_join(ok, ["sync", "key"]).drop("sync_right", "key_right")
     rejected = rejected.filter(rejected.seq > rejected.ok_seq.fill_null(-1))
     streak = rejected.group_by(["sync", "key"]).agg(runs=lambda g: g.run_id.nunique(),

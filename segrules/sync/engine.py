@@ -139,6 +139,7 @@ class SyncRun:
                                 p.sync.mode, self.full_resync, snapshot=p.definition.snapshot)
             parked = 0 if self.retry_dead or p.sync.dead_after is None else \
                 park_dead(diff, self.state, p.name, p.sync.dead_after)
+            diff.retried -= parked  # parked rows were last rejected: counted as retries, but not sent
             self.diffs[p.name] = diff
             outcome = Outcome(p.name, p.destination, p.sync.mode, _counts(diff), parked=parked)
             for op, t in diff.ops.items():
