@@ -6,8 +6,6 @@ and SendGrid's requests conform to their official API documents."""
 
 from __future__ import annotations
 
-from pathlib import Path
-
 import pytest
 
 from emulators import Faults
@@ -17,18 +15,10 @@ from segrules.state import open_state
 from segrules.sync import SyncState
 
 from sync_helpers import members, people_db, run_sync, write_people
+from test_sync_klaviyo import _vendor_spec
 from vendor_platforms import BY_NAME, ENV, IDS, LIST_UUID, VENDORS
 
-ROOT = Path(__file__).resolve().parent.parent
 PEOPLE = {i: (f"p{i}@shop.com", f"N{i}", (i * 37) % 100) for i in range(1, 41)}
-
-
-def _vendor_spec(name: str) -> Path | None:
-    for folder in [ROOT, *ROOT.parents]:
-        path = folder / "shared" / "vendor-specs" / name
-        if path.exists():
-            return path
-    return None
 
 
 def _emails(people) -> set[str]:

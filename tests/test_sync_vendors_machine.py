@@ -19,7 +19,7 @@ from hypothesis.stateful import RuleBasedStateMachine, initialize, invariant, pr
 from emulators import Faults
 
 from sync_helpers import memory_con, run_sync, write_people
-from test_sync_faults import _sync_process
+from test_sync_faults import SyncMachine, _sync_process
 from vendor_platforms import BY_NAME, ENV, IDS, VENDORS
 
 FAULTS = st.fixed_dictionaries({
@@ -29,9 +29,10 @@ FAULTS = st.fixed_dictionaries({
 
 
 def machine(v):
-    class VendorMachine(RuleBasedStateMachine):
-        """After any run that reports ok (or partial: rows rejected) the vendor holds exactly the
-        valid members; after the faults clear, one run always gets there."""
+    class VendorMachine(SyncMachine):
+        """SyncMachine's membership and identifier changes (``change_person``) against ``v``'s
+        emulator: after any run that reports ok (or partial: rows rejected) the vendor holds exactly
+        the valid members; after the faults clear, one run always gets there."""
 
         @initialize()
         def setup(self):
@@ -53,16 +54,7 @@ def machine(v):
         def _valid(self):
             return {k: p for k, p in self.people.items() if "@" in p[0]}
 
-        @rule(who=st.integers(1, 10), score=st.integers(0, 99), name=st.sampled_from(["A", "B"]),
-              email=st.sampled_from([None, "same", "new", "bad"]))
-        def change_person(self, who, score, name, email):
-            old = self.people.get(who, (f"u{who}@x.com", "N", 0))
-            address = {None: old[0], "same": old[0], "new": f"u{who}.{score}@x.com", "bad": f"u{who}-at-x"}[email]
-            self.people[who] = (address, name, score)
-            write_people(self.con, self.people)
-            self.synced = False
-
-        @rule(faults=FAULTS)
+        @rule(faults=FAULTS)  # with stalls
         def set_faults(self, faults):
             for name, value in faults.items():
                 setattr(self.faults, name, value)
