@@ -232,3 +232,19 @@ def _run_env(text, con, state):
     planned = plan_syncs(spec.document, None, {**spec.registry.destinations, "echo": ECHO}, env={"ECHO_KEY": SECRET})
     run = SyncRun(spec, con, open_state(state), planned, as_of="2026-11-01")
     return run.deliver(run.plan())
+
+
+@pytest.mark.parametrize("scheme", SCHEMES)
+def test_sync_secrets_scrubbed_from_httpx_logs(scheme, caplog):
+    """A program that turns logging on sees httpx's request lines (the URL with its query
+    string) without the secret."""
+    import logging
+    caplog.set_level(logging.DEBUG)
+    with EchoServer(status=200) as echo:
+        client = _client(echo.url, scheme)
+        try:
+            client.send("add", [Row("1", "a@x.com")])
+        finally:
+            client.close()
+    logged = "\n".join(r.getMessage() for r in caplog.records)
+    assert "HTTP Request: POST" in logged and leaks(logged) == []

@@ -20,6 +20,7 @@ form (raw, URL-encoded, base64 of Basic auth) BEFORE the answer is cut to length
 from __future__ import annotations
 
 import email.utils
+import logging
 import random
 import threading
 import time
@@ -86,6 +87,19 @@ class Vendor:
     wait: Callable[[httpx.Response], float | None] = retry_after
 
 
+class _ScrubLog(logging.Filter):
+    """Scrubs the secrets from httpx's own log records (``HTTP Request: POST https://…?api_key=…``),
+    for a program that turns logging on."""
+
+    def __init__(self, scrubber: Scrubber):
+        super().__init__()
+        self.scrubber = scrubber
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        record.msg, record.args = self.scrubber.scrub(record.getMessage()), ()
+        return True
+
+
 class HttpClient:
     """One destination's HTTP client: a shared connection pool, safe to use from threads."""
 
@@ -101,9 +115,14 @@ class HttpClient:
                                    timeout=httpx.Timeout(options.timeout))
         self._lock = threading.Lock()
         self.retries = 0
+        self._log_filter = _ScrubLog(self.scrubber)
+        for name in ("httpx", "httpcore"):
+            logging.getLogger(name).addFilter(self._log_filter)
 
     def close(self) -> None:
         self.client.close()
+        for name in ("httpx", "httpcore"):
+            logging.getLogger(name).removeFilter(self._log_filter)
 
     def scrub(self, text: str) -> str:
         """``text`` with every form of every secret masked."""
