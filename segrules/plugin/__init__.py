@@ -11,7 +11,8 @@ section of docs/plugins.md.  The groups:
 * spec sections: field helpers for a section's pydantic model, and YAML with positions;
 * commands: consoles, exit codes, the spec selection options every command takes;
 * run and IO: parameters, queries, connections, files;
-* the HTTP destination toolkit: retries, rate limits, batches.
+* the HTTP destination toolkit: retries, rate limits, batches;
+* hashing for ad platforms: email/phone normalisation and SHA-256 per vendor.
 
 The definitions load with this module (they are small dataclasses); every other name is imported
 on first use (PEP 562), so that loading a plugin does not load Ibis, httpx or the parser at
@@ -57,6 +58,8 @@ if TYPE_CHECKING:  # the names below are imported on first use (see __getattr__)
     from ..sync.batching import iter_chunks
     from ..sync.budget import RetryBudget
     from ..sync.secrets import Scrubber, secret_forms
+    from ..sync.hashing import VENDORS as HASHING_VENDORS
+    from ..sync.hashing import hash_email, hash_phone, normalize_email, normalize_phone, sha256_hex
     from ..sync.http import HttpClient, HttpDestination, HttpOptions, Vendor, ratelimit_reset, retry_after
 
 _LAZY: dict[str, tuple[str, ...]] = {
@@ -91,8 +94,10 @@ _LAZY: dict[str, tuple[str, ...]] = {
     "segrules.sync.batching": ("iter_chunks",),
     "segrules.sync.budget": ("RetryBudget",),
     "segrules.sync.secrets": ("Scrubber", "secret_forms"),
+    "segrules.sync.hashing": ("normalize_email", "normalize_phone", "hash_email", "hash_phone", "sha256_hex"),
 }
 _MODULE_OF = {name: module for module, names in _LAZY.items() for name in names}
+_RENAMED = {"HASHING_VENDORS": ("segrules.sync.hashing", "VENDORS")}
 
 __all__ = [
     # hooks and definitions
@@ -116,15 +121,17 @@ __all__ = [
     # the HTTP destination toolkit
     "HttpClient", "HttpDestination", "HttpOptions", "Vendor", "retry_after", "ratelimit_reset", "iter_chunks",
     "RetryBudget", "Scrubber", "secret_forms",
+    # hashing for ad platforms
+    "HASHING_VENDORS", "normalize_email", "normalize_phone", "hash_email", "hash_phone", "sha256_hex",
 ]
 
 
 def __getattr__(name: str) -> Any:
     """Import a lazily exported name on first use and keep it in the module."""
-    module = _MODULE_OF.get(name)
+    module, attr = _RENAMED.get(name) or (_MODULE_OF.get(name), name)
     if module is None:
         raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
-    value = getattr(importlib.import_module(module), name)
+    value = getattr(importlib.import_module(module), attr)
     globals()[name] = value
     return value
 

@@ -111,6 +111,7 @@ class SyncContext:
     identifier: str  # the identifier kind: email, phone or external_id
     fields: tuple[str, ...]
     segment: str = ""  # the synced segment (an audience name for destinations that show one)
+    full_resync: bool = False  # every member is sent again (``--full-resync``)
 
 
 class DestinationClient(Protocol):
@@ -130,6 +131,9 @@ class DestinationClient(Protocol):
     def close(self) -> None:
         """Release connections."""
 
+    # optional: ``finish() -> None``, called once after every batch of the run was delivered
+    # (not after a failure), e.g. to close a vendor's upload session.
+
 
 @dataclass(frozen=True)
 class DestinationDef:
@@ -139,7 +143,10 @@ class DestinationDef:
     names that must be written ``${ENV_VAR}``; ``open(options, context)`` returns a
     :class:`DestinationClient`; ``identifiers`` and ``modes`` it supports; ``snapshot``: it gets
     the whole audience at once (files, tables) instead of batches; ``replay``: what a replay after
-    a crash can and cannot duplicate (shown in the docs)."""
+    a crash can and cannot duplicate (shown in the docs); ``hashing``: a vendor of
+    ``segrules.plugin.HASHING_VENDORS`` — identifiers are normalised and SHA-256 hashed by its
+    rules in the audience query, so the raw value reaches neither the destination nor the state
+    store; ``fields``: the field names the destination accepts (None: any)."""
 
     name: str
     options: Any
@@ -150,3 +157,5 @@ class DestinationDef:
     snapshot: bool = False
     replay: str = ""
     doc: str = ""
+    hashing: str | None = None
+    fields: tuple[str, ...] | None = None

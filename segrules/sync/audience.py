@@ -12,6 +12,7 @@ import pyarrow as pa
 
 from ..run.execute import run_query
 from .config import PlannedSync
+from .hashing import hashed_identifier
 
 SEP, NULL = "\u241f", "\u2400"  # field separator and null marker inside the hashed text
 EMAIL = r"^[^@\s]+@[^@\s]+\.[^@\s.]+$"
@@ -59,6 +60,8 @@ def sync_audience(members, planned: PlannedSync, key: str):
         pattern = EMAIL if kind == "email" else PHONE
         problem = problem.fill_null(ibis.ifelse(ident.re_search(pattern), ibis.null("string"),
                                                 f"invalid {kind}" + (" (E.164 expected)" if kind == "phone" else "")))
+    if planned.definition.hashing:  # ad platforms: the raw identifier goes no further than this query
+        ident = hashed_identifier(ident, kind, planned.definition.hashing)
     out = t.select(key=t[key].cast("string"), identifier=ident, **fields, hash=digest, problem=problem)
     first = ibis.row_number().over(ibis.window(group_by=[out.identifier, out.problem.isnull()], order_by=out.key))
     return out.mutate(problem=ibis.ifelse(out.problem.isnull() & (first > 0),

@@ -183,6 +183,15 @@ def plan_syncs(document, columns: list[str] | None, destinations: Mapping[str, D
                                     f"{' or '.join(definition.identifiers)}, not {sync.identifier_kind}",
                                     index.value_span(at + ("identify_by",)),
                                     hint="set identifier: to what the identify_by column holds"))
+        if definition.fields is not None:
+            for out in sync.fields:
+                if out not in definition.fields:
+                    allowed = ", ".join(definition.fields) or "none"
+                    diags.append(Diagnostic("SR819", f"sync {name}: {dest.type} destinations take no field "
+                                            f"{out!r} (fields they take: {allowed})",
+                                            index.key_span(at + ("fields", out)),
+                                            hint="ad platforms get hashed identifiers only, never raw personal "
+                                            "data" if definition.hashing else None))
         if sync.destination not in opened:
             opened[sync.destination] = _options(sync.destination, dest, definition, env, index, diags)
         options, secrets = opened[sync.destination]

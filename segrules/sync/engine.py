@@ -177,7 +177,8 @@ class SyncRun:
         self.progress.start(p.name, total)
         client = None
         try:
-            ctx = SyncContext(p.name, p.destination, p.sync.mode, p.sync.identifier_kind, p.fields, p.sync.segment)
+            ctx = SyncContext(p.name, p.destination, p.sync.mode, p.sync.identifier_kind, p.fields,
+                              segment=p.sync.segment, full_resync=self.full_resync)
             client = p.definition.open(p.options, ctx)
             if p.definition.snapshot:
                 self._snapshot(p, client, diff, outcome)
@@ -186,6 +187,8 @@ class SyncRun:
                     table = diff.ops.get(op)
                     if table is not None and table.num_rows:
                         self._send(p, client, op, _rows(table, p, op), outcome)
+                if hasattr(client, "finish"):  # e.g. close a vendor's upload session
+                    client.finish()
             unvouched = outcome.unacknowledged
             if unvouched:
                 outcome.error = (f"{unvouched:,} rows sent but not acknowledged (the destination's answer did "

@@ -16,12 +16,18 @@ plugin's own tests can copy the package or put the repository's ``tests/`` on th
 """
 
 from .braze import BrazeEmulator
+from .customerio import CustomerIoEmulator
+from .google_ads import GoogleAdsEmulator
 from .hubspot import HubSpotEmulator
+from .iterable import IterableEmulator
 from .klaviyo import KlaviyoEmulator
 from .mailchimp import MailchimpEmulator
+from .meta import MetaEmulator
+from .sendgrid import SendGridEmulator
 from .server import EmulatorServer, Faults
 from .tracking import TrackingEmulator
 from .webhook import WebhookReceiver
 
 __all__ = ["EmulatorServer", "Faults", "BrazeEmulator", "HubSpotEmulator", "KlaviyoEmulator", "MailchimpEmulator",
-           "TrackingEmulator", "WebhookReceiver"]
+           "TrackingEmulator", "WebhookReceiver", "CustomerIoEmulator", "IterableEmulator", "SendGridEmulator",
+           "GoogleAdsEmulator", "MetaEmulator"]

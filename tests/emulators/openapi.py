@@ -47,3 +47,42 @@ def openapi_validator(spec_path: str | Path, server_url: str) -> Callable[[Reque
             return [f"{request.method} {request.path}: {type(exc).__name__}: {d}" for d in details]
         return []
     return validate
+
+
+def swagger2_validator(spec_path: str | Path) -> Callable[[Request], list[str]]:
+    """The same for a Swagger 2.0 document (Iterable's), which openapi-core does not read: the
+    operation must exist for the path and method, the ``apiKey`` header the document requires
+    must be present, and a JSON body must validate (JSON Schema draft 4, the document's
+    ``definitions``) against the operation's ``in: body`` schema."""
+    import re
+
+    import jsonschema
+
+    doc = json.loads(Path(spec_path).read_text(encoding="utf-8"))
+    base = (doc.get("basePath") or "/").rstrip("/")
+    headers = [s["name"].lower() for s in doc.get("securityDefinitions", {}).values()
+               if s.get("type") == "apiKey" and s.get("in") == "header"]
+    routes = []
+    for template, item in doc["paths"].items():
+        pattern = re.compile("^" + re.sub(r"\\\{[^}]+\\\}", "[^/]+", re.escape(base + template)) + "$")
+        routes.append((pattern, item))
+
+    def validate(request: Request) -> list[str]:
+        where = f"{request.method} {request.path}"
+        item = next((item for pattern, item in routes if pattern.match(request.path)), None)
+        operation = (item or {}).get(request.method.lower())
+        if operation is None:
+            return [f"{where}: no such operation in the document"]
+        problems = [f"{where}: missing header {h}" for h in headers if h not in request.headers]
+        body = next((p for p in operation.get("parameters", []) if p.get("in") == "body"), None)
+        if body is not None:
+            try:
+                data = request.json()
+            except ValueError as exc:
+                return problems + [f"{where}: body is not JSON: {exc}"]
+            schema = {**body["schema"], "definitions": doc.get("definitions", {})}
+            validator = jsonschema.Draft4Validator(schema)
+            problems += [f"{where}: {'/'.join(map(str, e.absolute_path))}: {e.message}"
+                         for e in validator.iter_errors(data)]
+        return problems
+    return validate

@@ -191,7 +191,7 @@ class EmulatorServer:
     def _send(self, handler, status: int, body: Any = None, headers: dict[str, str] | None = None) -> None:
         data = b"" if body is None else body if isinstance(body, bytes) else json.dumps(body).encode()
         handler.send_response(status)
-        if data:
+        if data and not any(k.lower() == "content-type" for k in headers or {}):
             handler.send_header("Content-Type", self.json_type)
         for k, v in (headers or {}).items():
             handler.send_header(k, v)
