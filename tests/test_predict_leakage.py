@@ -5,6 +5,7 @@ T < t <= T + D, the features only the rows at or before T (a plain-Python refere
 
 from __future__ import annotations
 
+import os
 from datetime import datetime, timedelta
 
 import ibis
@@ -153,17 +154,30 @@ def test_predict_missing_artifact_is_pred201(tmp_path, monkeypatch):
 
 # -- on data: the label sees only T < t <= T + D, the features only t <= T ---------------------------
 
-def _data(offsets: list[tuple[int, int]]):
-    """customers 1..3 signed up long before T; orders at T + offset seconds."""
-    con = ibis.duckdb.connect()
-    con.create_table("customers", pa.table({"customer_id": [1, 2, 3], "signup_at": [T - timedelta(days=400)] * 3,
-                                            "country": ["FR", "DE", "FR"], "lifetime_value": [1.0, 2.0, 3.0]}))
-    con.create_table("orders", pa.table({"customer_id": pa.array([c for c, _ in offsets], pa.int64()),
+PREFIX = f"pl{os.getpid()}_"  # parallel runs on one PostgreSQL do not meet
+
+
+def _data(con, offsets: list[tuple[int, int]]):
+    """customers 1..3 signed up long before T; orders at T + offset seconds (tables named PREFIX...)."""
+    con.create_table(PREFIX + "customers", pa.table({"customer_id": [1, 2, 3], "signup_at": [T - timedelta(days=400)] * 3,
+                                            "country": ["FR", "DE", "FR"], "lifetime_value": [1.0, 2.0, 3.0]}), overwrite=True)
+    con.create_table(PREFIX + "orders", pa.table({"customer_id": pa.array([c for c, _ in offsets], pa.int64()),
                                          "ordered_at": pa.array([T + timedelta(seconds=s) for _, s in offsets],
                                                                 pa.timestamp("us")),
-                                         "amount": pa.array([1.0] * len(offsets), pa.float64())}))
-    con.create_table("notes", pa.table({"customer_id": pa.array([], pa.int64()), "text": pa.array([], pa.string())}))
-    return con
+                                         "amount": pa.array([1.0] * len(offsets), pa.float64())}), overwrite=True)
+    con.create_table(PREFIX + "notes", pa.table({"customer_id": pa.array([], pa.int64()),
+                                                 "text": pa.array([], pa.string())}), overwrite=True)
+
+
+@pytest.fixture(scope="module", params=["duckdb", "postgres"])
+def backend(request):
+    from rfm_helpers import connect
+
+    con = connect(request.param)
+    yield con
+    for name in ("customers", "orders", "notes"):
+        con.drop_table(PREFIX + name, force=True)
+    con.disconnect()
 
 
 DAY = 86_400
@@ -172,13 +186,17 @@ _offsets = st.lists(st.tuples(st.integers(1, 3), st.sampled_from(
     | st.integers(-40 * DAY, 40 * DAY)), max_size=25)
 
 
-@settings(max_examples=40, deadline=None, suppress_health_check=[HealthCheck.too_slow])
-@given(_offsets)
-def test_predict_label_counts_only_the_window_after_t(offsets):
+@settings(max_examples=30, deadline=None,
+          suppress_health_check=[HealthCheck.too_slow, HealthCheck.function_scoped_fixture])
+@given(offsets=_offsets)
+def test_predict_label_counts_only_the_window_after_t(backend, offsets):
     spec = _spec(label="'count(orders within next 30d)'", features="ltv, count(orders within 30d)")
-    spec = segrules.load_text(spec.document.text.replace("kind: classifier", "kind: regressor"),
-                              registry=_registry(), path="leak.yaml")
-    con = _data(offsets)
+    text = spec.document.text.replace("kind: classifier", "kind: regressor")
+    for name in ("customers", "orders", "notes"):
+        text = text.replace(f"table: {name}", f"table: {PREFIX}{name}")
+    spec = segrules.load_text(text, registry=_registry(), path="leak.yaml")
+    con = backend
+    _data(con, offsets)
     ctx = spec.section_context(con, "models")
     rows = {r["customer_id"]: r for r in frame(ctx, "m", now=T, label=True).to_pyarrow().to_pylist()}
     for customer in (1, 2, 3):
