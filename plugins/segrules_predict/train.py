@@ -44,10 +44,8 @@ def _spec_error(spec, code: str, message: str, path: tuple, hint: str | None = N
 
 
 def _validated(spec, con, name: str) -> None:
-    """Validate the spec; its own model's artifact problems (PRED2xx) are what training fixes."""
-    diags = [d for d in spec.validate(con) if d.severity is Severity.ERROR
-             and not (d.code.startswith("PRED2") and d.span is not None
-                      and d.span == spec.document.index.key_span((MODELS, name)))]
+    """Validate the spec; missing or stale artifacts (PRED2xx) are what training fixes."""
+    diags = [d for d in spec.validate(con) if d.severity is Severity.ERROR and not d.code.startswith("PRED2")]
     if diags:
         raise segrules.SpecError(diagnostics=diags)
 
@@ -73,7 +71,7 @@ def train(spec, con, name: str, *, as_of=None, log: Callable[[str], None] = lamb
     from .parity import check_parity
     from .pipeline import build_pipeline
     from .portable import export
-    from .scoring import size
+    from .scoring import ModelTooLarge, check, size
 
     config = spec.section(MODELS) or {}
     if name not in config:
@@ -148,11 +146,17 @@ def train(spec, con, name: str, *, as_of=None, log: Callable[[str], None] = lamb
             out_metrics["importance"] = metrics.importance(pipeline, Xt, yt, "r2", seed)
         out_metrics["evaluated_on"] = "test" if testing is not None and len(testing) else "training"
     portable = export(pipeline)
-    nodes = size(portable)  # raises ModelTooLarge past the limit
+    try:
+        check(portable)
+    except ModelTooLarge as exc:
+        raise _spec_error(spec, "PRED110", f"models.{name}: {exc}", (MODELS, name, "algorithm")) from None
     sample = (testing if testing is not None and len(testing) else frames)
     sample = sample.sample(min(len(sample), PARITY_ROWS), random_state=seed)
     parity = check_parity(pipeline, portable, sample[columns], con)
-    log(f"  parity on {len(sample)} rows: SQL equals scikit-learn")
+    if not parity.ok:
+        raise segrules.PluginError(f"models.{name}: the in-database scores differ from scikit-learn's: "
+                                   f"{parity.message()}")
+    log(f"  parity: {parity.message()}")
     trained_at = datetime.now(timezone.utc).replace(microsecond=0)
     import sklearn
 
@@ -166,7 +170,9 @@ def train(spec, con, name: str, *, as_of=None, log: Callable[[str], None] = lamb
         "test_time": None if test is None else f"{test:%Y-%m-%d %H:%M:%S}",
         "rows": {"train": int(len(frames)), "test": 0 if testing is None else int(len(testing))},
         "trained_at": trained_at.isoformat(), "scikit_learn": sklearn.__version__,
-        "sql_size": nodes, "parity": parity, "metrics": out_metrics, "model": portable,
+        "sql_size": size(portable),
+        "parity": {"rows": parity.rows, "max_difference": parity.max_difference, "mismatches": parity.mismatches,
+                   "ambiguous": parity.ambiguous}, "metrics": out_metrics, "model": portable,
     }
     from .card import model_card
 
