@@ -43,6 +43,14 @@ def model_folder(spec_path: str | None, spec_name: str, model: str) -> Path:
     return models_folder(spec_path) / spec_name / model
 
 
+def shown(path: Path) -> str:
+    """``path`` for messages: relative to the current folder when it is below it."""
+    try:
+        return str(path.resolve().relative_to(Path.cwd().resolve()))
+    except ValueError:
+        return str(path)
+
+
 def versions(folder: Path) -> list[int]:
     if not folder.is_dir():
         return []

@@ -176,13 +176,14 @@ def artifacts(document, checked) -> Iterable[Diagnostic]:
         path = store.latest_path(document.path, m.name, name)
         command = f"segrules train {document.path} {name} --db URL"
         if path is None:
-            yield _error("PRED201", f"models.{name}: no trained model in {store.model_folder(document.path, m.name, name)}",
+            yield _error("PRED201", f"models.{name}: no trained model in "
+                         f"{store.shown(store.model_folder(document.path, m.name, name))}",
                          span, hint=f"train it: {command}")
             continue
         try:
             artifact = store.load(path)
         except (OSError, ValueError, segrules.PluginError) as exc:  # a corrupt file: say which and why
-            yield _error("PRED203", f"models.{name}: cannot read {path}: {exc}", span, hint=f"retrain: {command}")
+            yield _error("PRED203", f"models.{name}: cannot read {store.shown(path)}: {exc}", span, hint=f"retrain: {command}")
             continue
         if checked is None:
             continue

@@ -35,7 +35,9 @@ def train_command(spec, model, db, as_of, quiet):
         trained = train(loaded, con, model, as_of=as_of, log=(lambda line: None) if quiet else click.echo)
     except SegrulesError as exc:
         _fail(exc)
-    click.echo(f"saved {trained.path} (model card {trained.card.name})")
+    from .artifacts import shown
+
+    click.echo(f"saved {shown(trained.path)} (model card {trained.card.name})")
     for line in summary(trained.artifact):
         click.echo(line)
 

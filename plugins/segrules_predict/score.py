@@ -21,11 +21,11 @@ def current_artifact(ctx, name: str) -> dict:
     path = artifacts.latest_path(doc.path, checked.model.name, name)
     if path is None:
         raise segrules.PluginError(f"model {name!r} is not trained (no artifact in "
-                                   f"{artifacts.model_folder(doc.path, checked.model.name, name)}): "
+                                   f"{artifacts.shown(artifacts.model_folder(doc.path, checked.model.name, name))}): "
                                    f"run segrules train {doc.path} {name} --db URL")
     artifact = artifacts.load(path)
     if artifact.get("spec_hash") != artifacts.spec_hash(checked, name):
-        raise segrules.PluginError(f"model {name!r}: {path} was trained on a different spec: retrain it "
+        raise segrules.PluginError(f"model {name!r}: {artifacts.shown(path)} was trained on a different spec: retrain it "
                                    f"(segrules train {doc.path} {name} --db URL)")
     return artifact
 

@@ -55,7 +55,8 @@ def _frames(ctx, name: str, times: list[datetime], label: bool, log: Callable[[s
 
     parts = []
     for t in times:
-        df = frame(ctx, name, now=t, label=label).to_pandas()
+        table = frame(ctx, name, now=t, label=label)
+        df = table.order_by(ctx.key).to_pandas()  # a fixed row order: samples and fits repeat exactly
         if label:
             df = df[df[LABEL].notna()]
         log(f"  frame as of {t:%Y-%m-%d}: {len(df)} rows")
