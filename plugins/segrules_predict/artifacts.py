@@ -8,7 +8,8 @@ spec file), or next to the spec file when it belongs to no project.
 
 The spec hash covers what the model depends on, not the whole file: the model's definition, the
 text of every feature and segment its expressions read (transitively), the entity and source
-declarations and the parameters they use. Adding a segment that uses ``score('m')`` keeps the
+declarations (keys and time columns; not the table names, so the same spec over another schema keeps
+its model) and the parameters they use. Adding a segment that uses ``score('m')`` keeps the
 hash; changing a feature the model reads changes it (``validate`` then fails: PRED201).
 """
 
@@ -88,12 +89,18 @@ def _write_text(path: Path, text: str) -> None:
     atomic_write(path, lambda tmp: Path(tmp).write_text(text, encoding="utf-8"))
 
 
+def _where_from(declaration) -> str:
+    """An entity or source declaration without its table name: the same spec reading its tables
+    from another schema or database (staging, production) scores with the same model."""
+    return json.dumps({k: v for k, v in declaration.model_dump(mode="json").items() if k != "table"}, sort_keys=True)
+
+
 def spec_hash(checked, name: str) -> str:
     """The hash of what model ``name`` depends on in the checked spec (see the module docstring)."""
     m = checked.model
     config: Model = getattr(m, MODELS)[name]
     parts: list[str] = [json.dumps(config.model_dump(mode="json"), sort_keys=True)]
-    parts.append(json.dumps(m.entity.model_dump(mode="json"), sort_keys=True))
+    parts.append(_where_from(m.entity))
     # the model's features, population and label, in a fixed order
     roots = [node for (owner, key), (_, node) in sorted(checked.source_expressions.items(), key=lambda kv: kv[0])
              if owner == MODELS and key.startswith(f"{name}.")]
@@ -126,7 +133,7 @@ def spec_hash(checked, name: str) -> str:
         elif kind == "segment":
             text = unparse(checked.segments[ref_name])
         elif kind == "source":
-            text = json.dumps(m.sources[ref_name].model_dump(mode="json"), sort_keys=True)
+            text = _where_from(m.sources[ref_name])
         else:
             text = json.dumps(m.params.get(ref_name), sort_keys=True, default=str)
         parts.append(f"{kind}:{ref_name}={text}")
