@@ -1,0 +1,110 @@
+"""plugins/segrules_predict scoring: a fitted pipeline, exported to JSON, scored in SQL on DuckDB and
+PostgreSQL, equals scikit-learn (parity.check_parity); size limits; what needs no scikit-learn."""
+
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+
+import numpy as np
+import pandas as pd
+import pytest
+
+pytest.importorskip("sklearn")
+
+from rfm_helpers import BACKENDS, connect  # noqa: E402
+from segrules_predict.parity import check_parity  # noqa: E402
+from segrules_predict.pipeline import build_pipeline  # noqa: E402
+from segrules_predict.portable import FORMAT, export  # noqa: E402
+from segrules_predict.scoring import MAX_SIZE, ModelTooLarge, ScoringError, size, to_ibis  # noqa: E402
+
+ALGORITHMS = [("logistic", "classifier"), ("random_forest", "classifier"), ("gradient_boosting", "classifier"),
+              ("logistic", "regressor"), ("random_forest", "regressor"), ("gradient_boosting", "regressor"),
+              ("kmeans", "clusters")]
+
+
+@pytest.fixture(scope="module", params=BACKENDS)
+def con(request):
+    backend = connect(request.param)
+    yield backend
+    backend.disconnect()
+
+
+def shop(n: int = 600, seed: int = 0) -> tuple[pd.DataFrame, pd.Series]:
+    rng = np.random.default_rng(seed)
+    frame = pd.DataFrame({"ltv": rng.normal(100, 30, n), "orders": rng.integers(0, 10, n).astype(float),
+                          "country": rng.choice(["DE", "FR", "US", None], n)})
+    frame.loc[rng.random(n) < 0.1, "ltv"] = np.nan
+    signal = frame.ltv.fillna(100) / 30 + frame.orders / 3 + (frame.country == "DE") + rng.normal(0, 1, n)
+    return frame, signal > 5
+
+
+def fitted(algorithm: str, kind: str, frame: pd.DataFrame, label: pd.Series, params: dict | None = None):
+    pipeline = build_pipeline(["ltv", "orders"], ["country"], algorithm, params or {}, 7, kind=kind)
+    target = {"classifier": label, "regressor": frame.orders * 2.5 + label, "clusters": None}[kind]
+    pipeline.fit(frame, target)
+    return pipeline, json.loads(json.dumps(export(pipeline)))
+
+
+@pytest.mark.parametrize("algorithm, kind", ALGORITHMS)
+def test_predict_scoring_equals_sklearn_with_nulls_and_unknown_categories(con, algorithm, kind):
+    frame, label = shop()
+    pipeline, model = fitted(algorithm, kind, frame, label)
+    assert model["format"] == FORMAT
+    scored = frame.copy()
+    scored.loc[:20, "country"] = "never seen"
+    scored.loc[20:40, "ltv"] = None
+    scored.loc[40:50, ["ltv", "orders", "country"]] = None
+    parity = check_parity(pipeline, model, scored, con)
+    assert parity.ok, parity.message()
+    assert parity.rows == len(scored) and parity.mismatches == 0
+
+
+def test_predict_scoring_logistic_score_is_the_positive_class_probability(duckdb_con):
+    import ibis
+
+    frame, label = shop()
+    pipeline, model = fitted("logistic", "classifier", frame, label)
+    table = ibis.memtable(frame)
+    columns = {name: table[name] for name in ("ltv", "orders", "country")}
+    got = duckdb_con.execute(table.select(s=to_ibis(model, columns, "score"), l=to_ibis(model, columns, "label")))
+    assert model["classes"] == [False, True]
+    np.testing.assert_allclose(got["s"], pipeline.predict_proba(frame)[:, 1], atol=1e-12)
+    assert got["l"].tolist() == pipeline.predict(frame).tolist()
+    assert 0.2 < got["l"].mean() < 0.8  # both classes occur: the comparison can fail
+
+
+def test_predict_scoring_rejects_an_output_the_kind_has_not():
+    frame, label = shop()
+    _, model = fitted("logistic", "classifier", frame, label)
+    with pytest.raises(ScoringError, match="a classifier has no 'cluster'; it has score, label"):
+        to_ibis(model, {}, "cluster")
+    with pytest.raises(ScoringError, match="no column for the feature"):
+        to_ibis(model, {}, "score")
+    with pytest.raises(ScoringError, match="version"):
+        to_ibis({**model, "version": 99}, {}, "score")
+
+
+def test_predict_scoring_refuses_a_model_too_large():
+    frame, label = shop()
+    _, model = fitted("random_forest", "classifier", frame, label, {"n_estimators": 300, "max_depth": None})
+    assert size(model) > MAX_SIZE
+    with pytest.raises(ModelTooLarge, match="too large to score in SQL") as error:
+        to_ibis(model, {}, "score")
+    assert error.value.size == size(model)
+
+
+def test_predict_scoring_needs_no_sklearn(tmp_path):
+    """Scoring imports neither scikit-learn nor scipy: the base install can score."""
+    frame, label = shop()
+    _, model = fitted("gradient_boosting", "classifier", frame, label)
+    path = tmp_path / "model.json"
+    path.write_text(json.dumps(model))
+    code = (f"import sys, json, ibis; sys.modules['sklearn'] = None; sys.modules['scipy'] = None\n"
+            f"from segrules_predict.scoring import to_ibis\n"
+            f"t = ibis.memtable({{'ltv': [1.0, None], 'orders': [2.0, 3.0], 'country': ['DE', None]}})\n"
+            f"m = json.loads(open({str(path)!r}).read())\n"
+            f"print(ibis.duckdb.connect().execute(t.select(s=to_ibis(m, t, 'score')))['s'].round(6).tolist())")
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
+    assert out.stdout.startswith("[0.") and len(json.loads(out.stdout)) == 2
