@@ -64,6 +64,19 @@ def _frames(ctx, name: str, times: list[datetime], label: bool, log: Callable[[s
     return pd.concat(parts, ignore_index=True) if parts else pd.DataFrame()
 
 
+def _by_size(pipeline, X):
+    """The fitted k-means with its clusters numbered by size on the training rows, largest first, so
+    that the numbers rules use (``cluster('m') == 0``) do not depend on k-means' random start."""
+    import numpy as np
+
+    kmeans = pipeline.named_steps["model"]
+    counts = np.bincount(pipeline.predict(X), minlength=len(kmeans.cluster_centers_))
+    order = np.argsort(-counts, kind="stable")
+    kmeans.cluster_centers_ = kmeans.cluster_centers_[order]
+    kmeans.labels_ = np.argsort(order)[kmeans.labels_]
+    return pipeline
+
+
 def train(spec, con, name: str, *, as_of=None, log: Callable[[str], None] = lambda line: None) -> Trained:
     """Train model ``name`` of ``spec`` on ``con``'s tables; ``as_of``: now (default: the wall clock),
     by which every label window must have ended."""
@@ -118,7 +131,7 @@ def train(spec, con, name: str, *, as_of=None, log: Callable[[str], None] = lamb
             out_metrics["silhouette_by_k"] = scores
             log(f"  k = {k} (best silhouette of {', '.join(f'{n}: {s}' for n, s in scores.items())})")
         params["n_clusters"] = k
-        pipeline = build_pipeline(numeric, categorical, "kmeans", params, seed, kind="clusters").fit(X)
+        pipeline = _by_size(build_pipeline(numeric, categorical, "kmeans", params, seed, kind="clusters").fit(X), X)
         evaluated = testing if testing is not None and len(testing) else frames
         out_metrics.update(metrics.clusters(pipeline, evaluated[columns], kinds, seed))
         out_metrics["k"] = k
