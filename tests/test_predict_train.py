@@ -30,10 +30,9 @@ def _registry():
 def _project(tmp: Path, kind: str, spec: str, n: int):
     """A folder with the spec (its own models/ folder) and a DuckDB of ``n`` generated entities."""
     shutil.copy(SPECS / spec, tmp / spec)
-    con = ibis.duckdb.connect(str(tmp / f"{kind}.duckdb"))
-    for name, table in demo.generate(kind, n=n).items():
-        con.create_table(name, table, overwrite=True)
-    return segrules.load(tmp / spec, registry=_registry()), con
+    demo.write(kind, tmp / f"{kind}.duckdb", n=n)
+    # read-only, as the command line opens it (one process may hold both then)
+    return segrules.load(tmp / spec, registry=_registry()), segrules.connect(str(tmp / f"{kind}.duckdb"), read_only=True)
 
 
 @pytest.fixture(scope="module")
@@ -179,3 +178,59 @@ def test_predict_label_windows_must_have_ended_pred108(churn):
     with pytest.raises(segrules.SpecError) as info:
         training.train(spec, con, "churn_30d", as_of="2025-04-15")
     assert [(d.code, d.span.line) for d in info.value.diagnostics] == [("PRED108", 24)]
+
+
+def test_predict_clusters_k_by_silhouette_and_the_profile_command(churn):
+    from click.testing import CliRunner
+
+    from segrules.cli import main
+
+    tmp, spec, con, _ = churn
+    path = tmp / "churn_30d.yaml"
+    text = path.read_text()
+    path.write_text(text.replace("    k: 4\n", "    max_k: 5\n"))
+    try:
+        auto = segrules.load(path, registry=_registry())
+        trained = training.train(auto, con, "engagement")
+        m = trained.artifact["metrics"]
+        by_k = {row["k"]: row["silhouette"] for row in m["silhouette_by_k"]}
+        assert sorted(by_k) == [2, 3, 4, 5] and m["k"] == max(by_k, key=by_k.get)
+        sizes = [p["size"] for p in m["profiles"]]
+        assert len(sizes) == m["k"]
+        result = CliRunner().invoke(main, ["clusters", str(path), "engagement", "--db", str(tmp / "churn.duckdb"),
+                                           "--as-of", "2025-06-01", "--format", "json"])
+    finally:
+        path.write_text(text)
+    assert result.exit_code == 0, result.output
+    report = json.loads(result.output)
+    assert len(report["profiles"]) == m["k"] and sum(p["size"] for p in report["profiles"]) == report["entities"]
+    means = {p["cluster"]: p["means"]["ltv"] for p in report["profiles"]}
+    # the profile is computed in the database: check one mean against the rows
+    wide = auto.evaluate(con, as_of="2025-06-01", segments=[], features=["ltv"]).to_pyarrow().to_pylist()
+    assert abs(sum(r["ltv"] for r in wide) / len(wide)
+               - sum(means[p["cluster"]] * p["size"] for p in report["profiles"]) / report["entities"]) < 1e-6
+
+
+def test_predict_train_command_exits_2_on_leakage(churn, tmp_path):
+    from click.testing import CliRunner
+
+    from segrules.cli import main
+
+    spec = tmp_path / "leaky.yaml"
+    spec.write_text((SPECS / "churn_30d.yaml").read_text().replace("static: [country]", "static: []"))
+    result = CliRunner().invoke(main, ["train", str(spec), "churn_30d", "--db", str(churn[0] / "churn.duckdb")])
+    assert result.exit_code == 2
+    assert "error[PRED101]: models.churn_30d: feature 'country' could read after the training time" in result.output
+    assert not (tmp_path / "models").exists()
+
+
+def test_predict_demo_command_writes_the_tables(tmp_path):
+    from click.testing import CliRunner
+
+    from segrules.cli import main
+
+    result = CliRunner().invoke(main, ["predict-demo", "trial", str(tmp_path / "t.duckdb"), "--seed", "3"])
+    assert result.exit_code == 0, result.output
+    con = ibis.duckdb.connect(str(tmp_path / "t.duckdb"))
+    assert set(con.list_tables()) == {"accounts", "events", "subscriptions"}
+    assert con.table("accounts").count().execute() == 3000

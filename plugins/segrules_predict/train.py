@@ -128,7 +128,7 @@ def train(spec, con, name: str, *, as_of=None, log: Callable[[str], None] = lamb
             k, scores = metrics.choose_k(lambda n: build_pipeline(numeric, categorical, "kmeans",
                                                                   {**params, "n_clusters": n}, seed, kind="clusters"),
                                          X, model.max_k, seed)
-            out_metrics["silhouette_by_k"] = scores
+            out_metrics["silhouette_by_k"] = [{"k": n, "silhouette": v} for n, v in scores.items()]
             log(f"  k = {k} (best silhouette of {', '.join(f'{n}: {s}' for n, s in scores.items())})")
         params["n_clusters"] = k
         pipeline = _by_size(build_pipeline(numeric, categorical, "kmeans", params, seed, kind="clusters").fit(X), X)
