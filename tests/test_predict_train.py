@@ -234,3 +234,24 @@ def test_predict_demo_command_writes_the_tables(tmp_path):
     con = ibis.duckdb.connect(str(tmp_path / "t.duckdb"))
     assert set(con.list_tables()) == {"accounts", "events", "subscriptions"}
     assert con.table("accounts").count().execute() == 3000
+
+
+def test_predict_scoring_needs_no_scikit_learn(tmp_path):
+    """`segrules run` scores with the repository's committed artifacts in a process where
+    scikit-learn cannot be imported (the base install has no predict extra)."""
+    import subprocess
+    import sys
+
+    demo.write("churn", tmp_path / "churn.duckdb", n=300)
+    script = (
+        "import sys; sys.modules['sklearn'] = None\n"
+        "import segrules\n"
+        f"spec = segrules.load({str(SPECS / 'churn_30d.yaml')!r})\n"
+        f"con = segrules.connect({str(tmp_path / 'churn.duckdb')!r}, read_only=True)\n"
+        "assert [d.code for d in spec.validate(con)] == []\n"
+        "rows = spec.evaluate(con, as_of='2025-06-01').to_pyarrow().to_pylist()\n"
+        "print(len(rows), sum(r['churn_high'] for r in rows), 'sklearn' in sys.modules and sys.modules['sklearn'])\n")
+    done = subprocess.run([sys.executable, "-c", script], capture_output=True, text=True, cwd=tmp_path, timeout=300)
+    assert done.returncode == 0, done.stderr
+    rows, high, loaded = done.stdout.split()
+    assert rows == "300" and 0 < int(high) < 300 and loaded == "None"
