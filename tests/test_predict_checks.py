@@ -104,3 +104,25 @@ def test_predict_a_model_too_large_for_sql_is_pred110(churn_db, tmp_path, monkey
         training.train(_spec(model), churn_db, "m", as_of="2025-06-01")
     d = info.value.diagnostics[0]
     assert (d.code, d.span.line) == ("PRED110", 12) and "too large" in d.message
+
+
+REGRESSOR = """\
+    kind: regressor
+    label: sum(orders.amount within next 30d)
+    features: [count(orders within 90d), sum(orders.amount within 90d), country]
+    static: [country]
+    algorithm: random_forest
+    params: {n_estimators: 20, max_depth: 4}
+    train: {as_of: [2025-01-01, 2025-02-01], test: 2025-03-05, seed: 2}"""
+
+
+def test_predict_regressor_trains_and_scores_its_value(churn_db, tmp_path, monkeypatch):
+    pytest.importorskip("sklearn")
+    monkeypatch.chdir(tmp_path)
+    spec = _spec(REGRESSOR, "  big_spenders: {where: score('m') > 100}")
+    trained = training.train(spec, churn_db, "m", as_of="2025-06-01")
+    m = trained.artifact["metrics"]
+    assert m["r2"] > 0.1 and m["mae"] > 0 and m["importance"]
+    assert trained.artifact["parity"]["max_difference"] <= 1e-6
+    rows = spec.evaluate(churn_db, as_of="2025-06-01").to_pyarrow().to_pylist()
+    assert 0 < sum(r["big_spenders"] for r in rows) < len(rows)

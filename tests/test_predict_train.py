@@ -35,20 +35,24 @@ def _project(tmp: Path, kind: str, spec: str, n: int):
     return segrules.load(tmp / spec, registry=_registry()), segrules.connect(str(tmp / f"{kind}.duckdb"), read_only=True)
 
 
+def _trained(tmp_path_factory, kind: str, spec_file: str, n: int, model: str):
+    tmp = tmp_path_factory.mktemp(kind)
+    spec, con = _project(tmp, kind, spec_file, n)
+    return tmp, spec, con, training.train(spec, con, model)
+
+
 @pytest.fixture(scope="module")
 def churn(tmp_path_factory):
-    tmp = tmp_path_factory.mktemp("churn")
-    spec, con = _project(tmp, "churn", "churn_30d.yaml", 1500)
-    yield tmp, spec, con, training.train(spec, con, "churn_30d")
-    con.disconnect()
+    found = _trained(tmp_path_factory, "churn", "churn_30d.yaml", 1500, "churn_30d")
+    yield found
+    found[2].disconnect()
 
 
 @pytest.fixture(scope="module")
 def trial(tmp_path_factory):
-    tmp = tmp_path_factory.mktemp("trial")
-    spec, con = _project(tmp, "trial", "trial_conversion.yaml", 3000)
-    yield tmp, spec, con, training.train(spec, con, "converts")
-    con.disconnect()
+    found = _trained(tmp_path_factory, "trial", "trial_conversion.yaml", 3000, "converts")
+    yield found
+    found[2].disconnect()
 
 
 def _shuffled(monkeypatch, seed=3):
