@@ -17,8 +17,7 @@ from datetime import timedelta
 from typing import Iterable
 
 import segrules
-from segrules.plugin import (Diagnostic, EntityColumn, EntityValue, FeatureRef, NamespaceValue,
-                             ast, unparse)
+from segrules.plugin import Diagnostic, EntityColumn, EntityValue, FeatureRef, SourceColumn, ast, unparse
 
 from .config import MODELS, Algorithm, Kind, Model, feature_key, label_key, population_key
 
@@ -104,8 +103,9 @@ def leakage(document, checked) -> Iterable[Diagnostic]:
                 yield _error("PRED102", f"models.{name}: the label reads only the window after T, but "
                              f"{unparse(sub)!r} reads rows at or before T", sub.span,
                              hint=f"add 'within next D': {sub.func}({sub.source} ... within next 30d)")
-            elif isinstance(binding, (EntityColumn, EntityValue, FeatureRef, NamespaceValue)) or \
-                    isinstance(sub, ast.SegmentRef) or type(binding).__name__ == "EntityFunctionValue":
+            elif (binding is not None and not isinstance(binding, SourceColumn)) or isinstance(sub, ast.SegmentRef):
+                # anything but a source row's own column: an entity column or value, a feature, a
+                # plugin value (rfm.r, cohort('w')), a segment, all as of T
                 yield _error("PRED102", f"models.{name}: the label reads only the window after T, but "
                              f"{unparse(sub)!r} is a value as of T", sub.span,
                              hint="put what describes the entity at T in features:, and filter who is scored "
