@@ -259,3 +259,28 @@ def test_predict_scoring_needs_no_scikit_learn(tmp_path):
     assert done.returncode == 0, done.stderr
     rows, high, loaded = done.stdout.split()
     assert rows == "300" and 0 < int(high) < 300 and loaded == "None"
+
+
+def test_predict_score_in_the_run_equals_scikit_learn_on_the_same_rows(churn):
+    """score('churn_30d') from the spec's one query vs the fitted pipeline's predict_proba on the
+    frame the engine computes as of the same time: the wiring of features, kinds and casts."""
+    from segrules_predict.frames import frame
+
+    tmp, spec, con, trained = churn
+    path = tmp / "churn_30d.yaml"
+    text = path.read_text()
+    path.write_text(text.replace("features:\n", "features:\n  churn_score: score('churn_30d')\n", 1))
+    try:
+        scored = segrules.load(path, registry=_registry())
+        # a feature the model does not read keeps its hash (engagement may not be trained yet here)
+        assert [d for d in scored.validate(con) if "models.churn_30d:" in d.message or d.code != "PRED201"] == []
+        wide = scored.evaluate(con, as_of="2025-06-01", segments=[], features=["churn_score"]).to_pandas()
+    finally:
+        path.write_text(text)
+    ctx = spec.section_context(con, "models", as_of="2025-06-01")
+    rows = frame(ctx, "churn_30d").order_by("customer_id").to_pandas()
+    columns = [f["name"] for f in trained.artifact["features"]]
+    expected = dict(zip(rows["customer_id"], trained.pipeline.predict_proba(rows[columns])[:, 1]))
+    got = dict(zip(wide["customer_id"], wide["churn_score"]))
+    assert got.keys() == expected.keys()
+    assert max(abs(got[k] - expected[k]) for k in got) <= 1e-6

@@ -36,6 +36,7 @@ class Trained:
     path: Path  # the artifact
     card: Path  # its model card
     artifact: dict[str, Any]
+    pipeline: Any = None  # the fitted scikit-learn pipeline (in memory only)
 
 
 def _spec_error(spec, code: str, message: str, path: tuple, hint: str | None = None) -> segrules.SpecError:
@@ -191,7 +192,7 @@ def train(spec, con, name: str, *, as_of=None, log: Callable[[str], None] = lamb
     from .card import model_card
 
     path = artifacts.save(spec.document.path, spec.name, name, artifact, model_card)
-    return Trained(path, path.with_suffix(".html"), artifacts.load(path))
+    return Trained(path, path.with_suffix(".html"), artifacts.load(path), pipeline)
 
 
 def summary(artifact: dict[str, Any]) -> list[str]:
