@@ -190,7 +190,7 @@ _offsets = st.lists(st.tuples(st.integers(1, 3), st.sampled_from(
           suppress_health_check=[HealthCheck.too_slow, HealthCheck.function_scoped_fixture])
 @given(offsets=_offsets)
 def test_predict_label_counts_only_the_window_after_t(backend, offsets):
-    spec = _spec(label="'count(orders within next 30d)'", features="ltv, count(orders within 30d)")
+    spec = _spec(label="'count(orders within next 30d)'", features="ltv, count(orders within 30d), {busy: count(orders) > 2}")
     text = spec.document.text.replace("kind: classifier", "kind: regressor")
     for name in ("customers", "orders", "notes"):
         text = text.replace(f"table: {name}", f"table: {PREFIX}{name}")
@@ -204,3 +204,4 @@ def test_predict_label_counts_only_the_window_after_t(backend, offsets):
         assert rows[customer][LABEL] == sum(1 for s in mine if 0 < s <= 30 * DAY)  # never at or before T
         assert rows[customer]["ltv"] == sum(1.0 for s in mine if s <= 0)  # never after T
         assert rows[customer]["count_orders_within_30d"] == sum(1 for s in mine if -30 * DAY < s <= 0)
+        assert rows[customer]["busy"] == float(sum(1 for s in mine if s <= 0) > 2)  # true/false as 1.0/0.0

@@ -39,6 +39,8 @@ def frame(ctx, name: str, *, now: datetime | None = None, label: bool = False, p
     out = {ctx.key: table[ctx.key]}
     for column, kind in kinds.items():
         value = table[column]
+        if value.type().is_boolean():  # PostgreSQL casts a boolean to an integer, not to a double
+            value = value.cast("int32")
         out[column] = value.cast("float64") if kind == "numeric" else value.cast("string")
     if label:
         out[LABEL] = table[LABEL]
