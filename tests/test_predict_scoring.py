@@ -17,7 +17,7 @@ from rfm_helpers import BACKENDS, connect  # noqa: E402
 from segrules_predict.parity import check_parity  # noqa: E402
 from segrules_predict.pipeline import build_pipeline  # noqa: E402
 from segrules_predict.portable import FORMAT, export  # noqa: E402
-from segrules_predict.scoring import MAX_SIZE, ModelTooLarge, ScoringError, size, to_ibis  # noqa: E402
+from segrules_predict.scoring import MAX_SIZE, MAX_TREES, ModelTooLarge, ScoringError, size, to_ibis  # noqa: E402
 
 ALGORITHMS = [("logistic", "classifier"), ("random_forest", "classifier"), ("gradient_boosting", "classifier"),
               ("logistic", "regressor"), ("random_forest", "regressor"), ("gradient_boosting", "regressor"),
@@ -40,8 +40,13 @@ def shop(n: int = 600, seed: int = 0) -> tuple[pd.DataFrame, pd.Series]:
     return frame, signal > 5
 
 
+# smaller than the defaults: the SQL of 50 trees of depth 6 takes seconds to generate
+SMALL = {"random_forest": {"n_estimators": 12, "max_depth": 5}, "gradient_boosting": {"n_estimators": 30}}
+
+
 def fitted(algorithm: str, kind: str, frame: pd.DataFrame, label: pd.Series, params: dict | None = None):
-    pipeline = build_pipeline(["ltv", "orders"], ["country"], algorithm, params or {}, 7, kind=kind)
+    params = SMALL.get(algorithm, {}) if params is None else params
+    pipeline = build_pipeline(["ltv", "orders"], ["country"], algorithm, params, 7, kind=kind)
     target = {"classifier": label, "regressor": frame.orders * 2.5 + label, "clusters": None}[kind]
     pipeline.fit(frame, target)
     return pipeline, json.loads(json.dumps(export(pipeline)))
@@ -88,11 +93,27 @@ def test_predict_scoring_rejects_an_output_the_kind_has_not():
 
 def test_predict_scoring_refuses_a_model_too_large():
     frame, label = shop()
-    _, model = fitted("random_forest", "classifier", frame, label, {"n_estimators": 300, "max_depth": None})
-    assert size(model) > MAX_SIZE
-    with pytest.raises(ModelTooLarge, match="too large to score in SQL") as error:
-        to_ibis(model, {}, "score")
-    assert error.value.size == size(model)
+    _, model = fitted("gradient_boosting", "classifier", frame, label, {"n_estimators": 10, "max_depth": 5})
+    body = model["model"]
+    assert size(model) == sum(len(t["feature"]) for t in body["trees"]) <= MAX_SIZE
+    to_ibis(model, _columns(), "score")  # within the limit
+    copies = MAX_SIZE // size(model) + 1
+    large = {**model, "model": {**body, "trees": body["trees"] * copies}}
+    assert size(large) > MAX_SIZE
+    with pytest.raises(ModelTooLarge, match="too large to score in SQL: size .* use fewer or shallower trees") as error:
+        to_ibis(large, _columns(), "score")
+    assert error.value.size == size(large)
+    stump = {**body["trees"][0], "feature": [-1], "threshold": [0.0], "left": [-1], "right": [-1], "value": [0.5]}
+    many = {**model, "model": {**body, "trees": [stump] * (MAX_TREES + 1)}}
+    with pytest.raises(ModelTooLarge, match=f"{MAX_TREES + 1} trees \\(at most {MAX_TREES}\\)"):
+        to_ibis(many, _columns(), "score")
+
+
+def _columns():
+    import ibis
+
+    table = ibis.table({"ltv": "float64", "orders": "float64", "country": "string"}, name="customers")
+    return {name: table[name] for name in ("ltv", "orders", "country")}
 
 
 def test_predict_scoring_needs_no_sklearn(tmp_path):
@@ -108,3 +129,44 @@ def test_predict_scoring_needs_no_sklearn(tmp_path):
             f"print(ibis.duckdb.connect().execute(t.select(s=to_ibis(m, t, 'score')))['s'].round(6).tolist())")
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
     assert out.stdout.startswith("[0.") and len(json.loads(out.stdout)) == 2
+
+
+@pytest.mark.parametrize("algorithm", ["gradient_boosting", "logistic"])
+def test_predict_scoring_integer_boolean_and_integer_category_columns(con, algorithm):
+    """Columns as the database has them: an integer feature (splits compare it with an integer cut),
+    a boolean one (PostgreSQL casts no boolean to double), an integer used as a category."""
+    import ibis
+
+    rng = np.random.default_rng(4)
+    n = 400
+    frame = pd.DataFrame({"orders": rng.integers(0, 30, n).astype(float), "vip": rng.random(n) < 0.3,
+                          "tier": rng.integers(1, 4, n)})
+    frame.loc[::17, "orders"] = np.nan
+    label = (frame.orders.fillna(15) + 8 * frame.vip + rng.normal(0, 4, n)) > 18
+    pipeline = build_pipeline(["orders", "vip"], ["tier"], algorithm, SMALL.get(algorithm, {}), 1)
+    pipeline.fit(frame.assign(vip=frame.vip.astype(float)), label)
+    model = json.loads(json.dumps(export(pipeline)))
+    assert model["categorical"][0]["categories"] == ["1", "2", "3"]
+    schema = ibis.schema({"orders": "int64", "vip": "boolean", "tier": "int64"})
+    table = ibis.memtable(pd.DataFrame({"orders": frame.orders.astype("Int64"), "vip": frame.vip,
+                                        "tier": frame.tier}), schema=schema)
+    got = con.execute(table.select(s=to_ibis(model, table, "score"), l=to_ibis(model, table, "label")))
+    expected = pipeline.predict_proba(frame.assign(vip=frame.vip.astype(float)))[:, 1]
+    np.testing.assert_allclose(got["s"].to_numpy(float), expected, atol=1e-9)
+    assert got["l"].tolist() == pipeline.predict(frame.assign(vip=frame.vip.astype(float))).tolist()
+
+
+def test_predict_scoring_export_refuses_what_sql_cannot_score():
+    from sklearn.linear_model import LogisticRegression
+
+    from segrules_predict.portable import ExportError
+
+    frame, label = shop()
+    with pytest.raises(ExportError, match="not a fitted segrules pipeline"):
+        export(LogisticRegression().fit(frame[["orders"]], label))
+    three = pd.Series(np.where(label, "high", np.where(frame.orders > 5, "mid", "low")))
+    pipeline = build_pipeline(["ltv", "orders"], ["country"], "logistic", {}, 7).fit(frame, three)
+    with pytest.raises(ExportError, match="exactly two classes, the label has 3"):
+        export(pipeline)
+    with pytest.raises(ValueError, match="algorithm 'kmeans' does not fit a classifier"):
+        build_pipeline(["ltv"], [], "kmeans", {}, 7)
