@@ -61,6 +61,8 @@ def register_entity_functions():
 
 def check_models(ctx):
     """The models: section: no leakage (PRED101/102), its shape (PRED103-107), its artifacts (PRED2xx)."""
+    if getattr(ctx.document.model, MODELS, None) is None:
+        return []  # nothing to check: import nothing (an offline validate stays light)
     from .checks import all_diagnostics
     return all_diagnostics(ctx)
 
