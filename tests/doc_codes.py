@@ -12,7 +12,8 @@ SOURCE_CODE = re.compile(r"""["']([A-Z]{2,6}\d{3})["']""")
 # Where each family is documented: SR codes as headings of docs/errors.md, a plugin's codes in the
 # "Codes" section of its page (single codes or ranges such as MECE101–MECE107).
 PAGES = {"SR": DOCS / "errors.md", "MECE": DOCS / "plugins" / "mece.md", "RFM": DOCS / "plugins" / "rfm.md",
-         "COH": DOCS / "plugins" / "cohorts.md", "FNL": DOCS / "plugins" / "funnels.md"}
+         "COH": DOCS / "plugins" / "cohorts.md", "FNL": DOCS / "plugins" / "funnels.md",
+         "PRED": DOCS / "plugins" / "predict.md"}
 
 
 def family(code: str) -> str:

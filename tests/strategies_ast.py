@@ -53,6 +53,7 @@ def _compound(children: st.SearchStrategy) -> st.SearchStrategy:
         return st.builds(node_type, st.sampled_from(ops), children, children)
 
     window = (st.none() | st.builds(ast.Within, durations | st.builds(ast.Param, _WORD))
+              | st.builds(ast.Within, durations, ahead=st.just(True))  # `within next 30d` (a model's label)
               | st.builds(ast.TimeRange, children, children)
               | st.builds(ast.CalendarWindow, st.sampled_from(ast.CALENDAR_PERIODS),
                           st.sampled_from(ast.CALENDAR_UNITS)))

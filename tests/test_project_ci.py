@@ -34,14 +34,18 @@ def project(tmp_path_factory):
     root = tmp_path_factory.mktemp("repo")
     shutil.copy(ROOT / "segrules.yml", root)
     shutil.copytree(ROOT / "segment_specs", root / "segment_specs")
+    shutil.copytree(ROOT / "models", root / "models")  # the predict plugin's trained artifacts
     data = tmp_path_factory.mktemp("data")
     env = {**os.environ, "PATH": f"{BIN}{os.pathsep}{os.environ['PATH']}",
            "SEGRULES_SHOP_DB": str(data / "shop.duckdb"), "SEGRULES_GROWTH_DB": str(data / "growth.duckdb"),
-           "SEGRULES_ONBOARDING_DB": str(data / "onboarding.duckdb")}
+           "SEGRULES_ONBOARDING_DB": str(data / "onboarding.duckdb"), "SEGRULES_CHURN_DB": str(data / "churn.duckdb"),
+           "SEGRULES_TRIAL_DB": str(data / "trial.duckdb")}
     env.pop("SEGRULES_DB_URL", None)
     for command in (["segrules", "demo-data", env["SEGRULES_SHOP_DB"]],
                     ["segrules", "cohort-demo", env["SEGRULES_GROWTH_DB"]],
-                    [sys.executable, "-m", "segrules_cohorts.funnels.demo", env["SEGRULES_ONBOARDING_DB"]]):
+                    [sys.executable, "-m", "segrules_cohorts.funnels.demo", env["SEGRULES_ONBOARDING_DB"]],
+                    ["segrules", "predict-demo", "churn", env["SEGRULES_CHURN_DB"]],
+                    ["segrules", "predict-demo", "trial", env["SEGRULES_TRIAL_DB"]]):
         subprocess.run(command, cwd=root, env=env, check=True, capture_output=True, timeout=600)
     return root, env
 

@@ -182,10 +182,10 @@ def _source_expressions(doc: SpecDocument, checker: TypeChecker, owners: Iterabl
             node = parse_at(doc, se.text, se.path, syntax)
             if node is None:
                 continue
-            saved, checker.refs, checker.section = checker.refs, [], owner
+            saved, checker.refs, checker.section, checker.future = checker.refs, [], owner, se.future
             t = checker.value(node, Scope(se.source) if se.source is not None else Scope())
             checker.section_refs.setdefault(owner, []).extend(checker.refs)
-            checker.refs, checker.section = saved, None
+            checker.refs, checker.section, checker.future = saved, None, False
             if t is not None and not matches_category(t, se.expect):
                 checker.error("SR415", f"{'.'.join(map(str, se.path))} must be {se.expect}, got {describe(t)}", node)
             result[(owner, se.key)] = (se, node)

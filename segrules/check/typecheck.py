@@ -109,6 +109,9 @@ class TypeChecker:
         # section's entity functions depends on it too (a cycle through it is SR501)
         self.section_refs: dict[str, list[tuple[str, str, a.Node]]] = {}
         self.section: str | None = None  # the plugin section whose expressions are being checked
+        # the expression being checked may read rows after now (`within next D`): a model's label
+        # (SourceExpression.future); everywhere else that would read the future (SR435)
+        self.future = False
 
     # -- entry points --------------------------------------------------------------------
     def check(self, node: a.Node, scope: Scope = ENTITY) -> dt.DataType | None:
@@ -451,6 +454,11 @@ class TypeChecker:
         ``aggregate``: the source of the aggregate whose window it is, where the bounds of a time
         range may read the entity's own values (``entity.signup_at``)."""
         if isinstance(window, a.Within):
+            if window.ahead and not (self.future and aggregate is not None):
+                self.error("SR435", f"'within next {unparse(window.duration)}' reads the rows after now: only "
+                           "a model's label may (models: NAME: label:), in an aggregate", window,
+                           f"for the last {unparse(window.duration)} write 'within {unparse(window.duration)}'")
+                return False
             return self.duration(window.duration, "within") is not None
         if not isinstance(window, a.TimeRange):
             return True

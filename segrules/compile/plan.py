@@ -30,8 +30,8 @@ from .ranks import with_rank_columns
 from .relations import fresh_name, project
 from .sequences import build_sequence
 from .staging import Columns, EntityScope, entity_rows, entity_values, source_rows, stages
-from .to_ibis import ExprCompiler, duration
-from .windows import resolve_duration, window_condition
+from .to_ibis import ExprCompiler, duration, now_value
+from .windows import ahead_horizon, resolve_duration, window_condition
 
 if TYPE_CHECKING:
     import ibis.expr.types as ir
@@ -81,7 +81,7 @@ def _aggregate_metric(agg: a.Aggregate, compiler: ExprCompiler, table: ir.Table,
 
 def _widest_window(aggs: list[a.Aggregate], params: dict[str, Any]) -> a.Duration | None:
     """The longest ``within`` duration if every aggregate has one, else ``None``."""
-    windows = [agg.window for agg in aggs if isinstance(agg.window, a.Within)]
+    windows = [agg.window for agg in aggs if isinstance(agg.window, a.Within) and not agg.window.ahead]
     if len(windows) < len(aggs):
         return None
     return max((resolve_duration(w.duration, params) for w in windows), key=lambda d: d.seconds)
@@ -182,11 +182,18 @@ class Plan:
                 closed, keys = _closed(joined, keys), []
                 scope = EntityScope(self.checked, closed, self.now, self.params, self.columns)
                 joined = closed.view()
-            for source_name, aggs in stage.items():
-                group_key, grouped = self._grouped(source_name, aggs, scope)
-                keys.append(group_key)
-                # Keys by name: a predicate expression would make Ibis walk the whole aggregation.
-                joined = joined.left_join(grouped, [(m.entity.key, group_key)])
+            for source_name, all_aggs in stage.items():
+                # `within next D` (a model's label) reads the rows after now: its own grouping
+                # over them, so the other aggregates keep reading the rows at or before now only
+                ahead = [agg for agg in all_aggs if isinstance(agg.window, a.Within) and agg.window.ahead]
+                past = [agg for agg in all_aggs if agg not in ahead]
+                for aggs in (past, ahead):
+                    if not aggs:
+                        continue
+                    group_key, grouped = self._grouped(source_name, aggs, scope)
+                    keys.append(group_key)
+                    # Keys by name: a predicate expression would make Ibis walk the whole aggregation.
+                    joined = joined.left_join(grouped, [(m.entity.key, group_key)])
         return joined.drop(*keys) if keys else joined
 
     def use(self, joined: ir.Table) -> None:
@@ -253,8 +260,13 @@ class Plan:
         src = self.model.sources[source_name]
         # every aggregate windowed: read only the rows the widest window counts
         widest = _widest_window(aggs, self.params)
-        table = source_rows(self.checked, self.tables, source_name, self.now,
-                            duration(widest) if widest is not None else None)
+        horizon = ahead_horizon(aggs, self.params)
+        if horizon is not None:  # `within next D` only: the rows now < t <= now + the longest D
+            span = duration(horizon)
+            table = source_rows(self.checked, self.tables, source_name, now_value(self.now) + span, span)
+        else:
+            table = source_rows(self.checked, self.tables, source_name, self.now,
+                                duration(widest) if widest is not None else None)
         if scope is None:
             compiler = ExprCompiler(self.checked, table, self.now, self.params, source=source_name,
                                     dialect=self.dialect)

@@ -2,7 +2,9 @@
 
 ``within D`` is ``now - D < t <= now`` (``D`` a literal or a duration parameter), ``between T1
 and T2`` is ``T1 <= t <= T2``, a calendar window is a period of the spec's calendar
-(:mod:`.calendar`).  Rows after ``now`` are already gone (the point-in-time filter).
+(:mod:`.calendar`).  Rows after ``now`` are already gone (the point-in-time filter), except for
+``within next D`` (a model's label only): ``now < t <= now + D``, over rows the plan cut to
+``now < t <= now + the longest such D`` (:func:`ahead_horizon`).
 """
 
 from __future__ import annotations
@@ -14,6 +16,7 @@ import ibis.expr.datatypes as dt
 from ..lang import ast as a
 from ..lang.lexicon import duration_param
 from .calendar import calendar_condition
+from .to_ibis import duration
 
 if TYPE_CHECKING:
     import ibis.expr.types as ir
@@ -43,10 +46,20 @@ def resolve_duration(node: a.Duration | a.Param, params: Mapping[str, object]) -
     return found
 
 
+def ahead_horizon(aggs: list[a.Aggregate], params: Mapping[str, object]) -> a.Duration | None:
+    """The longest ``within next D`` of ``aggs`` (their rows are read after now), or None."""
+    spans = [resolve_duration(agg.window.duration, params) for agg in aggs
+             if isinstance(agg.window, a.Within) and agg.window.ahead]
+    return max(spans, key=lambda d: d.seconds) if spans else None
+
+
 def window_condition(window: a.Window | None, compiler: WindowCompiler,
                      time_column: ir.Value) -> ir.BooleanValue | None:
     """The condition ``window`` puts on ``time_column`` (an Ibis column of ``compiler``'s table),
     or None for no window."""
+    if isinstance(window, a.Within) and window.ahead:
+        span = resolve_duration(window.duration, compiler.params)
+        return (time_column > compiler.now) & (time_column <= compiler.now + duration(span))
     if isinstance(window, a.Within):
         return time_column > compiler.window_start(resolve_duration(window.duration, compiler.params))
     if isinstance(window, a.TimeRange):

@@ -258,9 +258,13 @@ class SegmentRef(Node):
 @dataclass(frozen=True, eq=False)
 class Within(Node):
     """``within D``: ``now - D < t <= now`` on the source's time column.  ``D`` is a duration
-    literal or a duration parameter (``within $recent``), resolved when the plan is built."""
+    literal or a duration parameter (``within $recent``), resolved when the plan is built.
+
+    ``ahead``: ``within next D``, ``now < t <= now + D``: the rows *after* now.  Only a
+    predictive model's label may read them (the checker rejects it elsewhere, SR435)."""
 
     duration: "Duration | Param"
+    ahead: bool = False
 
 
 @dataclass(frozen=True, eq=False)

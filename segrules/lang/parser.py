@@ -304,6 +304,12 @@ class AstBuilder(Transformer[Token, ast.Expr]):
         param = ast.Param(token.value[1:], span=self._token_span(token))
         return ast.Within(param, span=self._span(meta))
 
+    def within_next(self, meta: Meta, children: Children) -> ast.Within:
+        word, token = children
+        if word.value != "next":  # `within this 30d`: a duration needs no word before it
+            raise syntax_error("within_next_word", self._token_span(word), word=word.value)
+        return ast.Within(self._duration(token), ahead=True, span=self._span(meta))
+
     def within_calendar(self, meta: Meta, children: Children) -> ast.CalendarWindow:
         period, unit = children
         for token, allowed, key in ((period, ast.CALENDAR_PERIODS, "calendar_period"),

@@ -111,8 +111,7 @@ CATALOGUE: tuple[SyntaxErrorKind, ...] = (
     _kind("name_after_dot", "SR214", "expected a name after '.'", "a.", "a.1", "a.and", "a.(b)"),
     _kind("within_needs_duration", "SR215",
           "'within' needs a duration such as 30d or $recent, or a calendar period such as 'this month'",
-          "count(o within 30)", "count(o within x)", "count(o within)", "count(o within this)",
-          "count(o within this 30d)"),
+          "count(o within 30)", "count(o within x)", "count(o within)", "count(o within this)"),
     _kind("convert_needs_duration", "SR265", "'convert' needs a duration such as 7d or $window",
           "sequence(a then b convert 7)", "sequence(a then b convert x)", "sequence(a then b convert)",
           "time_between(a then b convert 'x')"),
@@ -159,6 +158,9 @@ CATALOGUE: tuple[SyntaxErrorKind, ...] = (
           match="build"),
     _kind("calendar_period", "SR260", "unknown calendar period '{word}': use 'this' or 'last', e.g. "
           "within last month", "count(o within next month)", "count(o within these weeks)", match="build"),
+    _kind("within_next_word", "SR266", "unknown word '{word}' before the duration: only 'within next D' "
+          "(the rows after now, in a model's label) has one", "count(o within this 30d)",
+          "count(o within last 7d)", match="build"),
     _kind("calendar_unit", "SR261", "unknown calendar unit '{word}': use day, week, month, quarter or year",
           "count(o within this months)", "count(o within last fortnight)", match="build"),
     _kind("steps_outside_sequence", "SR262",

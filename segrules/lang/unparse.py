@@ -206,7 +206,8 @@ class _Unparser:
 
     def _window(self, window: ast.Window | None) -> list[str]:
         if isinstance(window, ast.Within):
-            return [f"within {self._duration_or_param(window.duration)}"]
+            ahead = "next " if window.ahead else ""
+            return [f"within {ahead}{self._duration_or_param(window.duration)}"]
         if isinstance(window, ast.TimeRange):
             return [f"between {self._range(window.start, window.end)}"]
         if isinstance(window, ast.CalendarWindow):

@@ -84,7 +84,11 @@ class SourceExpression:
 
     ``source=None`` makes it an *entity expression*: evaluated per entity like a feature, so it may
     use aggregates, features, parameters and ``segment()`` (``experiments: {population:
-    segment('active'), metric: count(events within 7d)}``); see ``NamespaceBuild.entity_values``."""
+    segment('active'), metric: count(events within 7d)}``); see ``NamespaceBuild.entity_values``.
+
+    ``future=True`` (entity expressions only): the expression may read the rows *after* now with
+    ``within next D`` in its aggregates (a predictive model's label, evaluated at a training time
+    T over ``T < t <= T + D``); everywhere else ``within next`` is SR435."""
 
     key: str
     source: str | None
@@ -92,6 +96,7 @@ class SourceExpression:
     path: tuple[str | int, ...]
     source_path: tuple[str | int, ...] | None = None
     expect: str = "any"
+    future: bool = False
 
 
 @dataclass(frozen=True)
