@@ -25,9 +25,10 @@ import hashlib
 from datetime import datetime, timedelta
 from pathlib import Path
 
-import ibis
 import numpy as np
 import pyarrow as pa
+
+from segrules.plugin import write_duckdb_tables
 
 NOW = datetime(2025, 4, 28)
 SEED = 14
@@ -127,10 +128,4 @@ def write_growth_demo(path: str | Path, *, now: datetime = NOW, seed: int = SEED
     tables = {}
     for i, make in enumerate((acquisition, logins, experiment)):
         tables.update(make(np.random.default_rng([seed, i]), now_us))
-    con = ibis.duckdb.connect(str(path))
-    try:
-        for name, table in tables.items():
-            con.create_table(name, table, overwrite=True)
-    finally:
-        con.disconnect()
-    return {name: table.num_rows for name, table in tables.items()}
+    return write_duckdb_tables(path, tables)

@@ -24,6 +24,8 @@ from pathlib import Path
 import numpy as np
 import pyarrow as pa
 
+from segrules.plugin import write_duckdb_tables
+
 NOW = datetime(2025, 6, 1)
 SEED = 15
 _DAY = 86_400.0
@@ -116,13 +118,4 @@ def generate(kind: str, seed: int = SEED, **sizes) -> dict[str, pa.Table]:
 
 def write(kind: str, path: str | Path, seed: int = SEED, **sizes) -> dict[str, int]:
     """Write the ``kind`` data set into the DuckDB file ``path`` (tables replaced); rows per table."""
-    import ibis
-
-    tables = generate(kind, seed, **sizes)
-    con = ibis.duckdb.connect(str(path))
-    try:
-        for name, table in tables.items():
-            con.create_table(name, table, overwrite=True)
-    finally:
-        con.disconnect()
-    return {name: table.num_rows for name, table in tables.items()}
+    return write_duckdb_tables(path, generate(kind, seed, **sizes))

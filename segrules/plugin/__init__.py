@@ -58,6 +58,7 @@ if TYPE_CHECKING:  # the names below are imported on first use (see __getattr__)
     from ..sync.batching import iter_chunks
     from ..sync.budget import RetryBudget
     from ..sync.secrets import Scrubber, secret_forms
+    from .tables import write_duckdb_tables
     from ..sync.hashing import VENDORS as HASHING_VENDORS
     from ..sync.hashing import hash_email, hash_phone, normalize_email, normalize_phone, sha256_hex
     from ..sync.http import HttpClient, HttpDestination, HttpOptions, Vendor, ratelimit_reset, retry_after
@@ -88,6 +89,7 @@ _LAZY: dict[str, tuple[str, ...]] = {
     "segrules.params": ("parse_params",),
     "segrules.run.execute": ("run_query",),
     "segrules.run.connect": ("redact",),
+    "segrules.plugin.tables": ("write_duckdb_tables",),
     # the HTTP destination toolkit
     "segrules.sync.http": ("HttpClient", "HttpDestination", "HttpOptions", "Vendor", "retry_after",
                            "ratelimit_reset"),
@@ -117,7 +119,7 @@ __all__ = [
     "make_console", "user_errors", "EXIT_OK", "EXIT_CHECK_FAILED", "EXIT_BAD_INPUT", "spec_options", "db_option",
     "command_specs", "CommandSpec", "require_one", "note", "warn_renamed",
     # run and IO
-    "parse_params", "run_query", "redact", "atomic_write",
+    "parse_params", "run_query", "redact", "atomic_write", "write_duckdb_tables",
     # the HTTP destination toolkit
     "HttpClient", "HttpDestination", "HttpOptions", "Vendor", "retry_after", "ratelimit_reset", "iter_chunks",
     "RetryBudget", "Scrubber", "secret_forms",
