@@ -20,6 +20,7 @@ its own), round-robin over ``--repeat`` runs:
     nice python bench/run_sync.py --members 1000000 --churn 0.01 --repeat 3
     nice python bench/run_sync.py --members 1000000 --churn 0.01 --repeat 3 --send segment,rudderstack
     nice python bench/run_sync.py --members 1000000 --churn 0.01 --repeat 3 --send customerio,iterable,sendgrid,google_ads,meta
+    nice python bench/run_sync.py --members 1000000 --churn 0.01 --repeat 1 --send klaviyo,hubspot,mailchimp,mailchimp_tag,braze,webhook
 """
 
 from __future__ import annotations
@@ -68,7 +69,7 @@ destinations:
 KEY = "bench-write-key"
 sys.path.insert(0, str(Path(__file__).resolve().parent))  # bench/sync_vendors.py
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent / "tests"))  # the emulators
-from sync_vendors import DESTINATIONS_YAML, OWN_STATE, SYNCS_YAML  # noqa: E402
+from sync_vendors import DESTINATIONS_YAML, NAMES, OWN_STATE, SYNCS_YAML  # noqa: E402
 
 SPEC = SPEC.replace("{vendor_destinations}", DESTINATIONS_YAML) + SYNCS_YAML
 
@@ -107,8 +108,7 @@ def _tracking(name: str):
 
 # destination -> how to bench it: the sync, its emulator, the minimum requests, the end state check
 DESTINATIONS = {"segment": lambda: _tracking("segment"), "rudderstack": lambda: _tracking("rudderstack")}
-VENDORS = ("customerio", "iterable", "sendgrid", "google_ads", "meta")  # bench/sync_vendors.py
-DESTINATIONS.update({name: (lambda name=name: _vendor(name)) for name in VENDORS})
+DESTINATIONS.update({name: (lambda name=name: _vendor(name)) for name in NAMES})  # bench/sync_vendors.py
 
 
 def _vendor(name: str) -> dict:

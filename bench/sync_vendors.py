@@ -1,5 +1,7 @@
-"""The five vendor destinations of ``bench/run_sync.py --send``: Customer.io, Iterable, SendGrid,
-Google Ads Customer Match and Meta Custom Audiences, each against its emulator (``tests/emulators``).
+"""The vendor destinations of ``bench/run_sync.py --send``: Customer.io, Iterable, SendGrid,
+Google Ads Customer Match and Meta Custom Audiences, and the older Klaviyo, HubSpot, Mailchimp
+(static segment; ``mailchimp_tag``: tag mode), Braze and webhook, each against its emulator
+(``tests/emulators``, set up as ``tests/vendor_platforms.py`` describes them).
 
 Per destination: its ``destinations:``/``syncs:`` lines for the bench spec, the emulator, the
 fewest requests its documented limits allow for the rows it was sent (membership calls plus the
@@ -19,15 +21,26 @@ DESTINATIONS_YAML = """\
   google_ads: {type: google_ads, customer_id: "1234567890", user_list_id: "77", developer_token: "${BENCH_KEY}",
                access_token: "${BENCH_KEY}", base_url: "${BENCH_URL}", poll_interval: 0.01, timeout: 120}
   meta: {type: meta, access_token: "${BENCH_KEY}", audience_id: "23850001", base_url: "${BENCH_URL}", timeout: 120}
+  klaviyo: {type: klaviyo, api_key: "${BENCH_KEY}", list_id: L1, base_url: "${BENCH_URL}", poll_interval: 0.01,
+            timeout: 120}
+  hubspot: {type: hubspot, token: "${BENCH_KEY}", list_id: "77", base_url: "${BENCH_URL}", timeout: 120}
+  mailchimp: {type: mailchimp, api_key: "${BENCH_KEY}", list_id: aud1, segment_id: "9", base_url: "${BENCH_URL}",
+              timeout: 120}
+  mailchimp_tag: {type: mailchimp, api_key: "${BENCH_KEY}", list_id: aud1, tag: vip, base_url: "${BENCH_URL}",
+                  timeout: 120}
+  braze: {type: braze, api_key: "${BENCH_KEY}", audience: active, base_url: "${BENCH_URL}", timeout: 120}
+  webhook: {type: webhook, url: "${BENCH_URL}", secret: "${BENCH_KEY}", timeout: 120}
 """ % LIST_UUID
-FIELDS = {"customerio", "iterable", "sendgrid"}  # the ad platforms take hashed identifiers only
+OLDER = ("klaviyo", "hubspot", "mailchimp", "mailchimp_tag", "braze", "webhook")
+NAMES = ("customerio", "iterable", "sendgrid", "google_ads", "meta", *OLDER)
+FIELDS = {"customerio", "iterable", "sendgrid", *OLDER}  # the ad platforms take hashed identifiers only
 SYNCS_YAML = "".join(f"""\
   active_{name}:
     segment: active
     destination: {name}
     identify_by: email
 """ + ("    fields: {first_name: first_name, ltv: ltv}\n" if name in FIELDS else "")
-    for name in ("customerio", "iterable", "sendgrid", "google_ads", "meta"))
+    for name in NAMES)
 OWN_STATE = {"google_ads", "meta"}  # identifiers hashed, no fields: acknowledged from their own plan
 
 
@@ -37,20 +50,20 @@ def _ceil(a: int, b: int) -> int:
 
 def _ops(emulator) -> tuple[int, int]:
     """Rows added and rows removed by the membership requests the emulator received."""
-    from vendor_platforms import _rows_in
-    adds = removes = searched = 0
+    from vendor_platforms import changes_in
+    adds = removes = searched = read = 0
     for r in emulator.log:
-        if r.path.endswith("/search/emails"):
+        if r.path.endswith("/search/emails"):  # SendGrid: joiners' and leavers' contact ids
             searched += len(r.json()["emails"])
-        n = _rows_in(r)
-        if r.method == "DELETE" or r.path.endswith(("remove_customers", "/unsubscribe")) or \
-                (r.path.endswith(":addOperations") and "remove" in (r.json()["operations"][0])):
-            removes += n
-        else:
-            adds += n
-    # SendGrid: the leavers' ids were not in the bench's state, so they were searched (and, never
-    # having been in the empty emulator, not found: no DELETE was needed)
-    return adds, max(removes, searched - adds)
+        elif r.path == "/api/profiles":  # Klaviyo: joiners' and leavers' profile ids
+            searched += (r.query.get("filter") or [""])[0].count("@")
+        elif r.path.endswith("/batch/read"):  # HubSpot: leavers' record ids
+            read += len(r.json()["inputs"])
+        a, d = changes_in(r)
+        adds, removes = adds + a, removes + d
+    # SendGrid, Klaviyo, HubSpot: the leavers' vendor ids were not in the bench's state, so they were
+    # looked up (and, never having been in the empty emulator, not found: no removal call was needed)
+    return adds, max(removes, searched - adds, read)
 
 
 MINIMUM = {  # rows added, rows removed -> the fewest requests the vendor's limits allow
@@ -60,6 +73,16 @@ MINIMUM = {  # rows added, rows removed -> the fewest requests the vendor's limi
     "sendgrid": lambda a, r: 2 * _ceil(a, 30_000) + _ceil(a, 100) + _ceil(r, 100),
     "google_ads": lambda a, r: 4 * (_ceil(a, 10_000) + _ceil(r, 10_000)),  # create, addOperations, run, one poll
     "meta": lambda a, r: _ceil(a, 10_000) + _ceil(r, 10_000),
+    # one import job (10,000 profiles, 5 MB) + one poll + a profile-id read per 100 imported; removal:
+    # a profile-id read per 100 (then 1,000 ids per list DELETE, none needed when none was found)
+    "klaviyo": lambda a, r: 2 * _ceil(a, 10_000) + _ceil(a, 100) + _ceil(r, 100),
+    # contacts upsert + list add per 100; removal: a contact read per 100 (no record ids in the state),
+    # then the list remove (none needed when no contact was found)
+    "hubspot": lambda a, r: 2 * _ceil(a, 100) + _ceil(r, 100),
+    "mailchimp": lambda a, r: 2 * _ceil(a, 500) + _ceil(r, 500),  # batch subscribe + segment add; remove
+    "mailchimp_tag": lambda a, r: _ceil(a, 500) + a + r,  # batch subscribe; then one tag call per member
+    "braze": lambda a, r: _ceil(a, 75) + _ceil(r, 75),
+    "webhook": lambda a, r: _ceil(a, 500) + _ceil(r, 500),  # the default batch_size
 }
 
 
@@ -70,13 +93,17 @@ def _held(name: str, emulator) -> set[str]:
 
 def destination(name: str, key: str) -> dict:
     """The bench entry of ``name``: sync, emulator, minimum, check."""
-    from emulators import CustomerIoEmulator, GoogleAdsEmulator, IterableEmulator, MetaEmulator, SendGridEmulator
+    from emulators import (BrazeEmulator, CustomerIoEmulator, GoogleAdsEmulator, HubSpotEmulator, IterableEmulator,
+                           KlaviyoEmulator, MailchimpEmulator, MetaEmulator, SendGridEmulator, WebhookReceiver)
     from vendor_platforms import BY_NAME
 
     def emulator():
         emu = {"customerio": lambda: CustomerIoEmulator(key, key), "iterable": lambda: IterableEmulator(key),
                "sendgrid": lambda: SendGridEmulator(key, custom_fields={"e1_N"}, job_polls=0),
-               "google_ads": lambda: GoogleAdsEmulator(key, key, job_polls=0), "meta": lambda: MetaEmulator(key)}[name]()
+               "google_ads": lambda: GoogleAdsEmulator(key, key, job_polls=0), "meta": lambda: MetaEmulator(key),
+               "klaviyo": lambda: KlaviyoEmulator(key, job_polls=0), "hubspot": lambda: HubSpotEmulator(key),
+               "mailchimp": lambda: MailchimpEmulator(key), "mailchimp_tag": lambda: MailchimpEmulator(key),
+               "braze": lambda: BrazeEmulator(key), "webhook": lambda: WebhookReceiver(key)}[name]()
         BY_NAME[name].prepare(emu)
         return emu
 

@@ -1,4 +1,5 @@
-"""Convergence of the five destinations: the hypothesis state machine of tests/test_sync_faults.py
+"""Convergence of the five destinations and of the older HTTP ones (klaviyo, hubspot, mailchimp
+in both modes, braze, webhook): the hypothesis state machine of tests/test_sync_faults.py
 run against each vendor's emulator (membership and identifier changes, random 429s / the vendor's
 throttling signal, 5xx, stalls, dropped connections before or after the change was applied), and
 ``segrules sync`` SIGKILLed right after the vendor applied a change but before the state recorded
@@ -20,7 +21,7 @@ from emulators import Faults
 
 from sync_helpers import memory_con, run_sync, write_people
 from test_sync_faults import SyncMachine, _sync_process
-from vendor_platforms import BY_NAME, ENV, IDS, VENDORS
+from vendor_platforms import BY_NAME, ENV, IDS, OLDER, OLDER_IDS, VENDORS
 
 FAULTS = st.fixed_dictionaries({
     "rate_429": st.sampled_from([0.0, 0.2]), "rate_5xx": st.sampled_from([0.0, 0.2]),
@@ -43,7 +44,7 @@ def machine(v):
             self.faults = Faults(seed=1, stall=0.6)
             self.emu = v.emulator(faults=self.faults).__enter__()
             v.prepare(self.emu)
-            self.spec = v.spec(self.emu.url, attempts=2, timeout=0.5, options="\n  batch_size: 3")
+            self.spec = v.spec(self.emu.url, attempts=2, timeout=0.5, options=v.batch(3))
             self.synced = False
 
         def teardown(self):
@@ -86,7 +87,7 @@ def machine(v):
     return VendorMachine
 
 
-for _v in VENDORS:
+for _v in VENDORS + OLDER:
     globals()[f"test_vendor_state_machine_{_v.name}"] = machine(_v).TestCase
 
 
@@ -96,10 +97,16 @@ KILL_ON = {  # the requests after which each vendor has applied a change: (adds,
     "sendgrid": ("PUT /v3/marketing/contacts", "DELETE /v3/marketing/lists/"),
     "google_ads": (":run", ":run"),
     "meta": ("POST /v25.0/23850001/users", "DELETE /v25.0/23850001/users"),
+    "klaviyo": ("POST /api/profile-bulk-import-jobs", "DELETE /api/lists/L1/relationships/profiles"),
+    "hubspot": ("/memberships/add", "/memberships/remove"),
+    "mailchimp": ("POST /3.0/lists/aud1/segments/9", "POST /3.0/lists/aud1/segments/9"),
+    "mailchimp_tag": ("/tags", "/tags"),
+    "braze": ("POST /users/track", "POST /users/track"),
+    "webhook": ("POST /", "POST /"),
 }
 
 
-@pytest.mark.parametrize("name", IDS)
+@pytest.mark.parametrize("name", IDS + OLDER_IDS)
 def test_vendor_sigkill_after_the_vendor_applied_a_change_then_rerun_converges(name, tmp_path):
     v = BY_NAME[name]
     db, state, spec = tmp_path / "people.duckdb", tmp_path / "state.duckdb", tmp_path / "spec.yaml"
@@ -113,7 +120,7 @@ def test_vendor_sigkill_after_the_vendor_applied_a_change_then_rerun_converges(n
     write(people)
     with v.emulator() as emu:
         v.prepare(emu)
-        spec.write_text(v.spec(emu.url, options="\n  batch_size: 40"))
+        spec.write_text(v.spec(emu.url, options=v.batch(40)))
         handle, kill = emu.handle, {"victim": None, "on": "", "seen": 0}
 
         def killing(request):

@@ -152,7 +152,12 @@ class KlaviyoEmulator(EmulatorServer):
         size = int((request.query.get("page[size]") or ["20"])[0])
         if size > MAX_PAGE or len(values) > MAX_PAGE:
             raise _error(400, "invalid", f"At most {MAX_PAGE} per page.")
-        found = [(pid, a) for pid, a in self.profiles.items() if a.get(field) in values][:size]
+        if field == "email":  # indexed
+            ids = sorted(self.by_email[v] for v in set(values) if v in self.by_email)  # ids sort by creation
+            found = [(pid, self.profiles[pid]) for pid in ids][:size]
+        else:
+            wanted = set(values)
+            found = [(pid, a) for pid, a in self.profiles.items() if a.get(field) in wanted][:size]
         return 200, {"data": [{"type": "profile", "id": pid, "attributes": {
             k: a.get(k) for k in ("email", "phone_number", "external_id")}} for pid, a in found],
             "links": {"self": "", "next": None, "prev": None}}

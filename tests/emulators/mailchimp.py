@@ -44,6 +44,7 @@ class MailchimpEmulator(EmulatorServer):
         self.reject_emails = set(reject_emails or ())
         self.members: dict[str, dict[str, dict]] = {}  # list -> email -> member
         self.segments: dict[tuple[str, str], set[str]] = {}
+        self._by_id: dict[tuple[str, str], dict] = {}  # (list, subscriber hash) -> member
         self._inflight = 0
         self._count_lock = threading.Lock()
 
@@ -116,6 +117,7 @@ class MailchimpEmulator(EmulatorServer):
             if record is None:
                 record = audience[email] = {"id": member_id, "email_address": email,
                                             "status": m.get("status") or m.get("status_if_new"), "merge_fields": {}}
+                self._by_id[(list_id, member_id)] = record
                 new.append(record)
             else:
                 if m.get("status") or record["status"] == "archived":  # re-adding unarchives
@@ -126,10 +128,10 @@ class MailchimpEmulator(EmulatorServer):
                      "total_created": len(new), "total_updated": len(updated), "error_count": len(errors)}
 
     def _by_hash(self, list_id: str, member_hash: str) -> dict:
-        for record in self.members.get(list_id, {}).values():
-            if record["id"] == member_hash:
-                return record
-        raise _problem(404, "Resource Not Found", "The requested resource could not be found.")
+        record = self._by_id.get((list_id, member_hash))
+        if record is None:
+            raise _problem(404, "Resource Not Found", "The requested resource could not be found.")
+        return record
 
     def _tags(self, list_id: str, member_hash: str, body):
         record = self._by_hash(list_id, member_hash)
