@@ -35,6 +35,8 @@ def machine(v):
         emulator: after any run that reports ok (or partial: rows rejected) the vendor holds exactly
         the valid members; after the faults clear, one run always gets there."""
 
+        env = ENV
+
         @initialize()
         def setup(self):
             self.dir = Path(tempfile.mkdtemp(prefix=f"segrules-{v.name}-sm-"))
@@ -66,15 +68,6 @@ def machine(v):
             if o.status in ("ok", "partial") and not o.error:
                 self.synced = True
                 assert v.audience(self.emu) == v.expected(self._valid())
-
-        @precondition(lambda self: not self.synced)
-        @rule()
-        def heal_and_sync(self):
-            for name in ("rate_429", "rate_5xx", "rate_drop", "rate_timeout", "after"):
-                setattr(self.faults, name, 0.0)
-            (o,) = run_sync(self.spec, self.con, self.dir / "state.duckdb", env=ENV)
-            assert o.status in ("ok", "partial"), o.error
-            self.synced = True
 
         @invariant()
         def synced_means_equal(self):
