@@ -19,8 +19,11 @@ from .registry import load_registry
               help="SQL dialect: duckdb, postgres, snowflake, bigquery, trino, spark, ... (any sqlglot dialect).")
 @click.option("--db", metavar="URL", help="Read table schemas from this database instead of the schema: block.")
 @as_of_option
+@click.option("--now", "now_mode", type=click.Choice(["literal", "live"]), default="literal", show_default=True,
+              help="literal: now is the --as-of time (default: the current time), written into the SQL; live: the "
+              "engine's current timestamp in the spec's time zone, so the SQL can be a view (duckdb, postgres).")
 @param_option
-def compile_command(specs, select, project, target, segments, segment, dialect, db, as_of, params):
+def compile_command(specs, select, project, target, segments, segment, dialect, db, as_of, now_mode, params):
     """Print the SQL of the spec's single query plan. SPEC: a spec file; none: the one spec of
     the project that --select picks (its selected segments)."""
     import sqlglot
@@ -39,5 +42,11 @@ def compile_command(specs, select, project, target, segments, segment, dialect, 
         except ValueError as exc:  # sqlglot: unknown dialect
             raise SpecError(f"--dialect {dialect}: {exc}", code="SR111") from None
         names = [*(split_names(segments) or []), *segment] or item.segments
+        if now_mode == "live":
+            if as_of is not None:
+                raise SpecError("--now live and --as-of: the live SQL reads the engine's clock; give one of them",
+                                code="SR113")
+            from ..compile.live import live_now
+            as_of = live_now(item.spec.timezone, dialect)
         sql = item.spec.to_sql(dialect, con=con, segments=names, as_of=as_of, params=parse_params(params))
     click.echo(sql)
