@@ -17,7 +17,8 @@ class TableNeeds:
 
     name: str
     present: bool
-    columns: tuple[str, ...] = ()
+    columns: tuple[str, ...] = ()  # read and present
+    missing: tuple[str, ...] = ()  # read, but not columns of the table
 
 
 @dataclass
@@ -30,7 +31,7 @@ class SpecNeeds:
 
     @property
     def ok(self) -> bool:
-        return all(t.present for t in self.tables) and not self.diagnostics
+        return all(t.present and not t.missing for t in self.tables) and not self.diagnostics
 
 
 def spec_needs(spec, con) -> SpecNeeds:
@@ -42,7 +43,13 @@ def spec_needs(spec, con) -> SpecNeeds:
     except SegrulesError as exc:
         found.diagnostics = list(exc.diagnostics)
         checked = None
-    found.tables = [TableNeeds(t, t in available, cols) for t, cols in columns_read(spec, checked).items()]
+    for table, cols in columns_read(spec, checked).items():
+        if table not in available:
+            found.tables.append(TableNeeds(table, False, cols))
+            continue
+        names = set(con.table(table).schema().names)
+        found.tables.append(TableNeeds(table, True, tuple(c for c in cols if c in names),
+                                       tuple(c for c in cols if c not in names)))
     return found
 
 
