@@ -15,7 +15,7 @@ from segrules.project.env import interpolate
 from segrules.run import connect, redact
 from segrules.run.connect import CONNECTORS, bigquery_kwargs, snowflake_kwargs
 from segrules.run.targets import (BigQueryTarget, DuckDBTarget, PostgresTarget, Secret, SnowflakeTarget, SparkTarget,
-                                  UrlTarget, describe, from_url)
+                                  UrlTarget, describe, from_url, scrub)
 
 PG_URL = os.environ.get("SEGRULES_POSTGRES_URL")
 
@@ -226,6 +226,8 @@ def test_profiles_typed_targets_describe_without_secrets():
     pg = PostgresTarget(host="h", dbname="d", password=Secret("pw"))
     assert describe(pg) == "postgres://h:5432/d" and "pw" not in repr(pg)
     assert str(SparkTarget(remote="sc://h:15002/;token=t1")) == "spark (sc://h:15002/;token=***)"
+    assert scrub("refused token t1 and t2", SparkTarget(remote="sc://h/;token=t1", token=Secret("t2"))) == \
+        "refused token *** and ***"
     assert describe(SparkTarget(master="local[2]", catalog="c", database="d")) == "spark (master local[2]) c.d"
 
 

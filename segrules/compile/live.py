@@ -20,14 +20,18 @@ from ..errors import CompileError
 UTC_TIMESTAMP = dt.Timestamp(timezone="UTC")
 
 
-@ibis.udf.scalar.builtin(name="now")
-def _transaction_start() -> UTC_TIMESTAMP:  # type: ignore[valid-type]
+def _now_signature() -> UTC_TIMESTAMP:  # type: ignore[valid-type]
     """The database's ``now()``: the start of the current transaction, with a time zone."""
 
 
-@ibis.udf.scalar.builtin(name="timezone")
-def _wall_clock(zone: str, instant: UTC_TIMESTAMP) -> dt.timestamp:  # type: ignore[valid-type]
+def _timezone_signature(zone: str, instant: UTC_TIMESTAMP) -> dt.timestamp:  # type: ignore[valid-type]
     """The database's ``timezone(zone, instant)``: the naive wall-clock time in ``zone``."""
+
+
+# Ibis "builtin" scalar UDFs: calls of the database's own functions, typed by the signatures above
+_transaction_start: Callable[[], ir.TimestampValue] = ibis.udf.scalar.builtin(_now_signature, name="now")
+_wall_clock: Callable[[ir.StringValue, ir.TimestampValue], ir.TimestampValue] = ibis.udf.scalar.builtin(
+    _timezone_signature, name="timezone")
 
 
 def _timezone_now(zone: str) -> ir.TimestampValue:
