@@ -159,9 +159,9 @@ class Schema(Mapping[str, DataType]):
         return tuple(self._fields.values())
 
 
-_DECIMAL = re.compile(r"decimal\s*\(\s*(\d+)\s*(?:,\s*(\d+)\s*)?\)")
+_DECIMAL = re.compile(r"decimal\s*\(\s*(\d+)\s*,\s*(\d+)\s*\)")
 _TIMESTAMP = re.compile(r"timestamp\s*\(\s*(?:(['\"])([^'\"]+)\1\s*)?(?:,?\s*(\d+)\s*)?\)")
-_INTERVAL = re.compile(r"interval\s*\(\s*(['\"])(\w+)\1\s*\)")
+_INTERVAL = re.compile(r"interval\s*\(\s*(['\"])(\w+)\1\s*\)", re.IGNORECASE)  # 'M' months, 'm' minutes
 
 
 class UnknownType(ValueError):
@@ -183,11 +183,11 @@ def parse_type(text: str) -> DataType:
         return DataType(name, nullable)
     found = _DECIMAL.fullmatch(lowered)
     if found:
-        return DataType("decimal", nullable, int(found[1]), None if found[2] is None else int(found[2]))
+        return DataType("decimal", nullable, int(found[1]), int(found[2]))
     found = _TIMESTAMP.fullmatch(body)
     if found and (found[2] is not None or found[3] is not None):
         return DataType("timestamp", nullable, scale=None if found[3] is None else int(found[3]), timezone=found[2])
-    found = _INTERVAL.fullmatch(lowered)
+    found = _INTERVAL.fullmatch(body)
     if found:
         return DataType("interval", nullable, unit=found[2])
     return _parse_with_ibis(text)
