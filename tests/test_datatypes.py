@@ -98,12 +98,32 @@ def _modules_after(args: list[str]) -> tuple[int, str, list[str]]:
 
 
 def test_datatypes_typed_validate_loads_no_ibis():
-    """`segrules validate` of a spec with a schema: block (decimal, timestamp, date, boolean
-    columns, the RFM section, rules with aggregates, calls, parameters) checks every type and
-    loads neither Ibis nor pyarrow nor pandas (bench/startup.py measures what that saves)."""
-    code, output, loaded = _modules_after(["validate", "segment_specs/ecommerce.yaml"])
-    assert code == 0 and "valid (0 errors" in output
+    """`segrules validate` of the shipped specs, typed by their schema: blocks (decimal, timestamp,
+    date, boolean columns; the RFM, cohorts, experiments, models and taxonomies sections, whose
+    plugins check types too; the MECE prover) checks every type and loads neither Ibis nor
+    pyarrow nor pandas (bench/startup.py measures what that saves). One process for all: cheap."""
+    specs = ["segment_specs/", "segment_specs/examples/", "segment_specs/bench_50.yaml",
+             "segment_specs/lifecycle_not_mece.yaml"]
+    code, output, loaded = _modules_after(["validate", *specs])
+    assert code == 1 and "lifecycle_not_mece.yaml:" in output  # a taxonomy that is not MECE, by design
+    assert "segment_specs/ecommerce.yaml: valid (0 errors, 0 warnings)" in output
+    assert "segment_specs/lifecycle.yaml: valid (0 errors, 0 warnings)" in output
     assert loaded == []
+
+
+def test_datatypes_check_stage_imports_no_ibis_at_module_level():
+    """The check stage, the built-ins' type rules, the language and the type layer import Ibis
+    only inside functions (the compile code of a built-in) or for type checking."""
+    import ast
+
+    offenders = []
+    for path in [ROOT / "segrules" / "types.py", *(ROOT / "segrules").glob("check/*.py"),
+                 *(ROOT / "segrules").glob("builtin/*.py"), *(ROOT / "segrules").glob("lang/*.py")]:
+        for node in ast.parse(path.read_text()).body:  # module level only: not under `if TYPE_CHECKING:`
+            names = [a.name for a in node.names] if isinstance(node, ast.Import) else (
+                [node.module or ""] if isinstance(node, ast.ImportFrom) else [])
+            offenders += [f"{path.relative_to(ROOT)}: {n}" for n in names if n.split(".")[0] == "ibis"]
+    assert offenders == []
 
 
 def test_datatypes_typed_validate_finds_type_errors_without_ibis(tmp_path):

@@ -10,7 +10,7 @@ from typing import Any
 
 import z3
 
-from segrules.plugin import DataType, parse_type, to_ibis_schema, unparse
+from segrules.plugin import DataType, parse_type, unparse
 
 from .smt import EPOCH
 
@@ -140,6 +140,8 @@ def witness_tables(witness: Witness, checked) -> dict:
     """The witness as PyArrow tables, one per table of the spec (columns the rules do not use
     are null), ready to insert into a scratch database and evaluate ``as_of=witness.now``."""
     import pyarrow as pa
+
+    from segrules.plugin import to_ibis_schema  # loads Ibis: the prover without data needs none
 
     m = checked.model
     rows_by_table = {m.entity.table: [witness.entity]}
