@@ -16,8 +16,14 @@ from ..errors import SpecError
 if TYPE_CHECKING:  # pydantic and the spec loader are imported when a command selects specs
     from .resolve import Chosen, Selection
 
-SELECT_HELP = ("Only these segments: NAME, tag:TAG, owner:OWNER, path:GLOB, spec:NAME; +NAME adds what it "
-               "depends on, NAME+ what depends on it; comma-separated or repeated: a union (docs/project.md).")
+SELECTORS = ("NAME, tag:TAG, owner:OWNER, path:GLOB, spec:NAME; +NAME adds what it depends on, NAME+ what "
+             "depends on it; comma-separated or repeated: a union (docs/project.md).")
+# What --select does, per kind of command (the `selects` of spec_options): the segments themselves
+# (run, compile, audit), the specs that have them (a report per spec: rfm, cohort...), or the one
+# spec that has them (changes, plan, sync...)
+SELECTS = {"segments": "Only these segments", "specs": "Only the specs with these segments (each spec whole)",
+           "spec": "The spec with these segments (all in one spec)"}
+SELECT_HELP = f"{SELECTS['segments']}: {SELECTORS}"
 
 
 project_option = click.option("--project", "project", metavar="PATH", type=click.Path(),
@@ -26,16 +32,28 @@ project_option = click.option("--project", "project", metavar="PATH", type=click
 target_option = click.option("--target", metavar="NAME", help="The target (named database) to use: one of "
                              "segrules.yml, else a profile of ~/.segrules/profiles.yml (default: the spec's target "
                              "in segrules.yml).")
-select_option = click.option("--select", "-s", "select", multiple=True, metavar="SELECTOR", help=SELECT_HELP)
+
+
+def select_option_for(selects: str = "segments") -> Callable[[Any], Any]:
+    """``--select`` whose help starts with what it does for the command: ``selects`` is a key of
+    :data:`SELECTS` (``segments``, ``specs``, ``spec``) or the command's own phrase."""
+    return click.option("--select", "-s", "select", multiple=True, metavar="SELECTOR",
+                        help=f"{SELECTS.get(selects, selects)}: {SELECTORS}")
+
+
+select_option = select_option_for()
 db_option = click.option("--db", metavar="URL", help="DuckDB file or Ibis URL (postgres://, ...); default: each "
                          "spec's target in segrules.yml.")
 
 
-def spec_options(what: str = "specs"):
+def spec_options(what: str = "specs", selects: str = "segments"):
     """``[SPECS]...`` (files, folders or globs; none: the project's specs), ``--select``,
-    ``--project``, ``--target``. The command gets ``specs``, ``select``, ``project``, ``target``."""
+    ``--project``, ``--target``. The command gets ``specs``, ``select``, ``project``, ``target``.
+    ``selects``: what ``--select`` does for the command, for its help: ``"segments"`` (only these
+    segments), ``"specs"`` (the specs that have them, each whole), ``"spec"`` (the one spec that
+    has them) or a phrase of the command's own."""
     def decorate(fn):
-        fn = select_option(project_option(target_option(fn)))
+        fn = select_option_for(selects)(project_option(target_option(fn)))
         return click.argument("specs", nargs=-1, type=click.Path(), metavar=f"[{what.upper()}]...")(fn)
     return decorate
 
