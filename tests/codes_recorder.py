@@ -2,11 +2,16 @@
 so that tests/test_error_codes.py can check that every documented code is produced by some test.
 
 Loaded by conftest.py as a pytest plugin.  Diagnostics built in subprocesses (CLI runs through
-``subprocess``) are not seen; every code must also be reachable in-process (CliRunner, the API)."""
+``subprocess``) are not seen; every code must also be reachable in-process (CliRunner, the API).
+
+On pytest-xdist workers each worker records its own codes; the controller gathers them when the
+workers are done and fails the session when the whole suite ran and a documented code is missing
+(:func:`pytest_sessionfinish`), since no test can run after every worker."""
 
 from __future__ import annotations
 
 import functools
+from pathlib import Path
 
 import pytest
 
@@ -39,3 +44,46 @@ def pytest_deselected(items):
 @pytest.hookimpl(trylast=True)
 def pytest_collection_modifyitems(items):
     items.sort(key=lambda item: item.get_closest_marker(LAST) is not None)
+
+
+def whole_suite(session) -> bool:
+    """True when this session runs every test module with nothing deselected."""
+    option = session.config.option
+    if DESELECTED or getattr(option, "keyword", "") or getattr(option, "markexpr", ""):
+        return False
+    modules = {Path(item.path).resolve() for item in session.items}
+    tests = Path(__file__).resolve().parent
+    return all(path.resolve() in modules for path in tests.glob("test_*.py"))
+
+
+def on_worker(config) -> bool:
+    return hasattr(config, "workerinput")
+
+
+_GATHERED: dict[str, list] = {"codes": [], "whole": []}
+
+
+@pytest.hookimpl(optionalhook=True)
+def pytest_testnodedown(node, error):
+    """Controller: a worker finished; keep what it recorded."""
+    output = getattr(node, "workeroutput", {})
+    _GATHERED["codes"].extend(output.get("codes", []))
+    _GATHERED["whole"].append(output.get("whole_suite", False))
+
+
+def pytest_sessionfinish(session, exitstatus):
+    config = session.config
+    if on_worker(config):
+        config.workeroutput["codes"] = sorted(PRODUCED)
+        config.workeroutput["whole_suite"] = whole_suite(session)
+        return
+    if not _GATHERED["whole"] or not all(_GATHERED["whole"]):
+        return  # not under xdist, or not the whole suite: the test itself decides
+    from doc_codes import documented_codes
+
+    missing = sorted(documented_codes() - set(_GATHERED["codes"]))
+    if missing:
+        reporter = config.pluginmanager.get_plugin("terminalreporter")
+        reporter.write_sep("=", f"documented codes no test produces ({len(missing)})", red=True)
+        reporter.write_line(", ".join(missing))
+        session.exitstatus = pytest.ExitCode.TESTS_FAILED

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import pytest
 
-pytest_plugins = ["codes_recorder"]
+pytest_plugins = ["codes_recorder", "parallel"]
 
 
 def pytest_configure(config):

@@ -3,11 +3,9 @@ is produced by at least one test of the suite (recorded by tests/codes_recorder.
 
 from __future__ import annotations
 
-from pathlib import Path
-
 import pytest
 
-from codes_recorder import DESELECTED, PRODUCED
+from codes_recorder import PRODUCED, on_worker, whole_suite
 from doc_codes import PAGES, ROOT, documented_codes, family, source_codes
 
 def test_error_codes_every_source_code_is_documented():
@@ -17,18 +15,11 @@ def test_error_codes_every_source_code_is_documented():
     assert sorted(documented - source) == [], "documented codes the source does not have"
 
 
-def _whole_suite(session) -> bool:
-    """True when this session runs every test module with nothing deselected."""
-    option = session.config.option
-    if DESELECTED or getattr(option, "keyword", "") or getattr(option, "markexpr", ""):
-        return False
-    modules = {Path(item.path).resolve() for item in session.items}
-    return all(path.resolve() in modules for path in (ROOT / "tests").glob("test_*.py"))
-
-
 @pytest.mark.runs_last
 def test_error_codes_every_documented_code_is_produced_by_a_test(request):
-    if not _whole_suite(request.session):
+    if on_worker(request.config):
+        pytest.skip("on xdist workers the controller checks the codes every worker recorded (codes_recorder)")
+    if not whole_suite(request.session):
         pytest.skip("needs the whole suite: it checks which codes the other tests produced")
     missing = sorted(documented_codes() - PRODUCED)
     assert missing == [], f"documented codes no test produces ({len(missing)}): {missing}"
