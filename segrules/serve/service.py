@@ -1,0 +1,261 @@
+"""The service: ingest, evaluation and lookups over one spec on one database connection.
+
+Every database access holds one lock (a DuckDB connection serves one statement at a time).
+:meth:`Service.ingest` returns only after its rows and the keys they touch are committed;
+evaluation runs on the worker thread (:meth:`start`), or when called (:meth:`evaluate`,
+:meth:`step`) — tests drive it that way with their own clock.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import logging
+import threading
+import time
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Any, Callable
+from zoneinfo import ZoneInfo
+
+import ibis
+import pyarrow as pa
+
+from ..errors import BackendError, SpecError
+from .evaluate import Change, Evaluator
+from .ingest import RowProblem, RowsRejected, check_rows
+from .metrics import Metrics
+from .store import Store
+
+log = logging.getLogger("segrules.serve")
+
+DEFAULT_SWEEP_SECONDS = 300.0
+
+
+@dataclass(frozen=True)
+class Ingested:
+    source: str
+    rows: int
+    batch: int
+
+
+class UnknownSource(SpecError):
+    def __init__(self, source: str, known: list[str]):
+        super().__init__(f"no source {source!r} in the spec (sources: {', '.join(known)})", code="SR901")
+
+
+def serve_hash(spec: Any, params: dict[str, Any]) -> str:
+    """What the stored membership was computed from: the spec's text and the parameter values."""
+    text = spec.document.text + "\0" + json.dumps(params, sort_keys=True, default=str)
+    return hashlib.sha256(text.encode()).hexdigest()[:16]
+
+
+class Service:
+    """Keeps ``spec``'s membership current in ``con``. ``clock()``: now as a naive wall-clock
+    time in the spec's time zone (default: the system clock); ``sweep_every``: seconds between
+    sweeps (None: never); ``reset``: drop the stored state first."""
+
+    def __init__(self, spec: Any, con: Any, *, params: dict[str, Any] | None = None,
+                 clock: Callable[[], datetime] | None = None, sweep_every: float | None = DEFAULT_SWEEP_SECONDS,
+                 reset: bool = False):
+        self.spec, self.con = spec, con
+        zone = ZoneInfo(spec.timezone)
+        self.clock = clock or (lambda: datetime.now(zone).replace(tzinfo=None))
+        self.sweep_every = sweep_every
+        self.lock = threading.RLock()
+        self.metrics = Metrics()
+        m = spec.model
+        self.key = m.entity.key
+        key_type = con.table(m.entity.table).schema()[self.key]
+        self.store = Store(con, spec.name, self.key, key_type)
+        values = spec.params(params)
+        with self.lock:
+            if reset:
+                self.store.drop()
+            self.store.create()
+            self.evaluator = Evaluator(spec, con, self.store, params)
+            self.store.create(self.evaluator.members_schema())
+            self._check_hash(serve_hash(spec, values))
+            self.latest_seq = int(self.store.meta().get("change_seq", "0"))
+            self._last_sweep = time.monotonic()
+            self._wake = threading.Event()
+            self._stop = threading.Event()
+            self._thread: threading.Thread | None = None
+            self.listeners: list[Callable[[list[Change]], None]] = []
+            self._pending_since: float | None = None  # monotonic time of the oldest unevaluated ingest
+            self.next_due: datetime | None = None
+            self.pending = 0
+            if "evaluation" not in self.store.meta():
+                self.evaluate(sweep=True)  # the first membership: every member enters
+            self._refresh()
+
+    def _check_hash(self, digest: str) -> None:
+        stored = self.store.meta().get("spec_hash")
+        if stored is None:
+            with self.store.transaction():
+                self.store.set_meta({"spec_hash": digest})
+        elif stored != digest:
+            raise BackendError(f"the service tables {self.store.prefix}* were built from another version of "
+                               f"spec {self.spec.name!r} or other --param values", code="SR903",
+                               hint="start with --reset to rebuild them (the change log starts again)")
+
+    # -- ingest ---------------------------------------------------------------------------
+    def sources(self) -> dict[str, tuple[str, str]]:
+        """Ingestible names -> (table, key column): the spec's sources and its entity table."""
+        m = self.spec.model
+        found = {name: (s.table, s.key) for name, s in m.sources.items()}
+        found.setdefault(m.entity.table, (m.entity.table, self.key))
+        return found
+
+    def ingest(self, source: str, rows: Any) -> Ingested:
+        """Append ``rows`` (JSON row objects) to ``source``'s table, durably, with the keys they
+        touch marked pending; all or nothing (:class:`RowsRejected`, SR902)."""
+        sources = self.sources()
+        if source not in sources:
+            raise UnknownSource(source, list(sources))
+        table, key = sources[source]
+        with self.lock:
+            schema = self.con.table(table).schema()
+            arrow = check_rows(source, rows, schema, (key,), self.spec.timezone)
+            if table == self.spec.model.entity.table:
+                self._new_entities(source, arrow)
+            batch = int(self.store.meta().get("batch", "0")) + 1
+            keys = arrow[key].cast(self.store.key_type.to_pyarrow())
+            with self.store.transaction():
+                self.con.insert(table, arrow)
+                self.store.insert("pending", pa.table({self.key: keys,
+                                                       "batch": pa.array([batch] * len(keys), pa.int64())}))
+                self.store.set_meta({"batch": str(batch)})
+        self.metrics.ingested(source, arrow.num_rows)
+        self._pending_since = self._pending_since or time.monotonic()
+        self._wake.set()
+        return Ingested(source, arrow.num_rows, batch)
+
+    def _new_entities(self, source: str, arrow: pa.Table) -> None:
+        """An entity row may be added once: a second row for a key would double it in every run."""
+        keys = arrow[self.key].to_pylist()
+        problems = [RowProblem(i, self.key, f"{k!r} appears twice in the batch")
+                    for i, k in enumerate(keys) if k in keys[:i]]
+        table = self.con.table(self.spec.model.entity.table)
+        existing = set(table.filter(table[self.key].isin(list(set(keys))))[self.key].to_pyarrow().to_pylist())
+        problems += [RowProblem(i, self.key, f"{k!r} already exists") for i, k in enumerate(keys) if k in existing]
+        if problems:
+            raise RowsRejected(source, problems)
+
+    # -- evaluation -----------------------------------------------------------------------
+    def evaluate(self, now: datetime | None = None, *, sweep: bool = False) -> list[Change]:
+        """Evaluate the pending and due entities (every entity for a sweep) at ``now`` (default:
+        the clock) and record their changes; returns them."""
+        started = time.perf_counter()
+        with self.lock:
+            now = now or self.clock()
+            with self.store.transaction():
+                changes = self.evaluator.run(now, sweep=sweep)
+            if sweep:
+                self._last_sweep = time.monotonic()
+            if changes:
+                self.latest_seq = changes[-1].seq
+            self._refresh()
+        since, self._pending_since = self._pending_since, None
+        self.metrics.evaluated(time.perf_counter() - started, changes, since)
+        for listener in list(self.listeners):
+            listener(changes)
+        return changes
+
+    def _refresh(self) -> None:
+        """The next due time and whether keys are pending, from the database."""
+        due = self.store.table("due").due_at.min().to_pyarrow().as_py()
+        self.next_due = due
+        self.pending = int(self.store.table("pending").count().to_pyarrow().as_py())
+        self.metrics.pending.set(self.pending)
+
+    def step(self) -> list[Change]:
+        """What the worker does when woken: a sweep when one is due, else an evaluation when
+        keys are pending or an entity's change time has come; nothing otherwise."""
+        with self.lock:
+            self._refresh()
+            now = self.clock()
+            if self.sweep_every is not None and time.monotonic() - self._last_sweep >= self.sweep_every:
+                return self.evaluate(now, sweep=True)
+            if self.pending or (self.next_due is not None and self.next_due <= now):
+                return self.evaluate(now)
+        return []
+
+    # -- the worker -----------------------------------------------------------------------
+    def start(self) -> None:
+        self._stop.clear()
+        self._thread = threading.Thread(target=self._loop, name="segrules-serve", daemon=True)
+        self._thread.start()
+
+    def stop(self, timeout: float = 10.0) -> None:
+        """Stop the worker after the evaluation in progress (graceful shutdown)."""
+        self._stop.set()
+        self._wake.set()
+        if self._thread is not None:
+            self._thread.join(timeout)
+            self._thread = None
+
+    def _timeout(self) -> float:
+        waits = [1.0]
+        if self.next_due is not None:
+            waits.append((self.next_due - self.clock()).total_seconds())
+        if self.sweep_every is not None:
+            waits.append(self.sweep_every - (time.monotonic() - self._last_sweep))
+        return max(0.0, min(waits))
+
+    def _loop(self) -> None:
+        while not self._stop.is_set():
+            self._wake.wait(self._timeout())
+            self._wake.clear()
+            if self._stop.is_set():
+                break
+            try:
+                self.step()
+            except Exception as exc:  # keep serving; the pending keys stay pending and are retried
+                self.metrics.errors.inc()
+                log.error("evaluation failed: %s: %s", type(exc).__name__, exc)
+                self._stop.wait(1.0)
+
+    @property
+    def ready(self) -> bool:
+        return self._thread is not None and self._thread.is_alive()
+
+    # -- lookups --------------------------------------------------------------------------
+    def parse_key(self, text: str) -> Any:
+        kind = self.store.key_type
+        if kind.is_integer():
+            try:
+                return int(text)
+            except ValueError:
+                raise SpecError(f"{text!r} is not a key of {self.spec.name} ({kind})", code="SR904") from None
+        return text
+
+    def member(self, key: Any) -> dict[str, Any] | None:
+        """The entity's segments and features as of the last evaluation, or None if it is not
+        in the universe."""
+        with self.lock:
+            members = self.store.table("members")
+            rows = members.filter(members[self.key] == ibis.literal(key, members.schema()[self.key])) \
+                .to_pyarrow().to_pylist()
+            as_of = self.store.meta().get("now")
+        if not rows:
+            return None
+        row = rows[0]
+        return {"key": row[self.key], "as_of": as_of,
+                "segments": [s for s in self.evaluator.segments if row[s]],
+                "features": {f: row[f] for f in self.spec.model.features}}
+
+    def count(self, segment: str) -> int:
+        if segment not in self.evaluator.segments:
+            raise SpecError(f"no segment {segment!r} in spec {self.spec.name}", code="SR304")
+        with self.lock:
+            members = self.store.table("members")
+            return int(members.filter(members[segment]).count().to_pyarrow().as_py())
+
+    def changes(self, after: int = 0, limit: int = 1000) -> list[Change]:
+        """The recorded changes with ``seq`` > ``after``, oldest first."""
+        with self.lock:
+            t = self.store.table("changes")
+            rows = t.filter(t.seq > ibis.literal(after, "int64")).order_by("seq").limit(limit).to_pyarrow().to_pylist()
+        return [Change(r["seq"], r["change_id"], r["evaluation"], r["at"], r["key"], r["segment"], r["kind"])
+                for r in rows]
