@@ -69,25 +69,39 @@ class Service:
         key_type = con.table(m.entity.table).schema()[self.key]
         self.store = Store(con, spec.name, self.key, key_type)
         values = spec.params(params)
+        self._wake = threading.Event()
+        self._stop = threading.Event()
+        self._thread: threading.Thread | None = None
+        self.listeners: list[Callable[[list[Change]], None]] = []
+        self._pending_since: float | None = None  # monotonic time of the oldest unevaluated ingest
+        self._last_sweep = time.monotonic()
+        self.next_due: datetime | None = None
+        self.pending = 0
+        self._digest = serve_hash(spec, values)
         with self.lock:
             if reset:
                 self.store.drop()
             self.store.create()
             self.evaluator = Evaluator(spec, con, self.store, params)
-            self.store.create(self.evaluator.members_schema())
-            self._check_hash(serve_hash(spec, values))
-            self.latest_seq = int(self.store.meta().get("change_seq", "0"))
-            self._last_sweep = time.monotonic()
-            self._wake = threading.Event()
-            self._stop = threading.Event()
-            self._thread: threading.Thread | None = None
-            self.listeners: list[Callable[[list[Change]], None]] = []
-            self._pending_since: float | None = None  # monotonic time of the oldest unevaluated ingest
-            self.next_due: datetime | None = None
-            self.pending = 0
-            if "evaluation" not in self.store.meta():
-                self.evaluate(sweep=True)  # the first membership: every member enters
-            self._refresh()
+            self._open()
+
+    def _open(self) -> None:
+        """Create what is missing, check that the stored state is this spec's, and compute the
+        first membership when there is none (every member enters)."""
+        self.store.create(self.evaluator.members_schema())
+        self._check_hash(self._digest)
+        self.latest_seq = int(self.store.meta().get("change_seq", "0"))
+        if "evaluation" not in self.store.meta():
+            self.evaluate(sweep=True)
+        self._refresh()
+
+    def reset(self) -> None:
+        """Drop the stored membership, change log and pending keys and start again from the
+        tables as they are (what ``--reset`` does at start-up)."""
+        with self.lock:
+            self.store.drop()
+            self.store.create()
+            self._open()
 
     def _check_hash(self, digest: str) -> None:
         stored = self.store.meta().get("spec_hash")
