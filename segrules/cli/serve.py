@@ -9,10 +9,11 @@ import click
 from ..errors import SpecError
 from ..params import parse_params
 from .console import err, user_errors
-from .options import param_option, spec_options
+from .options import param_option, spec_options, state_option
 from .registry import load_registry
 
 TOKEN_ENV = "SEGRULES_SERVE_TOKEN"
+WEBHOOK_SECRET_ENV = "SEGRULES_SERVE_WEBHOOK_SECRET"
 
 
 @click.command("serve")
@@ -26,7 +27,12 @@ TOKEN_ENV = "SEGRULES_SERVE_TOKEN"
               help="Re-evaluate every entity this often (30s, 5min, 1h; 0 = never): bounds the delay of "
               "time-driven changes that cannot be derived from an entity's rows (docs/realtime.md).")
 @click.option("--reset", is_flag=True, help="Drop the service's stored membership and change log first.")
-def serve_command(specs, select, project, target, db, params, host, port, sweep, reset):
+@click.option("--webhook", metavar="URL", help="POST every enter/exit change to URL, in order, at least once "
+              "(signed with SEGRULES_SERVE_WEBHOOK_SECRET when set).")
+@click.option("--sync", "sync", is_flag=True, help="Deliver the changes to the spec's destinations (its syncs: "
+              "section) through the sync engine, as `segrules sync` does.")
+@state_option(" for --sync")
+def serve_command(specs, select, project, target, db, params, host, port, sweep, reset, webhook, sync, state_url):
     """Keep one spec's membership current as rows arrive: ingest rows over HTTP, re-evaluate the
     entities they touch, serve lookups and a change stream. Needs the serve extra
     (pip install 'segrules[serve]') and a bearer token in SEGRULES_SERVE_TOKEN."""
@@ -47,7 +53,8 @@ def serve_command(specs, select, project, target, db, params, host, port, sweep,
         from .. import api
         from ..serve.service import Service
         registry = load_registry()
-        chosen = one_spec("serve", specs, select, project, target, db, registry=registry, needs_db=True)
+        chosen = one_spec("serve", specs, select, project, target, db, state_url=state_url, registry=registry,
+                          needs_db=True)
         try:
             seconds = parse_timeout(sweep)
         except SpecError:
@@ -55,10 +62,21 @@ def serve_command(specs, select, project, target, db, params, host, port, sweep,
                             code="SR900") from None
         con = api.connect(chosen.db)
         service = Service(chosen.spec, con, params=parse_params(params), sweep_every=seconds or None, reset=reset)
+        outlets = []
+        if webhook:
+            from ..serve.delivery import ChangeWebhook
+            outlets.append(ChangeWebhook(service, webhook, secret=os.environ.get(WEBHOOK_SECRET_ENV) or None))
+        if sync:
+            from ..serve.delivery import DestinationSync
+            outlets.append(DestinationSync(service, lambda: api.connect(chosen.db), state=chosen.state_url))
     service.start()
+    for outlet in outlets:
+        outlet.start()
     err.print(f"serving {chosen.spec.name} on http://{host}:{port} (segments: {', '.join(service.evaluator.segments)})")
-    try:
+    try:  # uvicorn stops on SIGINT/SIGTERM after the requests in flight; then the worker and outlets
         uvicorn.run(create_app(service, token), host=host, port=port, log_level="warning", access_log=False)
     finally:
         service.stop()
+        for outlet in outlets:
+            outlet.stop()
         con.disconnect()

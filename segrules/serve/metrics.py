@@ -25,6 +25,12 @@ class Metrics:
                                             buckets=LATENCY_BUCKETS, registry=r)
         self.lag_seconds = Histogram("segrules_serve_lag_seconds", "From the oldest ingest of an evaluation to "
                                      "its changes being recorded", buckets=LATENCY_BUCKETS, registry=r)
+        self.delivered = Counter("segrules_serve_delivered_changes", "Changes acknowledged by an outlet",
+                                 ["outlet"], registry=r)
+        self.delivery_failures = Counter("segrules_serve_delivery_failures", "Failed delivery attempts (retried)",
+                                         ["outlet"], registry=r)
+        self.backlog = Gauge("segrules_serve_delivery_backlog", "Changes recorded, not yet acknowledged by an "
+                             "outlet", ["outlet"], registry=r)
         self.pending = Gauge("segrules_serve_pending_keys", "Keys touched by ingested rows, not yet evaluated",
                              registry=r)
 
