@@ -50,3 +50,16 @@ def service_members(service) -> dict[str, set]:
 
 def load(name: str):
     return segrules.load(Path(__file__).parent.parent / "segment_specs" / f"{name}.yaml")
+
+
+WALKTHROUGH_MARK = "<!-- serve walk-through"
+
+
+def walkthrough():
+    """The commands of the walk-through block of docs/realtime.md (the sh block after the mark)."""
+    import docs_commands as dc
+
+    text = dc.read_page("docs/realtime.md")
+    start = text.index(WALKTHROUGH_MARK)
+    block = next(b for b in dc.blocks("docs/realtime.md", text) if b.span[0] > start)
+    return block.commands

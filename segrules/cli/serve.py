@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import contextlib
 import os
+import signal
 
 import click
 
@@ -74,9 +76,32 @@ def serve_command(specs, select, project, target, db, params, host, port, sweep,
         outlet.start()
     err.print(f"serving {chosen.spec.name} on http://{host}:{port} (segments: {', '.join(service.evaluator.segments)})")
     try:  # uvicorn stops on SIGINT/SIGTERM after the requests in flight; then the worker and outlets
-        uvicorn.run(create_app(service, token), host=host, port=port, log_level="warning", access_log=False)
+        config = uvicorn.Config(create_app(service, token), host=host, port=port, log_level="warning",
+                                access_log=False)
+        _server_class()(config).run()
     finally:
         service.stop()
         for outlet in outlets:
             outlet.stop()
         con.disconnect()
+
+
+def _server_class():
+    import uvicorn
+
+    class Server(uvicorn.Server):
+        """uvicorn's server, except that SIGINT/SIGTERM end ``run()`` instead of being raised again
+        after the shutdown (uvicorn does that, and the process would die before the worker and the
+        outlets are stopped and the database closed)."""
+
+        @contextlib.contextmanager
+        def capture_signals(self):
+            previous = {sig: signal.signal(sig, self.handle_exit) for sig in (signal.SIGINT, signal.SIGTERM)}
+            try:
+                yield
+            finally:
+                for sig, handler in previous.items():
+                    signal.signal(sig, handler)
+
+    return Server
+
