@@ -24,10 +24,11 @@ import hashlib
 import hmac
 import json
 import logging
-import threading
 from typing import Any, Callable
 
 import httpx
+
+from .worker import Worker
 
 log = logging.getLogger("segrules.serve")
 
@@ -41,11 +42,9 @@ class Outlet:
 
     def __init__(self, service: Any):
         self.service = service
-        self._wake = threading.Event()
-        self._stop = threading.Event()
-        self._thread: threading.Thread | None = None
         self.failures = 0
-        service.listeners.append(lambda changes: self._wake.set() if changes else None)
+        self.worker = Worker(f"segrules-serve-{self.cursor_name}", self._round, self._timeout, self._failed)
+        service.listeners.append(lambda changes: self.worker.wake() if changes else None)
 
     @property
     def cursor(self) -> int:
@@ -72,31 +71,26 @@ class Outlet:
                 return total
 
     def start(self) -> None:
-        self._thread = threading.Thread(target=self._loop, name=f"segrules-serve-{self.cursor_name}", daemon=True)
-        self._thread.start()
+        self.worker.start()
+        self.worker.wake()  # a backlog from before a restart goes first
 
     def stop(self, timeout: float = 10.0) -> None:
-        self._stop.set()
-        self._wake.set()
-        if self._thread is not None:
-            self._thread.join(timeout)
+        self.worker.stop(timeout)
 
-    def _loop(self) -> None:
-        self._wake.set()  # a backlog from before a restart goes first
-        while not self._stop.is_set():
-            backoff = min(MAX_BACKOFF_SECONDS, 0.5 * 2 ** self.failures) if self.failures else None
-            self._wake.wait(backoff if backoff is not None else 5.0)
-            self._wake.clear()
-            if self._stop.is_set():
-                break
-            try:
-                self.drain()
-                self.failures = 0
-            except Exception as exc:  # the receiver is down or refused: the backlog waits, nothing is lost
-                self.failures += 1
-                self.service.metrics.delivery_failures.labels(self.cursor_name).inc()
-                log.warning("%s: delivery failed (%s: %s); retrying", self.cursor_name, type(exc).__name__, exc)
-            self.service.metrics.backlog.labels(self.cursor_name).set(self.backlog())
+    def _timeout(self) -> float:
+        return min(MAX_BACKOFF_SECONDS, 0.5 * 2 ** self.failures) if self.failures else 5.0
+
+    def _round(self) -> None:
+        self.drain()
+        self.failures = 0
+        self.service.metrics.backlog.labels(self.cursor_name).set(self.backlog())
+
+    def _failed(self, exc: Exception) -> None:
+        """The receiver is down or refused: the backlog waits (nothing is lost), retried with back-off."""
+        self.failures += 1
+        self.service.metrics.delivery_failures.labels(self.cursor_name).inc()
+        self.service.metrics.backlog.labels(self.cursor_name).set(self.backlog())
+        log.warning("%s: delivery failed (%s: %s); retrying", self.cursor_name, type(exc).__name__, exc)
 
 
 class ChangeWebhook(Outlet):

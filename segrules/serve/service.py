@@ -26,6 +26,7 @@ from .evaluate import Change, Evaluator
 from .ingest import RowProblem, RowsRejected, check_rows
 from .metrics import Metrics
 from .store import Store
+from .worker import Worker
 
 log = logging.getLogger("segrules.serve")
 
@@ -69,9 +70,8 @@ class Service:
         key_type = con.table(m.entity.table).schema()[self.key]
         self.store = Store(con, spec.name, self.key, key_type)
         values = spec.params(params)
-        self._wake = threading.Event()
-        self._stop = threading.Event()
-        self._thread: threading.Thread | None = None
+        self.worker = Worker("segrules-serve", self.step, self._timeout, self._failed)
+        self._retry = False  # the last round failed: try again in a second
         self.listeners: list[Callable[[list[Change]], None]] = []
         self._pending_since: float | None = None  # monotonic time of the oldest unevaluated ingest
         self._last_sweep = time.monotonic()
@@ -142,7 +142,7 @@ class Service:
                 self.store.set_meta({"batch": str(batch)})
         self.metrics.ingested(source, arrow.num_rows)
         self._pending_since = self._pending_since or time.monotonic()
-        self._wake.set()
+        self.worker.wake()
         return Ingested(source, arrow.num_rows, batch)
 
     def _new_entities(self, source: str, arrow: pa.Table) -> None:
@@ -186,6 +186,7 @@ class Service:
     def step(self) -> list[Change]:
         """What the worker does when woken: a sweep when one is due, else an evaluation when
         keys are pending or an entity's change time has come; nothing otherwise."""
+        self._retry = False
         with self.lock:
             self._refresh()
             now = self.clock()
@@ -197,42 +198,30 @@ class Service:
 
     # -- the worker -----------------------------------------------------------------------
     def start(self) -> None:
-        self._stop.clear()
-        self._thread = threading.Thread(target=self._loop, name="segrules-serve", daemon=True)
-        self._thread.start()
+        """Evaluate in the background: after each ingest, at the next change time, at each sweep."""
+        self.worker.start()
 
     def stop(self, timeout: float = 10.0) -> None:
         """Stop the worker after the evaluation in progress (graceful shutdown)."""
-        self._stop.set()
-        self._wake.set()
-        if self._thread is not None:
-            self._thread.join(timeout)
-            self._thread = None
+        self.worker.stop(timeout)
 
     def _timeout(self) -> float:
         waits = [1.0]
-        if self.next_due is not None:
+        if self.next_due is not None and not self._retry:
             waits.append((self.next_due - self.clock()).total_seconds())
         if self.sweep_every is not None:
             waits.append(self.sweep_every - (time.monotonic() - self._last_sweep))
-        return max(0.0, min(waits))
+        return min(waits)
 
-    def _loop(self) -> None:
-        while not self._stop.is_set():
-            self._wake.wait(self._timeout())
-            self._wake.clear()
-            if self._stop.is_set():
-                break
-            try:
-                self.step()
-            except Exception as exc:  # keep serving; the pending keys stay pending and are retried
-                self.metrics.errors.inc()
-                log.error("evaluation failed: %s: %s", type(exc).__name__, exc)
-                self._stop.wait(1.0)
+    def _failed(self, exc: Exception) -> None:
+        """The pending keys stay pending (nothing of the evaluation was committed): retried."""
+        self._retry = True
+        self.metrics.errors.inc()
+        log.error("evaluation failed: %s: %s", type(exc).__name__, exc)
 
     @property
     def ready(self) -> bool:
-        return self._thread is not None and self._thread.is_alive()
+        return self.worker.running
 
     # -- lookups --------------------------------------------------------------------------
     def parse_key(self, text: str) -> Any:

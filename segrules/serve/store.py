@@ -25,14 +25,13 @@ sqlglot expressions with no values in them (the keys come from a subquery on ``t
 
 from __future__ import annotations
 
-from contextlib import contextmanager
-from typing import Any, Iterator
+from typing import Any
 
 import ibis
 import pyarrow as pa
 import sqlglot as sg
 
-from ..errors import BackendError
+from ..run.transaction import transaction
 
 CHANGES_SCHEMA = ibis.schema({
     "seq": "int64", "change_id": "string", "evaluation": "int64", "at": "timestamp", "key": "string",
@@ -79,21 +78,9 @@ class Store:
             self.con.drop_table(self.name(table), force=True)
 
     # -- transactions and statements ------------------------------------------------------
-    @contextmanager
-    def transaction(self) -> Iterator[None]:
+    def transaction(self) -> Any:
         """One database transaction: committed when the block ends, rolled back on an error."""
-        raw = self.con.con
-        if self.con.name == "postgres":
-            with raw.transaction():
-                yield
-            return
-        raw.begin()
-        try:
-            yield
-        except BaseException:
-            raw.rollback()
-            raise
-        raw.commit()
+        return transaction(self.con)
 
     def execute(self, statement: sg.exp.Expression) -> None:
         raw = self.con.con
@@ -137,6 +124,3 @@ class Store:
         merged = {**self.meta(), **values}
         self.clear("meta")
         self.insert("meta", pa.table({"name": list(merged), "value": list(merged.values())}))
-
-def backend_error(what: str, exc: Exception) -> BackendError:
-    return BackendError(f"segrules serve: {what} failed: {type(exc).__name__}: {exc}", code="SR703")
