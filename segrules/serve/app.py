@@ -102,7 +102,8 @@ def create_app(service: Service, token: str) -> FastAPI:
     @app.get("/ready")
     async def ready() -> JSONResponse:
         ok = service.ready
-        return JSONResponse({"ready": ok, "pending": service.pending}, status_code=200 if ok else 503)
+        return JSONResponse({"ready": ok, "pending": service.pending, "changes": service.latest_seq},
+                            status_code=200 if ok else 503)
 
     return app
 

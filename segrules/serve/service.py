@@ -14,7 +14,7 @@ import logging
 import threading
 import time
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import datetime, timezone
 from typing import Any, Callable
 from zoneinfo import ZoneInfo
 
@@ -64,11 +64,24 @@ class Service:
         self.clock = clock or (lambda: datetime.now(zone).replace(tzinfo=None))
         self.sweep_every = sweep_every
         self.lock = threading.RLock()
+        # DuckDB: lookups read through a second connection to the same database (a cursor), under
+        # a lock of their own: they see the last committed evaluation and never wait for the one
+        # in progress. Other backends read through the main connection, under the main lock.
+        self._reader = con.con.cursor() if con.name == "duckdb" else None
+        self._reader_lock = threading.Lock() if self._reader is not None else self.lock
+        # Ingest likewise writes through a connection of its own on DuckDB, so a POST does not wait
+        # for the evaluation in progress: appends never conflict, and an evaluation sees a batch
+        # (its rows and its pending keys, one commit) whole or not at all.
+        duckdb = con.name == "duckdb"
+        self.ingest_con = ibis.duckdb.from_connection(con.con.cursor()) if duckdb else con
+        self._ingest_lock = threading.Lock() if duckdb else self.lock
+        self._schemas: dict[str, Any] = {}
         self.metrics = Metrics()
         m = spec.model
         self.key = m.entity.key
         key_type = con.table(m.entity.table).schema()[self.key]
         self.store = Store(con, spec.name, self.key, key_type)
+        self.ingest_store = Store(self.ingest_con, spec.name, self.key, key_type)
         values = spec.params(params)
         self.worker = Worker("segrules-serve", self.step, self._timeout, self._failed)
         self._retry = False  # the last round failed: try again in a second
@@ -91,6 +104,7 @@ class Service:
         self.store.create(self.evaluator.members_schema())
         self._check_hash(self._digest)
         self.latest_seq = int(self.store.meta().get("change_seq", "0"))
+        self._batch = int(self.store.table("batches").batch.max().to_pyarrow().as_py() or 0)
         if "evaluation" not in self.store.meta():
             self.evaluate(sweep=True)
         self._refresh()
@@ -128,18 +142,22 @@ class Service:
         if source not in sources:
             raise UnknownSource(source, list(sources))
         table, key = sources[source]
-        with self.lock:
-            schema = self.con.table(table).schema()
-            arrow = check_rows(source, rows, schema, (key,), self.spec.timezone)
+        with self._ingest_lock:
+            if table not in self._schemas:
+                self._schemas[table] = self.ingest_con.table(table).schema()
+            arrow = check_rows(source, rows, self._schemas[table], (key,), self.spec.timezone)
             if table == self.spec.model.entity.table:
                 self._new_entities(source, arrow)
-            batch = int(self.store.meta().get("batch", "0")) + 1
+            batch = self._batch + 1
             keys = arrow[key].cast(self.store.key_type.to_pyarrow())
-            with self.store.transaction():
-                self.con.insert(table, arrow)
-                self.store.insert("pending", pa.table({self.key: keys,
-                                                       "batch": pa.array([batch] * len(keys), pa.int64())}))
-                self.store.set_meta({"batch": str(batch)})
+            log_row = pa.table({"batch": [batch], "source": [source], "rows": [arrow.num_rows],
+                                "at": pa.array([datetime.now(timezone.utc).replace(tzinfo=None)], pa.timestamp("us"))})
+            with self.ingest_store.transaction():
+                self.ingest_con.insert(table, arrow)
+                self.ingest_store.insert("pending", pa.table({self.key: keys,
+                                                              "batch": pa.array([batch] * len(keys), pa.int64())}))
+                self.ingest_store.insert("batches", log_row)
+            self._batch = batch
         self.metrics.ingested(source, arrow.num_rows)
         self._pending_since = self._pending_since or time.monotonic()
         self.worker.wake()
@@ -150,7 +168,7 @@ class Service:
         keys = arrow[self.key].to_pylist()
         problems = [RowProblem(i, self.key, f"{k!r} appears twice in the batch")
                     for i, k in enumerate(keys) if k in keys[:i]]
-        table = self.con.table(self.spec.model.entity.table)
+        table = self.ingest_con.table(self.spec.model.entity.table)
         existing = set(table.filter(table[self.key].isin(list(set(keys))))[self.key].to_pyarrow().to_pylist())
         problems += [RowProblem(i, self.key, f"{k!r} already exists") for i, k in enumerate(keys) if k in existing]
         if problems:
@@ -177,7 +195,9 @@ class Service:
         return changes
 
     def _refresh(self) -> None:
-        """The next due time and whether keys are pending, from the database."""
+        """The next due time, whether keys are pending and the last evaluation's now, from the
+        database."""
+        self.as_of = self.store.meta().get("now")
         due = self.store.table("due").due_at.min().to_pyarrow().as_py()
         self.next_due = due
         self.pending = int(self.store.table("pending").count().to_pyarrow().as_py())
@@ -236,15 +256,11 @@ class Service:
     def member(self, key: Any) -> dict[str, Any] | None:
         """The entity's segments and features as of the last evaluation, or None if it is not
         in the universe."""
-        with self.lock:
-            members = self.store.table("members")
-            rows = members.filter(members[self.key] == ibis.literal(key, members.schema()[self.key])) \
-                .to_pyarrow().to_pylist()
-            as_of = self.store.meta().get("now")
-        if not rows:
+        with self._reader_lock:
+            row = self.store.lookup(self._reader if self._reader is not None else self.con.con, key)
+        if row is None:
             return None
-        row = rows[0]
-        return {"key": row[self.key], "as_of": as_of,
+        return {"key": row[self.key], "as_of": self.as_of,
                 "segments": [s for s in self.evaluator.segments if row[s]],
                 "features": {f: row[f] for f in self.spec.model.features}}
 
