@@ -85,3 +85,33 @@ def test_serve_ingest_not_a_list(service):
     with pytest.raises(RowsRejected) as caught:
         service.ingest("orders", {"order_id": 1})
     assert caught.value.problems[0].row is None
+
+
+def test_serve_ingest_check_rows_types_and_ranges():
+    import ibis
+    import ibis.expr.datatypes as dt
+    from hypothesis import given, settings, strategies as st
+
+    from segrules.serve.ingest import check_rows
+
+    schema = ibis.schema({"k": "int32", "at": dt.Timestamp(timezone="UTC"), "local": "timestamp",
+                          "d": "date", "ok": "boolean", "x": "float64"})
+    rows = check_rows("s", [{"k": 1, "at": "2026-01-01T10:00:00+02:00", "local": "2026-01-01T10:00:00+02:00",
+                             "d": "2026-01-31", "ok": True, "x": 3}], schema, ("k",), "Europe/Berlin").to_pylist()[0]
+    assert rows["at"].isoformat() == "2026-01-01T08:00:00+00:00"  # the instant, in a column with a zone
+    assert rows["local"].isoformat() == "2026-01-01T09:00:00"  # wall-clock time in the spec's zone
+    assert (rows["d"].isoformat(), rows["ok"], rows["x"]) == ("2026-01-31", True, 3.0)
+
+    @settings(max_examples=40, deadline=None)
+    @given(st.integers(-(2**40), 2**40))
+    def int32_range(value):
+        try:
+            out = check_rows("s", [{"k": value}], schema, ("k",), "UTC")
+            assert -(2**31) <= value < 2**31 and out["k"][0].as_py() == value
+        except RowsRejected as exc:
+            assert not -(2**31) <= value < 2**31 and exc.problems[0].field == "k"
+
+    int32_range()
+    for bad in ({"k": True}, {"k": 1.5}, {"k": 1, "ok": "yes"}, {"k": 1, "d": "31.01.2026"}, {"k": 1, "x": "1"}):
+        with pytest.raises(RowsRejected):
+            check_rows("s", [bad], schema, ("k",), "UTC")

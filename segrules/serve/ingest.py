@@ -76,7 +76,7 @@ def _value(raw: Any, dtype: dt.DataType, zone: str) -> Any:
             raise _Bad("contains the NUL character, which PostgreSQL text cannot hold")
         return raw
     if dtype.is_timestamp():
-        return _timestamp(raw, zone)
+        return _timestamp(raw, zone, aware=dtype.timezone is not None)
     if dtype.is_date():
         if not isinstance(raw, str):
             raise _Bad("expected a date (2026-01-31)")
@@ -106,14 +106,18 @@ def _decimal(raw: Any, dtype: dt.Decimal) -> Decimal:
     return value
 
 
-def _timestamp(raw: Any, zone: str) -> datetime:
-    """A naive wall-clock time in the spec's time zone (a time with an offset is converted)."""
+def _timestamp(raw: Any, zone: str, aware: bool = False) -> datetime:
+    """A naive wall-clock time in the spec's time zone (a time with an offset is converted); for
+    a column with a time zone (``aware``), the instant itself (a time without offset is read in
+    the spec's time zone)."""
     if not isinstance(raw, str):
         raise _Bad("expected a timestamp (2026-01-31T10:00:00, optionally with an offset)")
     try:
         value = datetime.fromisoformat(raw.strip().replace("Z", "+00:00"))
     except ValueError:
         raise _Bad(f"{raw!r} is not a timestamp (2026-01-31T10:00:00)") from None
+    if aware:
+        return value if value.tzinfo is not None else value.replace(tzinfo=ZoneInfo(zone))
     if value.tzinfo is not None:
         value = value.astimezone(ZoneInfo(zone)).replace(tzinfo=None)
     return value
