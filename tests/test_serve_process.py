@@ -1,6 +1,9 @@
 """segrules serve as a process (step 6): the HTTP server end to end, SIGKILL while batches are
 being ingested and evaluated, then a restart: no acknowledged row lost, no change lost or
-numbered twice, membership equal to the batch run; and the walk-through of docs/realtime.md."""
+numbered twice, membership equal to the batch run; and the walk-through of docs/realtime.md.
+
+Each test starts real server processes (import, plans, first membership: several seconds each on
+a loaded machine): about 20-30 s each; the point is the process boundary (signals, a restart)."""
 
 from __future__ import annotations
 
@@ -55,13 +58,13 @@ def test_serve_process_sigkill_during_ingest_then_restart_loses_nothing(tmp_path
     server = start(db, port)
     acknowledged = []
     try:
-        for i in range(16):
+        for i in range(8):
             order = {"order_id": 770000 + i, "customer_id": 1 + i % 7, "ordered_at": "2026-09-30T10:00:00",
                      "amount": "300.00", "status": "paid"}
             r = httpx.post(f"{url}/v1/sources/orders", json=[order], headers=AUTH, timeout=10)
             if r.status_code == 200:
                 acknowledged.append(order["order_id"])
-            if i == 10:
+            if i == 5:
                 server.send_signal(signal.SIGKILL)  # mid-stream: some batches evaluated, some pending
                 break
     except httpx.HTTPError:

@@ -65,7 +65,7 @@ def test_serve_timed_lifecycle_equals_batch_runs_as_time_passes_without_events(t
     spec, clock = load("lifecycle"), Clock()
     service = Service(spec, con, clock=clock, sweep_every=None)
     previous = batch_members(spec, con, clock.now)
-    for days in (1, 9, 29.5, 31, 60, 91, 120, 200, 366, 400):
+    for days in (1, 29.5, 31, 91, 120, 366, 400):
         clock.now = DEMO_NOW + timedelta(days=days)
         changes = service.step()
         members = batch_members(spec, con, clock.now)
