@@ -8,14 +8,12 @@ identifier, fields, run time) are appended too.
 
 from __future__ import annotations
 
-from contextlib import contextmanager
-
 from typing import TYPE_CHECKING
 
 from pydantic import BaseModel, ConfigDict, Field
 
 from segrules import connect
-from segrules.plugin import DestinationDef, Limits, SinkError, SyncContext, hookimpl, redact
+from segrules.plugin import DestinationDef, Limits, SinkError, SyncContext, hookimpl, redact, transaction
 
 if TYPE_CHECKING:  # Ibis and Arrow are imported when a sync writes, not when the plugin loads
     import pyarrow as pa
@@ -27,24 +25,6 @@ class TableOptions(BaseModel):
     db: str = Field(description="DuckDB file or Ibis URL of the warehouse (may use ${ENV_VAR}).")
     table: str = Field(description="Table that holds the audience.")
     changes_table: str | None = Field(None, description="Table the changes of each run are appended to.")
-
-
-@contextmanager
-def transaction(con):
-    raw = getattr(con, "con", None)
-    if hasattr(raw, "begin") and hasattr(raw, "commit"):  # duckdb
-        raw.begin()
-        try:
-            yield
-        except BaseException:
-            raw.rollback()
-            raise
-        raw.commit()
-    elif hasattr(raw, "transaction"):  # psycopg
-        with raw.transaction():
-            yield
-    else:
-        yield
 
 
 class TableClient:

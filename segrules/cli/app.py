@@ -29,6 +29,7 @@ BUILTIN = {
     "schema": "info:schema",
     "plugins": "info:plugins",
     "demo-data": "info:demo_data",
+    "serve": "serve:serve_command",
 }
 
 

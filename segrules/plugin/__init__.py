@@ -56,6 +56,7 @@ if TYPE_CHECKING:  # the names below are imported on first use (see __getattr__)
     from ..params import parse_params
     from ..run.connect import redact
     from ..run.execute import run_query
+    from ..run.transaction import transaction
     from ..spec.sections import as_expression_text, duration_seconds, positive_duration
     from ..spec.yamlpos import load_yaml
     from ..builtin import int_constant
@@ -95,6 +96,7 @@ _LAZY: dict[str, tuple[str, ...]] = {
     "segrules.params": ("parse_params",),
     "segrules.run.execute": ("run_query",),
     "segrules.run.connect": ("redact",),
+    "segrules.run.transaction": ("transaction",),
     "segrules.plugin.tables": ("write_duckdb_tables",),
     # the HTTP destination toolkit
     "segrules.sync.http": ("HttpClient", "HttpDestination", "HttpOptions", "Vendor", "retry_after",
@@ -127,7 +129,7 @@ __all__ = [
     "make_console", "user_errors", "EXIT_OK", "EXIT_CHECK_FAILED", "EXIT_BAD_INPUT", "spec_options", "db_option",
     "command_specs", "CommandSpec", "require_one", "note", "warn_renamed",
     # run and IO
-    "parse_params", "run_query", "redact", "atomic_write", "write_duckdb_tables",
+    "parse_params", "run_query", "redact", "transaction", "atomic_write", "write_duckdb_tables",
     # the HTTP destination toolkit
     "HttpClient", "HttpDestination", "HttpOptions", "Vendor", "retry_after", "ratelimit_reset", "iter_chunks",
     "RetryBudget", "Scrubber", "secret_forms",

@@ -1,0 +1,175 @@
+"""``segrules serve`` under load: sustained ingest, event -> change-out latency, lookup latency,
+and the same membership as a full recompute.
+
+Set-up (not measured): the demo shop with ``--customers`` customers written with data up to the
+current time (``segrules demo-data --wall-clock``), and a spec over it whose segment
+``clicked_last_hour`` (``count(events where name == 'bench_click' within 1h) > 0``) every bench
+event enters (each event goes to a customer without one), so each event has exactly one change to
+wait for; plus the shop's own ``frequent_browsers``-style rules to evaluate alongside.
+
+Measured, against a ``segrules serve`` process on this machine:
+
+* ingest: ``--rate`` events/s for ``--seconds`` seconds, POSTed in batches every ``--batch-ms``;
+* event -> change out: from just before the POST of an event's batch to the arrival of its
+  ``enter`` change on the server-sent-events stream (``GET /v1/changes``), p50/p99/max;
+* lookups: ``GET /v1/members/{key}`` of random customers from another thread during the ingest,
+  p50/p99;
+* afterwards, the stored membership against ``Spec.evaluate`` (a full recompute) at the service's
+  last evaluation time: they must be equal, or the script fails.
+
+    python bench/run_serve.py --customers 100000 --rate 500 --seconds 20
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import random
+import signal
+import socket
+import subprocess
+import sys
+import tempfile
+import threading
+import time
+from datetime import datetime, timezone
+from pathlib import Path
+
+import httpx
+
+ROOT = Path(__file__).resolve().parent.parent
+TOKEN = "bench-token"
+SPEC = """
+version: 1
+name: bench_serve
+entity: {table: customers, key: customer_id}
+sources:
+  orders: {table: orders, key: customer_id, time: ordered_at}
+  events: {table: events, key: customer_id, time: ts}
+segments:
+  clicked_last_hour: {where: "count(events where name == 'bench_click' within 1h) > 0"}
+  frequent_browsers: {where: "count(events where name == 'product_view' within 30d) >= 5"}
+  big_spenders: {where: "sum(orders.amount where status == 'paid' within 90d) > 500"}
+"""
+
+
+def percentile(values: list[float], p: float) -> float:
+    ordered = sorted(values)
+    return ordered[min(len(ordered) - 1, int(p * len(ordered)))] if ordered else float("nan")
+
+
+def free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+def main() -> int:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--customers", type=int, default=100_000)
+    parser.add_argument("--rate", type=int, default=500, help="events per second")
+    parser.add_argument("--seconds", type=float, default=20.0)
+    parser.add_argument("--batch-ms", type=int, default=100, help="one POST every this many milliseconds")
+    args = parser.parse_args()
+
+    sys.path.insert(0, str(ROOT))
+    import segrules
+    from segrules.demo import write_demo_data
+
+    tmp = Path(tempfile.mkdtemp(prefix="bench_serve_"))
+    db, spec_path = tmp / "shop.duckdb", tmp / "bench_serve.yaml"
+    write_demo_data(db, customers=args.customers, now=None)
+    spec_path.write_text(SPEC)
+    port = free_port()
+    url, auth = f"http://127.0.0.1:{port}", {"Authorization": f"Bearer {TOKEN}"}
+    started = time.perf_counter()
+    server = subprocess.Popen([sys.executable, "-m", "segrules.cli", "serve", str(spec_path), "--db", str(db),
+                               "--port", str(port), "--sweep", "0"], cwd=ROOT,
+                              env={**os.environ, "SEGRULES_SERVE_TOKEN": TOKEN})
+    try:
+        while True:
+            try:
+                if httpx.get(f"{url}/ready", timeout=1).status_code == 200:
+                    break
+            except httpx.HTTPError:
+                pass
+            if server.poll() is not None:
+                raise SystemExit("segrules serve exited")
+            time.sleep(0.2)
+        print(f"start-up (plans, first membership of {args.customers:,} customers): "
+              f"{time.perf_counter() - started:.1f} s")
+        sent: dict[str, float] = {}
+        arrived: dict[str, float] = {}
+        lookups: list[float] = []
+        stop = threading.Event()
+
+        end = httpx.get(f"{url}/ready").json()["changes"]  # the stream starts after the first membership
+
+        def stream() -> None:
+            with httpx.stream("GET", f"{url}/v1/changes", params={"after": end}, headers=auth,
+                              timeout=None) as r:
+                for line in r.iter_lines():
+                    if line.startswith("data: "):
+                        change = json.loads(line[6:])
+                        if change["segment"] == "clicked_last_hour" and change["kind"] == "enter":
+                            arrived.setdefault(change["key"], time.perf_counter())
+                    if stop.is_set() and len(arrived) >= len(sent):
+                        return
+
+        def look() -> None:
+            with httpx.Client(headers=auth) as client:
+                while not stop.is_set():
+                    key = random.randint(1, args.customers)
+                    t = time.perf_counter()
+                    client.get(f"{url}/v1/members/{key}")
+                    lookups.append(time.perf_counter() - t)
+                    time.sleep(0.01)
+
+        reader = threading.Thread(target=stream, daemon=True)
+        looker = threading.Thread(target=look, daemon=True)
+        reader.start()
+        looker.start()
+        keys = random.sample(range(1, args.customers + 1), min(args.customers, int(args.rate * args.seconds)))
+        per_batch = max(1, args.rate * args.batch_ms // 1000)
+        event_id, t0 = 10**12, time.perf_counter()
+        with httpx.Client(headers=auth, timeout=30) as client:
+            for i in range(0, len(keys), per_batch):
+                due = t0 + (i // per_batch) * args.batch_ms / 1000
+                time.sleep(max(0.0, due - time.perf_counter()))
+                ts = datetime.now(timezone.utc).replace(tzinfo=None).isoformat()
+                batch = [{"event_id": event_id + j, "customer_id": k, "ts": ts, "name": "bench_click"}
+                         for j, k in enumerate(keys[i:i + per_batch])]
+                event_id += len(batch)
+                now = time.perf_counter()
+                r = client.post(f"{url}/v1/events", json=batch)
+                r.raise_for_status()
+                sent.update((str(k), now) for k in keys[i:i + per_batch])
+        ingest_seconds = time.perf_counter() - t0
+        deadline = time.perf_counter() + 120
+        while len(arrived) < len(sent) and time.perf_counter() < deadline:
+            time.sleep(0.05)
+        stop.set()
+        latencies = [arrived[k] - sent[k] for k in sent if k in arrived]
+        print(f"ingest: {len(sent):,} events in {ingest_seconds:.1f} s ({len(sent) / ingest_seconds:,.0f}/s)")
+        print(f"event -> change out: p50 {percentile(latencies, 0.5) * 1000:.0f} ms, "
+              f"p99 {percentile(latencies, 0.99) * 1000:.0f} ms, max {max(latencies) * 1000:.0f} ms "
+              f"({len(latencies):,} of {len(sent):,} changes arrived)")
+        print(f"lookups: {len(lookups):,}, p50 {percentile(lookups, 0.5) * 1000:.1f} ms, "
+              f"p99 {percentile(lookups, 0.99) * 1000:.1f} ms")
+    finally:
+        server.send_signal(signal.SIGTERM)
+        server.wait(60)
+    con = segrules.connect(str(db), read_only=True)
+    spec = segrules.load(spec_path)
+    meta = {r["name"]: r["value"] for r in con.table("serve_bench_serve_meta").to_pyarrow().to_pylist()}
+    wide = spec.evaluate(con, as_of=meta["now"]).to_pyarrow()
+    stored = con.table("serve_bench_serve_members").to_pyarrow()
+    same = all(set(wide.filter(wide[s])["customer_id"].to_pylist()) ==
+               set(stored.filter(stored[s])["customer_id"].to_pylist()) for s in spec.segments)
+    print(f"same membership as a full recompute at {meta['now']}: {'yes' if same else 'NO'}")
+    return 0 if same and len(latencies) == len(sent) else 1
+
+
+if __name__ == "__main__":
+    sys.exit(main())

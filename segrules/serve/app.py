@@ -1,0 +1,126 @@
+"""The HTTP API of ``segrules serve`` (FastAPI on uvicorn): a thin layer over :class:`.Service`.
+
+Every endpoint but ``/health`` and ``/ready`` (probes: they show nothing about the data) needs
+``Authorization: Bearer <token>``, compared in constant time; the token is never logged or
+echoed. Blocking work (the database) runs in the thread pool, one statement at a time (the
+service's lock).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import secrets
+from typing import Any, AsyncIterator
+
+from fastapi import Depends, FastAPI, HTTPException, Request
+from fastapi.responses import JSONResponse, PlainTextResponse, StreamingResponse
+from starlette.concurrency import run_in_threadpool
+
+from ..errors import SegrulesError
+from .ingest import RowProblem, RowsRejected
+from .service import Service, UnknownSource
+
+SSE_POLL_SECONDS = 0.05  # how often an idle change stream looks for new changes (in memory)
+SSE_KEEPALIVE_SECONDS = 15.0
+
+
+def create_app(service: Service, token: str) -> FastAPI:
+    """The ASGI app for ``service``; ``token``: the bearer token every data endpoint needs."""
+    if not token:
+        raise ValueError("a bearer token is required")
+    expected = token.encode()
+
+    def authorized(request: Request) -> None:
+        scheme, _, given = request.headers.get("authorization", "").partition(" ")
+        if scheme.lower() != "bearer" or not secrets.compare_digest(given.strip().encode(), expected):
+            raise HTTPException(401, "missing or wrong bearer token", headers={"WWW-Authenticate": "Bearer"})
+
+    app = FastAPI(title=f"segrules serve: {service.spec.name}", docs_url=None, redoc_url=None)
+    auth = [Depends(authorized)]
+
+    @app.exception_handler(RowsRejected)
+    async def rejected(request: Request, exc: RowsRejected) -> JSONResponse:
+        return JSONResponse({"error": "rows rejected; nothing was written", "code": "SR902",
+                             "problems": [p.as_json() for p in exc.problems]}, status_code=422)
+
+    @app.exception_handler(UnknownSource)
+    async def unknown(request: Request, exc: UnknownSource) -> JSONResponse:
+        return JSONResponse({"error": exc.diagnostics[0].message, "code": "SR901"}, status_code=404)
+
+    @app.exception_handler(SegrulesError)
+    async def bad_input(request: Request, exc: SegrulesError) -> JSONResponse:
+        d = exc.diagnostics[0]
+        return JSONResponse({"error": d.message, "code": d.code}, status_code=404 if d.code == "SR304" else 400)
+
+    async def ingest(source: str, request: Request) -> dict[str, Any]:
+        try:
+            rows = json.loads(await request.body())
+        except ValueError as exc:
+            raise RowsRejected(source, [RowProblem(None, None, f"the body is not JSON: {exc}")]) from None
+        if isinstance(rows, dict) and "rows" in rows:
+            rows = rows["rows"]
+        done = await run_in_threadpool(service.ingest, source, rows)
+        return {"source": done.source, "rows": done.rows, "batch": done.batch}
+
+    @app.post("/v1/sources/{source}", dependencies=auth)
+    async def post_source(source: str, request: Request) -> dict[str, Any]:
+        return await ingest(source, request)
+
+    if "events" in service.spec.model.sources:
+        @app.post("/v1/events", dependencies=auth)
+        async def post_events(request: Request) -> dict[str, Any]:
+            return await ingest("events", request)
+
+    @app.get("/v1/members/{key}", dependencies=auth)
+    async def member(key: str) -> dict[str, Any]:
+        found = await run_in_threadpool(service.member, service.parse_key(key))
+        if found is None:
+            raise HTTPException(404, f"{key} is not in the universe of {service.spec.name}")
+        return json.loads(json.dumps(found, default=str))
+
+    @app.get("/v1/segments/{segment}/count", dependencies=auth)
+    async def count(segment: str) -> dict[str, Any]:
+        return {"segment": segment, "members": await run_in_threadpool(service.count, segment)}
+
+    @app.get("/v1/changes", dependencies=auth)
+    async def changes(request: Request, after: int | None = None, follow: bool = True) -> StreamingResponse:
+        """Server-sent events, one per change (``id:`` its seq): from ``after`` (or the
+        ``Last-Event-ID`` header) on; ``follow=false`` ends the stream when it has caught up."""
+        start = after if after is not None else int(request.headers.get("last-event-id") or 0)
+        return StreamingResponse(_events(service, request, start, follow), media_type="text/event-stream",
+                                 headers={"Cache-Control": "no-cache", "X-Accel-Buffering": "no"})
+
+    @app.get("/metrics", dependencies=auth)
+    async def metrics() -> PlainTextResponse:
+        return PlainTextResponse(service.metrics.exposition(), media_type="text/plain; version=0.0.4")
+
+    @app.get("/health")
+    async def health() -> dict[str, str]:
+        return {"status": "ok"}
+
+    @app.get("/ready")
+    async def ready() -> JSONResponse:
+        ok = service.ready
+        return JSONResponse({"ready": ok, "pending": service.pending, "changes": service.latest_seq},
+                            status_code=200 if ok else 503)
+
+    return app
+
+
+async def _events(service: Service, request: Request, cursor: int, follow: bool) -> AsyncIterator[bytes]:
+    idle = 0.0
+    while True:
+        if cursor < service.latest_seq:
+            for change in await run_in_threadpool(service.changes, cursor):
+                cursor = change.seq
+                yield f"id: {change.seq}\nevent: change\ndata: {json.dumps(change.as_json())}\n\n".encode()
+            idle = 0.0
+            continue
+        if not follow or await request.is_disconnected():
+            return
+        await asyncio.sleep(SSE_POLL_SECONDS)
+        idle += SSE_POLL_SECONDS
+        if idle >= SSE_KEEPALIVE_SECONDS:
+            idle = 0.0
+            yield b": keep-alive\n\n"

@@ -1,0 +1,254 @@
+"""Incremental evaluation: the spec's compiled plan, run for the touched entities only.
+
+The plans are built and compiled to SQL once, from the same compile stage as ``segrules run``
+(:func:`segrules.compile.plan.compile_plan`), so membership cannot drift from a batch run.
+``now`` is not a literal in them but the one row of the ``clock`` table (a scalar subquery),
+written before each evaluation: the compiled SQL stays the same, and compiling (with Ibis, the
+larger part of an evaluation's time on small batches) happens once per process:
+
+* the **local** plan computes the global-free outputs (:mod:`.rules`) over the entity table and
+  the sources filtered to the keys in the ``touched`` table — one plan, any set of keys;
+* the same outputs unfiltered, for a sweep (every entity);
+* the **global** plan computes the outputs that read population values, over every entity,
+  on every evaluation;
+* the **due** plan gives each touched entity its next change time (:class:`.rules.TimeRules`).
+
+One evaluation = the touched keys (pending ∪ due by ``now``, or all for a sweep), the plans run
+at ``now``, the rows compared with the stored ones, and the changed rows, the enter/exit
+changes and the next change times written in one transaction (:mod:`.store`).
+"""
+
+from __future__ import annotations
+
+import hashlib
+from dataclasses import dataclass
+from datetime import datetime, timezone
+from typing import Any
+
+import ibis
+import pyarrow as pa
+
+from ..compile.derived import apply_derived, raw_segments
+from ..compile.plan import compile_plan
+from .rules import TICK_SECONDS, Kinds, RuleKind, classify
+from .store import Store
+
+
+@dataclass(frozen=True)
+class Change:
+    """One enter or exit of ``key`` in ``segment``, found by evaluation ``evaluation`` at ``at``
+    (the evaluation's ``now``). ``change_id`` is the same whenever that evaluation is run again
+    (after a crash before it committed): destinations de-duplicate on it."""
+
+    seq: int
+    change_id: str
+    evaluation: int
+    at: datetime
+    key: str
+    segment: str
+    kind: str  # "enter" | "exit"
+
+    def as_json(self) -> dict[str, Any]:
+        return {"seq": self.seq, "change_id": self.change_id, "evaluation": self.evaluation,
+                "at": self.at.isoformat(), "key": self.key, "segment": self.segment, "kind": self.kind}
+
+
+def change_id(spec: str, evaluation: int, key: str, segment: str, kind: str) -> str:
+    text = "\x1f".join([spec, str(evaluation), key, segment, kind])
+    return hashlib.sha256(text.encode()).hexdigest()[:32]
+
+
+class Evaluator:
+    """The plans of one spec on one connection, and the evaluation step."""
+
+    def __init__(self, spec: Any, con: Any, store: Store, params: dict[str, Any] | None = None):
+        self.spec, self.con, self.store = spec, con, store
+        self.checked = spec.check(con)
+        self.values = spec.params(params)
+        self.kinds: Kinds = classify(self.checked, self.values)
+        m = spec.model
+        self.key = m.entity.key
+        self.now = store.table("clock").now.max().as_scalar()
+        tables = spec.tables(con, self.checked)
+        derived = spec.derived()
+        is_global = {name: self.kinds.of[("segment", name)] is RuleKind.GLOBAL for name in m.segments}
+        for name, d in derived.items():
+            is_global[name] = any(is_global[i] for i in d.inputs)
+        segments = spec.segments
+        self.segments = segments
+        self.local_segments = [s for s in segments if not is_global[s]]
+        self.global_segments = [s for s in segments if is_global[s]]
+        self.local_features = [f for f in m.features if self.kinds.of[("feature", f)] is not RuleKind.GLOBAL]
+        self.global_features = [f for f in m.features if f not in self.local_features]
+        touched = store.table("touched")[self.key]
+        filtered = {name: self._only_touched(name, table, touched) for name, table in tables.items()}
+        self.local = self._plan(filtered, self.local_segments, self.local_features, derived)
+        self.local_all = self._plan(tables, self.local_segments, self.local_features, derived)
+        self.global_ = self._plan(tables, self.global_segments, self.global_features, derived)
+        self.due = self._due_plan(filtered)
+        self.columns = [self.key, *segments, *m.features]
+        self.plans = {name: plan for name, plan in (("local", self.local), ("local_all", self.local_all),
+                                                    ("global", self.global_), ("due", self.due))
+                      if plan is not None}
+        self.sql = {name: con.compile(plan) for name, plan in self.plans.items()}
+
+    # -- building -------------------------------------------------------------------------
+    def _only_touched(self, name: str, table: Any, touched: Any) -> Any:
+        m = self.spec.model
+        keys = {s.key for s in m.sources.values() if s.table == name}
+        if name == m.entity.table:
+            keys.add(self.key)
+        if len(keys) != 1:  # a table read under two key columns: only the entity table is cut
+            return table
+        return table.filter(table[keys.pop()].isin(touched))
+
+    def _plan(self, tables: dict[str, Any], segments: list[str], features: list[str], derived: dict) -> Any:
+        if not segments and not features:
+            return None
+        own = {n: d for n, d in derived.items() if n in segments}
+        raw = raw_segments(segments, own, self.spec.model.segments)
+        wide = compile_plan(self.checked, tables, self.now, self.values, raw, features, dialect=self.con.name)
+        return apply_derived(wide, self.key, segments, raw, own)
+
+    def _due_plan(self, tables: dict[str, Any]) -> Any:
+        """Per touched entity, the earliest candidate change time after ``now`` (see rules)."""
+        if self.local is None:
+            return None
+        m, rules, parts = self.spec.model, self.kinds.time_rules, []
+        key_type = tables[m.entity.table][self.key].type()
+
+        def candidates(table: Any, key: str, at: Any, seconds: float) -> None:
+            for extra in (0.0, TICK_SECONDS):  # the instant itself and just after (> vs >=)
+                micros = round((seconds + extra) * 1_000_000)
+                parts.append(table.select(**{self.key: table[key].cast(key_type),
+                                             "due_at": at.cast("timestamp") + ibis.interval(micros, unit="us")}))
+
+        for source, windows in rules.windows.items():
+            src = m.sources[source]
+            if src.time is None:
+                continue
+            table = tables[src.table]
+            for seconds in sorted(windows):
+                candidates(table, src.key, table[src.time], seconds)
+        entity = tables[m.entity.table]
+        for column, seconds in sorted(rules.shifts):
+            candidates(entity, self.key, entity[column], seconds)
+        if rules.entity_time:
+            candidates(entity, self.key, entity[rules.entity_time], 0.0)
+        if not parts:
+            return None
+        union = ibis.union(*parts)
+        union = union.filter(union.due_at > self.now)
+        return union.group_by(self.key).aggregate(due_at=union.due_at.min())
+
+    # -- running --------------------------------------------------------------------------
+    def members_schema(self) -> ibis.Schema:
+        types: dict[str, Any] = {}
+        for plan in (self.local, self.global_):
+            if plan is not None:
+                types.update(plan.schema().items())
+        return ibis.schema({c: types[c] for c in self.columns})
+
+    def run(self, now: datetime, *, sweep: bool) -> list[Change]:
+        """One evaluation at ``now`` (inside the caller's transaction): touched = pending keys and
+        keys due by ``now`` (every entity for a sweep). Returns the changes it recorded."""
+        store, key = self.store, self.key
+        meta = store.meta()
+        store.clear("clock")
+        store.insert("clock", pa.table({"now": pa.array([now], pa.timestamp("us"))}))
+        evaluation = int(meta.get("evaluation", "0")) + 1
+        if not sweep:
+            pending = store.table("pending").select(key)
+            due = store.table("due")
+            due = due.filter(due.due_at <= ibis.literal(now, "timestamp")).select(key)
+            store.set_touched(pending.union(due).distinct())
+        touched = None if sweep else store.table("touched")[key].to_pyarrow()
+        local = self._run("local_all" if sweep else "local")
+        global_ = self._run("global")
+        members = store.table("members")
+        if global_ is None and not sweep:
+            members = members.filter(members[key].isin(store.table("touched")[key]))
+        old = _by_key(members.to_pyarrow(), key)
+        new = self._merge(old, local, global_, touched)
+        gone = [k for k in old if k not in new and (sweep or global_ is not None or k in _as_set(touched))]
+        dirty = [k for k, row in new.items() if old.get(k) != row]
+        changes = self._changes(evaluation, now, old, new, dirty + gone, int(meta.get("change_seq", "0")))
+        if self.due is not None:
+            if sweep:
+                store.set_touched(pa.array(list(new), type=members.schema()[key].to_pyarrow()))
+            store.delete_touched("due")
+            store.insert("due", self._run("due"))
+        if dirty or gone:
+            store.set_touched(pa.array(dirty + gone, type=members.schema()[key].to_pyarrow()))
+            store.delete_touched("members")
+            rows = [new[k] for k in dirty]
+            store.insert("members", pa.Table.from_pylist(rows, schema=self.members_schema().to_pyarrow()))
+        store.clear("pending")
+        store.insert("changes", _changes_table(changes))
+        store.set_meta({"evaluation": str(evaluation), "now": now.isoformat(),
+                        "change_seq": str(changes[-1].seq if changes else meta.get("change_seq", "0"))})
+        return changes
+
+    def _run(self, plan: str) -> pa.Table | None:
+        """Run a compiled plan: its SQL as Ibis wrote it at start-up (``now`` is read from
+        ``clock``), through the driver, the result typed by the plan's schema."""
+        if plan not in self.sql:
+            return None
+        schema = self.plans[plan].schema().to_pyarrow()
+        raw = self.con.con
+        if self.con.name == "duckdb":
+            return raw.execute(self.sql[plan]).fetch_arrow_table().cast(schema)
+        with raw.cursor() as cursor:
+            cursor.execute(self.sql[plan])
+            rows = cursor.fetchall()
+        return pa.Table.from_pylist([dict(zip(schema.names, row)) for row in rows], schema=schema)
+
+    def _merge(self, old: dict[Any, dict], local: pa.Table | None, global_: pa.Table | None,
+               touched: pa.Array | None) -> dict[Any, dict]:
+        """The new rows by key: local columns from ``local`` for the evaluated keys (else the
+        stored ones), global columns from ``global_`` (the whole universe) when there are any."""
+        key = self.key
+        fresh = _by_key(local, key) if local is not None else {}
+        if global_ is None:
+            return {k: {c: row.get(c) for c in self.columns} for k, row in fresh.items()}
+        out: dict[Any, dict] = {}
+        for k, grow in _by_key(global_, key).items():
+            base = fresh.get(k) or old.get(k) or {}
+            out[k] = {c: grow[c] if c in grow else base.get(c) for c in self.columns}
+        return out
+
+    def _changes(self, evaluation: int, now: datetime, old: dict, new: dict, keys: list, seq: int) -> list[Change]:
+        out = []
+        spec = self.spec.name
+        for k in sorted(keys):
+            before, after = old.get(k) or {}, new.get(k) or {}
+            for segment in self.segments:
+                was, now_in = bool(before.get(segment)), bool(after.get(segment))
+                if was != now_in:
+                    kind = "enter" if now_in else "exit"
+                    seq += 1
+                    out.append(Change(seq, change_id(spec, evaluation, str(k), segment, kind), evaluation, now,
+                                      str(k), segment, kind))
+        return out
+
+
+def _by_key(table: pa.Table, key: str) -> dict[Any, dict]:
+    return {row[key]: row for row in table.to_pylist()}
+
+
+def _as_set(keys: pa.Array | None) -> set:
+    return set(keys.to_pylist()) if keys is not None else set()
+
+
+def _changes_table(changes: list[Change]) -> pa.Table:
+    recorded = datetime.now(timezone.utc).replace(tzinfo=None)
+    return pa.table({
+        "seq": pa.array([c.seq for c in changes], pa.int64()),
+        "change_id": pa.array([c.change_id for c in changes], pa.string()),
+        "evaluation": pa.array([c.evaluation for c in changes], pa.int64()),
+        "at": pa.array([c.at for c in changes], pa.timestamp("us")),
+        "key": pa.array([c.key for c in changes], pa.string()),
+        "segment": pa.array([c.segment for c in changes], pa.string()),
+        "kind": pa.array([c.kind for c in changes], pa.string()),
+        "recorded_at": pa.array([recorded] * len(changes), pa.timestamp("us")),
+    })

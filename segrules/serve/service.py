@@ -1,0 +1,280 @@
+"""The service: ingest, evaluation and lookups over one spec on one database connection.
+
+Every database access holds one lock (a DuckDB connection serves one statement at a time).
+:meth:`Service.ingest` returns only after its rows and the keys they touch are committed;
+evaluation runs on the worker thread (:meth:`start`), or when called (:meth:`evaluate`,
+:meth:`step`) — tests drive it that way with their own clock.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import logging
+import threading
+import time
+from dataclasses import dataclass
+from datetime import datetime, timezone
+from typing import Any, Callable
+from zoneinfo import ZoneInfo
+
+import ibis
+import pyarrow as pa
+
+from ..errors import BackendError, SpecError
+from .evaluate import Change, Evaluator
+from .ingest import RowProblem, RowsRejected, check_rows
+from .metrics import Metrics
+from .store import Store
+from .worker import Worker
+
+log = logging.getLogger("segrules.serve")
+
+DEFAULT_SWEEP_SECONDS = 300.0
+
+
+@dataclass(frozen=True)
+class Ingested:
+    source: str
+    rows: int
+    batch: int
+
+
+class UnknownSource(SpecError):
+    def __init__(self, source: str, known: list[str]):
+        super().__init__(f"no source {source!r} in the spec (sources: {', '.join(known)})", code="SR901")
+
+
+def serve_hash(spec: Any, params: dict[str, Any]) -> str:
+    """What the stored membership was computed from: the spec's text and the parameter values."""
+    text = spec.document.text + "\0" + json.dumps(params, sort_keys=True, default=str)
+    return hashlib.sha256(text.encode()).hexdigest()[:16]
+
+
+class Service:
+    """Keeps ``spec``'s membership current in ``con``. ``clock()``: now as a naive wall-clock
+    time in the spec's time zone (default: the system clock); ``sweep_every``: seconds between
+    sweeps (None: never); ``reset``: drop the stored state first."""
+
+    def __init__(self, spec: Any, con: Any, *, params: dict[str, Any] | None = None,
+                 clock: Callable[[], datetime] | None = None, sweep_every: float | None = DEFAULT_SWEEP_SECONDS,
+                 reset: bool = False):
+        self.spec, self.con = spec, con
+        zone = ZoneInfo(spec.timezone)
+        self.clock = clock or (lambda: datetime.now(zone).replace(tzinfo=None))
+        self.sweep_every = sweep_every
+        self.lock = threading.RLock()
+        # DuckDB: lookups read through a second connection to the same database (a cursor), under
+        # a lock of their own: they see the last committed evaluation and never wait for the one
+        # in progress. Other backends read through the main connection, under the main lock.
+        self._reader = con.con.cursor() if con.name == "duckdb" else None
+        self._reader_lock = threading.Lock() if self._reader is not None else self.lock
+        # Ingest likewise writes through a connection of its own on DuckDB, so a POST does not wait
+        # for the evaluation in progress: appends never conflict, and an evaluation sees a batch
+        # (its rows and its pending keys, one commit) whole or not at all.
+        duckdb = con.name == "duckdb"
+        self.ingest_con = ibis.duckdb.from_connection(con.con.cursor()) if duckdb else con
+        self._ingest_lock = threading.Lock() if duckdb else self.lock
+        self._schemas: dict[str, Any] = {}
+        self.metrics = Metrics()
+        m = spec.model
+        self.key = m.entity.key
+        key_type = con.table(m.entity.table).schema()[self.key]
+        self.store = Store(con, spec.name, self.key, key_type)
+        self.ingest_store = Store(self.ingest_con, spec.name, self.key, key_type)
+        values = spec.params(params)
+        self.worker = Worker("segrules-serve", self.step, self._timeout, self._failed)
+        self._retry = False  # the last round failed: try again in a second
+        self.listeners: list[Callable[[list[Change]], None]] = []
+        self._pending_since: float | None = None  # monotonic time of the oldest unevaluated ingest
+        self._last_sweep = time.monotonic()
+        self.next_due: datetime | None = None
+        self.pending = 0
+        self._digest = serve_hash(spec, values)
+        with self.lock:
+            if reset:
+                self.store.drop()
+            self.store.create()
+            self.evaluator = Evaluator(spec, con, self.store, params)
+            self._open()
+
+    def _open(self) -> None:
+        """Create what is missing, check that the stored state is this spec's, and compute the
+        first membership when there is none (every member enters)."""
+        self.store.create(self.evaluator.members_schema())
+        self._check_hash(self._digest)
+        self.latest_seq = int(self.store.meta().get("change_seq", "0"))
+        self._batch = int(self.store.table("batches").batch.max().to_pyarrow().as_py() or 0)
+        if "evaluation" not in self.store.meta():
+            self.evaluate(sweep=True)
+        self._refresh()
+
+    def reset(self) -> None:
+        """Drop the stored membership, change log and pending keys and start again from the
+        tables as they are (what ``--reset`` does at start-up)."""
+        with self.lock:
+            self.store.drop()
+            self.store.create()
+            self._open()
+
+    def _check_hash(self, digest: str) -> None:
+        stored = self.store.meta().get("spec_hash")
+        if stored is None:
+            with self.store.transaction():
+                self.store.set_meta({"spec_hash": digest})
+        elif stored != digest:
+            raise BackendError(f"the service tables {self.store.prefix}* were built from another version of "
+                               f"spec {self.spec.name!r} or other --param values", code="SR903",
+                               hint="start with --reset to rebuild them (the change log starts again)")
+
+    # -- ingest ---------------------------------------------------------------------------
+    def sources(self) -> dict[str, tuple[str, str]]:
+        """Ingestible names -> (table, key column): the spec's sources and its entity table."""
+        m = self.spec.model
+        found = {name: (s.table, s.key) for name, s in m.sources.items()}
+        found.setdefault(m.entity.table, (m.entity.table, self.key))
+        return found
+
+    def ingest(self, source: str, rows: Any) -> Ingested:
+        """Append ``rows`` (JSON row objects) to ``source``'s table, durably, with the keys they
+        touch marked pending; all or nothing (:class:`RowsRejected`, SR902)."""
+        sources = self.sources()
+        if source not in sources:
+            raise UnknownSource(source, list(sources))
+        table, key = sources[source]
+        with self._ingest_lock:
+            if table not in self._schemas:
+                self._schemas[table] = self.ingest_con.table(table).schema()
+            arrow = check_rows(source, rows, self._schemas[table], (key,), self.spec.timezone)
+            if table == self.spec.model.entity.table:
+                self._new_entities(source, arrow)
+            batch = self._batch + 1
+            keys = arrow[key].cast(self.store.key_type.to_pyarrow())
+            log_row = pa.table({"batch": [batch], "source": [source], "rows": [arrow.num_rows],
+                                "at": pa.array([datetime.now(timezone.utc).replace(tzinfo=None)], pa.timestamp("us"))})
+            with self.ingest_store.transaction():
+                self.ingest_con.insert(table, arrow)
+                self.ingest_store.insert("pending", pa.table({self.key: keys,
+                                                              "batch": pa.array([batch] * len(keys), pa.int64())}))
+                self.ingest_store.insert("batches", log_row)
+            self._batch = batch
+        self.metrics.ingested(source, arrow.num_rows)
+        self._pending_since = self._pending_since or time.monotonic()
+        self.worker.wake()
+        return Ingested(source, arrow.num_rows, batch)
+
+    def _new_entities(self, source: str, arrow: pa.Table) -> None:
+        """An entity row may be added once: a second row for a key would double it in every run."""
+        keys = arrow[self.key].to_pylist()
+        problems = [RowProblem(i, self.key, f"{k!r} appears twice in the batch")
+                    for i, k in enumerate(keys) if k in keys[:i]]
+        table = self.ingest_con.table(self.spec.model.entity.table)
+        existing = set(table.filter(table[self.key].isin(list(set(keys))))[self.key].to_pyarrow().to_pylist())
+        problems += [RowProblem(i, self.key, f"{k!r} already exists") for i, k in enumerate(keys) if k in existing]
+        if problems:
+            raise RowsRejected(source, problems)
+
+    # -- evaluation -----------------------------------------------------------------------
+    def evaluate(self, now: datetime | None = None, *, sweep: bool = False) -> list[Change]:
+        """Evaluate the pending and due entities (every entity for a sweep) at ``now`` (default:
+        the clock) and record their changes; returns them."""
+        started = time.perf_counter()
+        with self.lock:
+            now = now or self.clock()
+            with self.store.transaction():
+                changes = self.evaluator.run(now, sweep=sweep)
+            if sweep:
+                self._last_sweep = time.monotonic()
+            if changes:
+                self.latest_seq = changes[-1].seq
+            self._refresh()
+        since, self._pending_since = self._pending_since, None
+        self.metrics.evaluated(time.perf_counter() - started, changes, since)
+        for listener in list(self.listeners):
+            listener(changes)
+        return changes
+
+    def _refresh(self) -> None:
+        """The next due time, whether keys are pending and the last evaluation's now, from the
+        database."""
+        self.as_of = self.store.meta().get("now")
+        due = self.store.table("due").due_at.min().to_pyarrow().as_py()
+        self.next_due = due
+        self.pending = int(self.store.table("pending").count().to_pyarrow().as_py())
+        self.metrics.pending.set(self.pending)
+
+    def step(self) -> list[Change]:
+        """What the worker does when woken: a sweep when one is due, else an evaluation when
+        keys are pending or an entity's change time has come; nothing otherwise."""
+        self._retry = False
+        with self.lock:
+            self._refresh()
+            now = self.clock()
+            if self.sweep_every is not None and time.monotonic() - self._last_sweep >= self.sweep_every:
+                return self.evaluate(now, sweep=True)
+            if self.pending or (self.next_due is not None and self.next_due <= now):
+                return self.evaluate(now)
+        return []
+
+    # -- the worker -----------------------------------------------------------------------
+    def start(self) -> None:
+        """Evaluate in the background: after each ingest, at the next change time, at each sweep."""
+        self.worker.start()
+
+    def stop(self, timeout: float = 10.0) -> None:
+        """Stop the worker after the evaluation in progress (graceful shutdown)."""
+        self.worker.stop(timeout)
+
+    def _timeout(self) -> float:
+        waits = [1.0]
+        if self.next_due is not None and not self._retry:
+            waits.append((self.next_due - self.clock()).total_seconds())
+        if self.sweep_every is not None:
+            waits.append(self.sweep_every - (time.monotonic() - self._last_sweep))
+        return min(waits)
+
+    def _failed(self, exc: Exception) -> None:
+        """The pending keys stay pending (nothing of the evaluation was committed): retried."""
+        self._retry = True
+        self.metrics.errors.inc()
+        log.error("evaluation failed: %s: %s", type(exc).__name__, exc)
+
+    @property
+    def ready(self) -> bool:
+        return self.worker.running
+
+    # -- lookups --------------------------------------------------------------------------
+    def parse_key(self, text: str) -> Any:
+        kind = self.store.key_type
+        if kind.is_integer():
+            try:
+                return int(text)
+            except ValueError:
+                raise SpecError(f"{text!r} is not a key of {self.spec.name} ({kind})", code="SR904") from None
+        return text
+
+    def member(self, key: Any) -> dict[str, Any] | None:
+        """The entity's segments and features as of the last evaluation, or None if it is not
+        in the universe."""
+        with self._reader_lock:
+            row = self.store.lookup(self._reader if self._reader is not None else self.con.con, key)
+        if row is None:
+            return None
+        return {"key": row[self.key], "as_of": self.as_of,
+                "segments": [s for s in self.evaluator.segments if row[s]],
+                "features": {f: row[f] for f in self.spec.model.features}}
+
+    def count(self, segment: str) -> int:
+        if segment not in self.evaluator.segments:
+            raise SpecError(f"no segment {segment!r} in spec {self.spec.name}", code="SR304")
+        with self.lock:
+            members = self.store.table("members")
+            return int(members.filter(members[segment]).count().to_pyarrow().as_py())
+
+    def changes(self, after: int = 0, limit: int = 1000) -> list[Change]:
+        """The recorded changes with ``seq`` > ``after``, oldest first."""
+        with self.lock:
+            t = self.store.table("changes")
+            rows = t.filter(t.seq > ibis.literal(after, "int64")).order_by("seq").limit(limit).to_pyarrow().to_pylist()
+        return [Change(r["seq"], r["change_id"], r["evaluation"], r["at"], r["key"], r["segment"], r["kind"])
+                for r in rows]
