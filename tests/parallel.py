@@ -3,9 +3,10 @@
 * PostgreSQL: each worker gets its own database on the server of ``SEGRULES_POSTGRES_URL``
   (``<database>_<worker>``, created afresh for the run), and the variable is rewritten before any
   test module reads it, so tests that create and drop tables never meet another worker's.
-* Groups: tests marked ``pytest.mark.xdist_group(name)`` run on one worker (``--dist loadgroup``);
-  a module that builds an expensive module-scoped fixture used by many tests sets it on its
-  ``pytestmark`` so the fixture is built once, not once per worker.
+* Order: the tests of a module run on one worker, in their order (:func:`scope`), so
+  module-scoped fixtures are built once and a test may rely on an earlier one of its module;
+  the long independent tests of the modules in :data:`SPLIT` are shared out one by one. The Spark
+  tests are one unit: one worker, one SparkSession.
 
 Loaded by conftest.py as a pytest plugin. Without xdist (``-n 0``, or ``-p no:xdist``) it does nothing.
 """
@@ -13,7 +14,10 @@ Loaded by conftest.py as a pytest plugin. Without xdist (``-n 0``, or ``-p no:xd
 from __future__ import annotations
 
 import os
+from pathlib import Path
 from urllib.parse import urlsplit, urlunsplit
+
+import pytest
 
 
 def worker_id() -> str | None:
@@ -39,3 +43,30 @@ def pytest_configure(config):
     worker, url = worker_id(), os.environ.get("SEGRULES_POSTGRES_URL")
     if worker and url:
         os.environ["SEGRULES_POSTGRES_URL"] = worker_database(url, worker)
+
+
+SPLIT = {"tests/test_docs_commands.py"}  # independent long tests: shared out one by one
+
+
+def scope(nodeid: str) -> str:
+    """The unit one worker runs in order: ``spark`` for the Spark tests (a module with ``spark`` in
+    its name, or a test parametrized with the ``spark`` backend), the test itself in :data:`SPLIT`,
+    else its module."""
+    module, _, rest = nodeid.partition("::")
+    params = rest.partition("[")[2].rstrip("]").split("-")
+    if "spark" in Path(module).stem or "spark" in params:
+        return "spark"
+    return nodeid if module in SPLIT else module
+
+
+@pytest.hookimpl(optionalhook=True)
+def pytest_xdist_make_scheduler(config, log):
+    """Controller: xdist's load-scope scheduling with :func:`scope` as the unit (xdist's own
+    ``xdist_group`` marks do not reach the node ids under pytest 9)."""
+    from xdist.scheduler import LoadScopeScheduling
+
+    class ScopeScheduling(LoadScopeScheduling):
+        def _split_scope(self, nodeid: str) -> str:
+            return scope(nodeid)
+
+    return ScopeScheduling(config, log)
