@@ -241,7 +241,8 @@ targets:
 
 def test_predict_train_and_clusters_commands_select_through_the_project(churn, tmp_path, monkeypatch):
     """No spec argument: the project's specs, each on its target's database and as_of:; the spec
-    without a clusters model is skipped with a note; --model picks the model; --select a spec."""
+    without a clusters model is skipped with a note; --model picks the model; --select a spec.
+    (About 10 s under load: it trains the k-means model through the command it tests.)"""
     from click.testing import CliRunner
 
     from segrules.cli import main
