@@ -225,7 +225,7 @@ def test_predict_train_command_exits_2_on_leakage(churn, tmp_path):
     # the form before --model: SPEC MODEL, with a deprecation warning
     result = CliRunner().invoke(main, ["train", str(spec), "churn_30d", "--db", str(churn[0] / "churn.duckdb")])
     assert result.exit_code == 2
-    assert "warning: `segrules train SPEC MODEL` is deprecated" in result.output
+    assert "warning: `segrules train SPEC NAME` is deprecated" in result.output
     assert "error[PRED101]: models.churn_30d: feature 'country' could read after the training time" in result.output
     assert not (tmp_path / "models").exists()
 

@@ -7,10 +7,10 @@ import json
 import click
 
 import segrules
-from segrules.plugin import db_option, make_console, spec_options, user_errors
+from segrules.plugin import db_option, legacy_name, make_console, spec_options, user_errors
 
 from .config import Kind
-from .selection import chosen_models, legacy_model
+from .selection import chosen_models
 
 
 MODEL_OPTION = click.option("--model", "names", multiple=True, metavar="NAME",
@@ -40,7 +40,7 @@ def train_command(specs, select, project, target, db, names, as_of, quiet):
         console.print(line, markup=False)
 
     with user_errors():
-        specs, legacy = legacy_model("train", specs)
+        specs, legacy = legacy_name("train", "--model", specs)
         chosen = chosen_models("train", specs, select, project, target, db, as_of, tuple(names) + legacy)
         for c in chosen:
             if len(chosen) > 1:
@@ -68,7 +68,7 @@ def clusters_command(specs, select, project, target, db, names, as_of, fmt):
 
     console = make_console()
     with user_errors():
-        specs, legacy = legacy_model("clusters", specs)
+        specs, legacy = legacy_name("clusters", "--model", specs)
         chosen = chosen_models("clusters", specs, select, project, target, db, as_of, tuple(names) + legacy,
                                kind=Kind.clusters)
         reports = []

@@ -5,13 +5,11 @@ command takes."""
 
 from __future__ import annotations
 
-import os
 from dataclasses import dataclass
-from pathlib import Path
 from typing import Any
 
 import segrules
-from segrules.plugin import CommandSpec, command_specs, warn_renamed
+from segrules.plugin import CommandSpec, command_specs
 
 from .config import MODELS, Kind
 
@@ -22,21 +20,6 @@ class Chosen:
 
     work: CommandSpec
     name: str
-
-
-def legacy_model(command: str, specs: tuple[str, ...]) -> tuple[tuple[str, ...], tuple[str, ...]]:
-    """``segrules train SPEC MODEL``, the form before ``--model``: a last argument after a spec
-    that cannot be a spec (no such file or folder, no glob, no ``/``, no ``.yaml``) is the model's
-    name, with the deprecation warning. Returns the spec arguments and the model names it gives."""
-    if len(specs) >= 2 and not _spec_like(specs[-1]):
-        warn_renamed(f"`segrules {command} SPEC MODEL`", f"`segrules {command} SPEC --model MODEL`")
-        return specs[:-1], (specs[-1],)
-    return specs, ()
-
-
-def _spec_like(text: str) -> bool:
-    return (Path(text).exists() or any(c in text for c in "*?[/") or os.sep in text
-            or Path(text).suffix in (".yaml", ".yml"))
 
 
 def chosen_models(command: str, specs, select, project, target, db, as_of, names: tuple[str, ...], *,

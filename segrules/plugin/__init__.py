@@ -83,7 +83,7 @@ _LAZY: dict[str, tuple[str, ...]] = {
     # commands
     "segrules.console": ("make_console", "user_errors", "EXIT_OK", "EXIT_CHECK_FAILED", "EXIT_BAD_INPUT"),
     "segrules.project.options": ("spec_options", "db_option", "command_specs", "CommandSpec", "note",
-                                 "warn_renamed"),
+                                 "warn_renamed", "legacy_name"),
     "segrules.project.resolve": ("require_one",),
     # run and IO
     "segrules.params": ("parse_params",),
@@ -117,7 +117,7 @@ __all__ = [
     "as_expression_text", "positive_duration", "duration_seconds", "load_yaml",
     # commands
     "make_console", "user_errors", "EXIT_OK", "EXIT_CHECK_FAILED", "EXIT_BAD_INPUT", "spec_options", "db_option",
-    "command_specs", "CommandSpec", "require_one", "note", "warn_renamed",
+    "command_specs", "CommandSpec", "require_one", "note", "warn_renamed", "legacy_name",
     # run and IO
     "parse_params", "run_query", "redact", "atomic_write", "write_duckdb_tables",
     # the HTTP destination toolkit
