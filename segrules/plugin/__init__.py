@@ -38,7 +38,8 @@ from .types import (DerivedSegment, EntityFunctionDef, NamespaceDef, PluginInfo,
 if TYPE_CHECKING:  # the names below are imported on first use (see __getattr__)
     from ..check import CheckedSpec, parse_expressions
     from ..console import EXIT_BAD_INPUT, EXIT_CHECK_FAILED, EXIT_OK, make_console, user_errors
-    from ..project.options import CommandSpec, command_specs, db_option, note, spec_options, warn_renamed
+    from ..project.options import (CommandSpec, command_specs, db_option, legacy_name, note, spec_options,
+                                   warn_renamed)
     from ..project.resolve import require_one
     from ..check.entity_values import EntityValue
     from ..check.schema import did_you_mean
