@@ -12,7 +12,7 @@ median minus the baseline's. ``--compare REV`` also runs the sources of git revi
 Targets (this tree): ``--version`` < 0.15 s, ``validate`` of a spec without ``--db`` < 0.5 s.
 
 ``validate`` runs twice: on the spec as it is (``--spec``; with a ``schema:`` block its names and
-types are checked, and that needs Ibis's type system) and on a copy without its ``schema:`` block
+types are checked, with segrules' own types: no Ibis) and on a copy without its ``schema:`` block
 (the expressions and sections are checked, not the column types). Each tree is byte-compiled
 first, as an installed package is: with ``PYTHONDONTWRITEBYTECODE`` set (as on this workplace's
 machines) every fresh process would otherwise compile segrules from source.

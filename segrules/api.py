@@ -230,7 +230,9 @@ class Spec:
         names = {m.entity.table, *(s.table for s in m.sources.values())}
         if con is None:
             import ibis
-            return {table: ibis.table(checked.schemas[table], name=table) for table in names}
+
+            from .compile.datatypes import to_ibis_schema
+            return {table: ibis.table(to_ibis_schema(checked.schemas[table]), name=table) for table in names}
         return {table: read[table] if table in read else con.table(table) for table in names}
 
     def namespace(self, con, name: str, *, as_of=None, params: dict[str, Any] | None = None):

@@ -62,8 +62,8 @@ def test_cli_startup_offline_validate_imports_nothing_heavy(tmp_path):
     assert code == 0  # valid, with the SR120 warning (names and types not checked)
     assert _heavy(modules) == [] and "rich" not in modules
     assert {"segrules.api", "segrules.spec.expressions", "segrules_rfm", "segrules_mece"} <= modules
-    code, _ = _imports("validate", str(ROOT / "segment_specs" / "ecommerce.yaml"))
-    assert code == 0
+    code, modules = _imports("validate", str(ROOT / "segment_specs" / "ecommerce.yaml"))
+    assert code == 0 and _heavy(modules) == []  # typed by its schema: block, with segrules' own types
 
 
 def test_cli_startup_offline_validate_still_finds_syntax_errors(tmp_path):

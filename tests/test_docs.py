@@ -174,9 +174,11 @@ def test_docs_yaml_spec_validates(text, where, docs_registry):
 def _runs_on_empty_tables(spec):
     """The spec compiles, and its query runs on DuckDB tables with the schema: block's columns."""
     import ibis
+
+    from segrules.plugin import to_ibis_schema
     con = ibis.duckdb.connect()
-    for table, schema in spec.check().schemas.items():
-        con.create_table(table, schema=schema)
+    for table, schema in spec.check().schemas.items():  # segrules' schemas: Ibis's at the boundary
+        con.create_table(table, schema=to_ibis_schema(schema))
     assert spec.to_sql("duckdb", as_of="2026-10-01").startswith(("SELECT", "WITH"))  # one query
     wide = spec.evaluate(con, as_of="2026-10-01").to_pyarrow()
     assert wide.column_names == [spec.key, *spec.segments, *spec.features]

@@ -14,7 +14,7 @@ import pytest
 
 import segrules
 from segrules.builtin import FUNCTIONS
-from segrules.plugin import CallInfo, FunctionDef, Problem, hookimpl
+from segrules.plugin import CallInfo, DataType, FunctionDef, Problem, hookimpl, parse_type
 
 SPEC = """version: 1
 name: t
@@ -30,16 +30,18 @@ def _registry(*functions: FunctionDef) -> segrules.plugin.Registry:
     return segrules.default_registry(plugins=[module], load_entrypoints=False)
 
 
-def _check_clip(info: CallInfo) -> dt.DataType | Problem:
+def _check_clip(info: CallInfo) -> DataType | Problem:
+    # a type rule sees and returns segrules' types (checking loads no Ibis)
+    assert all(isinstance(t, DataType) for t in info.types)
     if len(info.args) != 2 or not (info.types[0].is_null() or info.types[0].is_numeric()):
         return info.problem("takes a number and a whole-number bound")
     if not (hasattr(info.args[1], "value") and isinstance(info.args[1].value, int)):  # type: ignore[attr-defined]
         return Problem("SR404", "clip(): the bound must be a literal", info.args[1], "e.g. clip(x, 10)")
-    return dt.float64
+    return parse_type("float64")
 
 
 def _clip(ctx, args, nodes):
-    assert ctx.type_of_call == dt.float64  # the compiler, with the call's checked type
+    assert ctx.type_of_call == dt.float64  # the compiler, with the call's checked type as Ibis's
     x, bound = args[0].cast(dt.float64), ctx.lit(float(nodes[1].value), dt.float64)
     return ibis.ifelse(x > bound, bound, x)  # null stays null
 
@@ -85,7 +87,7 @@ def test_function_defs_plugin_type_rule_problems_are_positioned():
 
 
 def test_function_defs_plugin_population_function_is_sr603():
-    ranked = FunctionDef("my_rank", compile=lambda *a: None, rule=lambda info: dt.float64, population=True)
+    ranked = FunctionDef("my_rank", compile=lambda *a: None, rule=lambda info: parse_type("float64"), population=True)
     registry = _registry(ranked)
     assert "my_rank" not in registry.functions
     assert [d.code for d in registry.problems] == ["SR603"]

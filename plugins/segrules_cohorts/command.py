@@ -21,7 +21,7 @@ def _options(command):
     """The options cohort and experiment share: the specs (files, folders, globs; none: the
     project) as every command takes them, --db, --as-of, --param, --format."""
     for option in reversed([
-        spec_options(),
+        spec_options(selects="specs"),
         db_option,
         click.option("--as-of", "as_of", metavar="TIME", help="Compute as of this date/time (sets `now`; "
                      "default: the target's as_of:)."),

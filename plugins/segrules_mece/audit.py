@@ -143,7 +143,7 @@ def print_audit(console, spec, overlap: Overlap, diags, flagged: dict[str, list[
 
 
 @click.command("audit")
-@mece_options
+@mece_options("segments")
 @click.option("--jaccard", default=0.9, show_default=True, type=click.FloatRange(0, 1),
               help="Pairs at least this similar (Jaccard) are near-duplicates.")
 @click.option("--min-size", default=10, show_default=True, type=click.IntRange(0),

@@ -5,10 +5,9 @@ from __future__ import annotations
 
 from typing import Any
 
-import ibis.expr.datatypes as dt
 import z3
 
-from segrules.plugin import ast as a, unparse
+from segrules.plugin import DataType, ast as a, parse_type, unparse
 
 from .smt import FALSE, DAY, Translator, Unsupported, Val, fresh, kind_of, within_seconds
 
@@ -22,7 +21,7 @@ MAX_STRING = 24
 class Domain:
     """Facts about one column: from its type (nullable or not) and the spec's ``assume:``."""
 
-    def __init__(self, dtype: dt.DataType, assumption=None, time_column: bool = False):
+    def __init__(self, dtype: DataType, assumption=None, time_column: bool = False):
         self.dtype, self.assumption, self.time_column = dtype, assumption, time_column
 
     @property
@@ -180,7 +179,7 @@ class Env:
         if key not in self.values:
             _, _, fields = self.checked.namespaces[namespace]
             field = fields[name]
-            kind = kind_of(dt.dtype(field.dtype))
+            kind = kind_of(parse_type(field.dtype))
             x = Val(fresh(f"{namespace}.{name}", kind), z3.Bool(f"{namespace}.{name} is null"), kind)
             if not field.nullable:
                 self.facts.append(z3.Not(x.null))

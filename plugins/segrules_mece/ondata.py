@@ -184,7 +184,12 @@ def run_mece(specs, select, project, target, db, names, as_of, params, fmt, samp
     return max((exit_code(ds) for *_, diags in reports for ds in diags.values()), default=0)
 
 
-def mece_options(fn):
+def mece_options(selects: str):
+    """The options mece and audit share; ``selects``: what --select does (``spec_options``)."""
+    return lambda fn: _mece_options(fn, selects)
+
+
+def _mece_options(fn, selects: str):
     fn = click.option("--format", "fmt", type=click.Choice(FORMATS), default="text", show_default=True,
                       help="text (tables), json, github (Actions annotations), junit (XML).")(fn)
     fn = click.option("--param", "params", multiple=True, metavar="NAME=VALUE",
@@ -192,11 +197,11 @@ def mece_options(fn):
     fn = click.option("--as-of", "as_of", metavar="TIME", help="Evaluate as of this date/time (default: the "
                       "target's as_of:).")(fn)
     fn = db_option(fn)
-    return spec_options()(fn)
+    return spec_options(selects=selects)(fn)
 
 
 @click.command("mece")
-@mece_options
+@mece_options("Only the taxonomies with these segments")
 @click.option("--taxonomy", "names", multiple=True, metavar="NAME", help="Only this taxonomy (repeatable).")
 @click.option("--samples", default=5, show_default=True, help="Sample keys shown per violation.")
 def mece_command(specs, select, project, target, db, as_of, params, fmt, names, samples):

@@ -24,11 +24,10 @@ from dataclasses import dataclass
 from datetime import date, datetime
 from decimal import Decimal
 
-import ibis.expr.datatypes as dt
 import z3
 
-from segrules.plugin import (EntityColumn, EntityValue, FeatureRef, NamespaceValue, SourceColumn, ast as a,
-                             duration_param, int_constant, unparse)
+from segrules.plugin import (DataType, EntityColumn, EntityValue, FeatureRef, NamespaceValue, SourceColumn,
+                             ast as a, duration_param, int_constant, unparse)
 
 DAY = 86400
 EPOCH = datetime(1970, 1, 1)
@@ -60,7 +59,7 @@ class Val:
 FALSE, TRUE = z3.BoolVal(False), z3.BoolVal(True)
 
 
-def kind_of(t: dt.DataType) -> str:
+def kind_of(t: DataType) -> str:
     if t.is_boolean():
         return "bool"
     if t.is_integer():

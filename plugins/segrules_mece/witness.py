@@ -8,10 +8,9 @@ from decimal import Decimal
 from fractions import Fraction
 from typing import Any
 
-import ibis.expr.datatypes as dt
 import z3
 
-from segrules.plugin import unparse
+from segrules.plugin import DataType, parse_type, unparse
 
 from .smt import EPOCH
 
@@ -83,7 +82,7 @@ def _fraction(term) -> Fraction:
     return Fraction(term.as_fraction())
 
 
-def python_value(term, dtype: dt.DataType):
+def python_value(term, dtype: DataType):
     """A z3 model value as the Python value of a column of type ``dtype``."""
     if dtype.is_boolean():
         return z3.is_true(term)
@@ -131,7 +130,7 @@ def extract_witness(env, model, segments) -> Witness:
     named = {checked.features[name] for name in env.features}  # shown by the feature's name
     aggregates = {unparse(node): _value(model, x, checked.type_of(node)) for node, x in env.aggregates.items()
                   if node not in named}
-    values = {f"{ns}.{f}": _value(model, x, dt.dtype(checked.namespaces[ns][2][f].dtype))
+    values = {f"{ns}.{f}": _value(model, x, parse_type(checked.namespaces[ns][2][f].dtype))
               for (ns, f), x in env.values.items()}
     return Witness(now, entity, rows, features, aggregates, values, insertable=not values,
                    entity_table=m.entity.table, key=m.entity.key)
@@ -142,13 +141,15 @@ def witness_tables(witness: Witness, checked) -> dict:
     are null), ready to insert into a scratch database and evaluate ``as_of=witness.now``."""
     import pyarrow as pa
 
+    from segrules.plugin import to_ibis_schema  # loads Ibis: the prover without data needs none
+
     m = checked.model
     rows_by_table = {m.entity.table: [witness.entity]}
     for name, src in m.sources.items():
         rows_by_table.setdefault(src.table, []).extend(witness.rows.get(name, []))
     out = {}
     for table, schema in checked.schemas.items():
-        arrow = schema.to_pyarrow()
+        arrow = to_ibis_schema(schema).to_pyarrow()
         rows = rows_by_table.get(table, [])
         out[table] = pa.table({f.name: pa.array([r.get(f.name) for r in rows], type=f.type) for f in arrow},
                               schema=arrow)

@@ -29,7 +29,7 @@ def _error(code: str, message: str, span, hint: str | None = None) -> Diagnostic
 
 
 def feature_kind(t) -> str | None:
-    """``numeric`` or ``categorical`` for a feature of Ibis type ``t``; None when unusable."""
+    """``numeric`` or ``categorical`` for a feature of type ``t`` (a segrules ``DataType``); None when unusable."""
     if t.is_numeric() or t.is_boolean():
         return "numeric"
     if t.is_string():

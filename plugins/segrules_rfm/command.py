@@ -78,7 +78,7 @@ def has_rfm(spec) -> str | None:
 
 
 @click.command("rfm")
-@spec_options()
+@spec_options(selects="specs")
 @db_option
 @click.option("--as-of", "as_of", metavar="TIME", help="Compute RFM as of this date/time (sets `now`; default: "
               "the target's as_of:).")

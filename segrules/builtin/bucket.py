@@ -7,9 +7,8 @@ same in Python (``hashlib``) and on every backend (the database's ``md5`` on UTF
 
 from __future__ import annotations
 
-import ibis.expr.datatypes as dt
-
 from ..check.types import describe
+from .. import types as st
 from ..lang import ast as a
 from .base import FunctionDef, CallInfo, Problem, arity, constant_int, run_constant
 
@@ -34,10 +33,12 @@ def _check(info: CallInfo):
         return Problem("SR427", "bucket(): the salt must be a string literal or a string parameter",
                        info.args[1], "e.g. bucket(customer_id, 'spring_campaign', 10)")
     n = constant_int(info, 2, "the number of buckets")
-    return n if isinstance(n, Problem) else dt.int64
+    return n if isinstance(n, Problem) else st.int64
 
 
 def _compile(ctx, args, nodes):
+    import ibis.expr.datatypes as dt
+
     from ..compile.backends import hex_to_int, md5_hex  # the compile stage imports this package
 
     key = args[0]

@@ -5,11 +5,9 @@ Times are wall-clock times (the spec's ``timezone:``), a date is midnight at its
 
 from __future__ import annotations
 
-import ibis
-import ibis.expr.datatypes as dt
-
 from ..check.types import describe, is_temporal
 from ..check import ranges
+from .. import types as st
 from ..lang.unparse import unparse
 from .base import FunctionDef, CallInfo, Problem, arity
 
@@ -35,19 +33,21 @@ def _check_add_months(info: CallInfo):
     if months is not None and start is not None and ranges.moved(start, months=months) is None:
         return Problem("SR418", f"add_months(): {unparse(info.node)[:80]} is outside the years 1 to 9999",
                        info.node, "dates and timestamps run from 0001-01-01 to 9999-12-31")
-    return info.types[0] if info.types[0].is_date() else dt.timestamp
+    return info.types[0] if info.types[0].is_date() else st.timestamp
 
 
 def _add_months(ctx, args, nodes):
     # DuckDB and PostgreSQL both clamp to the end of the month (Jan 31 + 1 month = Feb 28/29)
     # and keep the time of day; a date + interval is a timestamp there, so cast back.
+    import ibis.expr.datatypes as dt  # the compile stage has it loaded; checking does not need it
+
     t, n = args
     shifted = t + n.cast(dt.int64).as_interval("M")
     return shifted.cast(ctx.type_of_call)
 
 
 def _check_between(info: CallInfo):
-    return arity(info, 2) or _temporal(info, 0) or _temporal(info, 1) or dt.int64
+    return arity(info, 2) or _temporal(info, 0) or _temporal(info, 1) or st.int64
 
 
 def _within_hour(t):
@@ -61,6 +61,9 @@ def _between(unit: str):
     microseconds within it).  Dividing a microsecond span instead goes through a double on
     the backends, which rounds spans of more than 2**53 µs (285 years)."""
     def compile_(ctx, args, nodes):
+        import ibis  # the compile stage has it loaded; checking does not need it
+        import ibis.expr.datatypes as dt
+
         a, b = (x.cast(dt.timestamp) if x.type().is_date() else x for x in args)
         days = b.date().delta(a.date(), unit="day").cast(dt.int64)
         if unit == "day":

@@ -4,11 +4,10 @@ from __future__ import annotations
 
 from typing import Any, Callable
 
-import ibis
-import ibis.expr.datatypes as dt
-
 from ..check.ranges import MAX_ROUND_DIGITS
 from ..check.types import common_type, describe, is_numeric
+from .. import types as st
+from ..types import DataType
 from ..lang import ast as a
 from .base import CallInfo, FunctionDef, Problem
 
@@ -20,7 +19,7 @@ def _arity(info: CallInfo, lo: int, hi: int) -> Problem | None:
     return None
 
 
-def _check_common(info: CallInfo) -> dt.DataType | Problem:
+def _check_common(info: CallInfo) -> DataType | Problem:
     """``coalesce``, ``least``, ``greatest``: one or more values of a common type (the result's)."""
     problem = _arity(info, 1, 99)
     if problem is not None:
@@ -31,13 +30,16 @@ def _check_common(info: CallInfo) -> dt.DataType | Problem:
     return common
 
 
-def _common(fn: Callable[..., Any]) -> Callable[..., Any]:
+def _common(name: str) -> Callable[..., Any]:
+    """The compile of ``ibis.<name>`` (coalesce, least, greatest) over the arguments cast to the call's type."""
     def compile_(ctx: Any, args: list[Any], nodes: list[a.Node]) -> Any:
-        return fn(*[arg.cast(ctx.type_of_call) for arg in args])
+        import ibis  # the compile stage has it loaded; checking does not need it
+
+        return getattr(ibis, name)(*[arg.cast(ctx.type_of_call) for arg in args])
     return compile_
 
 
-def _check_round(info: CallInfo) -> dt.DataType | Problem:
+def _check_round(info: CallInfo) -> DataType | Problem:
     types, nodes = info.types, info.args
     problem = _arity(info, 1, 2)
     if problem is not None:
@@ -49,7 +51,7 @@ def _check_round(info: CallInfo) -> dt.DataType | Problem:
         return info.problem("argument 2 (digits) must be a whole number literal")
     if isinstance(digits, a.Number) and digits.value > MAX_ROUND_DIGITS:
         return info.problem(f"argument 2 (digits) is at most {MAX_ROUND_DIGITS}, got {digits.value}")
-    return dt.float64 if not types[0].is_decimal() else types[0]
+    return st.float64 if not types[0].is_decimal() else types[0]
 
 
 def _round(ctx: Any, args: list[Any], nodes: list[a.Node]) -> Any:
@@ -62,9 +64,9 @@ def _round(ctx: Any, args: list[Any], nodes: list[a.Node]) -> Any:
     return args[0].round(digits).cast(ctx.type_of_call)
 
 
-def _choice(name: str, fn: Callable[..., Any], doc: str) -> FunctionDef:
+def _choice(name: str, doc: str) -> FunctionDef:
     # null is what these are about: a bare null argument reaches compile as a null of the call's type
-    return FunctionDef(name, compile=_common(fn), doc=doc, rule=_check_common, context=True,
+    return FunctionDef(name, compile=_common(name), doc=doc, rule=_check_common, context=True,
                        signature=f"{name}(x, ...: values of a common type) → the common type")
 
 
@@ -75,7 +77,7 @@ FUNCTIONS = (
     FunctionDef("round", compile=_round, doc="x rounded to digits decimal places (0 by default)", rule=_check_round,
                 context=True, null_in_null_out=True,
                 signature="round(x: numeric, digits: whole-number literal) → float64 (a decimal stays decimal)"),
-    _choice("coalesce", ibis.coalesce, "the first of the values that is not null"),
-    _choice("least", ibis.least, "the smallest of the values"),
-    _choice("greatest", ibis.greatest, "the largest of the values"),
+    _choice("coalesce", "the first of the values that is not null"),
+    _choice("least", "the smallest of the values"),
+    _choice("greatest", "the largest of the values"),
 )

@@ -10,10 +10,9 @@ anything (``compile/ranks``).
 
 from __future__ import annotations
 
-import ibis
-import ibis.expr.datatypes as dt
-
 from ..check.types import describe, is_numeric, is_temporal
+from .. import types as st
+from ..types import DataType
 from ..lang import ast as a
 from .base import FunctionDef, CallInfo, Problem, arity, constant_int, run_constant
 
@@ -43,7 +42,7 @@ def _ranked_value(info: CallInfo) -> Problem | None:
     return None
 
 
-def _check(result: dt.DataType, with_n: bool):
+def _check(result: DataType, with_n: bool):
     def check(info: CallInfo):
         problem = arity(info, 2 if with_n else 1) or _ranked_value(info)
         if problem:
@@ -60,10 +59,15 @@ def _check(result: dt.DataType, with_n: bool):
 def _partitioned(x, order):
     """A window ordered by ``order`` in which the non-null values of ``x`` are apart from the
     nulls (a partition of their own, whose results the callers replace)."""
+    import ibis  # the compile stage has it loaded; checking does not need it
+
     return ibis.window(group_by=[x.isnull()], order_by=order)
 
 
 def _percent_rank(x, n, key, nullable: bool):
+    import ibis  # the compile stage has it loaded; checking does not need it
+    import ibis.expr.datatypes as dt
+
     if not nullable:
         return ibis.percent_rank().over(ibis.window(order_by=[x]))
     value = ibis.percent_rank().over(_partitioned(x, [x]))
@@ -71,6 +75,9 @@ def _percent_rank(x, n, key, nullable: bool):
 
 
 def _ntile(x, n, key, nullable: bool):
+    import ibis  # the compile stage has it loaded; checking does not need it
+    import ibis.expr.datatypes as dt
+
     # The key breaks ties: NTILE splits rows, not values, so equal values may fall in two tiles,
     # and without a total order each database would choose differently.
     order = [x, key]
@@ -80,6 +87,8 @@ def _ntile(x, n, key, nullable: bool):
 
 
 def _top_n(x, n, key, nullable: bool):
+    import ibis  # the compile stage has it loaded; checking does not need it
+
     order = [x.desc()]
     window = _partitioned(x, order) if nullable else ibis.window(order_by=order)
     within = ibis.rank().over(window) < n  # Ibis's rank() is RANK() - 1
@@ -87,13 +96,13 @@ def _top_n(x, n, key, nullable: bool):
 
 
 FUNCTIONS = (
-    FunctionDef("percent_rank", compile=_percent_rank, rule=_check(dt.float64, False), population=True,
+    FunctionDef("percent_rank", compile=_percent_rank, rule=_check(st.float64, False), population=True,
                 signature="percent_rank(x: numeric or time) → float64",
                 doc="(rank − 1) / (n − 1) among the n non-null values, ascending; 0 when n = 1"),
-    FunctionDef("ntile", compile=_ntile, rule=_check(dt.int64, True), population=True,
+    FunctionDef("ntile", compile=_ntile, rule=_check(st.int64, True), population=True,
                 signature="ntile(x: numeric or time, n: integer constant) → int64",
                 doc="tile 1…n of the non-null values, ascending, ties broken by the entity key"),
-    FunctionDef("top_n", compile=_top_n, rule=_check(dt.boolean, True), population=True,
+    FunctionDef("top_n", compile=_top_n, rule=_check(st.boolean, True), population=True,
                 signature="top_n(x: numeric or time, n: integer constant) → boolean",
                 doc="x is among the n largest values (ties all in); false for null"),
 )

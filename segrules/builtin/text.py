@@ -5,10 +5,11 @@ from __future__ import annotations
 
 from typing import Any
 
-import ibis.expr.datatypes as dt
 import re2
 
 from ..lang import ast as a
+from .. import types as st
+from ..types import DataType
 from .base import CallInfo, FunctionDef, Problem
 from ..plugin.functions import args_problem
 
@@ -27,7 +28,7 @@ def re2_problem(pattern: str) -> str | None:
     return None
 
 
-def _check_matches(info: CallInfo) -> dt.DataType | Problem:
+def _check_matches(info: CallInfo) -> DataType | Problem:
     problem = args_problem(("string", "string"), info)
     if problem is not None:
         return problem
@@ -36,7 +37,13 @@ def _check_matches(info: CallInfo) -> dt.DataType | Problem:
         reason = re2_problem(pattern.value)
         if reason:
             return info.problem(f"invalid regular expression for RE2 (the syntax DuckDB runs): {reason}")
-    return dt.boolean
+    return st.boolean
+
+
+def _length(ctx: Any, args: list[Any], nodes: list[a.Node]) -> Any:
+    import ibis.expr.datatypes as dt  # the compile stage has it loaded; checking does not need it
+
+    return args[0].length().cast(dt.int64)
 
 
 def _string(name: str, args: tuple[str, ...], returns: str, compile_: Any, signature: str, doc: str) -> FunctionDef:
@@ -50,7 +57,7 @@ FUNCTIONS = (
             "upper(s: string) → string", "s in upper case"),
     _string("trim", ("string",), "string", lambda ctx, args, nodes: args[0].strip(),
             "trim(s: string) → string", "s without leading and trailing whitespace"),
-    _string("length", ("string",), "int64", lambda ctx, args, nodes: args[0].length().cast(dt.int64),
+    _string("length", ("string",), "int64", _length,
             "length(s: string) → int64", "the number of characters of s"),
     _string("contains", ("string", "string"), "boolean", lambda ctx, args, nodes: args[0].contains(args[1]),
             "contains(s: string, part: string) → boolean", "whether part occurs in s"),

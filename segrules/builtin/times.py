@@ -5,10 +5,9 @@ from __future__ import annotations
 
 from typing import Any, Callable
 
-import ibis
-import ibis.expr.datatypes as dt
-
 from ..check.types import describe, is_temporal
+from .. import types as st
+from ..types import DataType
 from ..lang import ast as a
 from .base import CallInfo, FunctionDef, Problem, arity
 
@@ -20,11 +19,15 @@ Compile = Callable[[Any, list[Any], list[a.Node]], Any]
 
 
 def _as_timestamp(x: Any) -> Any:
+    import ibis.expr.datatypes as dt  # the compile stage has it loaded; checking does not need it
+
     return x.cast(dt.timestamp) if x.type().is_date() else x
 
 
 def _since(seconds: int) -> Compile:
     def compile_(ctx: Any, args: list[Any], nodes: list[a.Node]) -> Any:
+        import ibis.expr.datatypes as dt  # the compile stage has it loaded; checking does not need it
+
         # Exact microseconds, floored: epoch seconds would be rounded to whole seconds first
         # (DuckDB casts EPOCH() to BIGINT by rounding), an off-by-one just below a boundary.
         elapsed_us = ctx.now.delta(_as_timestamp(args[0]), unit="microsecond")
@@ -32,7 +35,7 @@ def _since(seconds: int) -> Compile:
     return compile_
 
 
-def _check_date_trunc(info: CallInfo) -> dt.DataType | Problem:
+def _check_date_trunc(info: CallInfo) -> DataType | Problem:
     problem = arity(info, 2)
     if problem is not None:
         return problem
@@ -42,11 +45,14 @@ def _check_date_trunc(info: CallInfo) -> dt.DataType | Problem:
     if not (t.is_null() or is_temporal(t)):
         return info.problem(f"argument 2 must be a date or timestamp, got {describe(t)}")
     if t.is_date() and unit.value in ("hour", "minute"):
-        return dt.timestamp
-    return t if not t.is_null() else dt.timestamp
+        return st.timestamp
+    return t if not t.is_null() else st.timestamp
 
 
 def _date_trunc(ctx: Any, args: list[Any], nodes: list[a.Node]) -> Any:
+    import ibis  # the compile stage has it loaded; checking does not need it
+    import ibis.expr.datatypes as dt
+
     unit = TRUNC_CODES[nodes[0].value]  # type: ignore[attr-defined]  # a String: the rule
     x = args[1]
     if x.type().is_date() and unit in ("h", "m"):
@@ -56,13 +62,15 @@ def _date_trunc(ctx: Any, args: list[Any], nodes: list[a.Node]) -> Any:
     return ibis.ifelse(x.isnull(), ibis.null(x.type()), x.truncate(unit))
 
 
-def _start_of_type(types: list[dt.DataType]) -> dt.DataType:
+def _start_of_type(types: list[DataType]) -> DataType:
     """``start_of_month(t)`` and friends: ``date_trunc('month', t)``, a date stays a date."""
-    return types[0] if not types[0].is_null() else dt.timestamp
+    return types[0] if not types[0].is_null() else st.timestamp
 
 
 def _start_of(unit: str) -> Compile:
     def compile_(ctx: Any, args: list[Any], nodes: list[a.Node]) -> Any:
+        import ibis  # the compile stage has it loaded; checking does not need it
+
         x = args[0]
         return ibis.ifelse(x.isnull(), ibis.null(x.type()), x.truncate(TRUNC_CODES[unit]))
     return compile_

@@ -4,10 +4,7 @@ table schemas, type-check, detect cycles.  Collects every problem and raises onc
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from typing import Iterable, TypeAlias
-
-import ibis
-import ibis.expr.datatypes as dt
+from typing import Any, Iterable, Mapping, TypeAlias
 
 from ..diagnostics import Diagnostic, Severity
 from ..errors import ExprSyntaxError, TypeCheckError, raise_if_errors
@@ -15,6 +12,7 @@ from ..lang import ast as a
 from ..plugin.types import EntityFunctionDef, FunctionDef, NamespaceDef, SourceExpression, ValueField
 from ..spec import SpecDocument, SpecModel
 from ..spec.expressions import parse_at, parse_expressions
+from ..types import DataType, Schema, as_schema
 from .entity_values import ENTITY_NAMESPACE, ranks_read_by_aggregates
 from .cycles import Ref, find_cycles, too_long_chains, topological_order
 from .schema import did_you_mean
@@ -36,12 +34,12 @@ class CheckedSpec:
     ``id(node)`` of the nodes in ``features`` / ``segments``."""
 
     document: SpecDocument
-    schemas: dict[str, ibis.Schema]
+    schemas: dict[str, Schema]
     features: dict[str, a.Node]
     segments: dict[str, a.Node]
-    types: dict[int, dt.DataType]
+    types: dict[int, DataType]
     bindings: dict[int, Binding]
-    feature_types: dict[str, dt.DataType]
+    feature_types: dict[str, DataType]
     aggregates: dict[str, list[a.Aggregate]]  # per source, structurally unique, in first-use order
     order: list[Ref]  # features and segments, dependencies first
     deps: dict[Ref, list[tuple[Ref, a.Node]]]
@@ -59,7 +57,7 @@ class CheckedSpec:
     def model(self) -> SpecModel:
         return self.document.model
 
-    def type_of(self, node: a.Node) -> dt.DataType | None:
+    def type_of(self, node: a.Node) -> DataType | None:
         """The checked type of ``node``, a node of this spec's expressions (None if it has none)."""
         return self.types.get(id(node))
 
@@ -81,7 +79,7 @@ class CheckedSpec:
         return [r for r in self.order if r in wanted]
 
 
-def _structure(doc: SpecDocument, schemas: dict[str, ibis.Schema]) -> list[Diagnostic]:
+def _structure(doc: SpecDocument, schemas: dict[str, Schema]) -> list[Diagnostic]:
     """Keys and time columns named in entity/sources exist and have fitting types."""
     m = doc.model
     diags: list[Diagnostic] = []
@@ -106,7 +104,7 @@ def _structure(doc: SpecDocument, schemas: dict[str, ibis.Schema]) -> list[Diagn
     for name, src in m.sources.items():
         column(src.table, src.key, ("sources", name, "key"))
         column(src.table, src.time, ("sources", name, "time"), temporal=True)
-    entity_cols = set(schemas.get(m.entity.table, ibis.schema({})).names)
+    entity_cols = set(schemas.get(m.entity.table, Schema()).names)
     for name in m.features:
         if name in entity_cols:
             diags.append(Diagnostic("SR310", f"feature {name!r} has the name of a column of {m.entity.table!r}",
@@ -192,7 +190,7 @@ def _source_expressions(doc: SpecDocument, checker: TypeChecker, owners: Iterabl
     return result
 
 
-def _zoned_time_columns(doc: SpecDocument, schemas: dict[str, ibis.Schema]) -> list[Diagnostic]:
+def _zoned_time_columns(doc: SpecDocument, schemas: dict[str, Schema]) -> list[Diagnostic]:
     """Warnings for time columns stored with a time zone: rules compare wall-clock times of the
     spec's ``timezone:``, and the database converts zoned values in its own session zone."""
     m = doc.model
@@ -200,7 +198,7 @@ def _zoned_time_columns(doc: SpecDocument, schemas: dict[str, ibis.Schema]) -> l
     places = [(m.entity.table, m.entity.time, ("entity", "time"))] + [
         (s.table, s.time, ("sources", name, "time")) for name, s in m.sources.items()]
     for table, column, path in places:
-        dtype = schemas.get(table, ibis.schema({})).get(column) if column else None
+        dtype = schemas.get(table, Schema()).get(column) if column else None
         if dtype is not None and dtype.is_timestamp() and dtype.timezone:
             out.append(Diagnostic(
                 "SR420", f"time column {table}.{column} has a time zone ({dtype.timezone}); rules compare "
@@ -221,21 +219,23 @@ def _feature_order(features: dict[str, a.Node]) -> list[Ref]:
     return topological_order(deps)
 
 
-def analyze(doc: SpecDocument, schemas: dict[str, ibis.Schema],
+def analyze(doc: SpecDocument, schemas: Mapping[str, Mapping[str, Any]],
             functions: dict[str, FunctionDef] | None = None,
             namespaces: dict[str, NamespaceDef] | None = None,
             entity_functions: dict[str, EntityFunctionDef] | None = None) -> CheckedSpec:
     """Parse, resolve and type-check a spec against ``schemas``. Raises the first stage's error
-    type carrying all its diagnostics: :class:`ExprSyntaxError` or :class:`TypeCheckError`."""
+    type carrying all its diagnostics: :class:`ExprSyntaxError` or :class:`TypeCheckError`.
+    ``schemas``: table -> :class:`~segrules.types.Schema` (an Ibis schema is read as one)."""
+    tables: dict[str, Schema] = {table: as_schema(columns) for table, columns in schemas.items()}
     features, segments, syntax = parse_expressions(doc)
     active, inactive, clashes = _namespaces(doc, namespaces or {})
-    structure = _structure(doc, schemas) + clashes
+    structure = _structure(doc, tables) + clashes
     if structure:
         raise TypeCheckError(diagnostics=syntax + structure)
     m = doc.model
     env = Env(
-        entity=schemas[m.entity.table],
-        sources={n: schemas[s.table] for n, s in m.sources.items()},
+        entity=tables[m.entity.table],
+        sources={n: tables[s.table] for n, s in m.sources.items()},
         source_time={n: s.time for n, s in m.sources.items()},
         features=features,
         segments=set(m.segments),
@@ -262,7 +262,7 @@ def analyze(doc: SpecDocument, schemas: dict[str, ibis.Schema],
         deps[("segment", name)] = [((k, n), nd) for k, n, nd in checker.refs]
     cycles = find_cycles(deps)
     chains = [] if any(d.is_error for d in cycles) else too_long_chains(deps, topological_order(deps))
-    errors = (checker.diagnostics + cycles + chains + _zoned_time_columns(doc, schemas)
+    errors = (checker.diagnostics + cycles + chains + _zoned_time_columns(doc, tables)
               + ranks_read_by_aggregates(features, segments, checker.bindings, deps))
     raise_if_errors(syntax + errors, ExprSyntaxError if syntax else TypeCheckError)
     aggregates: dict[str, list[a.Aggregate]] = {name: [] for name in m.sources}
@@ -273,7 +273,7 @@ def analyze(doc: SpecDocument, schemas: dict[str, ibis.Schema],
                 seen.add(sub)
                 aggregates[sub.source].append(sub)
     return CheckedSpec(
-        document=doc, schemas=schemas, features=features, segments=segments, types=checker.types,
+        document=doc, schemas=tables, features=features, segments=segments, types=checker.types,
         bindings=checker.bindings, feature_types={k: v for k, v in checker.feature_types.items() if v},
         aggregates=aggregates, order=topological_order(deps), deps=deps, functions=env.functions,
         warnings=[d for d in errors if not d.is_error], namespaces=active, source_expressions=source_expressions,

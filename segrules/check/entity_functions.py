@@ -19,7 +19,7 @@ from .schema import did_you_mean
 from .types import describe, dtype, matches_category
 
 if TYPE_CHECKING:
-    import ibis.expr.datatypes as dt
+    from ..types import DataType
 
     from .typecheck import Scope, TypeChecker
 
@@ -47,7 +47,7 @@ def _literal(node: a.Node) -> LiteralValue | None:
 
 
 def check_entity_function(checker: TypeChecker, node: a.Call, scope: Scope, fn: EntityFunctionDef,
-                          config: object) -> dt.DataType | None:
+                          config: object) -> DataType | None:
     """The type of the call, or None after reporting its problems (at the argument's position)."""
     if scope.source is not None:
         checker.error("SR308", f"{node.name}() is a value per entity, not per row; it cannot be used inside "

@@ -19,7 +19,7 @@ from ..lang import ast as a
 from .schema import did_you_mean
 
 if TYPE_CHECKING:
-    import ibis.expr.datatypes as dt
+    from ..types import DataType
 
     from .cycles import Ref
     from .typecheck import Binding, Scope, TypeChecker
@@ -41,7 +41,7 @@ class EntityValue:
     feature: bool = False
 
 
-def entity_value(checker: TypeChecker, node: a.Dotted, scope: Scope) -> dt.DataType | None:
+def entity_value(checker: TypeChecker, node: a.Dotted, scope: Scope) -> DataType | None:
     """The type of ``entity.NAME`` at ``node`` (None after reporting a problem); binds it."""
     env, name = checker.env, node.name
     if scope.aggregate is None:

@@ -22,13 +22,12 @@ docs/language.md ("Limits") lists these with their codes.
 from __future__ import annotations
 
 from datetime import datetime, timedelta
-from typing import TYPE_CHECKING, Mapping
+from typing import Mapping
 
 from ..lang import ast as a
 from ..lang.lexicon import duration_param
-
-if TYPE_CHECKING:
-    import ibis.expr.datatypes as dt
+from .. import types as st
+from ..types import DataType
 
 INT64_MIN, INT64_MAX = -(2**63), 2**63 - 1
 MAX_SHIFT_DAYS = 365_000  # about 999 years
@@ -38,15 +37,13 @@ MAX_ROUND_DIGITS = 308  # a double has no digits beyond 10**308
 MAX_DECIMAL_DIGITS = 38  # the widest decimal of DuckDB, Arrow's decimal128 and most warehouses
 
 
-def decimal_result(op: str, left: dt.DataType, right: dt.DataType) -> dt.DataType:
+def decimal_result(op: str, left: DataType, right: DataType) -> DataType:
     """The type of ``left op right`` (``+ - * %``) where one side is a decimal and the other a
     decimal or an integer: the SQL-standard precision and scale that hold every result, so that
     every backend computes, and returns, that one type.  A result wider than
     :data:`MAX_DECIMAL_DIGITS` digits is a double (approximate, never an overflow); a decimal of
     unknown precision keeps its type."""
-    import ibis.expr.datatypes as dt
-
-    def digits(t: dt.DataType) -> tuple[int | None, int]:  # (precision, scale); an int64 holds 19 digits
+    def digits(t: DataType) -> tuple[int | None, int]:  # (precision, scale); an int64 holds 19 digits
         return (t.precision, t.scale or 0) if t.is_decimal() else (19, 0)
 
     (p1, s1), (p2, s2) = digits(left), digits(right)
@@ -59,8 +56,8 @@ def decimal_result(op: str, left: dt.DataType, right: dt.DataType) -> dt.DataTyp
     else:  # + and -: one more digit for the carry
         scale, whole = max(s1, s2), max(p1 - s1, p2 - s2) + 1
     if whole + scale > MAX_DECIMAL_DIGITS:
-        return dt.float64
-    return dt.Decimal(whole + scale, scale)
+        return st.float64
+    return DataType("decimal", precision=whole + scale, scale=scale)
 
 
 def int64_fits(value: int) -> bool:

@@ -9,9 +9,9 @@ from ..diagnostics import Diagnostic
 from ..errors import BackendError, TypeCheckError
 from ..spec import SpecDocument
 
-if TYPE_CHECKING:  # Ibis is imported by the functions that build schemas: did_you_mean needs none
-    import ibis
-    import ibis.expr.datatypes as dt
+from ..types import DataType, Schema, UnknownType, as_schema, parse_type
+
+if TYPE_CHECKING:  # a connection's tables are Ibis's; checking the schema: block loads no Ibis
     import ibis.expr.types as ir
     from ibis.backends import BaseBackend
 
@@ -29,32 +29,28 @@ def did_you_mean(name: str, options: Iterable[str]) -> str | None:
     return f"did you mean {close[0]!r}?" if close else None
 
 
-def schemas_from_block(doc: SpecDocument) -> dict[str, ibis.Schema]:
+def schemas_from_block(doc: SpecDocument) -> dict[str, Schema]:
     """Parse the ``schema:`` block. Raises :class:`TypeCheckError` for unknown type names."""
-    import ibis
-
-    from .types import dtype
-
     diags: list[Diagnostic] = []
-    out: dict[str, ibis.Schema] = {}
+    out: dict[str, Schema] = {}
     for table, columns in (doc.model.schema_ or {}).items():
-        fields: dict[str, dt.DataType] = {}
+        fields: dict[str, DataType] = {}
         for column, type_text in columns.items():
             try:
-                fields[column] = dtype(type_text)
-            except Exception:  # ibis raises several types for unparsable type strings
+                fields[column] = parse_type(type_text)
+            except UnknownType:
                 diags.append(Diagnostic(
                     "SR410", f"unknown type {type_text!r} for {table}.{column}",
                     doc.index.value_span(("schema", table, column)),
                     hint="use an Ibis type: int64, float64, decimal(12,2), string, boolean, date, timestamp"))
-        out[table] = ibis.schema(fields)
+        out[table] = Schema(fields)
     if diags:
         raise TypeCheckError(diagnostics=diags)
     return out
 
 
 def schemas_from_connection(doc: SpecDocument, con: BaseBackend,
-                            tables: dict[str, ir.Table] | None = None) -> dict[str, ibis.Schema]:
+                            tables: dict[str, ir.Table] | None = None) -> dict[str, Schema]:
     """Read the schema of every table the spec uses from the database; ``tables`` (if given)
     receives the Ibis tables read, so the plan does not ask the database for them again."""
     try:
@@ -62,7 +58,7 @@ def schemas_from_connection(doc: SpecDocument, con: BaseBackend,
     except Exception as exc:
         raise BackendError(f"cannot list tables: {exc}", code="SR701") from None
     diags: list[Diagnostic] = []
-    out: dict[str, ibis.Schema] = {}
+    out: dict[str, Schema] = {}
     for table, path in tables_used(doc).items():
         if table not in available:
             diags.append(Diagnostic("SR307", f"table {table!r} not found in the database",
@@ -70,7 +66,7 @@ def schemas_from_connection(doc: SpecDocument, con: BaseBackend,
             continue
         try:
             found = con.table(table)
-            out[table] = found.schema()
+            out[table] = as_schema(found.schema())
             if tables is not None:
                 tables[table] = found
         except Exception as exc:
@@ -81,7 +77,7 @@ def schemas_from_connection(doc: SpecDocument, con: BaseBackend,
 
 
 def resolve_schemas(doc: SpecDocument, con: BaseBackend | None = None,
-                    tables: dict[str, ir.Table] | None = None) -> dict[str, ibis.Schema]:
+                    tables: dict[str, ir.Table] | None = None) -> dict[str, Schema]:
     if con is not None:
         return schemas_from_connection(doc, con, tables)
     schemas = schemas_from_block(doc)

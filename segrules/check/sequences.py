@@ -9,7 +9,8 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING
 
-import ibis.expr.datatypes as dt
+from .. import types as st
+from ..types import DataType
 
 from ..lang import ast as a
 from .schema import did_you_mean
@@ -19,7 +20,7 @@ if TYPE_CHECKING:
     from .typecheck import Scope, TypeChecker
 
 
-def check_sequence(checker: TypeChecker, node: a.Sequence, scope: Scope) -> dt.DataType | None:
+def check_sequence(checker: TypeChecker, node: a.Sequence, scope: Scope) -> DataType | None:
     """The type of ``node``, or None after reporting what is wrong with it. Each step's ``where``
     stands on its source's rows, in a scope of the same class as ``scope`` (typecheck imports this
     module, so it imports typecheck only for type checking)."""
@@ -62,4 +63,4 @@ def check_sequence(checker: TypeChecker, node: a.Sequence, scope: Scope) -> dt.D
     ok = checker.window(node.window) and ok
     if not ok:
         return None
-    return dt.int64 if node.func == "sequence" else INTERVAL
+    return st.int64 if node.func == "sequence" else INTERVAL

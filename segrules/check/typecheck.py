@@ -10,14 +10,13 @@ import math
 from dataclasses import dataclass, field
 from typing import Callable, Sequence, TypeAlias, TypeVar
 
-import ibis
-import ibis.expr.datatypes as dt
-
 from ..builtin import FUNCTIONS, CallInfo, Problem
 from ..diagnostics import Diagnostic, Severity
 from ..lang import ast as a
 from ..lang.lexicon import duration_param
 from ..lang.unparse import unparse
+from .. import types as st
+from ..types import DataType, Schema
 from ..plugin.types import EntityFunctionDef, FunctionDef
 from .entity_functions import EntityFunctionValue, check_entity_function
 from .entity_values import ENTITY_NAMESPACE, EntityValue, entity_value, not_constant
@@ -55,9 +54,9 @@ Binding: TypeAlias = EntityColumn | FeatureRef | SourceColumn | NamespaceValue |
 
 
 # Nodes whose type never depends on context.
-CONSTANT_TYPES: dict[type, dt.DataType] = {
-    a.String: dt.string, a.Boolean: dt.boolean, a.Null: dt.null, a.DateLit: dt.date,
-    a.TimestampLit: dt.timestamp, a.Now: dt.timestamp, a.Today: dt.date,
+CONSTANT_TYPES: dict[type, DataType] = {
+    a.String: st.string, a.Boolean: st.boolean, a.Null: st.null, a.DateLit: st.date,
+    a.TimestampLit: st.timestamp, a.Now: st.timestamp, a.Today: st.date,
 }
 
 
@@ -80,15 +79,15 @@ _Unary = TypeVar("_Unary", a.Not, a.Neg)
 class Env:
     """What names can resolve to."""
 
-    entity: ibis.Schema
-    sources: dict[str, ibis.Schema]
+    entity: Schema
+    sources: dict[str, Schema]
     source_time: dict[str, str | None]
     features: dict[str, a.Node]
     segments: set[str]
     params: dict[str, object]
     functions: dict[str, FunctionDef] = field(default_factory=dict)
     broken: set[str] = field(default_factory=set)  # features that did not parse (already reported)
-    namespaces: dict[str, dict[str, dt.DataType]] = field(default_factory=dict)  # active: ns -> field -> type
+    namespaces: dict[str, dict[str, DataType]] = field(default_factory=dict)  # active: ns -> field -> type
     inactive: dict[str, str] = field(default_factory=dict)  # registered but off: ns -> its spec section
     # plugin entity functions: name -> (definition, its section's config or None when absent)
     entity_functions: dict[str, tuple[EntityFunctionDef, object]] = field(default_factory=dict)
@@ -97,10 +96,10 @@ class Env:
 class TypeChecker:
     def __init__(self, env: Env) -> None:
         self.env = env
-        self.types: dict[int, dt.DataType] = {}
+        self.types: dict[int, DataType] = {}
         self.bindings: dict[int, Binding] = {}
         self.diagnostics: list[Diagnostic] = []
-        self.feature_types: dict[str, dt.DataType | None] = {}
+        self.feature_types: dict[str, DataType | None] = {}
         self._in_progress: set[str] = set()
         # dependencies of the expression being checked: ("feature"|"segment", name, node)
         self.refs: list[tuple[str, str, a.Node]] = []
@@ -114,13 +113,13 @@ class TypeChecker:
         self.future = False
 
     # -- entry points --------------------------------------------------------------------
-    def check(self, node: a.Node, scope: Scope = ENTITY) -> dt.DataType | None:
+    def check(self, node: a.Node, scope: Scope = ENTITY) -> DataType | None:
         """Type of ``node`` or None when it has an error (already reported)."""
         constant = CONSTANT_TYPES.get(type(node))
         if constant is not None:
             self.types[id(node)] = constant
             return constant
-        method: Callable[[a.Node, Scope], dt.DataType | None] | None = \
+        method: Callable[[a.Node, Scope], DataType | None] | None = \
             getattr(self, f"visit_{type(node).__name__}", None)
         if method is None:
             self.error("SR451", f"no type rule for {type(node).__name__}", node)
@@ -130,7 +129,7 @@ class TypeChecker:
             self.types[id(node)] = t
         return t
 
-    def value(self, node: a.Node, scope: Scope = ENTITY) -> dt.DataType | None:
+    def value(self, node: a.Node, scope: Scope = ENTITY) -> DataType | None:
         """Like :meth:`check`, for a place that needs a value: a bare duration is an error."""
         t = self.check(node, scope)
         if t is not None and t.is_interval():
@@ -143,7 +142,7 @@ class TypeChecker:
             return None
         return t
 
-    def feature_type(self, name: str) -> dt.DataType | None:
+    def feature_type(self, name: str) -> DataType | None:
         if name in self.feature_types:
             return self.feature_types[name]
         if name in self._in_progress:  # a cycle; reported by the cycle pass
@@ -162,13 +161,13 @@ class TypeChecker:
         self.diagnostics.append(Diagnostic(code, message, node.span, severity, hint))
 
     # -- literals ------------------------------------------------------------------------
-    def visit_Number(self, node: a.Number, scope: Scope) -> dt.DataType | None:
+    def visit_Number(self, node: a.Number, scope: Scope) -> DataType | None:
         if isinstance(node.value, int):
-            return dt.int64 if self._in_range(node.value, node) else None
+            return st.int64 if self._in_range(node.value, node) else None
         if not math.isfinite(float(node.value)):
             self.error("SR414", f"number {unparse(node)[:40]}... is beyond the range of a double", node)
             return None
-        return dt.float64
+        return st.float64
 
     def _in_range(self, value: int, node: a.Node, what: str = "integer") -> bool:
         if ranges.int64_fits(value):
@@ -177,7 +176,7 @@ class TypeChecker:
                    "the backends compute integers in 64 bits, from -2**63 to 2**63 - 1")
         return False
 
-    def visit_Duration(self, node: a.Duration, scope: Scope) -> dt.DataType | None:
+    def visit_Duration(self, node: a.Duration, scope: Scope) -> DataType | None:
         return INTERVAL if self._shift_in_range(node.seconds, node) else None
 
     def _shift_in_range(self, seconds: int, node: a.Node, what: str = "duration") -> bool:
@@ -187,7 +186,7 @@ class TypeChecker:
                    f"{ranges.MAX_SHIFT_DAYS} days (about 1000 years) a time can be moved", node)
         return False
 
-    def visit_Param(self, node: a.Param, scope: Scope) -> dt.DataType | None:
+    def visit_Param(self, node: a.Param, scope: Scope) -> DataType | None:
         if node.name not in self.env.params:
             self.error("SR305", f"unknown parameter ${node.name}", node,
                        did_you_mean(node.name, self.env.params) or "declare it under params:")
@@ -204,7 +203,7 @@ class TypeChecker:
         return type_of_value(value)
 
     # -- names ---------------------------------------------------------------------------
-    def visit_Name(self, node: a.Name, scope: Scope) -> dt.DataType | None:
+    def visit_Name(self, node: a.Name, scope: Scope) -> DataType | None:
         if scope.source is not None:
             return self._source_column(node, scope.source, node.name)
         if node.name in self.env.broken:
@@ -226,7 +225,7 @@ class TypeChecker:
                    node, hint)
         return None
 
-    def visit_Dotted(self, node: a.Dotted, scope: Scope) -> dt.DataType | None:
+    def visit_Dotted(self, node: a.Dotted, scope: Scope) -> DataType | None:
         if node.namespace == ENTITY_NAMESPACE:
             return entity_value(self, node, scope)
         if node.namespace in self.env.namespaces and node.namespace not in self.env.sources:
@@ -250,7 +249,7 @@ class TypeChecker:
             return None
         return self._source_column(node, node.namespace, node.name)
 
-    def _namespace_value(self, node: a.Dotted, scope: Scope) -> dt.DataType | None:
+    def _namespace_value(self, node: a.Dotted, scope: Scope) -> DataType | None:
         fields = self.env.namespaces[node.namespace]
         if node.name not in fields:
             self.error("SR311", f"{node.namespace} has no value {node.name!r}", node,
@@ -263,7 +262,7 @@ class TypeChecker:
         self.bindings[id(node)] = NamespaceValue(node.namespace, node.name)
         return fields[node.name]
 
-    def _source_column(self, node: a.Node, source: str, column: str) -> dt.DataType | None:
+    def _source_column(self, node: a.Node, source: str, column: str) -> DataType | None:
         schema = self.env.sources[source]
         if column not in schema:
             hint = did_you_mean(column, schema.names)
@@ -275,7 +274,7 @@ class TypeChecker:
         return schema[column]
 
     # -- logic ---------------------------------------------------------------------------
-    def _boolean(self, node: a.Node, scope: Scope, what: str) -> dt.DataType | None:
+    def _boolean(self, node: a.Node, scope: Scope, what: str) -> DataType | None:
         t = self.value(node, scope)
         if t is not None and not (t.is_boolean() or t.is_null()):
             self.error("SR402", f"{what} must be true/false, got {describe(t)}", node)
@@ -292,22 +291,22 @@ class TypeChecker:
                 return run
             run.append(below)
 
-    def visit_Not(self, node: a.Not, scope: Scope) -> dt.DataType | None:
+    def visit_Not(self, node: a.Not, scope: Scope) -> DataType | None:
         run = self._run(node, a.Not)
         if not self._boolean(run[-1].operand, scope, "the operand of 'not'"):
             return None
-        self.types.update((id(n), dt.boolean) for n in run)
-        return dt.boolean
+        self.types.update((id(n), st.boolean) for n in run)
+        return st.boolean
 
-    def visit_And(self, node: a.And | a.Or, scope: Scope) -> dt.DataType | None:
+    def visit_And(self, node: a.And | a.Or, scope: Scope) -> DataType | None:
         word = "and" if isinstance(node, a.And) else "or"
         types = [self._boolean(o, scope, f"each side of '{word}'") for o in node.operands]
-        return dt.boolean if all(types) else None
+        return st.boolean if all(types) else None
 
     visit_Or = visit_And
 
-    def _comparable(self, node: a.Node, left: a.Node, right: a.Node, lt: dt.DataType | None,
-                    rt: dt.DataType | None, what: str) -> bool:
+    def _comparable(self, node: a.Node, left: a.Node, right: a.Node, lt: DataType | None,
+                    rt: DataType | None, what: str) -> bool:
         if lt is None or rt is None:
             return False
         if not comparable(lt, rt):
@@ -315,7 +314,7 @@ class TypeChecker:
             return False
         return True
 
-    def durations(self, node: a.Node, operands: tuple[a.Node, ...], scope: Scope) -> list[dt.DataType | None]:
+    def durations(self, node: a.Node, operands: tuple[a.Node, ...], scope: Scope) -> list[DataType | None]:
         """Types of the operands of a comparison: durations may be compared with durations
         (``time_between(...) <= 1d``); a duration against anything else is SR413."""
         types = [self.check(x, scope) for x in operands]
@@ -329,7 +328,7 @@ class TypeChecker:
                 types[i] = None
         return types
 
-    def visit_Compare(self, node: a.Compare, scope: Scope) -> dt.DataType | None:
+    def visit_Compare(self, node: a.Compare, scope: Scope) -> DataType | None:
         lt, rt = self.durations(node, (node.left, node.right), scope)
         if lt is None or rt is None or not self._comparable(node, node.left, node.right, lt, rt, f"'{node.op}'"):
             return None
@@ -339,30 +338,30 @@ class TypeChecker:
         if isinstance(node.left, a.Null) or isinstance(node.right, a.Null):
             self.error("SR407", f"'{node.op} null' is never true (comparisons with null are unknown)",
                        node, "use 'is null' or 'is not null'", Severity.WARNING)
-        return dt.boolean
+        return st.boolean
 
-    def visit_InList(self, node: a.InList, scope: Scope) -> dt.DataType | None:
+    def visit_InList(self, node: a.InList, scope: Scope) -> DataType | None:
         ot = self.value(node.operand, scope)
         ok = ot is not None
         for item in node.items:
             it = self.value(item, scope)
             ok = self._comparable(item, node.operand, item, ot, it, "'in'") and ok
-        return dt.boolean if ok else None
+        return st.boolean if ok else None
 
-    def visit_Between(self, node: a.Between, scope: Scope) -> dt.DataType | None:
+    def visit_Between(self, node: a.Between, scope: Scope) -> DataType | None:
         ot, lo, hi = self.durations(node, (node.operand, node.low, node.high), scope)
         ok = self._comparable(node, node.operand, node.low, ot, lo, "'between'")
         ok = self._comparable(node, node.operand, node.high, ot, hi, "'between'") and ok
         if ok and any(t is not None and t.is_boolean() for t in (ot, lo, hi)):
             self.error("SR401", "'between' does not apply to true/false values", node)
             return None
-        return dt.boolean if ok else None
+        return st.boolean if ok else None
 
-    def visit_IsNull(self, node: a.IsNull, scope: Scope) -> dt.DataType | None:
-        return dt.boolean if self.check(node.operand, scope) is not None else None
+    def visit_IsNull(self, node: a.IsNull, scope: Scope) -> DataType | None:
+        return st.boolean if self.check(node.operand, scope) is not None else None
 
     # -- arithmetic ----------------------------------------------------------------------
-    def visit_Neg(self, node: a.Neg, scope: Scope) -> dt.DataType | None:
+    def visit_Neg(self, node: a.Neg, scope: Scope) -> DataType | None:
         run = self._run(node, a.Neg)
         t = self.check(run[-1].operand, scope)
         if t is not None and not (is_numeric(t) or t.is_interval() or t.is_null()):
@@ -372,7 +371,7 @@ class TypeChecker:
             self.types.update((id(n), t) for n in run)
         return t
 
-    def visit_BinOp(self, node: a.BinOp, scope: Scope) -> dt.DataType | None:
+    def visit_BinOp(self, node: a.BinOp, scope: Scope) -> DataType | None:
         lt, rt = self.check(node.left, scope), self.check(node.right, scope)
         if lt is None or rt is None:
             return None
@@ -380,15 +379,15 @@ class TypeChecker:
             return rt if lt.is_null() else lt
         if is_numeric(lt) and is_numeric(rt):
             if node.op == "/":
-                return dt.float64
+                return st.float64
             if lt.is_floating() or rt.is_floating():
-                return dt.float64
+                return st.float64
             if lt.is_decimal() or rt.is_decimal():
                 return ranges.decimal_result(node.op, lt, rt)
             value = ranges.constant_int(node, self.env.params)  # computed by the backend in 64 bits
             if value is not None and not self._in_range(value, node, f"{unparse(node)[:60]} ="):
                 return None
-            return dt.int64
+            return st.int64
         if node.op in "+-" and is_temporal(lt) and rt.is_interval():
             return self._shift(lt, node.right) if self._shift_fits(node) else None
         if node.op == "+" and lt.is_interval() and is_temporal(rt):
@@ -418,14 +417,14 @@ class TypeChecker:
         return True
 
     @staticmethod
-    def _shift(t: dt.DataType, duration: a.Node) -> dt.DataType:
+    def _shift(t: DataType, duration: a.Node) -> DataType:
         """date ± whole days/weeks stays a date; anything else is a timestamp."""
         if t.is_date() and isinstance(duration, a.Duration) and duration.unit in ("d", "w"):
-            return dt.date
-        return dt.timestamp
+            return st.date
+        return st.timestamp
 
     # -- calls ---------------------------------------------------------------------------
-    def visit_Call(self, node: a.Call, scope: Scope) -> dt.DataType | None:
+    def visit_Call(self, node: a.Call, scope: Scope) -> DataType | None:
         entity_function = self.env.entity_functions.get(node.name)
         if entity_function is not None:
             return check_entity_function(self, node, scope, *entity_function)
@@ -441,9 +440,10 @@ class TypeChecker:
             options = list(FUNCTIONS) + list(self.env.functions)
             self.error("SR306", f"unknown function {node.name!r}", node, did_you_mean(node.name, options))
             return None
-        if any(t is None for t in types):
+        known = [t for t in types if t is not None]
+        if len(known) != len(types):
             return None
-        result = fn.check(CallInfo(node, types, self.env.params))
+        result = fn.check(CallInfo(node, known, self.env.params))
         if isinstance(result, Problem):
             self.error(result.code, result.message, result.node or node, result.hint)
             return None
@@ -478,7 +478,7 @@ class TypeChecker:
                 ok = False
         return ok
 
-    def duration(self, node: a.Duration | a.Param, keyword: str) -> dt.DataType | None:
+    def duration(self, node: a.Duration | a.Param, keyword: str) -> DataType | None:
         """The type of the duration after ``within`` or ``convert``: a literal, or a parameter
         whose value is a duration (``params: {recent: 30d}``)."""
         t = self.check(node, ENTITY)
@@ -488,10 +488,10 @@ class TypeChecker:
             return None
         return t
 
-    def visit_Sequence(self, node: a.Sequence, scope: Scope) -> dt.DataType | None:
+    def visit_Sequence(self, node: a.Sequence, scope: Scope) -> DataType | None:
         return check_sequence(self, node, scope)
 
-    def visit_SegmentRef(self, node: a.SegmentRef, scope: Scope) -> dt.DataType | None:
+    def visit_SegmentRef(self, node: a.SegmentRef, scope: Scope) -> DataType | None:
         if scope.source is not None:
             self.error("SR309", "segment() cannot be used inside an aggregate", node)
             return None
@@ -500,9 +500,9 @@ class TypeChecker:
                        did_you_mean(node.name, self.env.segments))
             return None
         self.refs.append(("segment", node.name, node))
-        return dt.boolean
+        return st.boolean
 
-    def visit_Aggregate(self, node: a.Aggregate, scope: Scope) -> dt.DataType | None:
+    def visit_Aggregate(self, node: a.Aggregate, scope: Scope) -> DataType | None:
         if scope.source is not None or scope.aggregate is not None:
             self.error("SR309", "aggregates cannot be nested", node)
             return None
@@ -532,19 +532,19 @@ class TypeChecker:
             if node.func != "count":
                 self.error("SR405", f"{node.func}() needs a column, e.g. {node.func}({node.source}.amount)", node)
                 return None
-            return dt.int64 if ok else None
+            return st.int64 if ok else None
         col_node = a.Dotted(node.source, node.column, span=node.span)
         ct = self._source_column(col_node, node.source, node.column)
         if ct is None or not ok:
             return None
         if node.func in ("count", "count_distinct"):
-            return dt.int64
+            return st.int64
         if node.func in ("sum", "avg"):
             if not is_numeric(ct):
                 self.error("SR405", f"{node.func}() needs a numeric column, {node.source}.{node.column} is "
                            f"{describe(ct)}", node)
                 return None
-            if node.func == "avg":
-                return ct if ct.is_decimal() else dt.float64
-            return dt.int64 if ct.is_integer() else ct
+            if node.func == "avg":  # float64 on every backend, whatever the column (docs/language.md)
+                return st.float64
+            return st.int64 if ct.is_integer() else ct
         return ct

@@ -15,7 +15,7 @@ from .registry import load_registry
 
 
 @click.command("validate")
-@spec_options()
+@spec_options(selects="Only the specs with these segments (--list: only these segments)")
 @click.option("--db", metavar="URL", help="Check names and types against this database "
               "(default: the spec's schema: block; --target: the target's database).")
 @click.option("--format", "fmt", type=click.Choice(FORMATS), default="text", show_default=True,

@@ -20,7 +20,7 @@ from .registry import load_registry, sink_for
 
 # --- changes ---------------------------------------------------------------------------------------
 @click.command("changes")
-@spec_options("spec")
+@spec_options("spec", selects="spec")
 @state_option()
 @click.option("--since", "since", metavar="RUN", help="Events of every snapshot after RUN (a run id or "
               "prefix). Default: the events of the latest snapshot.")
@@ -85,7 +85,6 @@ def _percent(text: str | None) -> float | None:
 
 
 def format_plan(plans, baseline, as_of, fmt: str, limit: float | None) -> str:
-    from rich.console import Console
     from rich.table import Table
 
     from ..history.diff import over_limit
@@ -114,16 +113,16 @@ def format_plan(plans, baseline, as_of, fmt: str, limit: float | None) -> str:
                                                         "change") else "left")
     for r in rows:
         show.add_row(*r)
-    wide = Console(highlight=False, width=max(out.width, 140))  # a plan table is wide; keep its columns whole
-    with wide.capture() as captured:
-        wide.print(show)
+    # the command's console (make_console): off a terminal as wide as the table, so no column is cut
+    with out.capture() as captured:
+        out.print(show)
         if bad:
-            wide.print(f"{len(bad)} segment(s) change by more than {limit:g}%: {', '.join(sorted(bad))}")
+            out.print(f"{len(bad)} segment(s) change by more than {limit:g}%: {', '.join(sorted(bad))}")
     return captured.get().rstrip("\n")
 
 
 @click.command("plan")
-@spec_options("spec")
+@spec_options("spec", selects="spec")
 @click.option("--db", metavar="URL", help="DuckDB file or Ibis URL with the data (default: the spec's target).")
 @click.option("--against", default="latest", show_default=True, metavar="latest|RUN",
               help="The snapshot to compare with: latest, or a run id (or unique prefix).")
@@ -181,7 +180,7 @@ def _time(spec, option: str, text: str):
 
 
 @click.command("backfill")
-@spec_options("spec")
+@spec_options("spec", selects="spec")
 @click.option("--db", metavar="URL", help="DuckDB file or Ibis URL with the data (default: the spec's target).")
 @click.option("--from", "start", metavar="TIME", required=True, help="First point in time (a date or timestamp).")
 @click.option("--to", "end", metavar="TIME", required=True, help="Last point in time (included).")

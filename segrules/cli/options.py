@@ -8,8 +8,8 @@ import click
 from ..errors import SpecError
 # spec arguments, --select, --project, --target, renamed options' warning: defined below the CLI, for
 # plugin commands too
-from ..project.options import (RENAMED_IN, SELECT_HELP, one_spec, project_option, select_option,  # noqa: F401
-                               spec_options, target_option, warn_renamed)
+from ..project.options import (RENAMED_IN, SELECT_HELP, SELECTORS, one_spec, project_option,  # noqa: F401
+                               select_option, spec_options, target_option, warn_renamed)
 
 LIMIT_HELP = "0: all"
 

@@ -77,7 +77,7 @@ def _details(o: Outcome, samples: bool) -> None:
 
 
 @click.command("sync")
-@spec_options("spec")
+@spec_options("spec", selects="spec")
 @click.option("--db", metavar="URL", help="DuckDB file or Ibis URL holding the spec's tables (default: the "
               "spec's target).")
 @click.option("--sync", "names", multiple=True, metavar="A,B", help="Only these syncs (comma-separated or "

@@ -9,14 +9,14 @@ import click
 from ..diagnostics import render
 from ..formats import FORMATS
 from .console import EXIT_BAD_INPUT, EXIT_CHECK_FAILED, EXIT_OK, show_diagnostics, user_errors
-from .options import SELECT_HELP, project_option
+from .options import SELECTORS, project_option
 from .registry import load_registry
 
 
 @click.command("test")
 @click.argument("paths", nargs=-1, type=click.Path(exists=True))
-@click.option("--select", "-s", "select", multiple=True, metavar="SELECTOR", help=SELECT_HELP + " The tests "
-              "of the specs with a selected segment run.")
+@click.option("--select", "-s", "select", multiple=True, metavar="SELECTOR", help="Only the tests of the specs with "
+              f"these segments: {SELECTORS}")
 @project_option
 @click.option("--format", "fmt", type=click.Choice(FORMATS), default="text", show_default=True,
               help="Output format: text, json, github (Actions annotations), junit (XML).")

@@ -14,7 +14,7 @@ from typing import TYPE_CHECKING, Any
 from ..check import CheckedSpec
 from ..check.entity_functions import EntityFunctionValue, LiteralValue
 from ..check.typecheck import FeatureRef
-from ..check.types import dtype
+from .datatypes import ibis_dtype
 from ..check.cycles import Ref
 from ..lang import ast as a
 from ..errors import CompileError
@@ -147,7 +147,7 @@ def build_namespace(name: str, checked: CheckedSpec, tables: dict[str, ir.Table]
     if missing:
         raise CompileError(f"namespace {name!r} built a table without the column(s) {', '.join(missing)}",
                            code="SR606")
-    return table.select(key, *[table[f].cast(dtype(declared[f].dtype)).name(f) for f in fields])
+    return table.select(key, *[table[f].cast(ibis_dtype(declared[f].dtype)).name(f) for f in fields])
 
 
 def build_entity_function(call: EntityFunctionValue, checked: CheckedSpec, tables: dict[str, ir.Table],
@@ -163,4 +163,4 @@ def build_entity_function(call: EntityFunctionValue, checked: CheckedSpec, table
         raise CompileError(f"entity function {fn.name}() built a table without the column(s) "
                            f"{', '.join(missing)}", code="SR606")
     returns = fn.returns(entry, args) if callable(fn.returns) else fn.returns
-    return table.select(key, value=table["value"].cast(dtype(returns)))
+    return table.select(key, value=table["value"].cast(ibis_dtype(returns)))

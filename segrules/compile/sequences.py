@@ -35,6 +35,7 @@ import ibis.expr.datatypes as dt
 
 from ..check import CheckedSpec
 from ..lang import ast as a
+from .datatypes import to_ibis
 from .namespaces import point_in_time
 from .to_ibis import ExprCompiler, duration
 from .windows import resolve_duration, window_condition
@@ -147,7 +148,7 @@ def _step_rows(node: a.Sequence, i: int, checked: CheckedSpec, tables: dict[str,
     if step.where is not None:
         keep.append(compiler.typed(step.where, dt.boolean))
     rows = table.filter(*keep) if keep else table
-    key_type = checked.schemas[m.entity.table][m.entity.key]
+    key_type = to_ibis(checked.schemas[m.entity.table][m.entity.key])
     return rows.select(**{KEY: table[src.key].cast(key_type), TIME: table[src.time].cast(dt.timestamp)})
 
 

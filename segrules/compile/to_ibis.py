@@ -19,10 +19,11 @@ from ..check import CheckedSpec
 from ..check.entity_functions import EntityFunctionValue, LiteralValue
 from ..check.entity_values import EntityValue
 from ..check.typecheck import EntityColumn, FeatureRef, NamespaceValue, SourceColumn
-from ..check.types import dtype
 from ..errors import CompileError
 from ..lang import ast as a
 from ..lang.lexicon import duration_param
+from ..types import DataType
+from .datatypes import ibis_dtype, to_ibis
 
 if TYPE_CHECKING:
     import ibis.expr.types as ir
@@ -142,7 +143,8 @@ class ExprCompiler:
             raise CompileError(f"no translation for {type(node).__name__}", span=node.span, code="SR450")
         return method(node)
 
-    def type_of(self, node: a.Node) -> dt.DataType:
+    def type_of(self, node: a.Node) -> DataType:
+        """The checked type of ``node`` (segrules' type; :func:`~.datatypes.to_ibis` makes it Ibis's)."""
         return self.checked.types[id(node)]
 
     # -- literals ------------------------------------------------------------------------
@@ -231,9 +233,9 @@ class ExprCompiler:
 
     visit_Dotted = visit_Name
 
-    def typed(self, node: a.Node, dtype: dt.DataType) -> ir.Value:
+    def typed(self, node: a.Node, dtype: DataType | dt.DataType) -> ir.Value:
         """``node`` compiled; a bare ``null`` becomes a null of ``dtype``."""
-        return ibis.null(dtype) if self.type_of(node).is_null() else self.compile(node)
+        return ibis.null(to_ibis(dtype)) if self.type_of(node).is_null() else self.compile(node)
 
     # -- logic and comparison ------------------------------------------------------------
     def visit_Not(self, node: a.Not) -> ir.BooleanValue:
@@ -258,9 +260,9 @@ class ExprCompiler:
             return self.micros(left), self.micros(right)
         lv, rv = self.compile(left), self.compile(right)
         if lt.is_null() and not rt.is_null():
-            lv = ibis.null(rt)
+            lv = ibis.null(to_ibis(rt))
         elif rt.is_null() and not lt.is_null():
-            rv = ibis.null(lt)
+            rv = ibis.null(to_ibis(lt))
         if lt.is_date() and rt.is_timestamp():
             lv = lv.cast(dt.timestamp)
         elif rt.is_date() and lt.is_timestamp():
@@ -288,12 +290,12 @@ class ExprCompiler:
         if ot.is_null():
             return ibis.null(dt.boolean)
         temporal = ot.is_timestamp() or any(self.type_of(i).is_timestamp() for i in node.items)
-        target = dt.timestamp if temporal and ot.is_date() else None
+        target = dt.timestamp if temporal and ot.is_date() else to_ibis(ot)
 
         def value(n: a.Expr) -> ir.Value:
             t = self.type_of(n)
             if t.is_null():
-                return ibis.null(target or ot)
+                return ibis.null(target)
             v = self.compile(n)
             return v.cast(dt.timestamp) if temporal and t.is_date() else v
 
@@ -321,7 +323,7 @@ class ExprCompiler:
 
     def visit_BinOp(self, node: a.BinOp) -> ir.Value:
         lt, rt = self.type_of(node.left), self.type_of(node.right)
-        result_type = self.type_of(node)
+        result_type = to_ibis(self.type_of(node))
         lv, rv = self.compile(node.left), self.compile(node.right)
         if lt.is_null() or rt.is_null():
             return ibis.null(result_type)
@@ -344,7 +346,7 @@ class ExprCompiler:
 
     # -- calls ---------------------------------------------------------------------------
     def visit_Call(self, node: a.Call) -> ir.Value:
-        result_type = self.type_of(node)
+        result_type = to_ibis(self.type_of(node))
         binding = self.checked.bindings.get(id(node))
         if isinstance(binding, EntityFunctionValue):  # a plugin's per-entity column the plan joined
             if self._namespace is None:
@@ -364,7 +366,7 @@ class ExprCompiler:
             self.type_of_call = result_type  # after the arguments: nested calls set it too
             return fn.compile(self, args, list(node.args))
         cats = fn.categories(len(node.args))
-        return fn.compile(*[self.typed(arg, NULL_AS.get(cat) or dtype(cat)) for arg, cat in zip(node.args, cats)])
+        return fn.compile(*[self.typed(arg, NULL_AS.get(cat) or ibis_dtype(cat)) for arg, cat in zip(node.args, cats)])
 
     # segment(), aggregates and sequences stand on the entity row: a compiler over a source's rows
     # has none of them (the checker rejects them there, SR309/SR430)

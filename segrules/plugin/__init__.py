@@ -6,6 +6,8 @@ built-in plugins to that); every name here is listed with a line of description 
 section of docs/plugins.md.  The groups:
 
 * hooks and definitions: ``hookimpl`` and the values the ``register_*`` hooks return;
+* types: the language's types (``DataType``, ``Schema``, ``parse_type``), what type rules see and
+  return and what a checked spec holds, and ``to_ibis``/``to_ibis_schema`` for compile code;
 * diagnostics and errors: what validators return and commands raise or print;
 * expressions: the language's AST and the helpers that read a checked spec;
 * spec sections: field helpers for a section's pydantic model, and YAML with positions;
@@ -32,6 +34,7 @@ from .categories import TYPE_CATEGORIES
 from .functions import CallContext, CallInfo, FunctionDef, Problem
 from .hookspecs import hookimpl
 from .registry import Registry, build_registry
+from ..types import DataType, Schema, parse_type
 from .types import (DerivedSegment, EntityFunctionDef, NamespaceDef, PluginInfo, SegmentOutputDef, SinkDef, SinkResult,
                     SourceExpression, SpecSection, ValidationContext, Validator, ValueField)
 
@@ -45,6 +48,7 @@ if TYPE_CHECKING:  # the names below are imported on first use (see __getattr__)
     from ..check.schema import did_you_mean
     from ..check.typecheck import EntityColumn, FeatureRef, NamespaceValue, SourceColumn
     from ..compile.namespaces import NamespaceBuild
+    from ..compile.datatypes import to_ibis, to_ibis_schema
     from ..diagnostics import Diagnostic, Severity, Span, exit_code, render
     from ..errors import ExprSyntaxError, PluginError, SegrulesError, SinkError, SpecError
     from ..formats import FORMATS, format_github, format_json, format_junit
@@ -78,6 +82,8 @@ _LAZY: dict[str, tuple[str, ...]] = {
     "segrules.check.typecheck": ("EntityColumn", "FeatureRef", "SourceColumn", "NamespaceValue"),
     "segrules.check.entity_values": ("EntityValue",),
     "segrules.compile.namespaces": ("NamespaceBuild",),
+    # types (Ibis's, for compile code: loads Ibis)
+    "segrules.compile.datatypes": ("to_ibis", "to_ibis_schema"),
     # spec sections
     "segrules.spec.sections": ("as_expression_text", "positive_duration", "duration_seconds"),
     "segrules.spec.yamlpos": ("load_yaml",),
@@ -108,6 +114,8 @@ __all__ = [
     "SourceExpression", "NamespaceBuild", "SpecSection", "Validator", "ValidationContext", "SegmentOutputDef",
     "DerivedSegment", "SinkDef", "SinkResult", "DestinationDef", "DestinationClient", "Limits", "Row",
     "BatchResult", "BatchRejected", "RetryBudgetSpent", "SyncContext", "Registry", "build_registry", "PluginInfo",
+    # types
+    "DataType", "Schema", "parse_type", "to_ibis", "to_ibis_schema",
     # diagnostics and errors
     "Diagnostic", "Severity", "Span", "render", "exit_code", "did_you_mean", "FORMATS", "format_github",
     "format_json", "format_junit", "SegrulesError", "SpecError", "ExprSyntaxError", "PluginError", "SinkError",

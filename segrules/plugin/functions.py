@@ -11,7 +11,8 @@ from __future__ import annotations
 from dataclasses import KW_ONLY, dataclass
 from typing import TYPE_CHECKING, Any, Callable, Mapping, Protocol, Sequence
 
-from .categories import TYPE_CATEGORIES  # argument type categories (or a concrete Ibis type string)
+from ..types import DataType, parse_type
+from .categories import TYPE_CATEGORIES  # argument type categories (or a concrete type string)
 
 if TYPE_CHECKING:  # Ibis and the AST are loaded by the stages that call these, not by plugins at start-up
     import ibis.expr.datatypes as dt
@@ -32,11 +33,12 @@ class Problem:
 
 @dataclass(frozen=True)
 class CallInfo:
-    """What a type rule sees: the call, its argument types (none of them None) and the spec's
-    parameter values (a constant argument may be ``$name``)."""
+    """What a type rule sees: the call, its argument types (segrules types,
+    :class:`~segrules.types.DataType`; none of them None) and the spec's parameter values (a
+    constant argument may be ``$name``)."""
 
     node: a.Call
-    types: list[dt.DataType]
+    types: list[DataType]
     params: Mapping[str, object]
 
     @property
@@ -54,14 +56,14 @@ class CallContext(Protocol):
     now: ir.TimestampValue  # the evaluation time
     dialect: str | None  # the target backend's name
     params: Mapping[str, object]  # the run's parameter values
-    type_of_call: dt.DataType  # the checked type of the call being compiled
+    type_of_call: dt.DataType  # the checked type of the call being compiled, as an Ibis type
 
     def lit(self, value: object, dtype: dt.DataType) -> ir.Value:
         """``value`` as an Ibis literal of ``dtype``."""
 
 
-TypeRule = Callable[[CallInfo], "dt.DataType | Problem"]
-ResultType = Callable[[list["dt.DataType"]], "dt.DataType | str"]
+TypeRule = Callable[[CallInfo], "DataType | Problem"]
+ResultType = Callable[[list[DataType]], "DataType | str"]
 
 
 def _missing_compile(*args: Any) -> Any:
@@ -81,9 +83,10 @@ class FunctionDef:
     """A function usable in expressions, e.g. ``domain(email)``: built-in or a plugin's.
 
     The simple form, a plugin's usual: ``args``, one type category per argument (see
-    ``TYPE_CATEGORIES``) or an Ibis type string, a final ``"..."`` repeating the argument before
-    it; ``returns``, an Ibis type string or a callable mapping the argument types (Ibis
-    ``DataType`` objects) to the result type (or to a message saying what is wrong: SR404);
+    ``TYPE_CATEGORIES``) or a type string (``int64``, ``decimal(12,2)``), a final ``"..."``
+    repeating the argument before it; ``returns``, a type string or a callable mapping the
+    argument types (segrules :class:`~segrules.types.DataType` values, not Ibis's: checking
+    loads no Ibis) to the result type (or to a message saying what is wrong: SR404);
     ``compile``, called with the compiled Ibis expressions of the arguments (a bare ``null``
     argument as a null of its category's type), returning an Ibis expression built with Ibis
     (never SQL text).
@@ -127,16 +130,14 @@ class FunctionDef:
             cats = cats[:-1] + [cats[-2]] * max(0, n - len(cats) + 1)
         return cats
 
-    def check(self, info: CallInfo) -> dt.DataType | Problem:
+    def check(self, info: CallInfo) -> DataType | Problem:
         """The type of the call ``info.node``, or the problem with it."""
         if self.rule is not None:
             return self.rule(info)
-        from ..check.types import dtype  # the check stage imports this module
-
         problem = args_problem(self.args, info)
         if problem is not None:
             return problem
-        result = self.returns(info.types) if callable(self.returns) else dtype(str(self.returns))
+        result = self.returns(info.types) if callable(self.returns) else parse_type(str(self.returns))
         return info.problem(result) if isinstance(result, str) else result
 
 

@@ -60,9 +60,9 @@ class SinkDef:
 class ValueField:
     """One per-entity value of a namespace, used in rules as ``namespace.name`` (``rfm.r``).
 
-    ``dtype`` is an Ibis type string.  ``minimum``/``maximum`` (inclusive) and ``values`` (the only
-    strings it can take) describe its domain for static analysis (e.g. MECE proofs); leave them
-    None when unknown.  ``nullable``: whether some entities have no value."""
+    ``dtype`` is a type name (``int64``; :func:`~segrules.types.parse_type`).  ``minimum``/``maximum``
+    (inclusive) and ``values`` (the only strings it can take) describe its domain for static
+    analysis (e.g. MECE proofs); leave them None when unknown.  ``nullable``: whether some entities have no value."""
 
     name: str
     dtype: str
@@ -131,7 +131,7 @@ class EntityFunctionDef:
     wrongly typed argument (SR434), a use inside an aggregate (SR308) and a use without the
     section (SR313). ``check(config, entry, args)`` (optional) may return a message for arguments that
     are constants of the right type but out of range (``retained('w', 99)`` with 8 periods): an
-    SR434 at the call. ``returns``: an Ibis type string, or ``returns(entry, args)`` giving one.
+    SR434 at the call. ``returns``: a type name (``string``), or ``returns(entry, args)`` giving one.
 
     ``build(ctx)`` gets a :class:`~segrules.plugin.NamespaceBuild` for the section
     (``ctx.entry``: the entry's name, ``ctx.args``: the other argument values) and returns an

@@ -16,25 +16,44 @@ from ..errors import SpecError
 if TYPE_CHECKING:  # pydantic and the spec loader are imported when a command selects specs
     from .resolve import Chosen, Selection
 
-SELECT_HELP = ("Only these segments: NAME, tag:TAG, owner:OWNER, path:GLOB, spec:NAME; +NAME adds what it "
-               "depends on, NAME+ what depends on it; comma-separated or repeated: a union (docs/project.md).")
+SELECTORS = ("NAME, tag:TAG, owner:OWNER, path:GLOB, spec:NAME; +NAME adds what it depends on, NAME+ what "
+             "depends on it; comma-separated or repeated: a union (docs/project.md).")
+# What --select does, per kind of command (the `selects` of spec_options): the segments themselves
+# (run, compile, audit), the specs that have them (a report per spec: rfm, cohort...), or the one
+# spec that has them (changes, plan, sync...)
+SELECTS = {"segments": "Only these segments", "specs": "Only the specs with these segments (each spec whole)",
+           "spec": "The spec with these segments (all in one spec)"}
+SELECT_HELP = f"{SELECTS['segments']}: {SELECTORS}"
 
 
 project_option = click.option("--project", "project", metavar="PATH", type=click.Path(),
                               help="The project file segrules.yml, or its folder (default: found by walking "
                               "up from the current folder).")
-target_option = click.option("--target", metavar="NAME", help="The project's target (named database) to use "
-                             "(default: the spec's target in segrules.yml).")
-select_option = click.option("--select", "-s", "select", multiple=True, metavar="SELECTOR", help=SELECT_HELP)
+target_option = click.option("--target", metavar="NAME", help="The target (named database) to use: one of "
+                             "segrules.yml, else a profile of ~/.segrules/profiles.yml (default: the spec's target "
+                             "in segrules.yml).")
+
+
+def select_option_for(selects: str = "segments") -> Callable[[Any], Any]:
+    """``--select`` whose help starts with what it does for the command: ``selects`` is a key of
+    :data:`SELECTS` (``segments``, ``specs``, ``spec``) or the command's own phrase."""
+    return click.option("--select", "-s", "select", multiple=True, metavar="SELECTOR",
+                        help=f"{SELECTS.get(selects, selects)}: {SELECTORS}")
+
+
+select_option = select_option_for()
 db_option = click.option("--db", metavar="URL", help="DuckDB file or Ibis URL (postgres://, ...); default: each "
                          "spec's target in segrules.yml.")
 
 
-def spec_options(what: str = "specs"):
+def spec_options(what: str = "specs", selects: str = "segments"):
     """``[SPECS]...`` (files, folders or globs; none: the project's specs), ``--select``,
-    ``--project``, ``--target``. The command gets ``specs``, ``select``, ``project``, ``target``."""
+    ``--project``, ``--target``. The command gets ``specs``, ``select``, ``project``, ``target``.
+    ``selects``: what ``--select`` does for the command, for its help: ``"segments"`` (only these
+    segments), ``"specs"`` (the specs that have them, each whole), ``"spec"`` (the one spec that
+    has them) or a phrase of the command's own."""
     def decorate(fn):
-        fn = select_option(project_option(target_option(fn)))
+        fn = select_option_for(selects)(project_option(target_option(fn)))
         return click.argument("specs", nargs=-1, type=click.Path(), metavar=f"[{what.upper()}]...")(fn)
     return decorate
 
@@ -48,14 +67,15 @@ def selection(specs, select, project, *, registry=None, skip_non_specs: bool = F
 
 @dataclass(frozen=True)
 class Database:
-    """Where a spec's data is: the URL (``--db``, else its target's ``db:``), None for none;
-    ``as_of``: ``--as-of``, else the target's ``as_of:``; ``target``: its name."""
+    """Where a spec's data is: the URL (``--db``, else its target's ``db:``) or a typed target
+    (a ``type:`` target or profile, :mod:`segrules.run.targets`), None for none; either goes to
+    :func:`segrules.connect`. ``as_of``: ``--as-of``, else the target's ``as_of:``; ``target``: its name."""
 
-    url: str | None
+    url: Any
     as_of: datetime | date | str | None
     target: str | None
 
-    def required(self, item: "Chosen") -> str:
+    def required(self, item: "Chosen") -> Any:
         if self.url is None:
             where = f"target {self.target!r} has no database (db:)" if self.target else "no --db given"
             raise SpecError(f"{item.path}: {where}", code="SR170",
@@ -129,7 +149,7 @@ class OneSpec:
 
     spec: object
     segments: list[str] | None
-    db: str | None
+    db: Any  # str | segrules.run.targets.Target | None
     as_of: object
     state_url: str | None
 
@@ -151,13 +171,14 @@ def one_spec(command: str, specs, select, project, target=None, db=None, as_of=N
 @dataclass(frozen=True)
 class CommandSpec:
     """One spec a command reports on (:func:`command_specs`): its path as the user wrote it, the
-    loaded spec, its selected segments (None: all), its database URL, ``as_of`` (``--as-of``,
+    loaded spec, its selected segments (None: all), its database (a URL or a typed target: pass
+    it to ``segrules.connect``, print it with ``segrules.plugin.redact``), ``as_of`` (``--as-of``,
     else its target's ``as_of:``) and its target's name (None: ``--db`` or no project)."""
 
     path: str
     spec: Any  # segrules.Spec
     segments: list[str] | None
-    db: str
+    db: Any  # str | segrules.run.targets.Target
     as_of: datetime | date | str | None
     target: str | None
 

@@ -99,7 +99,7 @@ def print_report(report: FunnelReport, console: Console) -> None:
 
 
 @click.command("funnel")
-@spec_options()
+@spec_options(selects="specs")
 @db_option
 @click.option("--funnel", "names", multiple=True, metavar="NAME",
               help="Only this funnel (repeatable; default: every funnel of each spec).")
