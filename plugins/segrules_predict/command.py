@@ -18,7 +18,7 @@ MODEL_OPTION = click.option("--model", "names", multiple=True, metavar="NAME",
 
 
 @click.command("train")
-@spec_options()
+@spec_options(selects="specs")
 @db_option
 @MODEL_OPTION
 @click.option("--as-of", "as_of", metavar="TIME", help="Now, by which every label window must have ended "
@@ -53,7 +53,7 @@ def train_command(specs, select, project, target, db, names, as_of, quiet):
 
 
 @click.command("clusters")
-@spec_options()
+@spec_options(selects="specs")
 @db_option
 @MODEL_OPTION
 @click.option("--as-of", "as_of", metavar="TIME", help="Profile the clusters as of this date/time (default: the "
