@@ -16,6 +16,8 @@ SELECTS = {
     "cohort": "Only the specs with these segments (each spec whole):",
     "experiment": "Only the specs with these segments (each spec whole):",
     "funnel": "Only the specs with these segments (each spec whole):",
+    "train": "Only the specs with these segments (each spec whole):",
+    "clusters": "Only the specs with these segments (each spec whole):",
     "validate": "Only the specs with these segments (--list: only these segments):",
     "changes": "The spec with these segments (all in one spec):",
     "plan": "The spec with these segments (all in one spec):",

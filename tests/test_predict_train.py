@@ -201,7 +201,7 @@ def test_predict_clusters_k_by_silhouette_and_the_profile_command(churn):
         assert sorted(by_k) == [2, 3, 4, 5] and m["k"] == max(by_k, key=by_k.get)
         sizes = [p["size"] for p in m["profiles"]]
         assert len(sizes) == m["k"]
-        result = CliRunner().invoke(main, ["clusters", str(path), "engagement", "--db", str(tmp / "churn.duckdb"),
+        result = CliRunner().invoke(main, ["clusters", str(path), "--model", "engagement", "--db", str(tmp / "churn.duckdb"),
                                            "--as-of", "2025-06-01", "--format", "json"])
     finally:
         path.write_text(text)
@@ -222,10 +222,50 @@ def test_predict_train_command_exits_2_on_leakage(churn, tmp_path):
 
     spec = tmp_path / "leaky.yaml"
     spec.write_text((SPECS / "churn_30d.yaml").read_text().replace("static: [country]", "static: []"))
+    # the form before --model: SPEC MODEL, with a deprecation warning
     result = CliRunner().invoke(main, ["train", str(spec), "churn_30d", "--db", str(churn[0] / "churn.duckdb")])
     assert result.exit_code == 2
+    assert "warning: `segrules train SPEC NAME` is deprecated" in result.output
     assert "error[PRED101]: models.churn_30d: feature 'country' could read after the training time" in result.output
     assert not (tmp_path / "models").exists()
+
+
+PROJECT = """\
+version: 1
+specs: [churn_30d.yaml, trial_conversion.yaml]
+target: shop
+targets:
+  shop: {db: churn.duckdb, as_of: 2025-06-01}
+"""
+
+
+def test_predict_train_and_clusters_commands_select_through_the_project(churn, tmp_path, monkeypatch):
+    """No spec argument: the project's specs, each on its target's database and as_of:; the spec
+    without a clusters model is skipped with a note; --model picks the model; --select a spec.
+    (About 10 s under load: it trains the k-means model through the command it tests.)"""
+    from click.testing import CliRunner
+
+    from segrules.cli import main
+
+    shutil.copy(SPECS / "churn_30d.yaml", tmp_path / "churn_30d.yaml")
+    shutil.copy(SPECS / "trial_conversion.yaml", tmp_path / "trial_conversion.yaml")
+    shutil.copy(churn[0] / "churn.duckdb", tmp_path / "churn.duckdb")
+    (tmp_path / "segrules.yml").write_text(PROJECT)
+    monkeypatch.chdir(tmp_path)
+    runner = CliRunner()
+    trained = runner.invoke(main, ["train", "--select", "spec:churn_30d", "--model", "engagement", "--quiet"])
+    assert trained.exit_code == 0, trained.output
+    assert trained.stdout.startswith("saved models/churn_30d/engagement/v1.json (model card v1.html)\nk = 4")
+    profiled = runner.invoke(main, ["clusters", "--format", "json"])
+    assert profiled.exit_code == 0, profiled.output
+    assert "trial_conversion.yaml: skipped, no clusters model under models:" in profiled.stderr
+    report = json.loads(profiled.stdout)  # one model: one document
+    assert (report["model"], report["as_of"]) == ("engagement", "2025-06-01 00:00:00")
+    assert sum(p["size"] for p in report["profiles"]) == report["entities"] > 0
+    unknown = runner.invoke(main, ["clusters", "--model", "churn_30d"])  # a classifier, not clusters
+    assert unknown.exit_code == 2
+    assert "churn_30d.yaml: skipped, no clusters model 'churn_30d'" in unknown.stderr
+    assert "error[SR164]: clusters: no spec to work on" in unknown.stderr
 
 
 def test_predict_demo_command_writes_the_tables(tmp_path):

@@ -10,10 +10,11 @@ from rich.console import Console
 from rich.panel import Panel
 from rich.table import Table
 
-from segrules.plugin import atomic_write, db_option, make_console, require_one, spec_options, user_errors
+from segrules.plugin import (atomic_write, db_option, legacy_name, make_console, require_one, spec_options,
+                             user_errors)
 
 from .config import COHORTS, EXPERIMENTS
-from .selection import as_json, compute_all, legacy_name, reports
+from .selection import as_json, compute_all, reports
 
 
 def _options(command):

@@ -6,13 +6,11 @@ project, ``--select``, ``--target`` (:func:`segrules.plugin.command_specs`)."""
 from __future__ import annotations
 
 import json
-import os
 from dataclasses import dataclass
-from pathlib import Path
 from typing import Any, Callable
 
 import segrules
-from segrules.plugin import CommandSpec, SpecError, command_specs, note, warn_renamed
+from segrules.plugin import CommandSpec, SpecError, command_specs, note
 
 
 @dataclass(frozen=True)
@@ -25,21 +23,6 @@ class Report:
     @property
     def shown(self) -> str:
         return f"{self.work.path} {self.name}"
-
-
-def legacy_name(command: str, option: str, specs: tuple[str, ...]) -> tuple[tuple[str, ...], tuple[str, ...]]:
-    """``segrules cohort SPEC NAME``, the form before 0.2: a last argument that cannot be a spec
-    (no such file or folder, no glob, no ``/``, no ``.yaml``) after a spec is the entry's name,
-    with the deprecation warning. Returns the spec arguments and the names it gives."""
-    if len(specs) >= 2 and not _spec_like(specs[-1]):
-        warn_renamed(f"`segrules {command} SPEC NAME`", f"`segrules {command} SPEC {option} NAME`")
-        return specs[:-1], (specs[-1],)
-    return specs, ()
-
-
-def _spec_like(text: str) -> bool:
-    return (Path(text).exists() or any(c in text for c in "*?[/") or os.sep in text
-            or Path(text).suffix in (".yaml", ".yml"))
 
 
 def reports(command: str, section: str, what: str, names_of: Callable[[object], list[str]], specs, select, project,

@@ -174,7 +174,7 @@ def artifacts(document, checked) -> Iterable[Diagnostic]:
     for name in getattr(m, MODELS, None) or {}:
         span = document.index.key_span((MODELS, name))
         path = store.latest_path(document.path, m.name, name)
-        command = f"segrules train {document.path} {name} --db URL"
+        command = f"segrules train {document.path} --model {name} --db URL"
         if path is None:
             yield _error("PRED201", f"models.{name}: no trained model in "
                          f"{store.shown(store.model_folder(document.path, m.name, name))}",

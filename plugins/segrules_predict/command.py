@@ -7,69 +7,94 @@ import json
 import click
 
 import segrules
-from segrules.plugin import SegrulesError
+from segrules.plugin import db_option, legacy_name, make_console, spec_options, user_errors
+
+from .config import Kind
+from .selection import chosen_models
 
 
-def _fail(exc: SegrulesError) -> None:
-    click.echo(exc.render(), err=True)
-    raise SystemExit(2) from None
+MODEL_OPTION = click.option("--model", "names", multiple=True, metavar="NAME",
+                            help="Only this model (repeatable; default: every model of each spec).")
 
 
 @click.command("train")
-@click.argument("spec", type=click.Path(dir_okay=False))
-@click.argument("model")
-@click.option("--db", metavar="URL", required=True, help="DuckDB file or Ibis URL.")
+@spec_options(selects="specs")
+@db_option
+@MODEL_OPTION
 @click.option("--as-of", "as_of", metavar="TIME", help="Now, by which every label window must have ended "
-              "(default: the wall clock).")
+              "(default: the target's as_of:, else the wall clock).")
 @click.option("--quiet", is_flag=True, help="Print only the artifact's path and the test metrics.")
-def train_command(spec, model, db, as_of, quiet):
-    """Train MODEL of SPEC's models: section on point-in-time frames; save a versioned artifact and its
-    model card in the project's models/ folder."""
+def train_command(specs, select, project, target, db, names, as_of, quiet):
+    """Train each model of each spec's models: section (--model: only these) on point-in-time frames;
+    save a versioned artifact and its model card in the project's models/ folder. SPECS: files,
+    folders or globs; none: the project's specs that have a models: section."""
     try:
         from .train import summary, train
     except ImportError as exc:  # scikit-learn is the predict extra
         raise click.ClickException(f"training needs scikit-learn: pip install 'segrules[predict]' ({exc})")
-    try:
-        loaded = segrules.load(spec, registry=segrules.default_registry())
-        con = segrules.connect(db, read_only=True)
-        trained = train(loaded, con, model, as_of=as_of, log=(lambda line: None) if quiet else click.echo)
-    except SegrulesError as exc:
-        _fail(exc)
     from .artifacts import shown
 
-    click.echo(f"saved {shown(trained.path)} (model card {trained.card.name})")
-    for line in summary(trained.artifact):
-        click.echo(line)
+    console = make_console()
+
+    def say(line: str) -> None:
+        console.print(line, markup=False)
+
+    with user_errors():
+        specs, legacy = legacy_name("train", "--model", specs)
+        chosen = chosen_models("train", specs, select, project, target, db, as_of, tuple(names) + legacy)
+        for c in chosen:
+            if len(chosen) > 1:
+                say(f"{c.work.path} · {c.name}")
+            con = segrules.connect(c.work.db, read_only=True)
+            trained = train(c.work.spec, con, c.name, as_of=c.work.as_of, log=(lambda line: None) if quiet else say)
+            say(f"saved {shown(trained.path)} (model card {trained.card.name})")
+            for line in summary(trained.artifact):
+                say(line)
 
 
 @click.command("clusters")
-@click.argument("spec", type=click.Path(dir_okay=False))
-@click.argument("model")
-@click.option("--db", metavar="URL", required=True, help="DuckDB file or Ibis URL.")
-@click.option("--as-of", "as_of", metavar="TIME", help="Profile the clusters as of this date/time.")
-@click.option("--format", "fmt", type=click.Choice(["text", "json"]), default="text", show_default=True)
-def clusters_command(spec, model, db, as_of, fmt):
-    """Profile each cluster of a clusters MODEL as of now: size, feature means, what distinguishes it."""
+@spec_options(selects="specs")
+@db_option
+@MODEL_OPTION
+@click.option("--as-of", "as_of", metavar="TIME", help="Profile the clusters as of this date/time (default: the "
+              "target's as_of:).")
+@click.option("--format", "fmt", type=click.Choice(["text", "json"]), default="text", show_default=True,
+              help="text tables, or JSON (one document; a list when there are several models).")
+def clusters_command(specs, select, project, target, db, names, as_of, fmt):
+    """Profile each cluster of each clusters model (--model: only these) as of now: size, feature
+    means, what distinguishes it. SPECS: files, folders or globs; none: the project's specs that
+    have a clusters model."""
     from .clusters import cluster_profiles
 
-    try:
-        loaded = segrules.load(spec, registry=segrules.default_registry())
-        report = cluster_profiles(loaded, segrules.connect(db, read_only=True), model, as_of=as_of)
-    except SegrulesError as exc:
-        _fail(exc)
+    console = make_console()
+    with user_errors():
+        specs, legacy = legacy_name("clusters", "--model", specs)
+        chosen = chosen_models("clusters", specs, select, project, target, db, as_of, tuple(names) + legacy,
+                               kind=Kind.clusters)
+        reports = []
+        for c in chosen:
+            with make_console(stderr=True).status(f"profiling {c.name} of {c.work.path} in the database…"):
+                report = cluster_profiles(c.work.spec, segrules.connect(c.work.db, read_only=True), c.name,
+                                          as_of=c.work.as_of)
+            reports.append(report)
+            if fmt == "text":
+                _print_profiles(report, console)
     if fmt == "json":
-        click.echo(json.dumps(report, indent=2, default=str))
-        return
-    click.echo(f"{report['spec']} · {report['model']} v{report['version']}: {report['entities']} entities as of "
-               f"{report['as_of']}")
+        console.print(json.dumps(reports[0] if len(reports) == 1 else reports, indent=2, default=str), markup=False)
+
+
+def _print_profiles(report: dict, console) -> None:
+    lines = [f"{report['spec']} · {report['model']} v{report['version']}: {report['entities']} entities as of "
+             f"{report['as_of']}"]
     header = ["cluster", "size", "share", *report["numeric"], *report["categorical"], "distinguished by"]
     rows = [[str(p["cluster"]), f"{p['size']}", f"{p['share']:.1%}",
              *[("–" if p["means"][c] is None else f"{p['means'][c]:.2f}") for c in report["numeric"]],
              *[str(p["top"][c]) for c in report["categorical"]],
              ", ".join(p["distinguished_by"]) or "close to the average"] for p in report["profiles"]]
     widths = [max(len(h), *(len(r[i]) for r in rows)) for i, h in enumerate(header)]
-    for row in [header, *rows]:
-        click.echo("  ".join(cell.ljust(w) for cell, w in zip(row, widths)).rstrip())
+    lines += ["  ".join(cell.ljust(w) for cell, w in zip(row, widths)).rstrip() for row in [header, *rows]]
+    for line in lines:
+        console.print(line, markup=False)
 
 
 @click.command("predict-demo")

@@ -22,11 +22,11 @@ def current_artifact(ctx, name: str) -> dict:
     if path is None:
         raise segrules.PluginError(f"model {name!r} is not trained (no artifact in "
                                    f"{artifacts.shown(artifacts.model_folder(doc.path, checked.model.name, name))}): "
-                                   f"run segrules train {doc.path} {name} --db URL")
+                                   f"run segrules train {doc.path} --model {name} --db URL")
     artifact = artifacts.load(path)
     if artifact.get("spec_hash") != artifacts.spec_hash(checked, name):
         raise segrules.PluginError(f"model {name!r}: {artifacts.shown(path)} was trained on a different spec: retrain it "
-                                   f"(segrules train {doc.path} {name} --db URL)")
+                                   f"(segrules train {doc.path} --model {name} --db URL)")
     return artifact
 
 

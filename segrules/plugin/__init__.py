@@ -41,7 +41,8 @@ from .types import (DerivedSegment, EntityFunctionDef, NamespaceDef, PluginInfo,
 if TYPE_CHECKING:  # the names below are imported on first use (see __getattr__)
     from ..check import CheckedSpec, parse_expressions
     from ..console import EXIT_BAD_INPUT, EXIT_CHECK_FAILED, EXIT_OK, make_console, user_errors
-    from ..project.options import CommandSpec, command_specs, db_option, note, spec_options, warn_renamed
+    from ..project.options import (CommandSpec, command_specs, db_option, legacy_name, note, spec_options,
+                                   warn_renamed)
     from ..project.resolve import require_one
     from ..check.entity_values import EntityValue
     from ..check.schema import did_you_mean
@@ -90,7 +91,7 @@ _LAZY: dict[str, tuple[str, ...]] = {
     # commands
     "segrules.console": ("make_console", "user_errors", "EXIT_OK", "EXIT_CHECK_FAILED", "EXIT_BAD_INPUT"),
     "segrules.project.options": ("spec_options", "db_option", "command_specs", "CommandSpec", "note",
-                                 "warn_renamed"),
+                                 "warn_renamed", "legacy_name"),
     "segrules.project.resolve": ("require_one",),
     # run and IO
     "segrules.params": ("parse_params",),
@@ -127,7 +128,7 @@ __all__ = [
     "as_expression_text", "positive_duration", "duration_seconds", "load_yaml",
     # commands
     "make_console", "user_errors", "EXIT_OK", "EXIT_CHECK_FAILED", "EXIT_BAD_INPUT", "spec_options", "db_option",
-    "command_specs", "CommandSpec", "require_one", "note", "warn_renamed",
+    "command_specs", "CommandSpec", "require_one", "note", "warn_renamed", "legacy_name",
     # run and IO
     "parse_params", "run_query", "redact", "transaction", "atomic_write", "write_duckdb_tables",
     # the HTTP destination toolkit

@@ -222,3 +222,19 @@ def command_specs(command: str, specs: Iterable[str] = (), select: Iterable[str]
 # the names segrules exports them under (segrules.select_specs, segrules.spec_database)
 select_specs = selection
 spec_database = database
+
+
+def legacy_name(command: str, option: str, specs: tuple[str, ...]) -> tuple[tuple[str, ...], tuple[str, ...]]:
+    """``segrules COMMAND SPEC NAME``, the form a command had before its ``OPTION NAME``: a last
+    argument that cannot be a spec (no such file or folder, no glob, no ``/``, no ``.yaml``) after
+    a spec is the entry's name, with the deprecation warning (:func:`warn_renamed`). Returns the
+    spec arguments and the names it gives (none, or that one)."""
+    import os
+    from pathlib import Path
+
+    last = specs[-1] if specs else ""
+    if len(specs) >= 2 and not (Path(last).exists() or any(c in last for c in "*?[/") or os.sep in last
+                                or Path(last).suffix in (".yaml", ".yml")):
+        warn_renamed(f"`segrules {command} SPEC NAME`", f"`segrules {command} SPEC {option} NAME`")
+        return specs[:-1], (last,)
+    return specs, ()

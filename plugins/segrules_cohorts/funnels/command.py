@@ -10,9 +10,10 @@ import click
 from rich.console import Console
 from rich.table import Table
 
-from segrules.plugin import atomic_write, db_option, make_console, require_one, spec_options, user_errors
+from segrules.plugin import (atomic_write, db_option, legacy_name, make_console, require_one, spec_options,
+                             user_errors)
 
-from ..selection import as_json, compute_all, legacy_name, reports
+from ..selection import as_json, compute_all, reports
 from .config import SECTION
 
 if TYPE_CHECKING:
