@@ -9,7 +9,12 @@ from ..errors import BackendError
 
 def connect(url: str | None = None, *, read_only: bool = False, must_exist: bool = True):
     """Connect to ``url``: None or ``:memory:`` -> in-memory DuckDB; a path -> that DuckDB file;
-    ``scheme://...`` -> ``ibis.connect`` (postgres://, snowflake://, bigquery://, trino://, ...)."""
+    ``pyspark://``, ``spark://``, ``sc://`` -> Spark (:mod:`.spark`); ``scheme://...`` ->
+    ``ibis.connect`` (postgres://, snowflake://, bigquery://, trino://, ...)."""
+    from .spark import is_spark_url, settings_from_url, spark_connect
+
+    if is_spark_url(url):  # before Ibis: its URL route cannot set static Spark settings
+        return spark_connect(settings_from_url(url))
     import ibis  # here, not at import: `segrules --version` and offline `validate` never connect
 
     try:
