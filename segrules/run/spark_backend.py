@@ -14,6 +14,9 @@ from ibis.backends.pyspark.datatypes import PySparkSchema
 class SparkBackend(Backend):
     @classmethod
     def from_session(cls, session) -> "SparkBackend":
+        import ibis
+
+        ibis.pyspark  # noqa: B018 -- loading the backend through Ibis registers ibis.options.pyspark
         return cls().connect(session)
 
     def _register_in_memory_table(self, op) -> None:
