@@ -36,10 +36,11 @@ def spark_connection(warehouse):
         _missing("pyspark is not installed (pip install -e '.[spark]')")
     if shutil.which("java") is None and not os.environ.get("JAVA_HOME"):
         _missing("Java is not installed")
-    from segrules.run.spark import SparkSettings, spark_connect
+    from segrules.run.spark import spark_connect
+    from segrules.run.targets import SparkTarget
 
-    conf = {**SPARK_CONF, "spark.sql.warehouse.dir": str(warehouse)}
-    return spark_connect(SparkSettings(master="local[2]", conf=conf))
+    settings = {**SPARK_CONF, "spark.sql.warehouse.dir": str(warehouse)}
+    return spark_connect(SparkTarget(master="local[2]", settings=tuple(settings.items())))
 
 
 def connect_backend(name: str):

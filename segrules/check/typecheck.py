@@ -544,7 +544,7 @@ class TypeChecker:
                 self.error("SR405", f"{node.func}() needs a numeric column, {node.source}.{node.column} is "
                            f"{describe(ct)}", node)
                 return None
-            if node.func == "avg":
-                return ct if ct.is_decimal() else dt.float64
+            if node.func == "avg":  # float64 on every backend, whatever the column (docs/language.md)
+                return dt.float64
             return dt.int64 if ct.is_integer() else ct
         return ct

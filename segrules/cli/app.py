@@ -17,6 +17,7 @@ from ..errors import SegrulesError
 BUILTIN = {
     "validate": "check:validate",
     "compile": "compile:compile_command",
+    "debug": "debug:debug_command",
     "run": "run:run",
     "preview": "run:preview",
     "test": "testing:test_command",

@@ -74,7 +74,12 @@ def _aggregate_metric(agg: a.Aggregate, compiler: ExprCompiler, table: ir.Table,
             return builtin(col, compiler.column(time), where=present)
         reduce = col.argmin if agg.func == "first" else col.argmax
         return reduce(compiler.column(time), where=present)
-    method = {"count": "count", "count_distinct": "nunique", "sum": "sum", "avg": "mean",
+    if agg.func == "avg":
+        # float64 everywhere: the exact sum (integers and decimals add up exactly on every
+        # backend) as a double, over the count. AVG itself differs: a double on DuckDB, a numeric
+        # of the backend's own scale on PostgreSQL, a decimal rounded to scale+4 on Spark.
+        return col.sum(where=where).cast(dt.float64) / col.count(where=where).nullif(0)
+    method = {"count": "count", "count_distinct": "nunique", "sum": "sum",
               "min": "min", "max": "max"}[agg.func]
     return getattr(col, method)(where=where)
 

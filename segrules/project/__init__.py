@@ -13,26 +13,31 @@ from __future__ import annotations
 import os
 from dataclasses import dataclass
 from datetime import date, datetime
+from typing import Any
 from pathlib import Path
 
 from ..diagnostics import Diagnostic, Span
 from ..errors import SpecError
+from .connections import check_file_connections, relative_to, resolve_connection
 from .env import interpolate
 from .files import expand, is_spec_name, matches
-from .model import Connection, ProfilesModel, ProjectModel, Target
+from .model import ProfilesModel, ProjectModel, Target
 
 PROJECT_FILE = "segrules.yml"
-PROFILES_ENV = "SEGRULES_PROFILES"
+PROFILES_ENV = "SEGRULES_PROFILES"          # the profiles file itself
+PROFILES_DIR_ENV = "SEGRULES_PROFILES_DIR"  # the folder of profiles.yml (dbt's DBT_PROFILES_DIR)
 DEFAULT_STATE = ".segrules/state.duckdb"
 
 
 @dataclass(frozen=True)
 class ResolvedTarget:
-    """A target ready to use: the database URL with ``${...}`` read and a relative DuckDB path
-    made relative to the project file. ``db`` None: no database (schema: blocks only)."""
+    """A target ready to use. ``db``: the database URL with ``${...}`` read and a relative DuckDB
+    path made relative to the project file, or a typed target (:mod:`segrules.run.targets`) for a
+    ``type:`` target; None: no database (schema: blocks only). Pass it to
+    :func:`segrules.connect` either way; print it with :func:`segrules.run.targets.describe`."""
 
     name: str
-    db: str | None
+    db: "str | Any | None"
     as_of: datetime | date | None = None
     origin: str | None = None  # where it is defined: the project file or the profiles file
 
@@ -91,32 +96,30 @@ class Project:
 
     def target(self, name: str | None = None, *, spec: str | Path | None = None) -> ResolvedTarget | None:
         """Target ``name`` (default: ``spec``'s, else the project's), resolved; None when the
-        project names no target."""
+        project names no target. A ``--target`` the project does not define may name a profile
+        of the user's profiles file (the dbt habit: ``--target warehouse``)."""
         name = name if name is not None else self.target_name(spec)
         if name is None:
             return None
         if name not in self.model.targets:
+            found = profile_target(name, base=self.root)
+            if found is not None:
+                return found
             raise SpecError(f"unknown target {name!r}", code="SR161",
-                            hint=_known("targets", self.model.targets, str(self.path)))
+                            hint=_known("targets", self.model.targets, str(self.path)) + _profiles_hint())
         target = self.model.targets[name]
-        where = ("targets", name)
-        connection, index, origin = target, self.index, str(self.path)
         if target.profile is not None:
             profiles_path = profiles_file()
             profiles, index = load_profiles(profiles_path)
             if target.profile not in profiles.profiles:
                 raise SpecError(f"target {name!r}: no profile {target.profile!r} in {profiles_path}", code="SR163",
-                                span=self.index.value_span(where + ("profile",)),
+                                span=self.index.value_span(("targets", name, "profile")),
                                 hint=_known("profiles", profiles.profiles, str(profiles_path)))
-            connection, where, origin = profiles.profiles[target.profile], ("profiles", target.profile), \
-                str(profiles_path)
-        return ResolvedTarget(name, self._db(connection, index, where), connection.as_of or target.as_of, origin)
-
-    def _db(self, connection: Connection, index, where: tuple) -> str | None:
-        if connection.db is None:
-            return None
-        db = interpolate(connection.db, index.value_span(where + ("db",)))
-        return self.local_path(db)
+            profile = profiles.profiles[target.profile]
+            db = resolve_connection(profile, index, ("profiles", target.profile), self.local_path)
+            return ResolvedTarget(name, db, profile.as_of or target.as_of, str(profiles_path))
+        db = resolve_connection(target, self.index, ("targets", name), self.local_path)
+        return ResolvedTarget(name, db, target.as_of, str(self.path))
 
     def local_path(self, value: str) -> str:
         """A DuckDB file path relative to the project file made absolute; URLs (``x://``),
@@ -170,6 +173,7 @@ def load_project(path: str | Path | None = None, *, start: str | Path | None = N
             return None
     model, index = _read(file, ProjectModel, "a project file must be a mapping with version: 1 and specs:")
     _check_targets(model, index, file)
+    check_file_connections(model.targets, index, "targets")
     return Project(model, file, index)
 
 
@@ -192,16 +196,52 @@ def _check_targets(model: ProjectModel, index, file: Path) -> None:
 
 
 def profiles_file() -> Path:
-    """The user's profiles: ``$SEGRULES_PROFILES``, else ~/.segrules/profiles.yml."""
-    return Path(os.environ.get(PROFILES_ENV) or Path.home() / ".segrules" / "profiles.yml")
+    """The user's profiles: the file ``$SEGRULES_PROFILES`` names, else profiles.yml in
+    ``$SEGRULES_PROFILES_DIR``, else ~/.segrules/profiles.yml."""
+    if os.environ.get(PROFILES_ENV):
+        return Path(os.environ[PROFILES_ENV])
+    if os.environ.get(PROFILES_DIR_ENV):
+        return Path(os.environ[PROFILES_DIR_ENV]) / "profiles.yml"
+    return Path.home() / ".segrules" / "profiles.yml"
 
 
 def load_profiles(path: Path) -> tuple[ProfilesModel, object]:
+    """The profiles file at ``path``, its fields checked (SR172/SR173 with positions)."""
     if not path.is_file():
         raise SpecError(f"no profiles file {path} (a target refers to a profile)", code="SR163",
-                        hint=f"create it with profiles: {{NAME: {{db: URL}}}}, or set {PROFILES_ENV}")
-    return _read(path, ProfilesModel, "a profiles file must be a mapping with profiles:")
+                        hint=f"create it with profiles: {{NAME: {{type: postgres, host: ..., dbname: ...}}}}, "
+                        f"or set {PROFILES_DIR_ENV} (its folder) or {PROFILES_ENV} (the file)")
+    model, index = _read(path, ProfilesModel, "a profiles file must be a mapping with profiles:")
+    check_file_connections(model.profiles, index, "profiles")
+    return model, index
 
 
-__all__ = ["Project", "ResolvedTarget", "load_project", "find_project", "profiles_file", "PROJECT_FILE",
+def profile_target(name: str, *, base: Path | None = None) -> ResolvedTarget | None:
+    """Profile ``name`` of the user's profiles file as a target (``--target NAME`` when no
+    project target has that name); None when there is no profiles file or no such profile.
+    A relative DuckDB path is taken from ``base`` (the project's folder, else the current one)."""
+    path = profiles_file()
+    if not path.is_file():
+        return None
+    profiles, index = load_profiles(path)
+    profile = profiles.profiles.get(name)
+    if profile is None:
+        return None
+    db = resolve_connection(profile, index, ("profiles", name), relative_to(base or Path.cwd()))
+    return ResolvedTarget(name, db, profile.as_of, str(path))
+
+
+def _profiles_hint() -> str:
+    path = profiles_file()
+    if not path.is_file():
+        return ""
+    try:
+        names = list(load_profiles(path)[0].profiles)
+    except SpecError:
+        return ""
+    return f"; {_known('profiles', names, str(path))}"
+
+
+__all__ = ["Project", "ResolvedTarget", "load_project", "find_project", "profiles_file", "profile_target",
+           "PROJECT_FILE",
            "Target", "ProjectModel"]

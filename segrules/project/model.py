@@ -22,16 +22,45 @@ class _Strict(BaseModel):
     model_config = ConfigDict(extra="forbid", frozen=True, populate_by_name=True)
 
 
+TargetType = Literal["duckdb", "postgres", "spark", "snowflake", "bigquery"]
+Scalar = Union[str, int, float, bool]
+
+
 class Connection(_Strict):
-    """Where a target's tables are. Values may use ``${ENV_VAR}`` and ``${ENV_VAR:-default}``,
-    read from the environment when the target is used (never when the file is loaded)."""
+    """Where a target's tables are: a ``db:`` URL, or ``type:`` and that engine's fields
+    (:data:`segrules.project.connections.FIELDS` says which; checked with positions when the file
+    is loaded). Values may use ``${ENV_VAR}``, ``${ENV_VAR:-default}``, ``{{ env_var('NAME') }}``
+    and ``{{ env_var('NAME', 'default') }}``, read from the environment when the target is used
+    (never when the file is loaded)."""
 
     db: str | None = Field(
         None, description="DuckDB file (relative to the project file) or Ibis URL (postgres://...). "
-        "Without it the target has no database: specs are checked against their schema: blocks only.")
+        "Without it (and without type:) the target has no database: specs are checked against their "
+        "schema: blocks only.")
     as_of: Union[datetime, date, None] = Field(
         None, description="The time the target's data is as of (a frozen dump, demo data): the default "
         "of --as-of for commands run on this target.")
+    type: TargetType | None = Field(None, description="The engine of a typed target (instead of db:).")
+    path: str | None = Field(None, description="duckdb: the database file (relative to the project file).")
+    host: str | None = Field(None, description="postgres: the server.")
+    port: Union[int, str, None] = Field(None, description="postgres: the port (default 5432).")
+    user: str | None = Field(None, description="postgres, snowflake: the user.")
+    password: str | None = Field(None, description="postgres, snowflake: the password; write "
+                                 "{{ env_var('NAME') }} to keep it out of the file. Never shown.")
+    dbname: str | None = Field(None, description="postgres: the database.")
+    schema_: str | None = Field(None, alias="schema", description="postgres, snowflake: the schema.")
+    master: str | None = Field(None, description="spark: the master of a local or cluster Spark (local[2]).")
+    remote: str | None = Field(None, description="spark: a Spark Connect server, sc://host:15002.")
+    token: str | None = Field(None, description="spark: the Spark Connect token. Never shown.")
+    catalog: str | None = Field(None, description="spark: the catalog to read tables from.")
+    database: str | None = Field(None, description="spark, snowflake: the database.")
+    settings: dict[str, Scalar] | None = Field(None, description="spark: spark.* settings, applied when "
+                                                "the session is built.")
+    account: str | None = Field(None, description="snowflake: the account identifier.")
+    warehouse: str | None = Field(None, description="snowflake: the warehouse.")
+    role: str | None = Field(None, description="snowflake: the role.")
+    project: str | None = Field(None, description="bigquery: the project id.")
+    dataset: str | None = Field(None, description="bigquery: the dataset.")
 
 
 class Target(Connection):
@@ -44,8 +73,8 @@ class Target(Connection):
 
     @model_validator(mode="after")
     def _one_source(self) -> "Target":
-        if self.profile is not None and self.db is not None:
-            raise ValueError("give db: or profile:, not both")
+        if self.profile is not None and (self.db is not None or self.type is not None):
+            raise ValueError("give db:, type: or profile:, one of them")
         return self
 
 

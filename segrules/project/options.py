@@ -48,14 +48,15 @@ def selection(specs, select, project, *, registry=None, skip_non_specs: bool = F
 
 @dataclass(frozen=True)
 class Database:
-    """Where a spec's data is: the URL (``--db``, else its target's ``db:``), None for none;
-    ``as_of``: ``--as-of``, else the target's ``as_of:``; ``target``: its name."""
+    """Where a spec's data is: the URL (``--db``, else its target's ``db:``) or a typed target
+    (a ``type:`` target or profile, :mod:`segrules.run.targets`), None for none; either goes to
+    :func:`segrules.connect`. ``as_of``: ``--as-of``, else the target's ``as_of:``; ``target``: its name."""
 
-    url: str | None
+    url: Any
     as_of: datetime | date | str | None
     target: str | None
 
-    def required(self, item: "Chosen") -> str:
+    def required(self, item: "Chosen") -> Any:
         if self.url is None:
             where = f"target {self.target!r} has no database (db:)" if self.target else "no --db given"
             raise SpecError(f"{item.path}: {where}", code="SR170",
@@ -129,7 +130,7 @@ class OneSpec:
 
     spec: object
     segments: list[str] | None
-    db: str | None
+    db: Any  # str | segrules.run.targets.Target | None
     as_of: object
     state_url: str | None
 
@@ -151,13 +152,14 @@ def one_spec(command: str, specs, select, project, target=None, db=None, as_of=N
 @dataclass(frozen=True)
 class CommandSpec:
     """One spec a command reports on (:func:`command_specs`): its path as the user wrote it, the
-    loaded spec, its selected segments (None: all), its database URL, ``as_of`` (``--as-of``,
+    loaded spec, its selected segments (None: all), its database (a URL or a typed target: pass
+    it to ``segrules.connect``, print it with ``segrules.plugin.redact``), ``as_of`` (``--as-of``,
     else its target's ``as_of:``) and its target's name (None: ``--db`` or no project)."""
 
     path: str
     spec: Any  # segrules.Spec
     segments: list[str] | None
-    db: str
+    db: Any  # str | segrules.run.targets.Target
     as_of: datetime | date | str | None
     target: str | None
 

@@ -12,7 +12,7 @@ from pathlib import Path
 from typing import Iterable
 
 from ..errors import SegrulesError, SpecError
-from . import PROJECT_FILE, Project, ResolvedTarget, load_project
+from . import PROJECT_FILE, Project, ResolvedTarget, load_project, profile_target, profiles_file
 from .files import expand, has_glob, is_test_file
 from .select import parse_selectors, select_segments
 
@@ -44,8 +44,12 @@ class Selection:
         """The target for ``item``: ``override`` (``--target``), else the project's for its file."""
         if self.project is None:
             if override is not None:
-                raise SpecError(f"--target {override}: no {PROJECT_FILE} found (targets are defined there)",
-                                code="SR161")
+                found = profile_target(override)
+                if found is None:
+                    raise SpecError(f"--target {override}: no {PROJECT_FILE} found and no profile {override!r} "
+                                    f"in {profiles_file()}", code="SR161",
+                                    hint=f"targets are defined in {PROJECT_FILE} (targets:) or in the profiles file")
+                return found
             return None
         return self.project.target(override, spec=item.path)
 

@@ -20,59 +20,24 @@ in the directory, so a table written by one process is there for the next.
 
 from __future__ import annotations
 
-from collections.abc import Mapping
-from dataclasses import dataclass, field
 from pathlib import Path
 from urllib.parse import parse_qsl, urlsplit
 
 from ..errors import BackendError
+from .targets import Secret, SparkTarget
 
 SCHEMES = ("pyspark", "spark", "sc")
-_OWN_KEYS = ("master", "catalog", "database", "warehouse")
-
-
-@dataclass(frozen=True)
-class SparkSettings:
-    """Where Spark runs and how its session is built. ``remote`` (Spark Connect) and ``master``
-    exclude each other; neither: ``local[*]``."""
-
-    master: str | None = None
-    remote: str | None = None
-    catalog: str | None = None
-    database: str | None = None
-    warehouse: str | None = None
-    conf: Mapping[str, str] = field(default_factory=dict)
-
-    def __post_init__(self) -> None:
-        if self.master and self.remote:
-            raise BackendError(f"spark: master {self.master} and Spark Connect {_hide(self.remote)} "
-                               "exclude each other; give one", code="SR701")
-        bad = [k for k in self.conf if not k.startswith("spark.")]
-        if bad:
-            raise BackendError(f"spark: {', '.join(sorted(bad))} is not a Spark setting (spark.*) nor one of "
-                               f"{', '.join(_OWN_KEYS)}", code="SR701")
-
-    def builder_conf(self) -> dict[str, str]:
-        """Every setting the session builder gets (the warehouse's Hive metastore included)."""
-        conf = dict(self.conf)
-        if self.warehouse:
-            path = Path(self.warehouse).absolute()
-            conf.setdefault("spark.sql.warehouse.dir", str(path))
-            conf.setdefault("spark.sql.catalogImplementation", "hive")
-            conf.setdefault("spark.hadoop.javax.jdo.option.ConnectionURL",
-                            f"jdbc:derby:;databaseName={path / 'metastore_db'};create=true")
-            conf.setdefault("spark.driver.extraJavaOptions", f"-Dderby.system.home={path}")
-        return conf
+_OWN_KEYS = ("master", "catalog", "database", "token")
 
 
 def is_spark_url(url: str | None) -> bool:
-    return bool(url) and url.split("://", 1)[0].lower() in SCHEMES and "://" in url
+    return bool(url) and "://" in str(url) and str(url).split("://", 1)[0].lower() in SCHEMES
 
 
-def settings_from_url(url: str) -> SparkSettings:
-    """The settings a ``pyspark://``, ``spark://`` or ``sc://`` URL gives."""
+def target_from_url(url: str) -> SparkTarget:
+    """The target a ``pyspark://``, ``spark://`` or ``sc://`` URL names."""
     scheme = url.split("://", 1)[0].lower()
-    if scheme == "sc":  # Spark Connect's own parameters (token, user_id, use_ssl…) stay in its URL
+    if scheme == "sc":  # Spark Connect's own parameters (user_id, use_ssl…) stay in its URL
         base, _, params = url.partition(";")
         own, kept = {}, []
         for item in filter(None, params.split(";")):
@@ -81,56 +46,80 @@ def settings_from_url(url: str) -> SparkSettings:
                 own[name] = value
             else:
                 kept.append(item)
-        remote = ";".join([base, *kept])
-        return _settings(own, remote=remote)
+        return _target(own, remote=";".join([base, *kept]))
     parts = urlsplit(url)
     own = dict(parse_qsl(parts.query, keep_blank_values=True))
     if scheme == "spark":
         master = f"spark://{parts.netloc}"
         if own.get("master", master) != master:
-            raise BackendError(f"spark: {_hide(url)} names two masters", code="SR701")
+            raise BackendError(f"spark: {master} and master={own['master']} name two masters", code="SR701")
         own["master"] = master
     elif location := parts.netloc + parts.path:  # pyspark://DIR (relative), pyspark:///DIR (absolute)
-        own.setdefault("warehouse", location)
-    return _settings(own)
+        own.update({k: v for k, v in warehouse_settings(location).items() if k not in own})
+    return _target(own)
 
 
-def _settings(values: dict[str, str], remote: str | None = None) -> SparkSettings:
+def warehouse_settings(directory: str) -> dict[str, str]:
+    """A local warehouse that keeps its tables between runs: Hive's catalog with its metastore
+    (Derby) in the directory."""
+    path = Path(directory).absolute()
+    return {"spark.sql.warehouse.dir": str(path),
+            "spark.sql.catalogImplementation": "hive",
+            "spark.hadoop.javax.jdo.option.ConnectionURL": f"jdbc:derby:;databaseName={path / 'metastore_db'};create=true",
+            "spark.driver.extraJavaOptions": f"-Dderby.system.home={path}"}
+
+
+def _target(values: dict[str, str], remote: str | None = None) -> SparkTarget:
     own = {k: values.pop(k) for k in _OWN_KEYS if k in values}
-    return SparkSettings(remote=remote, conf=values, **own)
+    token = own.pop("token", None)
+    return SparkTarget(remote=remote, settings=tuple(values.items()), token=Secret(token) if token else None, **own)
 
 
-def spark_connect(settings: SparkSettings):
-    """An Ibis PySpark connection for ``settings`` (the session built with all of them)."""
+def check_target(target: SparkTarget) -> None:
+    if target.master and target.remote:
+        raise BackendError(f"spark: master {target.master} and Spark Connect {target.describe()} exclude each "
+                           "other; give one", code="SR701")
+    bad = sorted(k for k, _ in target.settings if not k.startswith("spark."))
+    if bad:
+        raise BackendError(f"spark: {', '.join(bad)} is not a Spark setting (spark.*) nor one of "
+                           f"{', '.join(_OWN_KEYS)}", code="SR701")
+
+
+def spark_connect(target: SparkTarget):
+    """An Ibis PySpark connection for ``target``, its session built with every setting."""
+    check_target(target)
     try:
-        session = _session(settings)
-        if settings.catalog:
-            session.catalog.setCurrentCatalog(settings.catalog)
-        if settings.database:
-            session.catalog.setCurrentDatabase(settings.database)
+        session = _session(target)
+        if target.catalog:
+            session.catalog.setCurrentCatalog(target.catalog)
+        if target.database:
+            session.catalog.setCurrentDatabase(target.database)
     except BackendError:
         raise
     except Exception as exc:  # py4j / Spark Connect errors: the message is what the user needs
-        where = _hide(settings.remote) if settings.remote else settings.master or "local[*]"
-        raise BackendError(f"cannot connect to spark {where}: {type(exc).__name__}: {_first_line(exc)}",
+        message = _first_line(exc)
+        if target.token is not None:
+            message = message.replace(target.token.reveal(), "***")
+        raise BackendError(f"cannot connect to {target.describe()}: {type(exc).__name__}: {message}",
                            code="SR701") from None
     from .spark_backend import SparkBackend
 
     return SparkBackend.from_session(session)
 
 
-def _session(settings: SparkSettings):
+def _session(target: SparkTarget):
     from pyspark.sql import SparkSession
 
-    conf = settings.builder_conf()
+    conf = dict(target.settings)
     builder = SparkSession.builder
-    if settings.remote:
-        builder = builder.remote(settings.remote)
-    elif settings.master:
-        builder = builder.master(settings.master)
-    active = None if settings.remote else SparkSession.getActiveSession()
-    if active is not None:
-        _check_static(active, conf)
+    if target.remote:
+        remote = target.remote + (f";token={target.token.reveal()}" if target.token is not None else "")
+        builder = builder.remote(remote)
+    else:
+        builder = builder.master(target.master or "local[*]")
+        active = SparkSession.getActiveSession()
+        if active is not None:
+            _check_static(active, conf)
     for key, value in conf.items():
         builder = builder.config(key, value)
     return builder.getOrCreate()
@@ -149,14 +138,6 @@ def _check_static(session, conf: dict[str, str]) -> None:
         raise BackendError("spark: a SparkSession is already running in this process and these settings "
                            "can only be set when it starts: " + "; ".join(differ), code="SR701",
                            hint="connect with the running session's settings, or start a new process")
-
-
-def _hide(url: str | None) -> str:
-    """A Spark Connect URL without its token."""
-    if not url:
-        return ""
-    base, *params = url.split(";")
-    return ";".join([base, *(p if not p.lower().startswith("token=") else "token=***" for p in params)])
 
 
 def _first_line(exc: Exception) -> str:

@@ -1,0 +1,60 @@
+"""``segrules debug``: does a spec's target connect, and has it the tables and columns the spec
+reads? The columns a spec needs are what the checker binds its names to (entity and source
+columns, the key and time columns of ``entity:`` and ``sources:``), so the list is exactly what
+``run`` would read; a name the database lacks is the checker's positioned diagnostic."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+from ..diagnostics import Diagnostic
+from ..errors import SegrulesError
+
+
+@dataclass(frozen=True)
+class TableNeeds:
+    """A table the spec reads: whether the database has it, and the columns read from it."""
+
+    name: str
+    present: bool
+    columns: tuple[str, ...] = ()
+
+
+@dataclass
+class SpecNeeds:
+    """What :func:`spec_needs` found: the tables (in the spec's order), and the diagnostics of the
+    names the database lacks (or any other check error: a type that does not fit)."""
+
+    tables: list[TableNeeds] = field(default_factory=list)
+    diagnostics: list[Diagnostic] = field(default_factory=list)
+
+    @property
+    def ok(self) -> bool:
+        return all(t.present for t in self.tables) and not self.diagnostics
+
+
+def spec_needs(spec, con) -> SpecNeeds:
+    """The tables and columns ``spec`` (a :class:`segrules.Spec`) reads from ``con``."""
+    from ..check.schema import tables_used
+    from ..check.typecheck import EntityColumn, SourceColumn
+
+    m = spec.model
+    available = set(con.list_tables())
+    columns: dict[str, list[str]] = {t: [] for t in tables_used(spec.document)}
+    columns[m.entity.table] += [c for c in (m.entity.key, m.entity.time) if c]
+    for src in m.sources.values():
+        columns[src.table] += [c for c in (src.key, src.time) if c]
+    found = SpecNeeds()
+    try:
+        checked = spec.check(con)
+    except SegrulesError as exc:
+        found.diagnostics = list(exc.diagnostics)
+    else:
+        for binding in checked.bindings.values():
+            if isinstance(binding, EntityColumn):
+                columns[m.entity.table].append(binding.name)
+            elif isinstance(binding, SourceColumn):
+                columns[m.sources[binding.source].table].append(binding.name)
+    found.tables = [TableNeeds(t, t in available, tuple(dict.fromkeys(cols)))
+                    for t, cols in columns.items()]
+    return found
