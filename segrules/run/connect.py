@@ -44,6 +44,9 @@ def _duckdb(target: DuckDBTarget, *, read_only: bool, must_exist: bool):
 
 
 def _url(target: UrlTarget, *, read_only: bool, must_exist: bool):
+    from .spark import is_spark_url, spark_connect, target_from_url
+    if is_spark_url(target.url.reveal()):  # not Ibis's route: it sets static Spark settings too late
+        return spark_connect(target_from_url(target.url.reveal()))
     import ibis
     return ibis.connect(target.url.reveal())
 

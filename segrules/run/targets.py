@@ -161,9 +161,6 @@ def from_url(url: str | None) -> Target:
         return DuckDBTarget(url[len("duckdb://"):] or None)
     if "://" not in url:
         return DuckDBTarget(url)
-    from .spark import is_spark_url, target_from_url  # pyspark://, spark://, sc:// (no pyspark import)
-    if is_spark_url(url):
-        return target_from_url(url)
     return UrlTarget(Secret(url))
 
 
