@@ -20,6 +20,10 @@ SPARK_CONF = {
     "spark.driver.memory": "1g",
     "spark.log.level": "ERROR",
     "spark.ui.showConsoleProgress": "false",
+    # tiny data: compiling whole-stage Java code and re-planning adaptively cost more than they save
+    # (bench/run_spark.py keeps Spark's defaults)
+    "spark.sql.codegen.wholeStage": "false",
+    "spark.sql.adaptive.enabled": "false",
 }
 
 
