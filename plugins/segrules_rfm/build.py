@@ -56,20 +56,36 @@ def per_entity(ctx):
                       frequency=per.frequency.cast(dt.int64), monetary=per.monetary.fill_null(0.0))
 
 
+BUCKETS = 64  # ranges of values whose running counts are computed side by side (one task each at most)
+
+
 def score_cuts(per, column: str, bins: int, lower_is_better: bool = False):
     """One row: for each score ``s`` in 2..bins, the worst value of ``column`` whose quantile score
     is at least ``s`` (null when no value reaches it). The score grows with the value (falls, for
     ``lower_is_better``), so a value scores ``1 + the number of cuts it reaches``.
 
-    Per distinct value ``v``: ``below``, how many entities have a strictly worse value, and ``n``,
-    how many have a value; grouping by value first makes ties share one row (so they can only share
-    a score) and sorts the distinct values only, not every entity. Scoring the entities against one
-    row of cuts then replaces a join of every entity to its value's row."""
+    Per distinct value ``v`` (ties share one row, so they can only share a score): ``below``, how
+    many entities have a strictly worse value, and ``n``, how many have a value. ``below`` is a
+    running count over the distinct values in order, computed without a window over all of them
+    (which a distributed engine runs in a single task): the values are split into ``BUCKETS``
+    consecutive ranges at approximate quantiles of the distinct set, then ``below`` = the entities
+    in the ranges before the value's own (a join of the few range totals) + the running count within
+    its range (a window partitioned by range). The ranges only balance the work: any cut points give
+    the same, exact, counts."""
     counts = per.group_by(v=per[column]).aggregate(c=per.count())
-    order = ibis.desc(counts.v) if lower_is_better else ibis.asc(counts.v)
-    below = counts.c.sum().over(ibis.window(order_by=order, rows=(None, 0))) - counts.c
-    n = counts.c.sum().over(ibis.window())
-    scored = counts.select("v", s=quantile_score(below, n, bins))
+    counts = counts.mutate(w=-counts.v if lower_is_better else counts.v)  # ascending w: worse to better
+    bounds = counts.aggregate(q=counts.w.approx_quantile([i / BUCKETS for i in range(1, BUCKETS)]))
+    j = counts.cross_join(bounds)
+    ranged = j.select("v", "c", "w", b=count_true(j.w > j.q[i] for i in range(BUCKETS - 1)))
+    within = ranged.c.sum().over(ibis.window(group_by=ranged.b, order_by=ranged.w, rows=(None, 0))) - ranged.c
+    ranged = ranged.mutate(within=within)
+    totals = ranged.group_by("b").aggregate(t=ranged.c.sum())
+    lower = totals.select(lb="b", lt="t")
+    before = totals.join(lower, lower.lb < totals.b).group_by("b").aggregate(before=lambda t: t.lt.sum())
+    n = totals.aggregate(n=totals.t.sum())
+    k = ranged.left_join(before, ranged.b == before.b).cross_join(n)
+    below = k.before.fill_null(0) + k.within
+    scored = k.select("v", s=quantile_score(below, k.n, bins))
     worst = (lambda v, where: v.max(where=where)) if lower_is_better else (lambda v, where: v.min(where=where))
     return scored.aggregate(**{f"{column}_cut{s}": worst(scored.v, scored.s >= s) for s in range(2, bins + 1)})
 
