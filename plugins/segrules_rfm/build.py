@@ -69,23 +69,22 @@ def score_cuts(per, column: str, bins: int, lower_is_better: bool = False):
     running count over the distinct values in order, computed without a window over all of them
     (which a distributed engine runs in a single task): the values are split into ``BUCKETS``
     consecutive ranges at approximate quantiles of the distinct set, then ``below`` = the entities
-    in the ranges before the value's own (a join of the few range totals) + the running count within
-    its range (a window partitioned by range). The ranges only balance the work: any cut points give
-    the same, exact, counts."""
+    in the ranges before the value's own (one row of totals: how many are at or under each bound)
+    + the running count within its range (a window partitioned by range). The ranges only balance
+    the work: any bounds give the same, exact, counts."""
     counts = per.group_by(v=per[column]).aggregate(c=per.count())
     counts = counts.mutate(w=-counts.v if lower_is_better else counts.v)  # ascending w: worse to better
     bounds = counts.aggregate(q=counts.w.approx_quantile([i / BUCKETS for i in range(1, BUCKETS)]))
     j = counts.cross_join(bounds)
-    ranged = j.select("v", "c", "w", b=count_true(j.w > j.q[i] for i in range(BUCKETS - 1)))
+    # range b holds the values above b of the bounds; so the ranges before b hold those <= q[b-1]
+    ranged = j.select("v", "c", "w", b=count_true(j.w > j.q[i] for i in range(BUCKETS - 1)),
+                      **{f"le{i}": ibis.ifelse(j.w <= j.q[i], j.c, 0) for i in range(BUCKETS - 1)})
     within = ranged.c.sum().over(ibis.window(group_by=ranged.b, order_by=ranged.w, rows=(None, 0))) - ranged.c
-    ranged = ranged.mutate(within=within)
-    totals = ranged.group_by("b").aggregate(t=ranged.c.sum())
-    lower = totals.select(lb="b", lt="t")
-    before = totals.join(lower, lower.lb < totals.b).group_by("b").aggregate(before=lambda t: t.lt.sum())
-    n = totals.aggregate(n=totals.t.sum())
-    k = ranged.left_join(before, ranged.b == before.b).cross_join(n)
-    below = k.before.fill_null(0) + k.within
-    scored = k.select("v", s=quantile_score(below, k.n, bins))
+    sums = ranged.aggregate(n=ranged.c.sum(), **{f"le{i}": ranged[f"le{i}"].sum() for i in range(BUCKETS - 1)})
+    k = ranged.mutate(within=within).cross_join(sums.rename(lambda name: f"t_{name}"))
+    before = ibis.array([ibis.literal(0, type=dt.int64), *(k[f"t_le{i}"] for i in range(BUCKETS - 1))])[k.b]
+    below, n = before + k.within, k.t_n
+    scored = k.select("v", s=quantile_score(below, n, bins))
     worst = (lambda v, where: v.max(where=where)) if lower_is_better else (lambda v, where: v.min(where=where))
     return scored.aggregate(**{f"{column}_cut{s}": worst(scored.v, scored.s >= s) for s in range(2, bins + 1)})
 
