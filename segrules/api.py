@@ -244,7 +244,7 @@ class Spec:
             raise SpecError(f"the spec does not switch on the {name}.* values", code="SR313")
         _, _, fields = checked.namespaces[name]
         return build_namespace(name, checked, self.tables(con, checked), self.now(as_of),
-                               self.params(params), list(fields), Plan)
+                               self.params(params), list(fields), Plan, dialect=getattr(con, "name", None))
 
     def section_context(self, con, section: str, *, as_of=None,
                         params: dict[str, Any] | None = None) -> NamespaceBuild:
@@ -259,7 +259,7 @@ class Spec:
         if config is None:
             raise SpecError(f"the spec has no {section}: section", code="SR313")
         return NamespaceBuild(section, config, checked, self.tables(con, checked), self.now(as_of),
-                              self.params(params), planner=Plan)
+                              self.params(params), planner=Plan, dialect=getattr(con, "name", None))
 
     def evaluate(self, con, *, as_of=None, params: dict[str, Any] | None = None,
                  segments: list[str] | None = None, features: bool | list[str] = True, derived: bool = True):

@@ -1,7 +1,8 @@
 """Parity suite, RFM plugin: the ``rfm`` namespace on DuckDB, PostgreSQL and Spark equals the
 pandas reference (tests/rfm_reference.py) on orders with many more distinct amounts than the
 plugin's value ranges (segrules_rfm.build.BUCKETS), so running counts cross ranges; and its plan
-has no window over all rows (one task on a distributed engine)."""
+has no window over all rows (one task on a distributed engine). The ranged plan Spark gets is also
+checked on DuckDB (which itself gets the single-window plan)."""
 
 from __future__ import annotations
 
@@ -15,6 +16,7 @@ import pytest
 
 from rfm_helpers import Shop
 from rfm_reference import assert_same, reference_rfm
+import segrules_rfm.build
 from segrules_rfm.build import BUCKETS
 
 NOW = datetime(2025, 6, 30, 12, 0)
@@ -41,8 +43,21 @@ def orders():
     return generated_orders()
 
 
+@pytest.fixture
+def ranged_everywhere(monkeypatch):
+    monkeypatch.setattr(segrules_rfm.build, "SINGLE_NODE", frozenset())
+
+
 def test_parity_rfm_matches_the_reference(parity_con, orders):
     _, con = parity_con
+    check_against_reference(con, orders)
+
+
+def test_rfm_ranged_plan_matches_the_reference_on_duckdb(ranged_everywhere, orders):
+    check_against_reference(ibis.duckdb.connect(), orders)
+
+
+def check_against_reference(con, orders):
     shop = Shop(con, CUSTOMERS, orders)
     try:
         got = shop.rfm(RFM, NOW)
@@ -53,7 +68,7 @@ def test_parity_rfm_matches_the_reference(parity_con, orders):
     assert_same(got, want)
 
 
-def test_rfm_plan_has_no_window_over_all_rows(orders):
+def test_rfm_ranged_plan_has_no_window_over_all_rows(ranged_everywhere, orders):
     con = ibis.duckdb.connect()
     shop = Shop(con, CUSTOMERS, orders)
     try:
@@ -61,5 +76,8 @@ def test_rfm_plan_has_no_window_over_all_rows(orders):
         windows = list(expr.op().find(ops.WindowFunction))
         assert windows, "the quantile scores use partitioned running counts"
         assert all(w.group_by for w in windows), [w for w in windows if not w.group_by]
+        segrules_rfm.build.SINGLE_NODE = frozenset({"duckdb"})  # DuckDB's own plan has the one window
+        single = shop.spec(RFM).namespace(con, "rfm", as_of=NOW).op().find(ops.WindowFunction)
+        assert any(not w.group_by for w in single)
     finally:
         shop.drop()
