@@ -287,9 +287,18 @@ class Spec:
     def to_sql(self, dialect: str = "duckdb", *, con=None, segments: list[str] | None = None,
                as_of=None, params: dict[str, Any] | None = None) -> str:
         import ibis
+        import ibis.backends.sql.compilers as compilers
 
-        expr = self.compile(con, as_of=as_of, params=params, segments=segments, dialect=dialect)
-        return str(ibis.to_sql(expr, dialect=dialect))
+        backend = IBIS_DIALECTS.get(dialect, dialect)  # sqlglot's name -> the Ibis backend that writes it
+        if getattr(getattr(compilers, backend, None), "compiler", None) is None:
+            raise SpecError(f"--dialect {dialect}: Ibis has no SQL compiler for it", code="SR111",
+                            hint="dialects Ibis writes: duckdb, postgres, spark, snowflake, bigquery, trino, "
+                                 "mysql, mssql, sqlite, …")
+        if backend == "pyspark":
+            from .run.spark import register_sql_options
+            register_sql_options()
+        expr = self.compile(con, as_of=as_of, params=params, segments=segments, dialect=backend)
+        return str(ibis.to_sql(expr, dialect=backend))
 
     def _validate_without_schema(self) -> list[Diagnostic]:
         """Syntax only: every expression parses. Names and types need schemas."""
@@ -338,6 +347,10 @@ def load_text(text: str, path: str = "<string>", *, registry: Registry | None = 
     """Parse and validate spec text (YAML). Raises :class:`SpecError` on problems."""
     registry = registry if registry is not None else default_registry()
     return Spec(parse_spec(text, path, spec_sections(registry)), registry)
+
+
+# sqlglot dialect names whose Ibis backend has another name
+IBIS_DIALECTS = {"spark": "pyspark", "spark2": "pyspark"}
 
 
 def load(path: str | Path, *, registry: Registry | None = None) -> Spec:

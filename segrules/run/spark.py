@@ -131,7 +131,10 @@ def _check_static(session, conf: dict[str, str]) -> None:
     for key, value in conf.items():
         if session.conf.isModifiable(key):
             continue
-        current = session.conf.get(key, None)
+        try:  # a static setting nobody set reads as Spark's default only without a fallback
+            current = session.conf.get(key)
+        except Exception:  # no default either (e.g. a Hadoop setting): nothing to compare with
+            current = None
         if current is not None and current != value:
             differ.append(f"{key}={value} (running: {current})")
     if differ:
@@ -143,3 +146,22 @@ def _check_static(session, conf: dict[str, str]) -> None:
 def _first_line(exc: Exception) -> str:
     text = str(exc).strip()
     return text.splitlines()[0] if text else ""
+
+
+def register_sql_options() -> None:
+    """Ibis's Spark SQL compiler reads ``ibis.options.pyspark``, which exists once its backend is
+    loaded (that needs pyspark); ``compile --dialect spark`` needs neither, so without pyspark the
+    options get their default value here."""
+    import ibis
+
+    if getattr(ibis.options, "pyspark", None) is not None:
+        return
+    try:
+        ibis.pyspark  # noqa: B018 -- registers the backend's options
+    except ImportError:
+        from ibis.config import Config
+
+        class Options(Config):
+            treat_nan_as_null: bool = False  # Ibis's default
+
+        ibis.options.pyspark = Options()
