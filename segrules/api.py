@@ -294,10 +294,12 @@ class Spec:
             raise SpecError(f"--dialect {dialect}: Ibis has no SQL compiler for it", code="SR111",
                             hint="dialects Ibis writes: duckdb, postgres, spark, snowflake, bigquery, trino, "
                                  "mysql, mssql, sqlite, …")
+        expr = self.compile(con, as_of=as_of, params=params, segments=segments, dialect=backend)
         if backend == "pyspark":
             from .run.spark import register_sql_options
+            from .run.spark_sql import to_sql
             register_sql_options()
-        expr = self.compile(con, as_of=as_of, params=params, segments=segments, dialect=backend)
+            return to_sql(expr)
         return str(ibis.to_sql(expr, dialect=backend))
 
     def _validate_without_schema(self) -> list[Diagnostic]:

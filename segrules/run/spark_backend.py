@@ -10,8 +10,12 @@ from __future__ import annotations
 from ibis.backends.pyspark import Backend
 from ibis.backends.pyspark.datatypes import PySparkSchema
 
+from .spark_sql import compiler as spark_compiler
+
 
 class SparkBackend(Backend):
+    compiler = spark_compiler  # Ibis's, plus the bitwise aggregates (segrules/run/spark_sql.py)
+
     @classmethod
     def from_session(cls, session) -> "SparkBackend":
         import ibis
