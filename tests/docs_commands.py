@@ -18,7 +18,10 @@ The commands run in ``bash`` with the test environment's ``bin`` first on ``PATH
 of :data:`COLUMNS` columns without colour (:func:`environment`).
 
 Things outside the clone are mapped, never skipped: a ``postgres://`` URL is the test database
-(``SEGRULES_POSTGRES_URL``, with the demo shop loaded into the schema :data:`PG_SCHEMA`);
+(``SEGRULES_POSTGRES_URL``, with the demo shop loaded into the schema :data:`PG_SCHEMA`), and so
+is a file that reads libpq's variables (a profile with ``{{ env_var('PGHOST') }}``): the page's
+later commands get ``PGHOST``, ``PGPORT``, ``PGUSER``, ``PGPASSWORD``, ``PGDATABASE`` and
+``PGOPTIONS`` (the search path) of the test database;
 ``http://127.0.0.1:8765`` (the docs' webhook receiver) is a local receiver started for the run.
 A block preceded by a line ``Tested at a smaller scale: `--opt value`, ...`` (visible on the page)
 runs with those option values wherever the option appears (long benchmark runs).
@@ -54,6 +57,7 @@ SCALE = re.compile(r"^Tested at a smaller scale: (?P<options>.+)$", re.M)
 EXIT_LINE = re.compile(r"^\[exit (\d+)\]$")
 EXIT_COMMENT = re.compile(r"#\s*exit (\d+)\b")
 PG_URL = re.compile(r"postgres://[^\s#'\"]*")
+PG_ENV = "env_var('PGHOST')"  # a file that reads libpq's variables: the test database (PageRun.run)
 
 # What truly varies between runs, each replaced by a named placeholder in the real output before
 # it is compared with the page (and written so by --update). Narrow on purpose.
@@ -293,8 +297,21 @@ class PageRun:
             self._pg_loaded = True
         return url
 
+    def _pg_env(self) -> None:
+        """libpq's variables for the test database with the demo shop first on the search path."""
+        from urllib.parse import unquote, urlsplit
+        if self.pg_url is None:
+            raise LookupError("needs PostgreSQL: set SEGRULES_POSTGRES_URL")
+        self._pg()
+        url = urlsplit(self.pg_url)
+        self.env.update(PGHOST=url.hostname or "localhost", PGPORT=str(url.port or 5432),
+                        PGUSER=unquote(url.username or ""), PGPASSWORD=unquote(url.password or ""),
+                        PGDATABASE=url.path.lstrip("/"), PGOPTIONS=f"-csearch_path={PG_SCHEMA}")
+
     def run(self, c: Command) -> Result:
         if c.kind == "file":
+            if PG_ENV in c.text:
+                self._pg_env()
             (self.cwd / c.expected).write_text(c.text, encoding="utf-8")
             return Result(c, f"(written to {c.expected})", c.expected, 0)
         ran = self.command_line(c)

@@ -53,9 +53,15 @@ def test_debug_command_missing_table_and_column_exit_1(shop, tmp_path):
     assert "3 tables, 1 missing" in result.output and "  events     MISSING" in result.output
     assert "error[SR307]: table 'events' not found in the database" in result.output
     with duckdb.connect(str(broken)) as con:
+        con.execute("alter table orders rename column ordered_at to created_at")
+    result = _invoke("debug", SPEC, "--db", str(broken))  # a key or time column: listed as missing
+    assert "  orders     customer_id; missing: ordered_at" in result.output
+    with duckdb.connect(str(broken)) as con:
+        con.execute("alter table orders rename column created_at to ordered_at")
+    with duckdb.connect(str(broken)) as con:
         con.execute("create table events as select 1 as customer_id, now() as ts, 'x' as name")
     result = _invoke("debug", SPEC, "--db", str(broken))
-    assert result.exit_code == 1 and "3 tables, not all usable" in result.output
+    assert result.exit_code == 1 and "3 tables, the check failed (below)" in result.output
     assert "error[SR301]: unknown column 'status' in source 'orders'" in result.output
 
 

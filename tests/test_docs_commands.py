@@ -121,7 +121,7 @@ def webhook():
 
 
 def _needs_postgres(page: str) -> bool:
-    return any(dc.PG_URL.search(c.text) for c in dc.commands(page))
+    return any(dc.PG_URL.search(c.text) or dc.PG_ENV in c.text for c in dc.commands(page))
 
 
 @pytest.mark.parametrize("page", dc.PAGES)

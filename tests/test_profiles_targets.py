@@ -8,6 +8,8 @@ import os
 from pathlib import Path
 
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from segrules.errors import BackendError, SpecError
 from segrules.project import load_project, profiles_file
@@ -15,7 +17,7 @@ from segrules.project.env import interpolate
 from segrules.run import connect, redact
 from segrules.run.connect import CONNECTORS, bigquery_kwargs, snowflake_kwargs
 from segrules.run.targets import (BigQueryTarget, DuckDBTarget, PostgresTarget, Secret, SnowflakeTarget, SparkTarget,
-                                  UrlTarget, describe, from_url)
+                                  UrlTarget, describe, from_url, scrub)
 
 PG_URL = os.environ.get("SEGRULES_POSTGRES_URL")
 
@@ -226,6 +228,8 @@ def test_profiles_typed_targets_describe_without_secrets():
     pg = PostgresTarget(host="h", dbname="d", password=Secret("pw"))
     assert describe(pg) == "postgres://h:5432/d" and "pw" not in repr(pg)
     assert str(SparkTarget(remote="sc://h:15002/;token=t1")) == "spark (sc://h:15002/;token=***)"
+    assert scrub("refused token t1 and t2", SparkTarget(remote="sc://h/;token=t1", token=Secret("t2"))) == \
+        "refused token *** and ***"
     assert describe(SparkTarget(master="local[2]", catalog="c", database="d")) == "spark (master local[2]) c.d"
 
 
@@ -285,3 +289,17 @@ def test_profiles_spark_target_goes_to_the_spark_connector(monkeypatch):
     monkeypatch.setitem(CONNECTORS, "spark", lambda target, **kw: seen.append(target) or "session")
     lake = SparkTarget(master="local[2]", settings=(("spark.sql.shuffle.partitions", "2"),))
     assert connect(lake) == "session" and seen == [lake]
+
+
+_part = st.text(alphabet="abcdefghijklmnopqrstuvwxyz0123456789_-", min_size=1, max_size=12)
+
+
+@given(user=_part, password=_part, host=_part, db=_part,
+       scheme=st.sampled_from(["postgres", "postgresql", "snowflake", "trino", "mysql"]))
+@settings(max_examples=50, deadline=None)
+def test_profiles_redact_property_hides_the_password_and_keeps_the_rest(user, password, host, db, scheme):
+    with_password = f"{scheme}://{user}:{password}@{host}:5432/{db}?sslmode=require&password={password}"
+    shown = redact(with_password)
+    assert shown == f"{scheme}://{user}:***@{host}:5432/{db}?sslmode=require&password=***"
+    without = f"{scheme}://{user}@{host}/{db}"
+    assert redact(without) == without  # nothing invented

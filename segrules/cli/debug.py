@@ -112,11 +112,14 @@ def _spec(path: str, spec, con) -> bool:
     from ..run.debug import spec_needs
     needs = spec_needs(spec, con)
     missing = [t.name for t in needs.tables if not t.present]
-    state = "all present" if needs.ok else (f"{len(missing)} missing" if missing else "not all usable")
+    columns = sum(len(t.missing) for t in needs.tables)
+    state = ("all present" if needs.ok else f"{len(missing)} missing" if missing else
+             f"{columns} column{'s' * (columns != 1)} missing" if columns else "the check failed (below)")
     click.echo(f"{path}: {len(needs.tables)} table{'s' * (len(needs.tables) != 1)}, {state}")
     width = max(len(t.name) for t in needs.tables)
     for t in needs.tables:
-        click.echo(f"  {t.name.ljust(width)}  {', '.join(t.columns) if t.present else 'MISSING'}")
+        listed = ", ".join(t.columns) + (f"; missing: {', '.join(t.missing)}" if t.missing else "")
+        click.echo(f"  {t.name.ljust(width)}  {listed if t.present else 'MISSING'}")
     if needs.diagnostics:
         show_diagnostics(render_all(needs.diagnostics))
     return needs.ok

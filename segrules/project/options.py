@@ -23,8 +23,9 @@ SELECT_HELP = ("Only these segments: NAME, tag:TAG, owner:OWNER, path:GLOB, spec
 project_option = click.option("--project", "project", metavar="PATH", type=click.Path(),
                               help="The project file segrules.yml, or its folder (default: found by walking "
                               "up from the current folder).")
-target_option = click.option("--target", metavar="NAME", help="The project's target (named database) to use "
-                             "(default: the spec's target in segrules.yml).")
+target_option = click.option("--target", metavar="NAME", help="The target (named database) to use: one of "
+                             "segrules.yml, else a profile of ~/.segrules/profiles.yml (default: the spec's target "
+                             "in segrules.yml).")
 select_option = click.option("--select", "-s", "select", multiple=True, metavar="SELECTOR", help=SELECT_HELP)
 db_option = click.option("--db", metavar="URL", help="DuckDB file or Ibis URL (postgres://, ...); default: each "
                          "spec's target in segrules.yml.")

@@ -17,7 +17,8 @@ class TableNeeds:
 
     name: str
     present: bool
-    columns: tuple[str, ...] = ()
+    columns: tuple[str, ...] = ()  # read and present
+    missing: tuple[str, ...] = ()  # read, but not columns of the table
 
 
 @dataclass
@@ -30,31 +31,43 @@ class SpecNeeds:
 
     @property
     def ok(self) -> bool:
-        return all(t.present for t in self.tables) and not self.diagnostics
+        return all(t.present and not t.missing for t in self.tables) and not self.diagnostics
 
 
 def spec_needs(spec, con) -> SpecNeeds:
     """The tables and columns ``spec`` (a :class:`segrules.Spec`) reads from ``con``."""
-    from ..check.schema import tables_used
-    from ..check.typecheck import EntityColumn, SourceColumn
-
-    m = spec.model
     available = set(con.list_tables())
-    columns: dict[str, list[str]] = {t: [] for t in tables_used(spec.document)}
-    columns[m.entity.table] += [c for c in (m.entity.key, m.entity.time) if c]
-    for src in m.sources.values():
-        columns[src.table] += [c for c in (src.key, src.time) if c]
     found = SpecNeeds()
     try:
         checked = spec.check(con)
     except SegrulesError as exc:
         found.diagnostics = list(exc.diagnostics)
-    else:
-        for binding in checked.bindings.values():
-            if isinstance(binding, EntityColumn):
-                columns[m.entity.table].append(binding.name)
-            elif isinstance(binding, SourceColumn):
-                columns[m.sources[binding.source].table].append(binding.name)
-    found.tables = [TableNeeds(t, t in available, tuple(dict.fromkeys(cols)))
-                    for t, cols in columns.items()]
+        checked = None
+    for table, cols in columns_read(spec, checked).items():
+        if table not in available:
+            found.tables.append(TableNeeds(table, False, cols))
+            continue
+        names = set(con.table(table).schema().names)
+        found.tables.append(TableNeeds(table, True, tuple(c for c in cols if c in names),
+                                       tuple(c for c in cols if c not in names)))
     return found
+
+
+def columns_read(spec, checked=None) -> dict[str, tuple[str, ...]]:
+    """Table -> the columns ``spec`` reads from it, in first-use order: the key and time columns
+    of ``entity:`` and ``sources:``, then (with ``checked``, the spec checked) the columns its
+    rules and sections read."""
+    from ..check.schema import tables_used
+    from ..check.typecheck import EntityColumn, SourceColumn
+
+    m = spec.model
+    columns: dict[str, list[str]] = {t: [] for t in tables_used(spec.document)}
+    columns[m.entity.table] += [c for c in (m.entity.key, m.entity.time) if c]
+    for src in m.sources.values():
+        columns[src.table] += [c for c in (src.key, src.time) if c]
+    for binding in (checked.bindings.values() if checked is not None else ()):
+        if isinstance(binding, EntityColumn):
+            columns[m.entity.table].append(binding.name)
+        elif isinstance(binding, SourceColumn):
+            columns[m.sources[binding.source].table].append(binding.name)
+    return {t: tuple(dict.fromkeys(cols)) for t, cols in columns.items()}

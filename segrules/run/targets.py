@@ -93,6 +93,11 @@ class SparkTarget(_Target):
     settings: tuple[tuple[str, str], ...] = ()
     token: Secret | None = None  # Spark Connect's bearer token (Databricks), never in a URL shown
 
+    def secrets(self) -> tuple[str, ...]:
+        in_url = [p.split("=", 1)[1] for p in (self.remote or "").split(";")[1:]
+                  if "=" in p and p.split("=", 1)[0].lower() in SECRET_PARAMS]
+        return super().secrets() + tuple(s for s in in_url if s)
+
     def describe(self) -> str:
         where = _redact_url(self.remote) if self.remote else f"master {self.master or 'local[*]'}"
         parts = [f"spark ({where})"]
