@@ -56,7 +56,12 @@ def spark_connection(args, folder: Path):
     settings = {"spark.ui.enabled": "false", "spark.log.level": "ERROR", "spark.ui.showConsoleProgress": "false",
                 "spark.eventLog.enabled": "true", "spark.eventLog.dir": str(args.event_log.absolute()),
                 "spark.eventLog.compress": "false",  # bench/spark_stages.py reads JSON lines
-                "spark.driver.memory": args.driver_memory}
+                "spark.driver.memory": args.driver_memory,
+                # so small data shows the plan's shape: input split into --split-mb parts, and shuffles
+                # not coalesced into one partition (then a single-task stage is one by construction)
+                "spark.sql.files.maxPartitionBytes": f"{args.split_mb}m",
+                "spark.sql.adaptive.coalescePartitions.enabled": "false",
+                "spark.sql.shuffle.partitions": str(args.shuffle_partitions)}
     con = spark_connect(SparkTarget(master=args.master, settings=tuple(settings.items())))
     for t in TABLES:
         con._session.read.parquet(str(folder / f"{t}.parquet")).createOrReplaceTempView(t)
@@ -108,6 +113,8 @@ def main(argv=None) -> int:
     parser.add_argument("--data", type=Path, default=Path("/tmp/segrules-bench-spark"))
     parser.add_argument("--event-log", type=Path, default=Path("/tmp/segrules-bench-spark/events"))
     parser.add_argument("--max-rows", type=int, default=10_000)
+    parser.add_argument("--split-mb", type=int, default=1, help="input split size (Spark: 128)")
+    parser.add_argument("--shuffle-partitions", type=int, default=8)
     parser.add_argument("--only", choices=["bench_50", "rfm"], action="append")
     args = parser.parse_args(argv)
     import ibis
