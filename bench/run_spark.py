@@ -112,7 +112,7 @@ def main(argv=None) -> int:
     parser.add_argument("--driver-memory", default="2g")
     parser.add_argument("--data", type=Path, default=Path("/tmp/segrules-bench-spark"))
     parser.add_argument("--event-log", type=Path, default=Path("/tmp/segrules-bench-spark/events"))
-    parser.add_argument("--max-rows", type=int, default=10_000)
+    parser.add_argument("--max-rows", type=int, default=1_000)
     parser.add_argument("--split-mb", type=int, default=1, help="input split size (Spark: 128)")
     parser.add_argument("--shuffle-partitions", type=int, default=8)
     parser.add_argument("--only", choices=["bench_50", "rfm"], action="append")

@@ -8,7 +8,7 @@ with its task count and the rows it read from shuffles, and exits 1 if a single-
 more than ``--max-rows`` of them.
 
     python bench/spark_stages.py /tmp/spark-events            # every log in the directory
-    python bench/spark_stages.py LOG --max-rows 10000 --quiet
+    python bench/spark_stages.py LOG --max-rows 1000 --quiet
 """
 
 from __future__ import annotations
@@ -41,7 +41,7 @@ def stages(log: Path) -> list[dict]:
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("logs", nargs="+", type=Path, help="event log files or directories of them")
-    parser.add_argument("--max-rows", type=int, default=10_000, help="rows a single-task stage may read")
+    parser.add_argument("--max-rows", type=int, default=1_000, help="rows a single-task stage may read")
     parser.add_argument("--quiet", action="store_true", help="only the offending stages and the summary")
     args = parser.parse_args(argv)
     # Spark 4 writes a directory per application (eventlog_v2_APP/events_N_APP); older ones a file
