@@ -8,6 +8,7 @@ from __future__ import annotations
 import subprocess
 import sys
 from datetime import datetime
+from pathlib import Path
 
 import ibis
 import pyarrow as pa
@@ -114,3 +115,24 @@ def test_spark_warehouse_keeps_tables_for_the_next_process(tmp_path):
     for step in ("write", "read"):
         out = subprocess.run([sys.executable, "-c", code, url, step], capture_output=True, text=True, timeout=300)
         assert out.stdout.strip().endswith("[1, 2]"), out.stderr[-2000:]
+
+
+def test_spark_stages_flags_a_single_task_stage_reading_many_shuffle_rows(tmp_path):
+    """bench/spark_stages.py on a hand-written event log: a one-task stage fed by a big shuffle
+    fails the check; many tasks, or one task over a small shuffle or a scan, pass."""
+    import json
+
+    sys.path.insert(0, str(Path(__file__).resolve().parent.parent / "bench"))
+    from spark_stages import main as check
+
+    def stage(sid, tasks, shuffle_rows, input_rows=0):
+        acc = [{"Name": "internal.metrics.shuffle.read.recordsRead", "Value": shuffle_rows},
+               {"Name": "internal.metrics.input.recordsRead", "Value": input_rows}]
+        return {"Event": "SparkListenerStageCompleted", "Stage Info": {
+            "Stage ID": sid, "Stage Name": f"s{sid}", "Number of Tasks": tasks, "Accumulables": acc}}
+
+    ok = [stage(1, 8, 50_000), stage(2, 1, 8), stage(3, 1, 0, input_rows=90_000)]
+    (tmp_path / "good").write_text("\n".join(json.dumps(e) for e in ok))
+    (tmp_path / "bad").write_text("\n".join(json.dumps(e) for e in [*ok, stage(4, 1, 5_000)]))
+    assert check([str(tmp_path / "good"), "--quiet"]) == 0
+    assert check([str(tmp_path / "bad"), "--quiet"]) == 1
