@@ -45,7 +45,7 @@ def orders():
 
 @pytest.fixture
 def ranged_everywhere(monkeypatch):
-    monkeypatch.setattr(segrules_rfm.build, "SINGLE_NODE", frozenset())
+    monkeypatch.setattr(segrules_rfm.build, "RANGED", frozenset({"duckdb"}))
 
 
 def test_parity_rfm_matches_the_reference(parity_con, orders):
@@ -76,7 +76,7 @@ def test_rfm_ranged_plan_has_no_window_over_all_rows(ranged_everywhere, orders):
         windows = list(expr.op().find(ops.WindowFunction))
         assert windows, "the quantile scores use partitioned running counts"
         assert all(w.group_by for w in windows), [w for w in windows if not w.group_by]
-        segrules_rfm.build.SINGLE_NODE = frozenset({"duckdb"})  # DuckDB's own plan has the one window
+        segrules_rfm.build.RANGED = frozenset()  # DuckDB's own plan has the one window
         single = shop.spec(RFM).namespace(con, "rfm", as_of=NOW).op().find(ops.WindowFunction)
         assert any(not w.group_by for w in single)
     finally:
