@@ -246,7 +246,7 @@ class Spec:
             raise SpecError(f"the spec does not switch on the {name}.* values", code="SR313")
         _, _, fields = checked.namespaces[name]
         return build_namespace(name, checked, self.tables(con, checked), self.now(as_of),
-                               self.params(params), list(fields), Plan)
+                               self.params(params), list(fields), Plan, dialect=getattr(con, "name", None))
 
     def section_context(self, con, section: str, *, as_of=None,
                         params: dict[str, Any] | None = None) -> NamespaceBuild:
@@ -261,7 +261,7 @@ class Spec:
         if config is None:
             raise SpecError(f"the spec has no {section}: section", code="SR313")
         return NamespaceBuild(section, config, checked, self.tables(con, checked), self.now(as_of),
-                              self.params(params), planner=Plan)
+                              self.params(params), planner=Plan, dialect=getattr(con, "name", None))
 
     def evaluate(self, con, *, as_of=None, params: dict[str, Any] | None = None,
                  segments: list[str] | None = None, features: bool | list[str] = True, derived: bool = True):
@@ -289,9 +289,20 @@ class Spec:
     def to_sql(self, dialect: str = "duckdb", *, con=None, segments: list[str] | None = None,
                as_of=None, params: dict[str, Any] | None = None) -> str:
         import ibis
+        import ibis.backends.sql.compilers as compilers
 
-        expr = self.compile(con, as_of=as_of, params=params, segments=segments, dialect=dialect)
-        return str(ibis.to_sql(expr, dialect=dialect))
+        backend = IBIS_DIALECTS.get(dialect, dialect)  # sqlglot's name -> the Ibis backend that writes it
+        if getattr(getattr(compilers, backend, None), "compiler", None) is None:
+            raise SpecError(f"--dialect {dialect}: Ibis has no SQL compiler for it", code="SR111",
+                            hint="dialects Ibis writes: duckdb, postgres, spark, snowflake, bigquery, trino, "
+                                 "mysql, mssql, sqlite, …")
+        expr = self.compile(con, as_of=as_of, params=params, segments=segments, dialect=backend)
+        if backend == "pyspark":
+            from .run.spark import register_sql_options
+            from .run.spark_sql import to_sql
+            register_sql_options()
+            return to_sql(expr)
+        return str(ibis.to_sql(expr, dialect=backend))
 
     def _validate_without_schema(self) -> list[Diagnostic]:
         """Syntax only: every expression parses. Names and types need schemas."""
@@ -340,6 +351,10 @@ def load_text(text: str, path: str = "<string>", *, registry: Registry | None = 
     """Parse and validate spec text (YAML). Raises :class:`SpecError` on problems."""
     registry = registry if registry is not None else default_registry()
     return Spec(parse_spec(text, path, spec_sections(registry)), registry)
+
+
+# sqlglot dialect names whose Ibis backend has another name
+IBIS_DIALECTS = {"spark": "pyspark", "spark2": "pyspark"}
 
 
 def load(path: str | Path, *, registry: Registry | None = None) -> Spec:

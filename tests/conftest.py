@@ -36,3 +36,28 @@ def shop_backend(request):
     yield request.param, con
     drop_tables(con)
     con.disconnect()
+
+
+@pytest.fixture(scope="session")
+def spark_con(tmp_path_factory):
+    """The test run's one SparkSession (local[2], two shuffle partitions, no UI) as an Ibis
+    connection, built once for every Spark test (a session costs ~20 s of JVM start). Skipped
+    without pyspark or Java locally; required under CI=true (tests/parity_kit.py)."""
+    from parity_kit import spark_connection
+
+    con = spark_connection(tmp_path_factory.mktemp("spark"))
+    yield con
+    con.disconnect()
+
+
+@pytest.fixture(scope="session", params=["duckdb", "postgres", "spark"])
+def parity_con(request):
+    """(backend name, connection) for the parity suite: one connection per backend for the whole
+    run (tests create their tables under unique names)."""
+    from parity_kit import connect_backend
+
+    name = request.param
+    con = request.getfixturevalue("spark_con") if name == "spark" else connect_backend(name)
+    yield name, con
+    if name != "spark":
+        con.disconnect()

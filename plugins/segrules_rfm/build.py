@@ -56,22 +56,52 @@ def per_entity(ctx):
                       frequency=per.frequency.cast(dt.int64), monetary=per.monetary.fill_null(0.0))
 
 
-def score_cuts(per, column: str, bins: int, lower_is_better: bool = False):
+BUCKETS = 64  # ranges of values whose running counts are computed side by side (one task each at most)
+# Spark runs a window without a partition in a single task: it gets the ranged form. Every other
+# engine keeps the one window (DuckDB and PostgreSQL run it well and plan the ranged form ~10x
+# slower on small data; warehouses are not measured, and Ibis has no approximate multi-quantile for
+# some of them).
+RANGED = frozenset({"pyspark"})
+
+
+def score_cuts(per, column: str, bins: int, lower_is_better: bool = False, ranged: bool = True):
     """One row: for each score ``s`` in 2..bins, the worst value of ``column`` whose quantile score
     is at least ``s`` (null when no value reaches it). The score grows with the value (falls, for
     ``lower_is_better``), so a value scores ``1 + the number of cuts it reaches``.
 
-    Per distinct value ``v``: ``below``, how many entities have a strictly worse value, and ``n``,
-    how many have a value; grouping by value first makes ties share one row (so they can only share
-    a score) and sorts the distinct values only, not every entity. Scoring the entities against one
-    row of cuts then replaces a join of every entity to its value's row."""
+    Per distinct value ``v`` (ties share one row, so they can only share a score): ``below``, how
+    many entities have a strictly worse value, and ``n``, how many have a value. ``below`` is a
+    running count over the distinct values in order: one window over them, or (``ranged``, for
+    engines that would run that window in a single task) without it: the values are split into ``BUCKETS``
+    consecutive ranges at approximate quantiles of the distinct set, then ``below`` = the entities
+    in the ranges before the value's own (one row of totals: how many are at or under each bound)
+    + the running count within its range (a window partitioned by range). The ranges only balance
+    the work: any bounds give the same, exact, counts."""
     counts = per.group_by(v=per[column]).aggregate(c=per.count())
-    order = ibis.desc(counts.v) if lower_is_better else ibis.asc(counts.v)
-    below = counts.c.sum().over(ibis.window(order_by=order, rows=(None, 0))) - counts.c
-    n = counts.c.sum().over(ibis.window())
-    scored = counts.select("v", s=quantile_score(below, n, bins))
+    if ranged:
+        below, n, scored = _ranged_below(counts, lower_is_better)
+    else:  # one window over the distinct values, in order
+        order = ibis.desc(counts.v) if lower_is_better else ibis.asc(counts.v)
+        below = counts.c.sum().over(ibis.window(order_by=order, rows=(None, 0))) - counts.c
+        n, scored = counts.c.sum().over(ibis.window()), counts
+    scored = scored.select("v", s=quantile_score(below, n, bins))
     worst = (lambda v, where: v.max(where=where)) if lower_is_better else (lambda v, where: v.min(where=where))
     return scored.aggregate(**{f"{column}_cut{s}": worst(scored.v, scored.s >= s) for s in range(2, bins + 1)})
+
+
+def _ranged_below(counts, lower_is_better: bool):
+    """``below`` and ``n`` per distinct value without a window over all of them, and their table."""
+    counts = counts.mutate(w=-counts.v if lower_is_better else counts.v)  # ascending w: worse to better
+    bounds = counts.aggregate(q=counts.w.approx_quantile([i / BUCKETS for i in range(1, BUCKETS)]))
+    j = counts.cross_join(bounds)
+    # range b holds the values above b of the bounds; so the ranges before b hold those <= q[b-1]
+    ranged = j.select("v", "c", "w", b=count_true(j.w > j.q[i] for i in range(BUCKETS - 1)),
+                      **{f"le{i}": ibis.ifelse(j.w <= j.q[i], j.c, 0) for i in range(BUCKETS - 1)})
+    within = ranged.c.sum().over(ibis.window(group_by=ranged.b, order_by=ranged.w, rows=(None, 0))) - ranged.c
+    sums = ranged.aggregate(n=ranged.c.sum(), **{f"le{i}": ranged[f"le{i}"].sum() for i in range(BUCKETS - 1)})
+    k = ranged.mutate(within=within).cross_join(sums.rename(lambda name: f"t_{name}"))
+    before = ibis.array([ibis.literal(0, type=dt.int64), *(k[f"t_le{i}"] for i in range(BUCKETS - 1))])[k.b]
+    return before + k.within, k.t_n, k
 
 
 def count_true(conditions):
@@ -94,14 +124,15 @@ def threshold_score(value, cuts, bins: int, lower_is_better: bool = False):
     return (bins - exceeded) if lower_is_better else (exceeded + 1)
 
 
-def scores(per, cfg):
+def scores(per, cfg, ctx):
     if cfg.method == "thresholds":
         t = cfg.thresholds
         return per.mutate(r=threshold_score(per.recency_days, t.recency_days, cfg.bins, True),
                           f=threshold_score(per.frequency, t.frequency, cfg.bins),
                           m=threshold_score(per.monetary, t.monetary, cfg.bins))
     dims = {"r": ("recency_days", True), "f": ("frequency", False), "m": ("monetary", False)}
-    cuts = {name: score_cuts(per, column, cfg.bins, lower) for name, (column, lower) in dims.items()}
+    ranged = ctx.dialect in RANGED
+    cuts = {name: score_cuts(per, column, cfg.bins, lower, ranged) for name, (column, lower) in dims.items()}
     j = per.cross_join(cuts["r"]).cross_join(cuts["f"]).cross_join(cuts["m"])
     return j.select(*per.columns, **{name: cut_score(j[column], j, column, cfg.bins, lower).cast(dt.int64)
                                      for name, (column, lower) in dims.items()})
@@ -114,7 +145,7 @@ def build_rfm(ctx):
     if errors:
         raise PluginError(diagnostics=errors)
     label_map, _ = label_map_of(document, cfg)
-    scored = scores(per_entity(ctx), cfg)
+    scored = scores(per_entity(ctx), cfg, ctx)
     entity = ctx.entity.select(ctx.key)
     j = entity.left_join(scored, entity[ctx.key] == scored.k)
     score = j.r.cast(dt.string).concat(j.f.cast(dt.string), j.m.cast(dt.string))

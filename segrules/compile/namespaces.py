@@ -46,7 +46,9 @@ class NamespaceBuild:
     and entity expressions compiled. ``namespace``: the namespace, or for an entity function
     the section; ``entry`` and ``args``: the entity function's entry name and other arguments;
     ``planner``: the plan class (:class:`segrules.compile.Plan`) that compiles entity expressions,
-    given by the caller because the plan builds namespaces (this module cannot import it)."""
+    given by the caller because the plan builds namespaces (this module cannot import it);
+    ``dialect``: the target backend's name (None: no backend), for plans that suit one engine
+    better than another (a distributed engine runs a window without a partition in one task)."""
 
     namespace: str
     config: Any  # the section's pydantic model instance
@@ -57,6 +59,7 @@ class NamespaceBuild:
     entry: str | None = None
     args: tuple[LiteralValue, ...] = ()
     planner: type[Plan] | None = field(default=None, repr=False)
+    dialect: str | None = None
 
     @property
     def key(self) -> str:
@@ -138,10 +141,11 @@ def with_features(checked: CheckedSpec, nodes: dict[str, a.Node]) -> CheckedSpec
 
 
 def build_namespace(name: str, checked: CheckedSpec, tables: dict[str, ir.Table], now: datetime | ir.TimestampValue,
-                    params: dict[str, Any], fields: list[str], planner: type[Plan]) -> ir.Table:
+                    params: dict[str, Any], fields: list[str], planner: type[Plan],
+                    dialect: str | None = None) -> ir.Table:
     """The namespace's table restricted to the key and ``fields``, checked against its contract."""
     nd, config, declared = checked.namespaces[name]
-    table = nd.build(NamespaceBuild(name, config, checked, tables, now, params, planner=planner))
+    table = nd.build(NamespaceBuild(name, config, checked, tables, now, params, planner=planner, dialect=dialect))
     key = checked.model.entity.key
     missing = [c for c in [key, *fields] if c not in table.columns]
     if missing:

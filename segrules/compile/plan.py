@@ -155,7 +155,8 @@ class Plan:
         # Namespaces first: their values read no aggregate, and entity values may read them.
         for ns, used_fields in sorted(used_ns.items()):
             fields = sorted(used_fields)
-            table = build_namespace(ns, self.checked, self.tables, self.now, self.params, fields, type(self))
+            table = build_namespace(ns, self.checked, self.tables, self.now, self.params, fields, type(self),
+                                    dialect=self.dialect)
             renames = {self._fresh(f"_{ns}_{f}"): f for f in [m.entity.key, *fields]}
             table = table.rename(renames)
             group_key = next(c for c, f in renames.items() if f == m.entity.key)

@@ -44,6 +44,9 @@ def _duckdb(target: DuckDBTarget, *, read_only: bool, must_exist: bool):
 
 
 def _url(target: UrlTarget, *, read_only: bool, must_exist: bool):
+    from .spark import is_spark_url, spark_connect, target_from_url
+    if is_spark_url(target.url.reveal()):  # not Ibis's route: it sets static Spark settings too late
+        return spark_connect(target_from_url(target.url.reveal()))
     import ibis
     return ibis.connect(target.url.reveal())
 
@@ -86,18 +89,9 @@ def bigquery_kwargs(target: BigQueryTarget) -> dict[str, Any]:
 
 
 def _spark(target, *, read_only: bool, must_exist: bool):
-    """The Spark backend (issue 16) is the module ``segrules.run.spark``: ``spark_connect(target)``
-    builds the SparkSession from a :class:`~segrules.run.targets.SparkTarget` and returns the Ibis
-    backend. Looked up by name until that module is part of the package (then: a plain import)."""
-    import importlib
-    try:
-        module = importlib.import_module(f"{__package__}.spark")
-    except ModuleNotFoundError as exc:
-        if exc.name != f"{__package__}.spark":
-            raise
-        raise BackendError(f"no connector for spark targets ({describe(target)}) in this build", code="SR705",
-                           hint="the Spark backend is segrules.run.spark (pip install 'segrules[spark]')") from None
-    return module.spark_connect(target)
+    """Spark (:mod:`segrules.run.spark`): imported here, pyspark only when a Spark target connects."""
+    from .spark import spark_connect
+    return spark_connect(target)
 
 
 # type -> connector(target, read_only=, must_exist=) -> Ibis backend. One table: a new engine is a row.

@@ -101,8 +101,9 @@ def find_test_files(paths: list[str]) -> tuple[list[Path], list[Diagnostic]]:
     return list(dict.fromkeys(found)), problems
 
 
-def run_test_file(path: str | Path, registry) -> FileResult:
-    """Load the test file and its spec and run every case. Never raises for bad input: the
+def run_test_file(path: str | Path, registry, con=None) -> FileResult:
+    """Load the test file and its spec and run every case (on ``con``, default: an in-memory
+    DuckDB; the fixture tables reach it as in-memory tables). Never raises for bad input: the
     problems are in ``FileResult.errors``."""
     from ..api import load
     result = FileResult(str(path))
@@ -115,14 +116,14 @@ def run_test_file(path: str | Path, registry) -> FileResult:
         if problems or schema_problems:
             result.errors = problems + schema_problems
             return result
-        _run_cases(doc, spec, schemas, result)
+        _run_cases(doc, spec, schemas, result, con)
     except SegrulesError as exc:
         result.errors = list(exc.diagnostics)
     return result
 
 
-def _run_cases(doc: SpecTestDocument, spec, schemas, result: FileResult) -> None:
-    con = ibis.duckdb.connect()  # in memory; the fixture tables reach it as Arrow (memtables)
+def _run_cases(doc: SpecTestDocument, spec, schemas, result: FileResult, con=None) -> None:
+    con = con if con is not None else ibis.duckdb.connect()  # the fixture tables reach it as memtables
     zone = ZoneInfo(spec.timezone)
     m = spec.model
     try:  # one schema per table for the whole file: check the spec once
