@@ -53,6 +53,16 @@ def test_spark_url_that_is_not_a_spark_setting_is_sr701(monkeypatch):
     assert from_url("pyspark://").type == "url"  # the url connector hands it to run/spark.py
 
 
+def test_spark_without_pyspark_installed_is_sr701_naming_the_extra(monkeypatch):
+    import importlib.util
+
+    real = importlib.util.find_spec
+    monkeypatch.setattr(importlib.util, "find_spec", lambda name, *a: None if name == "pyspark" else real(name, *a))
+    result = CliRunner().invoke(main, ["run", "segment_specs/lifecycle.yaml", "--db", "pyspark://?master=local[1]"])
+    assert result.exit_code != 0 and "error[SR701]" in result.output and "pyspark is not installed" in result.output
+    assert "pip install 'segrules[spark]'" in result.output and "Traceback" not in result.output
+
+
 def test_spark_compile_unknown_to_ibis_dialect_is_sr111():
     result = CliRunner().invoke(main, ["compile", "segment_specs/lifecycle.yaml", "--dialect", "hive"])
     assert result.exit_code == 2 and "error[SR111]" in result.output and "no SQL compiler" in result.output

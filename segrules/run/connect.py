@@ -21,8 +21,7 @@ def connect(target: "str | Target | None" = None, *, read_only: bool = False, mu
     connector = CONNECTORS.get(found.type)
     if connector is None:
         raise BackendError(f"no connector for {found.type} targets ({describe(found)})", code="SR705",
-                           hint=f"connectors: {', '.join(sorted(CONNECTORS))}"
-                           + ("; install the extra: pip install 'segrules[spark]'" if found.type == "spark" else ""))
+                           hint=f"connectors: {', '.join(sorted(CONNECTORS))}")
     try:
         return connector(found, read_only=read_only, must_exist=must_exist)
     except BackendError:

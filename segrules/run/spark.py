@@ -20,6 +20,7 @@ in the directory, so a table written by one process is there for the next.
 
 from __future__ import annotations
 
+import importlib.util
 from pathlib import Path
 from urllib.parse import parse_qsl, urlsplit
 
@@ -88,6 +89,9 @@ def check_target(target: SparkTarget) -> None:
 def spark_connect(target: SparkTarget):
     """An Ibis PySpark connection for ``target``, its session built with every setting."""
     check_target(target)
+    if importlib.util.find_spec("pyspark") is None:
+        raise BackendError(f"cannot connect to {target.describe()}: pyspark is not installed", code="SR701",
+                           hint="install the extra: pip install 'segrules[spark]' (pyspark 4.0.5, which needs Java 17)")
     try:
         session = _session(target)
         if target.catalog:
