@@ -26,6 +26,7 @@ import argparse
 import json
 import os
 import random
+import shutil
 import signal
 import socket
 import subprocess
@@ -71,6 +72,9 @@ def main() -> int:
     parser.add_argument("--rate", type=int, default=500, help="events per second")
     parser.add_argument("--seconds", type=float, default=20.0)
     parser.add_argument("--batch-ms", type=int, default=100, help="one POST every this many milliseconds")
+    parser.add_argument("--data", type=Path, help="copy this demo shop (written with the same --customers and "
+                        "--wall-clock) instead of writing a new one (the 1M shop takes a while)")
+    parser.add_argument("--profile", type=Path, help="record the server with py-spy into this file (collapsed stacks)")
     args = parser.parse_args()
 
     sys.path.insert(0, str(ROOT))
@@ -79,7 +83,10 @@ def main() -> int:
 
     tmp = Path(tempfile.mkdtemp(prefix="bench_serve_"))
     db, spec_path = tmp / "shop.duckdb", tmp / "bench_serve.yaml"
-    write_demo_data(db, customers=args.customers, now=None)
+    if args.data:
+        shutil.copy(args.data, db)
+    else:
+        write_demo_data(db, customers=args.customers, now=None)
     spec_path.write_text(SPEC)
     port = free_port()
     url, auth = f"http://127.0.0.1:{port}", {"Authorization": f"Bearer {TOKEN}"}
@@ -130,6 +137,9 @@ def main() -> int:
         looker = threading.Thread(target=look, daemon=True)
         reader.start()
         looker.start()
+        spy = subprocess.Popen([str(Path(sys.executable).with_name("py-spy")), "record", "--threads", "--idle", "--format", "raw", "-o",
+                                str(args.profile), "--pid", str(server.pid), "--duration",
+                                str(int(args.seconds) + 3)]) if args.profile else None
         keys = random.sample(range(1, args.customers + 1), min(args.customers, int(args.rate * args.seconds)))
         per_batch = max(1, args.rate * args.batch_ms // 1000)
         event_id, t0 = 10**12, time.perf_counter()
@@ -146,15 +156,23 @@ def main() -> int:
                 r.raise_for_status()
                 sent.update((str(k), now) for k in keys[i:i + per_batch])
         ingest_seconds = time.perf_counter() - t0
+        if spy is not None:
+            spy.wait()
         deadline = time.perf_counter() + 120
         while len(arrived) < len(sent) and time.perf_counter() < deadline:
             time.sleep(0.05)
         stop.set()
+        served = {line.split()[0]: float(line.split()[1]) for line in httpx.get(f"{url}/metrics", headers=auth).text
+                  .splitlines() if line and not line.startswith("#")}
+        evaluations = served.get("segrules_serve_evaluations_total", 0.0)
         latencies = [arrived[k] - sent[k] for k in sent if k in arrived]
         print(f"ingest: {len(sent):,} events in {ingest_seconds:.1f} s ({len(sent) / ingest_seconds:,.0f}/s)")
         print(f"event -> change out: p50 {percentile(latencies, 0.5) * 1000:.0f} ms, "
               f"p99 {percentile(latencies, 0.99) * 1000:.0f} ms, max {max(latencies) * 1000:.0f} ms "
               f"({len(latencies):,} of {len(sent):,} changes arrived)")
+        print(f"evaluations: {evaluations:,.0f}, mean "
+              f"{served.get('segrules_serve_evaluation_seconds_sum', 0.0) / max(evaluations, 1) * 1000:.0f} ms, "
+              f"failed {served.get('segrules_serve_evaluation_errors_total', 0.0):,.0f}")
         print(f"lookups: {len(lookups):,}, p50 {percentile(lookups, 0.5) * 1000:.1f} ms, "
               f"p99 {percentile(lookups, 0.99) * 1000:.1f} ms")
     finally:

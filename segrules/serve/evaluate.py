@@ -21,17 +21,23 @@ changes and the next change times written in one transaction (:mod:`.store`).
 from __future__ import annotations
 
 import hashlib
+import logging
 from dataclasses import dataclass
 from datetime import datetime, timezone
 from typing import Any
 
 import ibis
 import pyarrow as pa
+import sqlglot as sg
+from ibis.common.exceptions import IbisError
 
 from ..compile.derived import apply_derived, raw_segments
 from ..compile.plan import compile_plan
 from .rules import TICK_SECONDS, Kinds, RuleKind, classify
+from .slices import KeyedRows, Slices, key_kind, plan_columns
 from .store import Store
+
+log = logging.getLogger("segrules.serve")
 
 
 @dataclass(frozen=True)
@@ -82,15 +88,39 @@ class Evaluator:
         self.global_features = [f for f in m.features if f not in self.local_features]
         touched = store.table("touched")[self.key]
         filtered = {name: self._only_touched(name, table, touched) for name, table in tables.items()}
-        self.local = self._plan(filtered, self.local_segments, self.local_features, derived)
+        self.slices: Slices | None = None
+        if con.name == "duckdb":  # the local plans read the touched keys' rows from memory (.slices)
+            try:
+                self.slices, held = self._slices(tables, narrow=True)
+                self._local_plans({**filtered, **held}, derived)
+            except (AttributeError, IbisError):  # a plan reads a column the rules do not name
+                self.slices, held = self._slices(tables, narrow=False)
+                self._local_plans({**filtered, **held}, derived)
+        else:
+            self._local_plans(filtered, derived)
+        # a sweep's next change times: every entity, read from the tables
+        due_db = self._due_plan(filtered) if self.slices is not None and self.due is not None else None
         self.local_all = self._plan(tables, self.local_segments, self.local_features, derived)
         self.global_ = self._plan(tables, self.global_segments, self.global_features, derived)
-        self.due = self._due_plan(filtered)
         self.columns = [self.key, *segments, *m.features]
         self.plans = {name: plan for name, plan in (("local", self.local), ("local_all", self.local_all),
-                                                    ("global", self.global_), ("due", self.due))
-                      if plan is not None}
+                                                    ("global", self.global_), ("due", self.due),
+                                                    ("due_db", due_db)) if plan is not None}
         self.sql = {name: con.compile(plan) for name, plan in self.plans.items()}
+        self.schemas = {name: plan.schema().to_pyarrow() for name, plan in self.plans.items()}
+        self._members_arrow = self.members_schema().to_pyarrow()
+        self.reload()
+
+    def reload(self) -> None:
+        """Read the held tables again (at start-up, after a reset of the service's tables)."""
+        if self.slices is not None:
+            self.slices.clear()
+            with self.store.transaction():
+                self.slices.load(self.con.con, self.con.name, self._last_batch())
+
+    def _local_plans(self, tables: dict[str, Any], derived: dict) -> None:
+        self.local = self._plan(tables, self.local_segments, self.local_features, derived)
+        self.due = self._due_plan(tables) if self.local is not None else None
 
     # -- building -------------------------------------------------------------------------
     def _only_touched(self, name: str, table: Any, touched: Any) -> Any:
@@ -102,6 +132,31 @@ class Evaluator:
             return table
         return table.filter(table[keys.pop()].isin(touched))
 
+    def _slices(self, tables: dict[str, Any], *, narrow: bool) -> tuple[Slices | None, dict[str, Any]]:
+        """The source tables held in memory (those read under one key column of the entity key's
+        kind; ``narrow``: only the columns the rules read) and the registered tables the local
+        plans read in their place."""
+        m, raw = self.spec.model, self.con.con
+        kind = key_kind(tables[m.entity.table][self.key].type().to_pyarrow())
+        held: dict[str, KeyedRows] = {}
+        names: dict[str, str] = {}
+        for name, table in tables.items():
+            keys = {s.key for s in m.sources.values() if s.table == name}
+            if name == m.entity.table or len(keys) != 1 or kind is None:
+                continue
+            key = keys.pop()
+            if key_kind(table[key].type().to_pyarrow()) != kind:
+                continue
+            columns = plan_columns(self.checked, m, name, table.columns) if narrow else list(table.columns)
+            query = sg.select(*[sg.column(c, quoted=True) for c in columns]).from_(sg.table(name, quoted=True))
+            schema = raw.execute(query.limit(0).sql(self.con.name)).to_arrow_table().schema
+            held[name] = KeyedRows(name, key, kind, schema)
+            names[name] = self.store.name("slice_" + "".join(c if c.isalnum() else "_" for c in name))
+            raw.register(names[name], schema.empty_table())
+        if not held:
+            return None, {}
+        return Slices(held, names), {name: self.con.table(names[name]) for name in held}
+
     def _plan(self, tables: dict[str, Any], segments: list[str], features: list[str], derived: dict) -> Any:
         if not segments and not features:
             return None
@@ -112,8 +167,6 @@ class Evaluator:
 
     def _due_plan(self, tables: dict[str, Any]) -> Any:
         """Per touched entity, the earliest candidate change time after ``now`` (see rules)."""
-        if self.local is None:
-            return None
         m, rules, parts = self.spec.model, self.kinds.time_rules, []
         key_type = tables[m.entity.table][self.key].type()
 
@@ -158,50 +211,82 @@ class Evaluator:
         store.insert("clock", pa.table({"now": pa.array([now], pa.timestamp("us"))}))
         evaluation = int(meta.get("evaluation", "0")) + 1
         if not sweep:
-            pending = store.table("pending").select(key)
-            due = store.table("due")
-            due = due.filter(due.due_at <= ibis.literal(now, "timestamp")).select(key)
-            store.set_touched(pending.union(due).distinct())
-        touched = None if sweep else store.table("touched")[key].to_pyarrow()
+            store.clear("touched")
+            store.insert_query("touched", "pending_or_due", self._pending_or_due)
+        touched = None if sweep else store.fetch("touched", lambda: store.table("touched").select(key))[key]
+        if touched is not None and self.slices is not None:
+            self._slice(touched)
         local = self._run("local_all" if sweep else "local")
         global_ = self._run("global")
-        members = store.table("members")
         if global_ is None and not sweep:
-            members = members.filter(members[key].isin(store.table("touched")[key]))
-        old = _by_key(members.to_pyarrow(), key)
+            old = _by_key(store.fetch("members_touched", self._touched_members), key)
+        else:
+            old = _by_key(store.fetch("members", lambda: store.table("members")), key)
         new = self._merge(old, local, global_, touched)
         gone = [k for k in old if k not in new and (sweep or global_ is not None or k in _as_set(touched))]
         dirty = [k for k, row in new.items() if old.get(k) != row]
         changes = self._changes(evaluation, now, old, new, dirty + gone, int(meta.get("change_seq", "0")))
+        key_type = self.store.key_type.to_pyarrow()
         if self.due is not None:
             if sweep:
-                store.set_touched(pa.array(list(new), type=members.schema()[key].to_pyarrow()))
+                store.set_touched(pa.array(list(new), type=key_type))
             store.delete_touched("due")
-            store.insert("due", self._run("due"))
+            store.insert("due", self._run("due_db" if sweep and "due_db" in self.sql else "due"))
         if dirty or gone:
-            store.set_touched(pa.array(dirty + gone, type=members.schema()[key].to_pyarrow()))
+            store.set_touched(pa.array(dirty + gone, type=key_type))
             store.delete_touched("members")
             rows = [new[k] for k in dirty]
-            store.insert("members", pa.Table.from_pylist(rows, schema=self.members_schema().to_pyarrow()))
+            store.insert("members", pa.Table.from_pylist(rows, schema=self._members_arrow))
         store.clear("pending")
         store.insert("changes", _changes_table(changes))
         store.set_meta({"evaluation": str(evaluation), "now": now.isoformat(),
                         "change_seq": str(changes[-1].seq if changes else meta.get("change_seq", "0"))})
         return changes
 
+    # -- the rows held in memory (.slices) ------------------------------------------------
+    def appended(self, table: str, rows: pa.Table, batch: int) -> None:
+        """Ingest batch ``batch`` committed ``rows`` to ``table`` (every batch, in order)."""
+        if self.slices is not None:
+            self.slices.append(table, rows, batch)
+
+    def _last_batch(self) -> int:
+        """The last ingest batch the current transaction sees."""
+        query = sg.select(sg.func("max", sg.column("batch", quoted=True))).from_(
+            sg.table(self.store.name("batches"), quoted=True))
+        return int(self.con.con.execute(query.sql(self.con.name)).fetchone()[0] or 0)
+
+    def _slice(self, keys: pa.Array | pa.ChunkedArray) -> None:
+        """Register the touched keys' rows of every held table, as this transaction sees the
+        tables: first the rows of the batches it sees must all be held, and as many as the
+        tables have, else the tables are read again."""
+        assert self.slices is not None
+        raw, batch = self.con.con, self._last_batch()
+        counts = {}
+        for table in self.slices.tables:
+            query = sg.select(sg.func("count", sg.exp.Star())).from_(sg.table(table, quoted=True))
+            counts[table] = int(raw.execute(query.sql(self.con.name)).fetchone()[0])
+        if not (self.slices.loaded and self.slices.wait_for(batch) and self.slices.check(counts, batch)):
+            log.warning("reading the source tables again (rows written outside the service, or an ingest "
+                        "that was not appended)")
+            self.slices.load(raw, self.con.name, batch)
+        self.slices.register(raw, keys, batch)
+
+    def _pending_or_due(self) -> Any:
+        """The keys of an evaluation: pending, or due by ``now`` (the clock's)."""
+        pending = self.store.table("pending").select(self.key)
+        due = self.store.table("due")
+        return pending.union(due.filter(due.due_at <= self.now).select(self.key)).distinct()
+
+    def _touched_members(self) -> Any:
+        members = self.store.table("members")
+        return members.filter(members[self.key].isin(self.store.table("touched")[self.key]))
+
     def _run(self, plan: str) -> pa.Table | None:
         """Run a compiled plan: its SQL as Ibis wrote it at start-up (``now`` is read from
         ``clock``), through the driver, the result typed by the plan's schema."""
         if plan not in self.sql:
             return None
-        schema = self.plans[plan].schema().to_pyarrow()
-        raw = self.con.con
-        if self.con.name == "duckdb":
-            return raw.execute(self.sql[plan]).fetch_arrow_table().cast(schema)
-        with raw.cursor() as cursor:
-            cursor.execute(self.sql[plan])
-            rows = cursor.fetchall()
-        return pa.Table.from_pylist([dict(zip(schema.names, row)) for row in rows], schema=schema)
+        return self.store.read(self.sql[plan], self.schemas[plan])
 
     def _merge(self, old: dict[Any, dict], local: pa.Table | None, global_: pa.Table | None,
                touched: pa.Array | None) -> dict[Any, dict]:

@@ -31,6 +31,7 @@ from .worker import Worker
 log = logging.getLogger("segrules.serve")
 
 DEFAULT_SWEEP_SECONDS = 300.0
+RECENT_CHANGES = 100_000  # kept in memory for the change stream and the outlets
 
 
 @dataclass(frozen=True)
@@ -86,6 +87,8 @@ class Service:
         self.worker = Worker("segrules-serve", self.step, self._timeout, self._failed)
         self._retry = False  # the last round failed: try again in a second
         self.listeners: list[Callable[[list[Change]], None]] = []
+        self._recent: list[Change] = []  # the latest committed changes (_remember)
+        self._recent_lock = threading.Lock()
         self._pending_since: float | None = None  # monotonic time of the oldest unevaluated ingest
         self._last_sweep = time.monotonic()
         self.next_due: datetime | None = None
@@ -115,6 +118,9 @@ class Service:
         with self.lock:
             self.store.drop()
             self.store.create()
+            with self._recent_lock:
+                self._recent = []
+            self.evaluator.reload()
             self._open()
 
     def _check_hash(self, digest: str) -> None:
@@ -158,6 +164,7 @@ class Service:
                                                               "batch": pa.array([batch] * len(keys), pa.int64())}))
                 self.ingest_store.insert("batches", log_row)
             self._batch = batch
+            self.evaluator.appended(table, arrow, batch)  # after the commit, in batch order
         self.metrics.ingested(source, arrow.num_rows)
         self._pending_since = self._pending_since or time.monotonic()
         self.worker.wake()
@@ -186,6 +193,7 @@ class Service:
             if sweep:
                 self._last_sweep = time.monotonic()
             if changes:
+                self._remember(changes)
                 self.latest_seq = changes[-1].seq
             self._refresh()
         since, self._pending_since = self._pending_since, None
@@ -198,10 +206,15 @@ class Service:
         """The next due time, whether keys are pending and the last evaluation's now, from the
         database."""
         self.as_of = self.store.meta().get("now")
-        due = self.store.table("due").due_at.min().to_pyarrow().as_py()
-        self.next_due = due
-        self.pending = int(self.store.table("pending").count().to_pyarrow().as_py())
+        state = self.store.fetch("state", self._state).to_pylist()[0]
+        self.next_due = state["next_due"]
+        self.pending = int(state["pending"])
         self.metrics.pending.set(self.pending)
+
+    def _state(self) -> Any:
+        """One row: the next due time and the number of pending keys."""
+        due, pending = self.store.table("due"), self.store.table("pending")
+        return due.aggregate(next_due=due.due_at.min()).cross_join(pending.aggregate(pending=pending.count()))
 
     def step(self) -> list[Change]:
         """What the worker does when woken: a sweep when one is due, else an evaluation when
@@ -271,8 +284,22 @@ class Service:
             members = self.store.table("members")
             return int(members.filter(members[segment]).count().to_pyarrow().as_py())
 
+    def _remember(self, changes: list[Change]) -> None:
+        """Keep the latest committed changes in memory (``seq`` consecutive): the change stream
+        and the outlets read them without waiting for the evaluation in progress."""
+        with self._recent_lock:
+            if self._recent and self._recent[-1].seq + 1 != changes[0].seq:
+                self._recent = []
+            self._recent.extend(changes)
+            if len(self._recent) > 2 * RECENT_CHANGES:
+                self._recent = self._recent[-RECENT_CHANGES:]
+
     def changes(self, after: int = 0, limit: int = 1000) -> list[Change]:
         """The recorded changes with ``seq`` > ``after``, oldest first."""
+        with self._recent_lock:
+            if self._recent and self._recent[0].seq <= after + 1:
+                start = after + 1 - self._recent[0].seq
+                return self._recent[start:start + limit]
         with self.lock:
             t = self.store.table("changes")
             rows = t.filter(t.seq > ibis.literal(after, "int64")).order_by("seq").limit(limit).to_pyarrow().to_pylist()

@@ -20,13 +20,16 @@ Tables (``PREFIX`` = ``serve_<spec name>_``):
 * ``batches`` — one row per acknowledged ingest batch (number, source, rows, time): the ingest log;
 * ``meta`` — name/value pairs: evaluation sequence, last evaluation time, the spec's hash.
 
-Values reach the tables through Ibis inserts; the ``DELETE`` statements Ibis has no API for are
-sqlglot expressions with no values in them (the keys come from a subquery on ``touched``).
+Values reach the tables through Ibis inserts (on DuckDB, Arrow tables go in through the
+driver's relation API: no SQL with values either); the ``DELETE`` statements Ibis has no API for
+are sqlglot expressions with no values in them (the keys come from a subquery on ``touched``).
+The statements an evaluation runs every time are compiled once (:meth:`Store.fetch`,
+:meth:`Store.insert_query`): Ibis's compile takes milliseconds each, an evaluation runs a dozen.
 """
 
 from __future__ import annotations
 
-from typing import Any
+from typing import Any, Callable
 
 import ibis
 import pyarrow as pa
@@ -48,12 +51,21 @@ class Store:
         self.con, self.key = con, key
         self.prefix = f"serve_{spec_name}_"
         self.key_type = key_type
+        self._tables: dict[str, Any] = {}  # table -> its Ibis table (a schema read saved per use)
+        self._compiled: dict[str, tuple[str, pa.Schema]] = {}  # name -> (SQL, result schema)
 
     def name(self, table: str) -> str:
         return self.prefix + table
 
     def table(self, table: str):
-        return self.con.table(self.name(table))
+        if table not in self._tables:
+            self._tables[table] = self.con.table(self.name(table))
+        return self._tables[table]
+
+    def forget(self) -> None:
+        """The tables were dropped or created: read their schemas again."""
+        self._tables.clear()
+        self._compiled.clear()
 
     # -- set-up ---------------------------------------------------------------------------
     def create(self, members_schema: ibis.Schema | None = None) -> None:
@@ -73,11 +85,13 @@ class Store:
         for table, schema in wanted.items():
             if self.name(table) not in existing and schema is not None:
                 self.con.create_table(self.name(table), schema=schema)
+        self.forget()
 
     def drop(self) -> None:
         """Drop every service table of the spec (``segrules serve --reset``)."""
         for table in ("members", "pending", "due", "touched", "changes", "meta", "clock", "batches"):
             self.con.drop_table(self.name(table), force=True)
+        self.forget()
 
     # -- transactions and statements ------------------------------------------------------
     def transaction(self) -> Any:
@@ -85,13 +99,7 @@ class Store:
         return transaction(self.con)
 
     def execute(self, statement: sg.exp.Expression) -> None:
-        raw = self.con.con
-        sql = statement.sql(self.con.name)
-        if self.con.name == "postgres":
-            with raw.cursor() as cursor:
-                cursor.execute(sql)
-        else:
-            raw.execute(sql)
+        self.execute_sql(statement.sql(self.con.name))
 
     def delete_touched(self, table: str) -> None:
         """``DELETE FROM table WHERE key IN (SELECT key FROM touched)``."""
@@ -124,7 +132,48 @@ class Store:
         """Append ``rows`` (Arrow, or an Ibis expression run inside the database)."""
         if isinstance(rows, pa.Table) and rows.num_rows == 0:
             return
+        if isinstance(rows, pa.Table) and self.con.name == "duckdb":
+            columns = self.table(table).columns
+            self.con.con.from_arrow(rows.select(columns)).insert_into(self.name(table))
+            return
         self.con.insert(self.name(table), rows)
+
+    # -- statements compiled once -----------------------------------------------------------
+    def _compile(self, name: str, build: Callable[[], Any]) -> tuple[str, pa.Schema]:
+        if name not in self._compiled:
+            expr = build()
+            self._compiled[name] = (self.con.compile(expr), expr.schema().to_pyarrow())
+        return self._compiled[name]
+
+    def read(self, sql: str, schema: pa.Schema) -> pa.Table:
+        """Run the query ``sql`` (no values in it) through the driver; the rows typed by ``schema``."""
+        raw = self.con.con
+        if self.con.name == "duckdb":
+            return raw.execute(sql).to_arrow_table().cast(schema)
+        with raw.cursor() as cursor:
+            cursor.execute(sql)
+            rows = cursor.fetchall()
+        return pa.Table.from_pylist([dict(zip(schema.names, row)) for row in rows], schema=schema)
+
+    def fetch(self, name: str, build: Callable[[], Any]) -> pa.Table:
+        """The rows of the Ibis table ``build()`` makes, compiled the first time ``name`` is asked."""
+        return self.read(*self._compile(name, build))
+
+    def insert_query(self, table: str, name: str, build: Callable[[], Any]) -> None:
+        """``INSERT INTO table <build()>``, compiled the first time ``name`` is asked."""
+        sql, _ = self._compile(name, build)
+        dialect = self.con.name
+        statement = sg.insert(sg.parse_one(sql, read=dialect), sg.table(self.name(table), quoted=True))
+        self._compiled.setdefault("insert:" + name, (statement.sql(dialect), pa.schema([])))
+        self.execute_sql(self._compiled["insert:" + name][0])
+
+    def execute_sql(self, sql: str) -> None:
+        raw = self.con.con
+        if self.con.name == "postgres":
+            with raw.cursor() as cursor:
+                cursor.execute(sql)
+        else:
+            raw.execute(sql)
 
     def set_touched(self, keys: pa.Array | Any) -> None:
         """``touched`` := ``keys`` (an Arrow array, or an Ibis table of one key column)."""
@@ -136,7 +185,7 @@ class Store:
 
     # -- meta -----------------------------------------------------------------------------
     def meta(self) -> dict[str, str]:
-        rows = self.table("meta").to_pyarrow().to_pylist()
+        rows = self.fetch("meta", lambda: self.table("meta")).to_pylist()
         return {r["name"]: r["value"] for r in rows}
 
     def set_meta(self, values: dict[str, str]) -> None:
