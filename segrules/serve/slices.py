@@ -93,8 +93,9 @@ class KeyedRows:
     """One table's rows (the columns the plans read) by key: sorted runs, and the appends not
     sorted yet. Not thread-safe by itself (:class:`Slices` holds the lock)."""
 
-    def __init__(self, table: str, key: str, kind: str, schema: pa.Schema):
+    def __init__(self, table: str, key: str, kind: str, schema: pa.Schema, run_rows: int = RUN_ROWS):
         self.table, self.key, self.kind, self.schema = table, key, kind, schema
+        self.run_rows = run_rows
         self.runs: list[Run] = []
         self.appended: list[tuple[int, pa.Table]] = []  # (batch, rows without null keys), batch order
         self.null_keys: dict[int, int] = {}  # batch (0: the load) -> rows with a null key
@@ -120,7 +121,8 @@ class KeyedRows:
             sum(n for b, n in self.null_keys.items() if b <= batch)
 
     def slice(self, keys: np.ndarray, batch: int) -> pa.Table:
-        """The rows of ``keys`` (sorted, distinct; :func:`key_array`) as of ``batch``."""
+        """The rows of ``keys`` (sorted, distinct; :func:`key_array`) as of ``batch`` (which
+        never goes down from one call to the next: the appends up to it may be sorted into a run)."""
         self._sort_appended(batch)
         parts = [run.table.take(pa.array(run.positions(keys))) for run in self.runs]
         recent = [t for b, t in self.appended if b <= batch and t.num_rows]
@@ -136,7 +138,7 @@ class KeyedRows:
         newest is at least half the size of the one before (a few runs; each row is sorted again
         a logarithmic number of times)."""
         ready = [t for b, t in self.appended if b <= batch]
-        if sum(t.num_rows for t in ready) < RUN_ROWS:
+        if sum(t.num_rows for t in ready) < self.run_rows:
             return
         self.runs.append(Run.sorted_from(pa.concat_tables(ready), self.key, self.kind))
         self.appended = [a for a in self.appended if a[0] > batch]
