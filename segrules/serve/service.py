@@ -159,7 +159,7 @@ class Service:
             log_row = pa.table({"batch": [batch], "source": [source], "rows": [arrow.num_rows],
                                 "at": pa.array([datetime.now(timezone.utc).replace(tzinfo=None)], pa.timestamp("us"))})
             with self.ingest_store.transaction():
-                self.ingest_con.insert(table, arrow)
+                self.ingest_store.append(table, arrow)
                 self.ingest_store.insert("pending", pa.table({self.key: keys,
                                                               "batch": pa.array([batch] * len(keys), pa.int64())}))
                 self.ingest_store.insert("batches", log_row)

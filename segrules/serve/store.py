@@ -53,6 +53,7 @@ class Store:
         self.key_type = key_type
         self._tables: dict[str, Any] = {}  # table -> its Ibis table (a schema read saved per use)
         self._compiled: dict[str, tuple[str, pa.Schema]] = {}  # name -> (SQL, result schema)
+        self._columns: dict[str, list[str]] = {}  # table name -> its columns, in order
 
     def name(self, table: str) -> str:
         return self.prefix + table
@@ -66,6 +67,7 @@ class Store:
         """The tables were dropped or created: read their schemas again."""
         self._tables.clear()
         self._compiled.clear()
+        self._columns.clear()
 
     # -- set-up ---------------------------------------------------------------------------
     def create(self, members_schema: ibis.Schema | None = None) -> None:
@@ -111,9 +113,11 @@ class Store:
         """The ``members`` row of ``key`` through the driver connection ``raw`` (DuckDB's, or
         psycopg's), the key bound as a parameter of a sqlglot-built query, never spliced in:
         a lookup is one prepared statement, no Ibis compile on the way (milliseconds count)."""
-        query = sg.select("*").from_(sg.table(self.name("members"), quoted=True)).where(
-            sg.column(self.key, quoted=True).eq(sg.exp.Placeholder()))
-        sql = query.sql(self.con.name)
+        if "lookup" not in self._compiled:
+            query = sg.select("*").from_(sg.table(self.name("members"), quoted=True)).where(
+                sg.column(self.key, quoted=True).eq(sg.exp.Placeholder()))
+            self._compiled["lookup"] = (query.sql(self.con.name), pa.schema([]))
+        sql = self._compiled["lookup"][0]
         if self.con.name == "postgres":
             with raw.cursor() as cursor:
                 cursor.execute(sql, [key])
@@ -130,13 +134,19 @@ class Store:
 
     def insert(self, table: str, rows: pa.Table | Any) -> None:
         """Append ``rows`` (Arrow, or an Ibis expression run inside the database)."""
+        self.append(self.name(table), rows)
+
+    def append(self, name: str, rows: pa.Table | Any) -> None:
+        """Append ``rows`` to the table ``name`` (any table: the sources too)."""
         if isinstance(rows, pa.Table) and rows.num_rows == 0:
             return
-        if isinstance(rows, pa.Table) and self.con.name == "duckdb":
-            columns = self.table(table).columns
-            self.con.con.from_arrow(rows.select(columns)).insert_into(self.name(table))
+        if isinstance(rows, pa.Table) and self.con.name == "duckdb" and "." not in name:
+            if name not in self._columns:
+                self._columns[name] = self.con.table(name).columns
+            self.con.con.from_arrow(rows.select(self._columns[name])).insert_into(sg.to_identifier(name, quoted=True)
+                                                                                 .sql("duckdb"))
             return
-        self.con.insert(self.name(table), rows)
+        self.con.insert(name, rows)
 
     # -- statements compiled once -----------------------------------------------------------
     def _compile(self, name: str, build: Callable[[], Any]) -> tuple[str, pa.Schema]:
