@@ -14,10 +14,17 @@ Measured, against a ``segrules serve`` process on this machine:
   ``enter`` change on the server-sent-events stream (``GET /v1/changes``), p50/p99/max;
 * lookups: ``GET /v1/members/{key}`` of random customers from another thread during the ingest,
   p50/p99;
+* the evaluations (count, mean time, from the service's metrics) and the server's CPU seconds
+  (all threads) from the first POST to the last change: steadier than wall times on a shared
+  machine;
 * afterwards, the stored membership against ``Spec.evaluate`` (a full recompute) at the service's
   last evaluation time: they must be equal, or the script fails.
 
     python bench/run_serve.py --customers 100000 --rate 500 --seconds 20
+    python bench/run_serve.py --customers 1000000 --rate 5000 --seconds 60 --data /tmp/shop1m.duckdb
+
+(``--data``: a shop written once with ``segrules demo-data FILE --customers N --wall-clock``, copied
+per run; ``--profile FILE``: py-spy's collapsed stacks of the server during the ingest.)
 """
 
 from __future__ import annotations
@@ -58,6 +65,15 @@ segments:
 def percentile(values: list[float], p: float) -> float:
     ordered = sorted(values)
     return ordered[min(len(ordered) - 1, int(p * len(ordered)))] if ordered else float("nan")
+
+
+def cpu_seconds(pid: int) -> float:
+    """User + system CPU seconds of process ``pid`` and its threads so far (Linux /proc)."""
+    try:
+        fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+    except OSError:
+        return float("nan")
+    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
 
 
 def free_port() -> int:
@@ -142,7 +158,7 @@ def main() -> int:
                                 str(int(args.seconds) + 3)]) if args.profile else None
         keys = random.sample(range(1, args.customers + 1), min(args.customers, int(args.rate * args.seconds)))
         per_batch = max(1, args.rate * args.batch_ms // 1000)
-        event_id, t0 = 10**12, time.perf_counter()
+        event_id, t0, cpu0 = 10**12, time.perf_counter(), cpu_seconds(server.pid)
         with httpx.Client(headers=auth, timeout=30) as client:
             for i in range(0, len(keys), per_batch):
                 due = t0 + (i // per_batch) * args.batch_ms / 1000
@@ -162,6 +178,7 @@ def main() -> int:
         while len(arrived) < len(sent) and time.perf_counter() < deadline:
             time.sleep(0.05)
         stop.set()
+        cpu, wall = cpu_seconds(server.pid) - cpu0, time.perf_counter() - t0
         served = {line.split()[0]: float(line.split()[1]) for line in httpx.get(f"{url}/metrics", headers=auth).text
                   .splitlines() if line and not line.startswith("#")}
         evaluations = served.get("segrules_serve_evaluations_total", 0.0)
@@ -173,6 +190,8 @@ def main() -> int:
         print(f"evaluations: {evaluations:,.0f}, mean "
               f"{served.get('segrules_serve_evaluation_seconds_sum', 0.0) / max(evaluations, 1) * 1000:.0f} ms, "
               f"failed {served.get('segrules_serve_evaluation_errors_total', 0.0):,.0f}")
+        print(f"server CPU: {cpu:.1f} s in {wall:.1f} s ({cpu / wall:.2f} cores; load average "
+              f"{os.getloadavg()[0]:.1f})")
         print(f"lookups: {len(lookups):,}, p50 {percentile(lookups, 0.5) * 1000:.1f} ms, "
               f"p99 {percentile(lookups, 0.99) * 1000:.1f} ms")
     finally:
