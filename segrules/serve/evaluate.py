@@ -166,32 +166,37 @@ class Evaluator:
         return apply_derived(wide, self.key, segments, raw, own)
 
     def _due_plan(self, tables: dict[str, Any]) -> Any:
-        """Per touched entity, the earliest candidate change time after ``now`` (see rules)."""
-        m, rules, parts = self.spec.model, self.kinds.time_rules, []
+        """Per touched entity, the earliest candidate change time after ``now`` (see rules): per
+        table one pass that takes, per key, the earliest candidate after ``now`` of each kind
+        (``t + D``, and one microsecond later), then the earliest of those."""
+        m, rules = self.spec.model, self.kinds.time_rules
         key_type = tables[m.entity.table][self.key].type()
-
-        def candidates(table: Any, key: str, at: Any, seconds: float) -> None:
-            for extra in (0.0, TICK_SECONDS):  # the instant itself and just after (> vs >=)
-                micros = round((seconds + extra) * 1_000_000)
-                parts.append(table.select(**{self.key: table[key].cast(key_type),
-                                             "due_at": at.cast("timestamp") + ibis.interval(micros, unit="us")}))
-
+        shifts: dict[tuple[str, str], list[tuple[str, float]]] = {}  # (table, key) -> (time column, seconds)
         for source, windows in rules.windows.items():
             src = m.sources[source]
-            if src.time is None:
-                continue
-            table = tables[src.table]
-            for seconds in sorted(windows):
-                candidates(table, src.key, table[src.time], seconds)
-        entity = tables[m.entity.table]
-        for column, seconds in sorted(rules.shifts):
-            candidates(entity, self.key, entity[column], seconds)
+            if src.time is not None:
+                shifts.setdefault((src.table, src.key), []).extend((src.time, s) for s in sorted(windows))
+        entity = (m.entity.table, self.key)
+        shifts.setdefault(entity, []).extend(sorted(rules.shifts))
         if rules.entity_time:
-            candidates(entity, self.key, entity[rules.entity_time], 0.0)
+            shifts[entity].append((rules.entity_time, 0.0))
+        parts = []
+        for (name, key), candidates in shifts.items():
+            table, earliest = tables[name], {}
+            for column, seconds in dict.fromkeys(candidates):
+                for extra in (0.0, TICK_SECONDS):  # the instant itself and just after (> vs >=)
+                    micros = round((seconds + extra) * 1_000_000)
+                    at = table[column].cast("timestamp") + ibis.interval(micros, unit="us")
+                    earliest[f"c{len(earliest)}"] = at.min(where=at > self.now)
+            if not earliest:
+                continue
+            per_key = table.group_by(key).aggregate(**earliest)
+            parts += [per_key.select(**{self.key: per_key[key].cast(key_type), "due_at": per_key[c]})
+                      for c in earliest]
         if not parts:
             return None
         union = ibis.union(*parts)
-        union = union.filter(union.due_at > self.now)
+        union = union.filter(union.due_at.notnull())
         return union.group_by(self.key).aggregate(due_at=union.due_at.min())
 
     # -- running --------------------------------------------------------------------------
