@@ -115,8 +115,7 @@ async def _events(service: Service, request: Request, cursor: int, follow: bool)
             changes = await run_in_threadpool(service.changes, cursor)
             if changes:  # one write per fetch: a write per change costs the event loop more than the rest
                 cursor = changes[-1].seq
-                yield "".join(f"id: {c.seq}\nevent: change\ndata: {json.dumps(c.as_json())}\n\n"
-                              for c in changes).encode()
+                yield b"".join(c.event for c in changes)
             idle = 0.0
             continue
         if not follow or await request.is_disconnected():

@@ -20,7 +20,9 @@ changes and the next change times written in one transaction (:mod:`.store`).
 
 from __future__ import annotations
 
+import functools
 import hashlib
+import json
 import logging
 from dataclasses import dataclass
 from datetime import datetime, timezone
@@ -57,6 +59,12 @@ class Change:
     def as_json(self) -> dict[str, Any]:
         return {"seq": self.seq, "change_id": self.change_id, "evaluation": self.evaluation,
                 "at": self.at.isoformat(), "key": self.key, "segment": self.segment, "kind": self.kind}
+
+    @functools.cached_property
+    def event(self) -> bytes:
+        """The change as one server-sent event (``id:`` its seq), encoded once: the evaluation
+        thread encodes its changes, so the change stream only joins bytes."""
+        return f"id: {self.seq}\nevent: change\ndata: {json.dumps(self.as_json())}\n\n".encode()
 
 
 def change_id(spec: str, evaluation: int, key: str, segment: str, kind: str) -> str:

@@ -287,6 +287,8 @@ class Service:
     def _remember(self, changes: list[Change]) -> None:
         """Keep the latest committed changes in memory (``seq`` consecutive): the change stream
         and the outlets read them without waiting for the evaluation in progress."""
+        for change in changes:
+            change.event  # noqa: B018 (encoded here, on the evaluation thread)
         with self._recent_lock:
             if self._recent and self._recent[-1].seq + 1 != changes[0].seq:
                 self._recent = []
