@@ -99,3 +99,14 @@ def test_serve_slices_rows_written_outside_the_service_are_read_again(template, 
     touched = {s: {k for k in keys if k == 7} for s, keys in members.items()}
     assert {s: {k for k in keys if k == 7} for s, keys in service_members(service).items()} == touched
     assert any(touched.values())  # the direct orders make 7 a member of something
+
+
+def test_serve_slices_a_batch_without_an_append_is_waited_for_then_counted():
+    schema = pa.schema([("k", pa.int64()), ("v", pa.string()), ("n", pa.int64())])
+    held = slices.Slices({"t": slices.KeyedRows("t", "k", "int", schema)}, {"t": "slice_t"})
+    held.load(_Raw(rows_of([1, 2, None], 0)), "duckdb", 0)
+    held.append("t", rows_of([2], 10), 1)
+    # batch 2 (another table's rows, or a write that never told the slices) brought no rows here
+    assert held.current({"t": 4}, 2, timeout=0.05) and held.batch == 2
+    # rows the slices never got: not current (the evaluation reads the table again)
+    assert not held.current({"t": 5}, 3, timeout=0.05)

@@ -150,7 +150,7 @@ class Evaluator:
         names: dict[str, str] = {}
         for name, table in tables.items():
             keys = {s.key for s in m.sources.values() if s.table == name}
-            if name == m.entity.table or len(keys) != 1 or kind is None:
+            if name == m.entity.table or len(keys) != 1 or kind is None or "." in name:
                 continue
             key = keys.pop()
             if key_kind(table[key].type().to_pyarrow()) != kind:
@@ -278,7 +278,7 @@ class Evaluator:
         for table in self.slices.tables:
             query = sg.select(sg.func("count", sg.exp.Star())).from_(sg.table(table, quoted=True))
             counts[table] = int(raw.execute(query.sql(self.con.name)).fetchone()[0])
-        if not (self.slices.loaded and self.slices.wait_for(batch) and self.slices.check(counts, batch)):
+        if not self.slices.current(counts, batch):
             log.warning("reading the source tables again (rows written outside the service, or an ingest "
                         "that was not appended)")
             self.slices.load(raw, self.con.name, batch)

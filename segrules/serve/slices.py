@@ -31,7 +31,7 @@ import pyarrow.compute as pc
 import sqlglot as sg
 
 RUN_ROWS = 65_536  # appended rows are sorted into a run of their own once there are this many
-APPEND_WAIT_SECONDS = 5.0  # an ingest appends right after its commit; longer means it failed
+APPEND_WAIT_SECONDS = 2.0  # an ingest appends right after its commit; longer means it never will
 
 
 def key_kind(dtype: pa.DataType) -> str | None:
@@ -156,7 +156,7 @@ class Slices:
         self.names = names  # table -> the name its slices are registered under
         self.batch = 0  # the last ingest batch whose rows are held
         self.loaded = False
-        self._lock = threading.Condition()
+        self._lock = threading.Condition(threading.RLock())
 
     def load(self, raw: Any, dialect: str, batch: int) -> None:
         """Read every table through ``raw`` (the DuckDB connection, inside the transaction
@@ -195,10 +195,18 @@ class Slices:
                 self.batch = batch
                 self._lock.notify_all()
 
-    def wait_for(self, batch: int, timeout: float = APPEND_WAIT_SECONDS) -> bool:
-        """True when the rows of the batches up to ``batch`` are held (within ``timeout``)."""
+    def current(self, counts: dict[str, int], batch: int, timeout: float = APPEND_WAIT_SECONDS) -> bool:
+        """Whether the rows held are the tables' as a transaction that sees the batches up to
+        ``batch`` and the row ``counts`` reads them: once the appends up to ``batch`` came (or
+        ``timeout`` passed: a batch whose append never comes), the rows held must be as many."""
         with self._lock:
-            return self._lock.wait_for(lambda: self.batch >= batch, timeout)
+            if not self.loaded:
+                return False
+            self._lock.wait_for(lambda: self.batch >= batch, timeout)
+            if not self.check(counts, batch):
+                return False
+            self.batch = max(self.batch, batch)  # a batch without an append wrote no held table
+            return True
 
     def check(self, counts: dict[str, int], batch: int) -> bool:
         """Whether the rows held as of ``batch`` are as many as the tables have (``counts``)."""
