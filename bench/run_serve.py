@@ -216,6 +216,8 @@ def main() -> int:
     same = all(set(wide.filter(wide[s])["customer_id"].to_pylist()) ==
                set(stored.filter(stored[s])["customer_id"].to_pylist()) for s in spec.segments)
     print(f"same membership as a full recompute at {meta['now']}: {'yes' if same else 'NO'}")
+    con.disconnect()
+    shutil.rmtree(tmp, ignore_errors=True)
     return 0 if same and len(latencies) == len(sent) else 1
 
 
