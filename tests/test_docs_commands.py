@@ -48,6 +48,11 @@ MAPPED: dict[tuple[str, str], str] = {
                             "--repeat 1"):
         "tests/test_bench_cohorts_sql.py::test_bench_cohorts_documented_command_runs",
     ("docs/plugins.md", "import ibis"): "tests/test_docs.py::test_docs_plugins_testing_example_runs",
+    # Spark in its own JVM (the event log is a setting of a new session), on the Spark worker
+    **{("docs/performance.md", command): "tests/test_spark_backend.py::test_spark_bench_documented_command_runs_at_a_small_size"
+       for command in ("python bench/run_spark.py --customers 10000 --repeat 3",
+                       "python bench/run_spark.py --customers 10000000 --events-per-customer 10 --repeat 1 --no-warmup "
+                       "--split-mb 128 --shuffle-partitions 16 --driver-memory 12g")},
     # it reads the git history of the repository (--compare REV), which a copy of the files lacks
     ("docs/performance.md", "python bench/startup.py --runs 15 --compare 0b311e1                # start-up of "
                             "the command line"): "tests/test_cli_startup.py::test_cli_startup_documented_bench_command_runs",
