@@ -1,12 +1,26 @@
-"""Ibis's PySpark backend with in-memory tables uploaded as Arrow.
+"""Ibis's PySpark backend as segrules needs it: in-memory tables uploaded as Arrow, temporary
+tables, and deleting rows from a file table.
 
-Ibis 12 hands ``ibis.memtable`` data to Spark as a pandas frame; with pandas 3 a missing string
-becomes the text ``'NaN'`` and a column of integers with a gap loses its values (pandas makes it
-float, Spark reads it back as nulls). segrules uploads audiences, history rows and sync state that
-way, so the rows go as Arrow (PySpark 4 reads an Arrow table directly) in Ibis's schema."""
+* Ibis 12 hands ``ibis.memtable`` data to Spark as a pandas frame; with pandas 3 a missing string
+  becomes the text ``'NaN'`` and a column of integers with a gap loses its values (pandas makes it
+  float, Spark reads it back as nulls). segrules uploads audiences, history rows and sync state that
+  way, so the rows go as Arrow (PySpark 4 reads an Arrow table directly) in Ibis's schema.
+* Ibis has no temporary tables on Spark. A history snapshot and a sync's diff compute a result once
+  and read it several times while they write to the tables it was computed from, so a view (which
+  Spark recomputes on each read) is not enough: a temporary table here is the result computed once
+  and kept by Spark (``localCheckpoint``: its lineage is cut, later writes to the source tables do
+  not change it) under a temporary view of the session, gone when the session ends.
+* Spark's default (parquet) tables have no ``DELETE``: :meth:`SparkBackend.delete_in` rewrites the
+  table without the rows (the kept rows computed once, then ``INSERT OVERWRITE``). Not atomic the
+  way a database's ``DELETE`` is: the state store deletes only rows no reader sees (those of runs
+  that never committed), and only when there are some.
+"""
 
 from __future__ import annotations
 
+import ibis
+import ibis.expr.types as ir
+import sqlglot as sg
 from ibis.backends.pyspark import Backend
 from ibis.backends.pyspark.datatypes import PySparkSchema
 
@@ -18,8 +32,6 @@ class SparkBackend(Backend):
 
     @classmethod
     def from_session(cls, session) -> "SparkBackend":
-        import ibis
-
         ibis.pyspark  # noqa: B018 -- loading the backend through Ibis registers ibis.options.pyspark
         return cls().connect(session)
 
@@ -28,3 +40,42 @@ class SparkBackend(Backend):
         data = op.data.to_pyarrow(schema)
         df = self._session.createDataFrame(data, schema=PySparkSchema.from_ibis(schema))
         df.createOrReplaceTempView(op.name)
+
+    def _dataframe(self, expr: ir.Table):
+        """The Spark DataFrame of an Ibis table expression (its in-memory tables registered)."""
+        self._run_pre_execute_hooks(expr)
+        return self._session.sql(self.compile(expr))
+
+    def _is_temp_view(self, name: str) -> bool:
+        return any(t.name == name and t.isTemporary for t in self._session.catalog.listTables())
+
+    def create_table(self, name: str, /, obj=None, *, schema=None, database=None, temp=None,
+                     overwrite: bool = False, **kwargs) -> ir.Table:
+        if not temp:
+            return super().create_table(name, obj, schema=schema, database=database, overwrite=overwrite, **kwargs)
+        if database is not None:
+            raise ValueError("a temporary table on Spark belongs to the session, not to a database")
+        if not overwrite and self._is_temp_view(name):
+            raise ValueError(f"temporary table {name} already exists")
+        if obj is None:
+            obj = ibis.memtable(ibis.schema(schema).to_pyarrow().empty_table())
+        table = obj if isinstance(obj, ir.Expr) else ibis.memtable(obj)
+        # computed now and kept: reading it later never re-reads (changed) source tables
+        self._dataframe(table).localCheckpoint(eager=True).createOrReplaceTempView(name)
+        return self.table(name)
+
+    def drop_table(self, name: str, /, *, database=None, force: bool = False) -> None:
+        if database is None and self._is_temp_view(name):
+            self._session.catalog.dropTempView(name)
+            return
+        super().drop_table(name, database=database, force=force)
+
+    def delete_in(self, name: str, column: str, values: list, database: str | None = None) -> None:
+        """Delete the rows of table ``name`` whose ``column`` is one of ``values`` (Ibis literals)."""
+        table = self.table(name, database=database)
+        doomed = table[column].isin(values)
+        if not self.execute(table.filter(doomed).count()):
+            return
+        kept = self._dataframe(table.filter(~doomed)).localCheckpoint(eager=True)
+        target = sg.table(name, db=database, quoted=True).sql(self.dialect)
+        kept.write.insertInto(target, overwrite=True)
