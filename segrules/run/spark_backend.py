@@ -10,6 +10,9 @@ tables, and deleting rows from a file table.
   Spark recomputes on each read) is not enough: a temporary table here is the result computed once
   and kept by Spark (``localCheckpoint``: its lineage is cut, later writes to the source tables do
   not change it) under a temporary view of the session, gone when the session ends.
+* A process has one SparkSession, shared by every connection to it: closing a connection stops
+  the session only if that connection started it (a notebook's or the test run's session, which
+  segrules joined, keeps running).
 * Spark's default (parquet) tables have no ``DELETE``: :meth:`SparkBackend.delete_in` rewrites the
   table without the rows (the kept rows computed once, then ``INSERT OVERWRITE``). Not atomic the
   way a database's ``DELETE`` is: the state store deletes only rows no reader sees (those of runs
@@ -30,10 +33,18 @@ from .spark_sql import compiler as spark_compiler
 class SparkBackend(Backend):
     compiler = spark_compiler  # Ibis's, plus the bitwise aggregates (segrules/run/spark_sql.py)
 
+    owned = True  # whether disconnecting stops the session (the connection started it)
+
     @classmethod
-    def from_session(cls, session) -> "SparkBackend":
+    def from_session(cls, session, owned: bool = True) -> "SparkBackend":
         ibis.pyspark  # noqa: B018 -- loading the backend through Ibis registers ibis.options.pyspark
-        return cls().connect(session)
+        con = cls().connect(session)
+        con.owned = owned
+        return con
+
+    def disconnect(self) -> None:
+        if self.owned:
+            super().disconnect()
 
     def _register_in_memory_table(self, op) -> None:
         schema = op.schema
