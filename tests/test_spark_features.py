@@ -90,7 +90,7 @@ def same_on_both(spark, lake, *args: str) -> str:
 
 
 @pytest.mark.parametrize("command", [
-    "preview segment_specs/ecommerce.yaml champions --as-of 2026-10-01 --limit 3",
+    "preview segment_specs/lifecycle.yaml at_risk --as-of 2026-10-01 --limit 3",  # ecommerce's RFM: test_parity_rfm
     "mece segment_specs/lifecycle.yaml --as-of 2026-10-01",
 ])
 def test_spark_features_shop_commands_print_what_duckdb_prints(lakes, command):
