@@ -58,6 +58,9 @@ MAPPED: dict[tuple[str, str], str] = {
                             "the command line"): "tests/test_cli_startup.py::test_cli_startup_documented_bench_command_runs",
     ("docs/performance.md", "python bench/startup.py --runs 15 --compare 0b311e1"):
         "tests/test_cli_startup.py::test_cli_startup_documented_bench_command_runs",
+    # needs the demo shop in a Spark database: run in the test run's SparkSession, compared with DuckDB
+    ("README.md", "segrules run segment_specs/ecommerce.yaml --target lake --as-of 2026-10-01"):
+        "tests/test_spark_features.py::test_spark_features_readme_lake_profile_runs_as_shown",
     # the test environment's own mypy, run from the repository and compared with the page
     ("docs/testing.md", ".venv/bin/mypy"): "tests/test_types.py::test_types_mypy_strict_passes_as_documented",
     **{("docs/plugins.md", first): EXCERPT for first in (
