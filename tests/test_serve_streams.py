@@ -1,0 +1,167 @@
+"""The stream-source seam of segrules serve (``register_stream_sources``), with the file-backed
+source of tests/stream_plugin.py: records feed the same ingest path as POST; their offsets are
+stored with the rows, so a restart after a crash between the append and the consumer's commit
+resumes without losing a record or appending one twice, even from a consumer that cannot seek;
+a rejected batch is stored with its problems and the stream moves on."""
+
+from __future__ import annotations
+
+import pytest
+
+import segrules
+import stream_plugin
+from segrules.serve.service import Service
+from segrules.serve.streams import StreamFeeder
+from serve_helpers import Clock, batch_members, load, service_members, shop_copy, write_shop
+from stream_plugin import append
+
+
+@pytest.fixture(scope="module")
+def template(tmp_path_factory):
+    return write_shop(tmp_path_factory.mktemp("serve_streams"), customers=30)
+
+
+@pytest.fixture(scope="module")
+def filelog():
+    registry = segrules.default_registry(plugins=[stream_plugin], load_entrypoints=False)
+    return registry.stream_sources["filelog"]
+
+
+def order(i: int, customer: int, amount: str = "700.00") -> dict:
+    return {"source": "orders", "row": {"order_id": 660000 + i, "customer_id": customer,
+                                        "ordered_at": "2026-09-30T09:00:00", "amount": amount, "status": "paid"}}
+
+
+def event(i: int, customer: int) -> dict:
+    return {"source": "events", "row": {"event_id": 770000 + i, "customer_id": customer,
+                                        "ts": "2026-09-30T09:30:00", "name": "add_to_cart"}}
+
+
+def stored_ids(con, table: str, column: str, low: int) -> list[int]:
+    t = con.table(table)
+    return sorted(t.filter(t[column] >= low)[column].to_pyarrow().to_pylist())
+
+
+@pytest.fixture
+def shop(template, tmp_path):
+    (tmp_path / "log").mkdir()
+    return shop_copy(template, tmp_path), tmp_path / "log"
+
+
+def test_serve_streams_records_feed_the_ingest_path(shop, filelog):
+    path, log = shop
+    append(log, "p0", [order(1, 3), event(1, 4), event(2, 5), order(2, 6)])
+    append(log, "p1", [order(3, 3), {"source": "customers", "row": {"customer_id": 9001,
+                                                                     "signup_at": "2026-09-29T00:00:00"}}])
+    service = Service(load("ecommerce"), segrules.connect(str(path)), clock=Clock(), sweep_every=None)
+    feeder = StreamFeeder(service, filelog, {"path": str(log)})
+    assert feeder.feed() == 6 and feeder.feed() == 0
+    service.evaluate()
+    assert stored_ids(service.con, "orders", "order_id", 660000) == [660001, 660002, 660003]
+    assert stored_ids(service.con, "events", "event_id", 770000) == [770001, 770002]
+    assert service_members(service) == batch_members(service.spec, service.con, Clock()())
+    assert service.member(9001) is not None
+    assert feeder.consumer.commits[0] == {"p0": 3, "p1": 1}
+    assert feeder.stored == {"p0": 3, "p1": 1}
+
+
+def test_serve_streams_crash_before_commit_then_restart_loses_and_repeats_nothing(shop, filelog):
+    path, log = shop
+    append(log, "p0", [order(i, 1 + i % 5) for i in range(1, 6)])
+    con = segrules.connect(str(path))
+    service = Service(load("ecommerce"), con, clock=Clock(), sweep_every=None)
+    feeder = StreamFeeder(service, filelog, {"path": str(log)})
+
+    def killed(offsets):  # the process dies after the rows and offsets committed, before the broker hears
+        raise KeyboardInterrupt
+    feeder.consumer.commit = killed
+    with pytest.raises(KeyboardInterrupt):
+        feeder.feed()
+    assert not (log / "p0.committed").exists()
+    con.disconnect()
+    append(log, "p0", [order(6, 2), order(7, 4)])
+    for seek in ("no", "yes"):  # a consumer that re-delivers from its own position, and one that seeks
+        con = segrules.connect(str(path))
+        service = Service(load("ecommerce"), con, clock=Clock(), sweep_every=None)
+        feeder = StreamFeeder(service, filelog, {"path": str(log), "seek": seek})
+        assert feeder.consumer.context.resume == {"p0": 4 if seek == "no" else 6}
+        assert feeder.feed() == (2 if seek == "no" else 0)  # offsets 0-4 re-delivered and dropped
+        service.evaluate()
+        assert stored_ids(con, "orders", "order_id", 660000) == [660000 + i for i in range(1, 8)]
+        assert service_members(service) == batch_members(service.spec, con, Clock()())
+        con.disconnect()
+
+
+def test_serve_streams_rejected_batch_is_stored_and_the_stream_moves_on(shop, filelog):
+    path, log = shop
+    bad = {"source": "orders", "row": {"order_id": 660100, "customer_id": 2, "ordered_at": "soon",
+                                       "amount": "1.00", "status": "paid"}}
+    append(log, "p0", [order(1, 3), bad, {"source": "clicks", "row": {"x": 1}}, order(2, 4)])
+    service = Service(load("ecommerce"), segrules.connect(str(path)), clock=Clock(), sweep_every=None)
+    feeder = StreamFeeder(service, filelog, {"path": str(log)})
+    assert feeder.feed() == 2  # the bad record out of its run, the good ones in
+    rejected = feeder.rejected_batches()
+    assert [(r["offset"], r["source"]) for r in rejected] == [(1, "orders"), (2, "clicks")]
+    assert rejected[0]["problems"] == [{"field": "ordered_at",
+                                        "message": "'soon' is not a timestamp (2026-01-31T10:00:00)"}]
+    assert "no source 'clicks'" in rejected[1]["problems"][0]["message"]
+    assert stored_ids(service.con, "orders", "order_id", 660000) == [660001, 660002]
+    assert feeder.stored == {"p0": 3}
+    assert 'segrules_serve_stream_rejected_total{stream="filelog"} 2.0' in service.metrics.exposition().decode()
+
+
+def test_serve_streams_entity_updates_and_deletes(shop, filelog):
+    path, log = shop
+    append(log, "p0", [{"source": "customers", "op": "upsert", "row": {"customer_id": 4, "country": "FR",
+                                                                        "signup_at": "2025-01-01T00:00:00"}},
+                       {"source": "customers", "op": "delete", "row": {"customer_id": 5}}])
+    service = Service(load("ecommerce"), segrules.connect(str(path)), clock=Clock(), sweep_every=None)
+    was = service.member(5)["segments"]
+    feeder = StreamFeeder(service, filelog, {"path": str(log)})
+    assert feeder.feed() == 2
+    changes = service.evaluate()
+    assert {(c.segment, c.kind) for c in changes if c.key == "5"} == {(s, "exit") for s in was}
+    t = service.con.table("customers")
+    assert t.filter(t.customer_id == 4).country.to_pyarrow().to_pylist() == ["FR"]
+    assert service_members(service) == batch_members(service.spec, service.con, Clock()())
+
+
+def test_serve_streams_a_failed_round_reopens_at_the_stored_offsets(shop, filelog):
+    path, log = shop
+    append(log, "p0", [order(1, 3), event(1, 3), order(2, 4)])
+    service = Service(load("ecommerce"), segrules.connect(str(path)), clock=Clock(), sweep_every=None)
+    feeder = StreamFeeder(service, filelog, {"path": str(log)})
+    real, calls = service.ingest, []
+
+    def flaky(source, rows, **kw):  # the database fails on the second run of the poll
+        calls.append(source)
+        if len(calls) == 2:
+            raise OSError("connection lost")
+        return real(source, rows, **kw)
+    service.ingest = flaky
+    with pytest.raises(OSError):
+        feeder.feed()
+    first = feeder.consumer
+    feeder._failed(OSError("connection lost"))  # what the worker does with it
+    assert first.closed and feeder.consumer is None
+    assert feeder.feed() == 2  # reopened at offset 0: the event and order 2, nothing twice
+    assert stored_ids(service.con, "orders", "order_id", 660000) == [660001, 660002]
+    assert stored_ids(service.con, "events", "event_id", 770000) == [770001]
+
+
+def test_serve_streams_feeder_thread_feeds_until_stopped(shop, filelog):
+    import time
+    path, log = shop
+    service = Service(load("ecommerce"), segrules.connect(str(path)), clock=Clock(), sweep_every=None)
+    feeder = StreamFeeder(service, filelog, {"path": str(log)}, poll_timeout=0.05)
+    append(log, "p0", [order(1, 3)])
+    feeder.consumer.position["p0"] = 0  # the partition appeared after the consumer opened
+    feeder.start()
+    try:
+        deadline = time.monotonic() + 10
+        while not feeder.stored and time.monotonic() < deadline:
+            time.sleep(0.02)
+    finally:
+        feeder.stop()
+    assert feeder.stored == {"p0": 0} and feeder.consumer is None
+    assert stored_ids(service.con, "orders", "order_id", 660000) == [660001]
