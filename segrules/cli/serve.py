@@ -33,8 +33,13 @@ WEBHOOK_SECRET_ENV = "SEGRULES_SERVE_WEBHOOK_SECRET"
               "(signed with SEGRULES_SERVE_WEBHOOK_SECRET when set).")
 @click.option("--sync", "sync", is_flag=True, help="Deliver the changes to the spec's destinations (its syncs: "
               "section) through the sync engine, as `segrules sync` does.")
+@click.option("--stream", "stream", metavar="NAME", help="Also ingest from a stream source of a plugin "
+              "(register_stream_sources: a Kafka or Kinesis consumer), its offsets stored with the rows.")
+@click.option("--stream-option", "stream_options", multiple=True, metavar="KEY=VALUE",
+              help="An option of the --stream source (repeatable).")
 @state_option(" for --sync")
-def serve_command(specs, select, project, target, db, params, host, port, sweep, reset, webhook, sync, state_url):
+def serve_command(specs, select, project, target, db, params, host, port, sweep, reset, webhook, sync, stream,
+                  stream_options, state_url):
     """Keep one spec's membership current as rows arrive: ingest rows over HTTP, re-evaluate the
     entities they touch, serve lookups and a change stream. Needs the serve extra
     (pip install 'segrules[serve]') and a bearer token in SEGRULES_SERVE_TOKEN."""
@@ -53,6 +58,7 @@ def serve_command(specs, select, project, target, db, params, host, port, sweep,
             raise SpecError(f"segrules serve needs the serve extra ({exc.name} is missing)", code="SR900",
                             hint="pip install 'segrules[serve]'") from None
         from .. import api
+        from ..serve.backends import check_backend
         from ..serve.service import Service
         registry = load_registry()
         chosen = one_spec("serve", specs, select, project, target, db, state_url=state_url, registry=registry,
@@ -62,6 +68,9 @@ def serve_command(specs, select, project, target, db, params, host, port, sweep,
         except SpecError:
             raise SpecError(f"--sweep {sweep!r}: expected a duration such as 0, 30s, 5min or 1h",
                             code="SR900") from None
+        check_backend(chosen.db)
+        stream_def = stream_source(registry, stream) if stream else None
+        options = stream_option_values(stream_options)
         con = api.connect(chosen.db)
         service = Service(chosen.spec, con, params=parse_params(params), sweep_every=seconds or None, reset=reset)
         outlets = []
@@ -71,6 +80,9 @@ def serve_command(specs, select, project, target, db, params, host, port, sweep,
         if sync:
             from ..serve.delivery import DestinationSync
             outlets.append(DestinationSync(service, lambda: api.connect(chosen.db), state=chosen.state_url))
+        if stream_def is not None:
+            from ..serve.streams import StreamFeeder
+            outlets.append(StreamFeeder(service, stream_def, options))
     service.start()
     for outlet in outlets:
         outlet.start()
@@ -84,6 +96,27 @@ def serve_command(specs, select, project, target, db, params, host, port, sweep,
         for outlet in outlets:
             outlet.stop()
         con.disconnect()
+
+
+def stream_source(registry, name: str):
+    """The stream source type ``name`` of the loaded plugins (SR905 naming the known ones)."""
+    from ..check.schema import did_you_mean
+    found = registry.stream_sources.get(name)
+    if found is None:
+        known = ", ".join(sorted(registry.stream_sources)) or "none: no installed plugin registers one"
+        raise SpecError(f"--stream {name}: no such stream source (stream sources: {known})", code="SR905",
+                        hint=did_you_mean(name, registry.stream_sources))
+    return found
+
+
+def stream_option_values(pairs) -> dict[str, str]:
+    values = {}
+    for pair in pairs:
+        key, eq, value = pair.partition("=")
+        if not eq or not key:
+            raise SpecError(f"--stream-option {pair!r}: expected KEY=VALUE", code="SR905")
+        values[key] = value
+    return values
 
 
 def _server_class():

@@ -23,6 +23,7 @@ import pyarrow as pa
 
 from ..errors import BackendError, SpecError
 from .evaluate import Change, Evaluator
+from .backends import refuse
 from .entities import EntityWriter, Op, check_entity_rows
 from .ingest import RowProblem, RowsRejected, check_rows
 from .metrics import Metrics
@@ -60,6 +61,7 @@ class Service:
     def __init__(self, spec: Any, con: Any, *, params: dict[str, Any] | None = None,
                  clock: Callable[[], datetime] | None = None, sweep_every: float | None = DEFAULT_SWEEP_SECONDS,
                  reset: bool = False):
+        refuse(con.name)  # SR906: a Spark or warehouse connection
         self.spec, self.con = spec, con
         zone = ZoneInfo(spec.timezone)
         self.clock = clock or (lambda: datetime.now(zone).replace(tzinfo=None))
