@@ -3,7 +3,8 @@ local HTTP receiver that records every delivery and can stall or be down. The se
 while a delivery hangs, restarted during a receiver outage (the backlog grows), and the receiver
 comes back (the backlog drains): every recorded change reached the receiver at least once (the
 change ids, de-duplicated, are exactly the recorded ones, each delivery in seq order), no
-acknowledged row is lost, and replaying the delivered changes gives the batch run's membership.
+acknowledged row is lost, and replaying the delivered changes gives the batch run's membership,
+which is also the last history snapshot (``--snapshot``).
 
 Two server processes (start-up: import, plans, first membership): about 20-30 s on a loaded
 machine; the point is the process boundary (a real SIGKILL and a restart)."""
@@ -20,6 +21,7 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 import httpx
 
 import segrules
+from segrules.history.session import history
 from serve_helpers import batch_members, load, write_shop
 from test_serve_process import AUTH, free_port, start
 
@@ -61,10 +63,17 @@ class Receiver:
         return [c["change_id"] for d in self.deliveries for c in d]
 
 
-def metric(url: str, name: str) -> float:
+def metric(url: str, name: str, outlet: str = "webhook") -> float:
     text = httpx.get(f"{url}/metrics", headers=AUTH, timeout=10).text
-    found = re.search(rf'^{name}{{outlet="webhook"}} ([0-9.e+]+)$', text, re.M)
+    found = re.search(rf'^{name}{{outlet="{outlet}"}} ([0-9.e+]+)$', text, re.M)
     return float(found.group(1)) if found else 0.0
+
+
+def caught_up(url: str) -> bool:
+    """Nothing pending, and both outlets' cursors at the last change."""
+    ready = httpx.get(f"{url}/ready", timeout=5).json()
+    return ready["pending"] == 0 and all(metric(url, "segrules_serve_delivered_seq", outlet) == ready["changes"]
+                                         for outlet in ("webhook", "history"))
 
 
 def wait_for(condition, seconds: float, what: str) -> None:
@@ -87,7 +96,8 @@ def test_serve_process_sigkill_during_delivery_then_outage_drains(tmp_path):
     receiver.stall.set()
     port = free_port()
     url = f"http://127.0.0.1:{port}"
-    server = start(db, port, "--webhook", receiver.url)
+    options = ("--webhook", receiver.url, "--snapshot", "--snapshot-every", "0", "--state", str(tmp_path / "state.duckdb"))
+    server = start(db, port, *options)
     acknowledged = []
     try:
         wait_for(lambda: receiver.deliveries, 30, "the first delivery")  # it hangs in the receiver now
@@ -100,14 +110,14 @@ def test_serve_process_sigkill_during_delivery_then_outage_drains(tmp_path):
     receiver.down.set()  # restart into an outage
     receiver.stall.clear()
     receiver.release.set()
-    server = start(db, port, "--webhook", receiver.url)
+    server = start(db, port, *options)
     try:
         acknowledged += [post_order(url, i) for i in range(3, 6)]
         wait_for(lambda: metric(url, "segrules_serve_delivery_failures_total") >= 1, 30, "a failed delivery")
         assert metric(url, "segrules_serve_delivery_backlog") > 0 and len(receiver.deliveries) == stalled
         receiver.down.clear()
-        wait_for(lambda: metric(url, "segrules_serve_delivery_backlog") == 0 and receiver.deliveries
-                 and httpx.get(f"{url}/ready", timeout=5).json()["pending"] == 0, 60, "the backlog to drain")
+        wait_for(lambda: caught_up(url), 60, "the backlog to drain")
+        assert metric(url, "segrules_serve_delivery_backlog") == 0
         r = httpx.get(f"{url}/v1/changes", params={"follow": "false"}, headers=AUTH, timeout=30)
         recorded = [json.loads(m) for m in re.findall(r"^data: (.*)$", r.text, re.M)]
     finally:
@@ -134,3 +144,11 @@ def test_serve_process_sigkill_during_delivery_then_outage_drains(tmp_path):
     meta = {r["name"]: r["value"] for r in con.table("serve_lifecycle_meta").to_pyarrow().to_pylist()}
     batch = batch_members(load("lifecycle"), con, segrules.api.parse_as_of(meta["now"]))
     assert {s: members.get(s, set()) for s in batch} == batch
+    # --snapshot: the last snapshot is the same membership, taken at the last evaluation
+    assert int(meta["history"]) == max(c["seq"] for c in recorded)
+    con.disconnect()
+    with history(str(tmp_path / "state.duckdb")) as store:
+        run = store.resolve("lifecycle")
+        snap = {(r["segment"], r["key"]) for r in store.members(run.run_id).to_pyarrow().to_pylist()}
+    assert snap == {(s, str(k)) for s, keys in batch.items() for k in keys}
+    assert run.as_of == segrules.api.parse_as_of(meta["now"])
