@@ -41,7 +41,7 @@ WEBHOOK_SECRET_ENV = "SEGRULES_SERVE_WEBHOOK_SECRET"
               "(register_stream_sources: a Kafka or Kinesis consumer), its offsets stored with the rows.")
 @click.option("--stream-option", "stream_options", multiple=True, metavar="KEY=VALUE",
               help="An option of the --stream source (repeatable).")
-@state_option(" for --sync")
+@state_option(" for --sync and --snapshot")
 def serve_command(specs, select, project, target, db, params, host, port, sweep, reset, webhook, sync, snapshot,
                   snapshot_every, stream, stream_options, state_url):
     """Keep one spec's membership current as rows arrive: ingest rows over HTTP, re-evaluate the
