@@ -3,7 +3,8 @@ with one JSON-lines file per partition (``<partition>.jsonl``, one record per li
 ``{"source": ..., "row": {...}, "op": "append"}``); a record's offset is its line number. It keeps
 its own committed position per partition (``<partition>.committed``), as a broker does.
 
-Options: ``path`` (the folder); ``seek: "no"`` makes it ignore ``StreamContext.resume`` and start
+Options: ``path`` (the folder); ``max``: at most this many records a poll (a slow stream);
+``seek: "no"`` makes it ignore ``StreamContext.resume`` and start
 at its own committed position (a consumer that cannot seek: it re-delivers what the service
 stored but it was not told)."""
 
@@ -37,6 +38,7 @@ class FileLogConsumer:
             self.position[p] = start + 1
 
     def poll(self, max_records: int, timeout: float) -> list[StreamRecord]:
+        max_records = min(max_records, int(self.context.options.get("max", max_records)))
         out: list[StreamRecord] = []
         for p in sorted(self.position):
             lines = (self.folder / f"{p}.jsonl").read_text(encoding="utf-8").splitlines()
@@ -49,8 +51,10 @@ class FileLogConsumer:
 
     def commit(self, offsets: dict[str, int]) -> None:
         self.commits.append(dict(offsets))
-        for p, offset in offsets.items():
-            (self.folder / f"{p}.committed").write_text(str(offset))
+        for p, offset in offsets.items():  # atomically: a reader never sees a half-written file
+            tmp = self.folder / f"{p}.committed.tmp"
+            tmp.write_text(str(offset))
+            tmp.replace(self.folder / f"{p}.committed")
 
     def close(self) -> None:
         self.closed = True
@@ -68,3 +72,21 @@ def open_consumer(context: StreamContext) -> FileLogConsumer:
 @hookimpl
 def register_stream_sources():
     return [StreamSourceDef("filelog", open_consumer, doc="JSON-lines files, one per partition (tests only).")]
+
+
+def main() -> None:
+    """``python tests/stream_plugin.py serve ...``: the segrules command line with this plugin
+    registered (a process test's way to load a plugin that is not installed)."""
+    import sys
+
+    import segrules.api as api
+    from segrules.cli import main as cli
+
+    plugin, original = sys.modules[__name__], api.default_registry
+    api.default_registry = lambda plugins=(), load_entrypoints=True: original(
+        plugins=[plugin, *plugins], load_entrypoints=load_entrypoints)
+    cli()
+
+
+if __name__ == "__main__":
+    main()

@@ -87,18 +87,21 @@ def serve_command(specs, select, project, target, db, params, host, port, sweep,
         if snapshot:
             from ..serve.history import HistorySnapshots
             outlets.append(HistorySnapshots(service, state=chosen.state_url, every=snapshot_seconds))
+        feeders = []
         if stream_def is not None:
             from ..serve.streams import StreamFeeder
-            outlets.append(StreamFeeder(service, stream_def, options))
+            feeders.append(StreamFeeder(service, stream_def, options))
     service.start()
-    for outlet in outlets:
+    for outlet in [*outlets, *feeders]:
         outlet.start()
     err.print(f"serving {chosen.spec.name} on http://{host}:{port} (segments: {', '.join(service.evaluator.segments)})")
     try:  # uvicorn stops on SIGINT/SIGTERM after the requests in flight; then the worker and outlets
         config = uvicorn.Config(create_app(service, token), host=host, port=port, log_level="warning",
                                 access_log=False)
         _server_class()(config).run()
-    finally:
+    finally:  # the stream first (no new rows), then the evaluation, then the deliveries
+        for feeder in feeders:
+            feeder.stop()
         service.stop()
         for outlet in outlets:
             outlet.stop()
