@@ -96,18 +96,20 @@ def test_serve_streams_rejected_batch_is_stored_and_the_stream_moves_on(shop, fi
     path, log = shop
     bad = {"source": "orders", "row": {"order_id": 660100, "customer_id": 2, "ordered_at": "soon",
                                        "amount": "1.00", "status": "paid"}}
-    append(log, "p0", [order(1, 3), bad, {"source": "clicks", "row": {"x": 1}}, order(2, 4)])
+    append(log, "p0", [order(1, 3), bad, {"source": "clicks", "row": {"x": 1}}, order(2, 4),
+                       {**order(3, 5), "op": "merge"}])
     service = Service(load("ecommerce"), segrules.connect(str(path)), clock=Clock(), sweep_every=None)
     feeder = StreamFeeder(service, filelog, {"path": str(log)})
     assert feeder.feed() == 2  # the bad record out of its run, the good ones in
     rejected = feeder.rejected_batches()
-    assert [(r["offset"], r["source"]) for r in rejected] == [(1, "orders"), (2, "clicks")]
+    assert [(r["offset"], r["source"]) for r in rejected] == [(1, "orders"), (2, "clicks"), (4, "orders")]
+    assert rejected[2]["problems"][0]["message"] == "op 'merge': expected one of append, upsert, delete"
     assert rejected[0]["problems"] == [{"field": "ordered_at",
                                         "message": "'soon' is not a timestamp (2026-01-31T10:00:00)"}]
     assert "no source 'clicks'" in rejected[1]["problems"][0]["message"]
     assert stored_ids(service.con, "orders", "order_id", 660000) == [660001, 660002]
-    assert feeder.stored == {"p0": 3}
-    assert 'segrules_serve_stream_rejected_total{stream="filelog"} 2.0' in service.metrics.exposition().decode()
+    assert feeder.stored == {"p0": 4}
+    assert 'segrules_serve_stream_rejected_total{stream="filelog"} 3.0' in service.metrics.exposition().decode()
 
 
 def test_serve_streams_entity_updates_and_deletes(shop, filelog):

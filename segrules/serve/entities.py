@@ -14,15 +14,15 @@ value is ever spliced into SQL.
 
 from __future__ import annotations
 
-from typing import Any, Literal
+from typing import Any
 
 import ibis
 import pyarrow as pa
 import sqlglot as sg
 
+from ..plugin.streams import Op
 from .ingest import RowProblem, RowsRejected, check_rows
 
-Op = Literal["append", "upsert", "delete"]
 
 
 def key_rows(source: str, keys: Any, key: str) -> list[Any]:

@@ -24,7 +24,8 @@ import pyarrow as pa
 from ..errors import BackendError, SpecError
 from .evaluate import Change, Evaluator
 from .backends import refuse
-from .entities import EntityWriter, Op, check_entity_rows
+from ..plugin.streams import OPS, Op
+from .entities import EntityWriter, check_entity_rows
 from .ingest import RowProblem, RowsRejected, check_rows
 from .metrics import Metrics
 from .store import Store
@@ -151,6 +152,8 @@ class Service:
             raise UnknownSource(source, list(sources))
         table, key = sources[source]
         entity = table == self.spec.model.entity.table
+        if op not in OPS:  # a stream record's op comes from a plugin
+            raise RowsRejected(source, [RowProblem(None, None, f"op {op!r}: expected one of {', '.join(OPS)}")])
         if op != "append" and not entity:
             raise RowsRejected(source, [RowProblem(None, None, f"rows of a source are only appended; "
                                                    f"upserts and deletes are for the entity table "
