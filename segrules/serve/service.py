@@ -22,9 +22,9 @@ import ibis
 import pyarrow as pa
 
 from ..errors import BackendError, SpecError
-from .evaluate import Change, Evaluator
-from .backends import refuse
 from ..plugin.streams import OPS, Op
+from .backends import refuse
+from .evaluate import Change, Evaluator
 from .entities import EntityWriter, check_entity_rows
 from .ingest import RowProblem, RowsRejected, check_rows
 from .metrics import Metrics
