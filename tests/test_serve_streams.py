@@ -85,6 +85,8 @@ def test_serve_streams_crash_before_commit_then_restart_loses_and_repeats_nothin
         service = Service(load("ecommerce"), con, clock=Clock(), sweep_every=None)
         feeder = StreamFeeder(service, filelog, {"path": str(log), "seek": seek})
         assert feeder.consumer.context.resume == {"p0": 4 if seek == "no" else 6}
+        offsets = con.table(feeder.table).to_pyarrow().to_pylist()  # compacted at each start: the last row
+        assert [(r["partition"], r["offset"]) for r in offsets] == [("p0", "4" if seek == "no" else "6")]
         assert feeder.feed() == (2 if seek == "no" else 0)  # offsets 0-4 re-delivered and dropped
         service.evaluate()
         assert stored_ids(con, "orders", "order_id", 660000) == [660000 + i for i in range(1, 8)]

@@ -13,7 +13,8 @@ appended: its offset is stored with its problems (column ``rejected``, JSON) in 
 that appends the good records of its run, so the stream moves on and the refused records stay
 findable by partition and offset (``segrules_serve_stream_rejected_total``).
 
-Records are ingested in poll order, as runs of consecutive records for the same source and op;
+The table gains a row per partition and run; each start keeps the last one per partition (and
+every rejection). Records are ingested in poll order, as runs of consecutive records for the same source and op;
 a run's offsets are stored with it, so everything before a stored offset is stored too.
 """
 
@@ -26,6 +27,7 @@ from typing import Any
 
 import ibis
 import pyarrow as pa
+import sqlglot as sg
 
 from ..plugin.streams import StreamConsumer, StreamContext, StreamRecord, StreamSourceDef
 from .ingest import RowProblem, RowsRejected
@@ -76,6 +78,7 @@ class StreamFeeder:
         if self.table not in con.list_tables():
             con.create_table(self.table, schema=OFFSETS_SCHEMA)
         self.options = dict(options or {})
+        service.ingest_side(self._compact)
         self.stored = self._stored()
         self.consumer: StreamConsumer | None = None
         self._open()
@@ -90,6 +93,22 @@ class StreamFeeder:
                                     dict(self.stored))
             self.consumer = self.definition.open(context)
         return self.consumer
+
+    def _compact(self, con: Any) -> None:
+        """Keep one appended-offsets row per stream and partition, the last (the table gains one
+        per run); the rejections stay. One transaction: a kill leaves the old rows or the new."""
+        t = con.table(self.table)
+        rows = t.filter(t.rejected.isnull()).to_pyarrow().to_pylist()
+        last: dict[tuple[str, str], dict[str, Any]] = {}
+        for r in rows:
+            k = (r["stream"], r["partition"])
+            if k not in last or int(r["offset"]) > int(last[k]["offset"]):
+                last[k] = r
+        if len(last) == len(rows):
+            return
+        table = sg.table(self.table, quoted=True)
+        self.service.ingest_store.execute(sg.delete(table, where=sg.column("rejected", quoted=True).is_(sg.exp.null())))
+        con.insert(self.table, pa.Table.from_pylist(list(last.values()), schema=OFFSETS_SCHEMA.to_pyarrow()))
 
     def _stored(self) -> dict[str, int]:
         """Per partition, the last offset stored (appended or rejected)."""
