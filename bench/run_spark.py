@@ -13,7 +13,8 @@ Then bench/spark_stages.py checks the event log: no single-task stage reading mo
 ``--max-rows`` rows.
 
     python bench/run_spark.py --customers 10000 --repeat 3
-    python bench/run_spark.py --customers 10000000 --events-per-customer 10 --repeat 1
+    python bench/run_spark.py --customers 10000000 --events-per-customer 10 --repeat 1 --no-warmup \
+        --split-mb 128 --shuffle-partitions 16 --driver-memory 12g
 """
 
 from __future__ import annotations
@@ -84,8 +85,9 @@ def rfm(con):
                         key=lambda r: str(r["score"])).__repr__().split())
 
 
-def timed(fn, con, repeat: int, tracker=None):
-    fn(con)  # warm-up: JIT, catalogs, Python imports
+def timed(fn, con, repeat: int, tracker=None, warmup: bool = True):
+    if warmup:
+        fn(con)  # warm-up: JIT, catalogs, Python imports
     times, jobs, stages = [], [], []
     for _ in range(repeat):
         before = (len(tracker.getJobIdsForGroup(None)), _stage_count(tracker)) if tracker else None
@@ -116,6 +118,8 @@ def main(argv=None) -> int:
     parser.add_argument("--split-mb", type=int, default=1, help="input split size (Spark: 128)")
     parser.add_argument("--shuffle-partitions", type=int, default=8)
     parser.add_argument("--only", choices=["bench_50", "rfm"], action="append")
+    parser.add_argument("--no-warmup", dest="warmup", action="store_false",
+                        help="no warm-up run before the measured ones (at 10M customers a warm-up doubles the time)")
     args = parser.parse_args(argv)
     import ibis
     folder = prepare(args)
@@ -124,17 +128,19 @@ def main(argv=None) -> int:
         duck.create_table(t, duck.read_parquet(str(folder / f"{t}.parquet")), temp=True)
     spark = spark_connection(args, folder)
     tracker = spark._session.sparkContext.statusTracker()
-    print(f"{args.customers:,} customers, Spark {spark.version} {args.master}")
+    import harness
+    print(f"{args.customers:,} customers, Spark {spark.version} {args.master}; {harness.machine_line()}", flush=True)
     for name, fn in (("bench_50", bench_50), ("rfm", rfm)):
         if args.only and name not in args.only:
             continue
-        want, duck_s, _, _ = timed(fn, duck, args.repeat)
-        got, spark_s, jobs, stages = timed(fn, spark, args.repeat, tracker)
+        want, duck_s, _, _ = timed(fn, duck, args.repeat, warmup=args.warmup)
+        got, spark_s, jobs, stages = timed(fn, spark, args.repeat, tracker, warmup=args.warmup)
         if got != want:
             print(f"{name}: Spark and DuckDB disagree", file=sys.stderr)
             return 1
         print(f"{name:9} duckdb {duck_s:8.2f} s   spark {spark_s:8.2f} s ({spark_s / duck_s:5.1f}x)   "
-              f"spark jobs/run {jobs}  stages/run {stages}")
+              f"spark jobs/run {jobs}  stages/run {stages}", flush=True)
+    print(harness.machine_line(), flush=True)
     log = spark._session.sparkContext.applicationId
     spark.disconnect()
     from spark_stages import main as check

@@ -48,11 +48,19 @@ MAPPED: dict[tuple[str, str], str] = {
                             "--repeat 1"):
         "tests/test_bench_cohorts_sql.py::test_bench_cohorts_documented_command_runs",
     ("docs/plugins.md", "import ibis"): "tests/test_docs.py::test_docs_plugins_testing_example_runs",
+    # Spark in its own JVM (the event log is a setting of a new session), on the Spark worker
+    **{("docs/performance.md", command): "tests/test_spark_backend.py::test_spark_bench_documented_command_runs_at_a_small_size"
+       for command in ("python bench/run_spark.py --customers 10000 --repeat 3",
+                       "python bench/run_spark.py --customers 10000000 --events-per-customer 10 --repeat 1 --no-warmup "
+                       "--split-mb 128 --shuffle-partitions 16 --driver-memory 12g")},
     # it reads the git history of the repository (--compare REV), which a copy of the files lacks
     ("docs/performance.md", "python bench/startup.py --runs 15 --compare 0b311e1                # start-up of "
                             "the command line"): "tests/test_cli_startup.py::test_cli_startup_documented_bench_command_runs",
     ("docs/performance.md", "python bench/startup.py --runs 15 --compare 0b311e1"):
         "tests/test_cli_startup.py::test_cli_startup_documented_bench_command_runs",
+    # needs the demo shop in a Spark database: run in the test run's SparkSession, compared with DuckDB
+    ("README.md", "segrules run segment_specs/ecommerce.yaml --target lake --as-of 2026-10-01"):
+        "tests/test_spark_features.py::test_spark_features_readme_lake_profile_runs_as_shown",
     # the test environment's own mypy, run from the repository and compared with the page
     ("docs/testing.md", ".venv/bin/mypy"): "tests/test_types.py::test_types_mypy_strict_passes_as_documented",
     **{("docs/plugins.md", first): EXCERPT for first in (

@@ -170,3 +170,21 @@ def test_predict_scoring_export_refuses_what_sql_cannot_score():
         export(pipeline)
     with pytest.raises(ValueError, match="algorithm 'kmeans' does not fit a classifier"):
         build_pipeline(["ltv"], [], "kmeans", {}, 7)
+
+
+@pytest.mark.parametrize("dialect", ["duckdb", "postgres", "snowflake", "bigquery", "trino"])
+def test_predict_scoring_trees_compile_for_any_sql_dialect(dialect):
+    """The tree ensemble is one Ibis operation (treesql.TreeSum) with a compile rule on the base of
+    every Ibis SQL compiler: each split is a CASE, each leaf its exact binary64 text."""
+    import ibis
+
+    frame, label = shop()
+    _, model = fitted("gradient_boosting", "classifier", frame, label, {"n_estimators": 4, "max_depth": 2})
+    sql = ibis.to_sql(ibis.table({"ltv": "float64", "orders": "float64", "country": "string"}, name="customers")
+                      .pipe(lambda t: t.select(s=to_ibis(model, t, "score") * 2)), dialect=dialect)
+    trees = model["model"]["trees"]
+    splits = sum(1 for tree in trees for left in tree["left"] if left != -1)
+    leaves = {repr(model["model"]["learning_rate"] * value) for tree in trees
+              for left, value in zip(tree["left"], tree["value"]) if left == -1}
+    assert sql.count("CASE") == splits > 0
+    assert all(f"'{leaf}'" in sql for leaf in leaves)

@@ -218,6 +218,8 @@ def test_profiles_bad_port_and_unset_variable_when_used(home, monkeypatch):
     ("postgres://wh/analytics?user=ana&password=pw", "postgres://wh/analytics?user=ana&password=***"),
     ("sc://spark:15002/;token=abc;user_id=ana", "sc://spark:15002/;token=***;user_id=ana"),
     ("shop.duckdb", "shop.duckdb"),
+    ("pyspark://?master=local[2]&database=shop", "pyspark://?master=local[2]&database=shop"),  # no host: keeps //
+    ("pyspark:///data/wh", "pyspark:///data/wh"),
     (None, "None"),
 ])
 def test_profiles_redact_hides_secrets_and_invents_nothing(url, shown):

@@ -1,6 +1,6 @@
 """The service equals the batch run (segrules serve, step 5): after any interleaving of ingested
-batches (late, out-of-order and future rows, new customers), clock advances (to derived change
-times, just before and after them, and far) and sweeps, the stored membership equals
+batches (late, out-of-order and future rows, new customers, customers updated and deleted by
+key), clock advances (to derived change times, just before and after them, and far) and sweeps, the stored membership equals
 ``segrules run --as-of`` at that instant, and the enter/exit changes of each evaluation equal
 the difference of the batch runs at the two instants — for every segment of the shipped specs
 that run on the demo shop.
@@ -110,8 +110,8 @@ class ServeMachine(RuleBasedStateMachine):
     def at(self, offset):
         return (self.clock.now + timedelta(seconds=offset)).isoformat()
 
-    def ingest(self, source, rows):
-        type(self).service.ingest(source, rows)
+    def ingest(self, source, rows, op="append"):
+        type(self).service.ingest(source, rows, op=op)
         self.global_fresh = True
         self.check(type(self).service.evaluate())
 
@@ -146,6 +146,17 @@ class ServeMachine(RuleBasedStateMachine):
                                    "country": r["country"],
                                    "email": f"c{first + i}@{'gmail.com' if r['gmail'] else 'shop.de'}"}
                                   for i, r in enumerate(rows)])
+
+    @rule(key=known_key, row=customers)
+    def upsert_customer(self, key, row):
+        """A customer's row replaced by key (its signup time, country, email), or added."""
+        self.ingest("customers", [{"customer_id": key, "signup_at": self.at(row["offset"]), "country": row["country"],
+                                   "email": f"u{key}@{'gmail.com' if row['gmail'] else 'shop.de'}"}], op="upsert")
+
+    @rule(keys=st.lists(known_key, min_size=1, max_size=2, unique=True))
+    def delete_customers(self, keys):
+        """Customers deleted by key (one with no row is no error): they leave every segment."""
+        self.ingest("customers", keys, op="delete")
 
     @rule(seconds=advances)
     def advance(self, seconds):

@@ -85,3 +85,37 @@ def test_serve_postgres_failed_evaluation_leaves_nothing(shop):
     assert service.changes(seq) == []
     service.evaluate()
     assert service_members(service) == batch_members(spec, con, service.clock())
+
+
+def test_serve_postgres_entity_upserts_deletes_and_a_stream(shop, tmp_path):
+    """Entity rows upserted and deleted by key, and a stream source's records with their offsets,
+    on PostgreSQL (the DELETE through the scratch table, the offsets in the ingest transaction)."""
+    import stream_plugin
+    from segrules.serve.streams import StreamFeeder
+
+    con, spec, tag = shop
+    service = Service(spec, con, clock=Clock(), sweep_every=None)
+    entity = f"c_{tag}"
+    gone = [k for k in (4, 5) if service.member(k)["segments"]]
+    service.ingest(entity, [{"customer_id": 3, "signup_at": "2026-09-28T00:00:00"}], op="upsert")
+    service.ingest(entity, [4, 5], op="delete")
+    changes = service.evaluate()
+    assert "new" in service.member(3)["segments"] and service.member(4) is None and service.member(5) is None
+    assert {c.key for c in changes if c.kind == "exit"} >= {str(k) for k in gone}
+    assert service_members(service) == batch_members(spec, con, service.clock())
+    (tmp_path / "log").mkdir()
+    stream_plugin.append(tmp_path / "log", "p0", [
+        {"source": "orders", "row": {"order_id": 990200 + i, "customer_id": 6, "ordered_at": "2026-09-30T08:00:00",
+                                     "amount": "20.00", "status": "paid"}} for i in range(3)])
+    filelog = segrules.default_registry(plugins=[stream_plugin], load_entrypoints=False).stream_sources["filelog"]
+    first = StreamFeeder(service, filelog, {"path": str(tmp_path / "log"), "max": "2"})
+    assert first.feed() == 2 and first.feed() == 1  # two runs: two offset rows
+    (tmp_path / "log" / "p0.committed").unlink()  # as if the broker never heard: it re-delivers from 0
+    again = StreamFeeder(service, filelog, {"path": str(tmp_path / "log"), "seek": "no"})
+    assert again.consumer.context.resume == {"p0": 2} and again.feed() == 0
+    offsets = con.table(again.table).to_pyarrow().to_pylist()  # compacted when it started
+    assert [(r["partition"], r["offset"]) for r in offsets] == [("p0", "2")]
+    orders = con.table(f"o_{tag}")
+    assert orders.filter(orders.order_id >= 990200).count().to_pyarrow().as_py() == 3
+    service.evaluate()
+    assert service_members(service) == batch_members(spec, con, service.clock())

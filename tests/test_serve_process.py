@@ -32,9 +32,9 @@ def free_port() -> int:
         return s.getsockname()[1]
 
 
-def start(db: Path, port: int, *extra: str) -> subprocess.Popen:
+def start(db: Path, port: int, *extra: str, launcher: tuple[str, ...] = ("-m", "segrules.cli")) -> subprocess.Popen:
     env = {**os.environ, "SEGRULES_SERVE_TOKEN": TOKEN}
-    process = subprocess.Popen([sys.executable, "-m", "segrules.cli", "serve", "segment_specs/lifecycle.yaml",
+    process = subprocess.Popen([sys.executable, *launcher, "serve", "segment_specs/lifecycle.yaml",
                                 "--db", str(db), "--port", str(port), "--sweep", "0", *extra],
                                cwd=ROOT, env=env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT)
     deadline = time.monotonic() + 60

@@ -146,3 +146,18 @@ def test_spark_stages_flags_a_single_task_stage_reading_many_shuffle_rows(tmp_pa
     (tmp_path / "bad").write_text("\n".join(json.dumps(e) for e in [*ok, stage(4, 1, 5_000)]))
     assert check([str(tmp_path / "good"), "--quiet"]) == 0
     assert check([str(tmp_path / "bad"), "--quiet"]) == 1
+
+
+def test_spark_bench_documented_command_runs_at_a_small_size(tmp_path):
+    """docs/performance.md's bench/run_spark.py commands, at 2,000 customers in their own Spark
+    (a subprocess: the event log is set when a session starts): DuckDB and Spark agree, the jobs
+    and stages are counted, and the event-log check passes. Its own JVM: 40-60 s on an idle machine."""
+    bench = Path(__file__).resolve().parent.parent / "bench" / "run_spark.py"
+    out = subprocess.run([sys.executable, str(bench), "--customers", "2000", "--repeat", "1", "--no-warmup",
+                          "--split-mb", "1", "--shuffle-partitions", "4", "--driver-memory", "1g",
+                          "--data", str(tmp_path), "--event-log", str(tmp_path / "events")],
+                         capture_output=True, text=True, timeout=600)
+    assert out.returncode == 0, out.stdout[-2000:] + out.stderr[-3000:]
+    lines = {line.split()[0]: line for line in out.stdout.splitlines() if line.startswith(("bench_50", "rfm"))}
+    assert set(lines) == {"bench_50", "rfm"}
+    assert all("spark jobs/run [" in line and "stages/run [" in line for line in lines.values())

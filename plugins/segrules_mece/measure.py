@@ -57,7 +57,8 @@ def measure(wide, key: str, segments: list[str], pairs: list[tuple[str, str]],
         count = reduce(lambda x, y: x + y, [as_int[s] for s in members])
         for label, cond in (("several", count > 1), ("none", count == 0)):
             metrics[f"{label}{g}"] = _one_or_zero(cond).sum()
-            metrics[f"{label}_keys{g}"] = wide[key].collect(where=cond, order_by=wide[key])[:samples]
+            # sorted after collecting: Spark has no ordered aggregate (Ibis: collect(order_by=) unsupported)
+            metrics[f"{label}_keys{g}"] = wide[key].collect(where=cond).sort()[:samples]
     [row] = run_query(lambda: wide.aggregate(**metrics).to_pyarrow().to_pylist(), "measuring overlaps")
     sizes = {s: int(row[f"size{i}"] or 0) for i, s in enumerate(segments)}
     out_pairs = {(a, b): (int(row[f"both{index[a]}_{index[b]}"] or 0), row[f"sample{index[a]}_{index[b]}"])

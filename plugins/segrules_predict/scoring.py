@@ -13,18 +13,19 @@ The expression reproduces scikit-learn's arithmetic, not just its maths:
 * a tree split on a numeric feature compares the raw imputed double with its exact cut point
   (``cutpoints.cut``): the same side as scikit-learn's float32 comparison of the scaled value;
 * ensembles add their trees left to right in scikit-learn's order (``init + lr*t1 + lr*t2 ...``,
-  a forest ``(t1 + t2 + ...) / n``), so ties between classes resolve as ``argmax`` does;
+  a forest ``(t1 + t2 + ...) / n``), so ties between classes resolve as ``argmax`` does; the sum
+  is one Ibis operation, ``treesql.TreeSum``, compiled straight to those nested CASEs (building
+  them from Ibis's API took longer than DuckDB needs to score a million rows);
 * k-means picks the first centroid with the smallest ``|c|^2 - 2 x.c`` (scikit-learn's distance
   without the row's constant ``|x|^2``).
 """
 
 from __future__ import annotations
 
-import math
 from collections.abc import Mapping
 from typing import Any, Literal
 
-from .cutpoints import cut
+from .treesql import Splits
 from .portable import FORMAT, VERSION
 
 #: The largest model compiled to SQL, in ``size()`` units (a tree node, a weight, a centroid
@@ -111,6 +112,7 @@ class _Inputs:
     def __init__(self, model: Mapping[str, Any], columns: Mapping[str, Any]) -> None:
         import ibis
 
+        self.model = model
         self.missing = model["missing"]
         self.raw = [_as_number(columns[f["name"]]) for f in model["numeric"]]
         self.numeric = [(f, ibis.coalesce(x.cast("float64"), number(f["impute"])))
@@ -118,11 +120,6 @@ class _Inputs:
         self.texts = [_as_text(columns[f["name"]]) for f in model["categorical"]]
         self.categorical = [(f, ibis.coalesce(text, ibis.literal(self.missing)))
                             for f, text in zip(model["categorical"], self.texts)]
-        self.splits: dict[tuple[int, float], bool | tuple[Any, bool]] = {}
-        # encoded feature i -> ("numeric", n) or ("category", c, category)
-        self.encoded: list[tuple[Any, ...]] = [("numeric", n) for n in range(len(self.numeric))]
-        for c, (feature, _) in enumerate(self.categorical):
-            self.encoded += [("category", c, category) for category in feature["categories"]]
 
     def scaled(self, n: int) -> Any:
         feature, x = self.numeric[n]
@@ -143,45 +140,11 @@ class _Inputs:
                                       else_=number(0.0)))
         return out
 
-    def split(self, feature: int, threshold: float) -> bool | tuple[Any, bool]:
-        """A split as ``(condition, left)``: rows where ``condition`` holds go left when ``left``,
-        right otherwise; the others (null included) go the other way. A bool when the split does
-        not depend on the row (True: all go left).
-
-        The inputs are the raw columns, not the imputed ones (no COALESCE at every node): the
-        condition is oriented so that a null falls where its imputed value goes. Ensembles split
-        on the same points again and again; each distinct split is built once."""
-        key = (feature, threshold)
-        if key not in self.splits:
-            self.splits[key] = self._split(feature, threshold)
-        return self.splits[key]
-
-    def _split(self, feature: int, threshold: float) -> bool | tuple[Any, bool]:
-        import ibis
-
-        encoded = self.encoded[feature]
-        if encoded[0] == "numeric":
-            meta, x = self.numeric[encoded[1]][0], self.raw[encoded[1]]
-            point = cut(meta["mean"], meta["scale"], threshold)
-            if point is None or point == math.inf:
-                return point is not None
-            bound = number(point)
-            if x.type().is_integer() and abs(point) < 2.0**62:
-                bound = ibis.literal(math.floor(point), type="int64")  # x <= cut iff x <= floor(cut)
-            elif not x.type().is_float64():
-                x = x.cast("float64")
-            if meta["impute"] <= point:  # a null goes left: on the false side of "x > cut"
-                return x > bound, False
-            return x <= bound, True
-        _, c, category = encoded
-        # the indicator is 0.0 or 1.0 (exact in float32); a null is the category MISSING
-        zero, one = 0.0 <= threshold, 1.0 <= threshold
-        if zero == one:
-            return zero
-        text = self.texts[c]
-        if category == self.missing:
-            return text.isnull() | (text == ibis.literal(category)), one
-        return text == ibis.literal(category), one
+    def splits(self) -> Splits:
+        """The trees' split conditions over the raw columns (integers, or cast to double)."""
+        numeric = [(f, x if x.type().is_integer() or x.type().is_float64() else x.cast("float64"))
+                   for (f, _), x in zip(self.numeric, self.raw)]
+        return Splits(self.model, numeric, self.texts)
 
 
 def _as_number(column: Any) -> Any:
@@ -227,23 +190,6 @@ def _classify(model: Mapping[str, Any], z: Any, output: str) -> Any:
     return ibis.cases((z > number(0.0), ibis.literal(positive)), else_=ibis.literal(negative))
 
 
-def _tree(inputs: _Inputs, tree: Mapping[str, Any], leaf: Any) -> Any:
-    """One tree as nested CASE expressions; ``leaf(value)`` is the Ibis value of a leaf."""
-    import ibis
-
-    def node(i: int) -> Any:
-        if tree["left"][i] == -1:
-            return leaf(tree["value"][i])
-        split = inputs.split(tree["feature"][i], tree["threshold"][i])
-        if isinstance(split, bool):
-            return node(tree["left"][i] if split else tree["right"][i])
-        condition, left = split
-        then, otherwise = (tree["left"][i], tree["right"][i]) if left else (tree["right"][i], tree["left"][i])
-        return ibis.cases((condition, node(then)), else_=node(otherwise))
-
-    return node(0)
-
-
 def _ensemble(model: Mapping[str, Any], inputs: _Inputs, output: str) -> Any:
     import ibis
 
@@ -251,11 +197,7 @@ def _ensemble(model: Mapping[str, Any], inputs: _Inputs, output: str) -> Any:
     trees = body["trees"]
     if body["average"]:  # a forest: (t1 + t2 + ...) / n, per class for a classifier
         def total(pick: Any) -> Any:
-            out = None
-            for tree in trees:
-                term = _tree(inputs, tree, lambda v: number(pick(v)))
-                out = term if out is None else out + term
-            return out / number(float(len(trees)))
+            return inputs.splits().total(trees, pick) / number(float(len(trees)))
 
         if model["kind"] != "classifier":
             return total(lambda v: v)
@@ -266,9 +208,7 @@ def _ensemble(model: Mapping[str, Any], inputs: _Inputs, output: str) -> Any:
         # argmax takes the first class on a tie
         return ibis.cases((p1 > total(lambda v: v[0]), ibis.literal(positive)), else_=ibis.literal(negative))
     rate = body["learning_rate"]
-    raw = number(body["init"])
-    for tree in trees:
-        raw = raw + _tree(inputs, tree, lambda v: number(rate * v))
+    raw = inputs.splits().total(trees, lambda v: rate * v, init=body["init"])
     return _classify(model, raw, output) if model["kind"] == "classifier" else raw
 
 

@@ -21,7 +21,7 @@ from .registry import load_registry
 @as_of_option
 @click.option("--now", "now_mode", type=click.Choice(["literal", "live"]),
               help="literal: now is the --as-of time (default: the current time), written into the SQL; live: the "
-              "engine's current timestamp in the spec's time zone, so the SQL can be a view (duckdb, postgres). "
+              "engine's current timestamp in the spec's time zone, so the SQL can be a view (duckdb, postgres, spark). "
               "Default: literal, and live with --dbt.")
 @click.option("--dbt", "dbt_dir", metavar="DIR", type=click.Path(file_okay=False),
               help="Write one dbt model per spec (its wide membership table) with a sources.yml for the tables "

@@ -6,6 +6,7 @@ Values reach the database only as Ibis literals.  A node with no translation rai
 
 from __future__ import annotations
 
+import math
 import operator
 from datetime import datetime
 from typing import TYPE_CHECKING, Any, Callable, Sequence, TypeVar
@@ -53,6 +54,18 @@ def now_value(now: datetime | ir.TimestampValue) -> ir.TimestampValue:
     return now if isinstance(now, ibis.Expr) else ibis.literal(now, type=dt.timestamp)
 
 
+def float_literal(value: float) -> ir.Scalar:
+    """A binary64 literal every backend reads as exactly ``value``. Ibis writes a float as bare
+    text (``0.30000000000000004``), which DuckDB reads as a DECIMAL and converts to DOUBLE by a
+    division that is exact only up to 15 significant digits: a longer one goes through a text
+    cast (``CAST('...' AS DOUBLE)``, parsed as binary64), a shorter one stays as it reads."""
+    text = repr(value)
+    digits = len(text.split("e")[0].replace("-", "").replace(".", "").lstrip("0"))
+    if digits <= 15 or not math.isfinite(value):
+        return ibis.literal(value, type=dt.float64)
+    return ibis.literal(text, type=dt.string).cast(dt.float64)
+
+
 def literal(value: object) -> ir.Scalar:
     """An Ibis literal for a parameter value."""
     if isinstance(value, bool):
@@ -60,7 +73,7 @@ def literal(value: object) -> ir.Scalar:
     if isinstance(value, int):
         return ibis.literal(value, type=dt.int64)
     if isinstance(value, float):
-        return ibis.literal(value, type=dt.float64)
+        return float_literal(value)
     if isinstance(value, datetime):
         return ibis.literal(value, type=dt.timestamp)
     return ibis.literal(value)
@@ -127,7 +140,8 @@ class ExprCompiler:
                value if isinstance(value, (str, int)) else repr(value), dtype)
         found = self._literals.get(key)
         if found is None:
-            found = self._literals[key] = ibis.literal(value, type=dtype)
+            found = self._literals[key] = (float_literal(value) if isinstance(value, float) and dtype.is_float64()
+                                           else ibis.literal(value, type=dtype))
         return found
 
     def column(self, name: str) -> ir.Value:

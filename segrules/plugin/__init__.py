@@ -33,6 +33,7 @@ from .files import atomic_write
 from .categories import TYPE_CATEGORIES
 from .functions import CallContext, CallInfo, FunctionDef, Problem
 from .hookspecs import hookimpl
+from .streams import StreamConsumer, StreamContext, StreamRecord, StreamSourceDef
 from .registry import Registry, build_registry
 from ..types import DataType, Schema, parse_type
 from .types import (DerivedSegment, EntityFunctionDef, NamespaceDef, PluginInfo, SegmentOutputDef, SinkDef, SinkResult,
@@ -115,7 +116,8 @@ __all__ = [
     "hookimpl", "FunctionDef", "TYPE_CATEGORIES", "CallInfo", "Problem", "CallContext", "EntityFunctionDef", "NamespaceDef", "ValueField",
     "SourceExpression", "NamespaceBuild", "SpecSection", "Validator", "ValidationContext", "SegmentOutputDef",
     "DerivedSegment", "SinkDef", "SinkResult", "DestinationDef", "DestinationClient", "Limits", "Row",
-    "BatchResult", "BatchRejected", "RetryBudgetSpent", "SyncContext", "Registry", "build_registry", "PluginInfo",
+    "BatchResult", "BatchRejected", "RetryBudgetSpent", "SyncContext",
+    "StreamSourceDef", "StreamRecord", "StreamContext", "StreamConsumer", "Registry", "build_registry", "PluginInfo",
     # types
     "DataType", "Schema", "parse_type", "to_ibis", "to_ibis_schema",
     # diagnostics and errors

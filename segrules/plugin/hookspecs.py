@@ -16,6 +16,7 @@ if TYPE_CHECKING:  # click is imported by the command line, not by the hook spec
     import click
 
 from .destinations import DestinationDef
+from .streams import StreamSourceDef
 from .types import EntityFunctionDef, FunctionDef, NamespaceDef, SegmentOutputDef, SinkDef, SpecSection, Validator
 
 PROJECT = "segrules"
@@ -70,6 +71,12 @@ def register_sinks() -> list[SinkDef]:
 def register_destinations() -> list[DestinationDef]:
     """Destination types for ``destinations:`` and ``segrules sync`` (webhook, table, klaviyo...):
     each with its options model and a client that delivers batches of adds, removes and updates."""
+
+
+@hookspec
+def register_stream_sources() -> list[StreamSourceDef]:
+    """Stream consumers for ``segrules serve --stream NAME`` (Kafka, Kinesis, queues): each feeds
+    the service's ingest path, with the offsets stored in the same transaction as the rows."""
 
 
 @hookspec

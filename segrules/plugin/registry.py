@@ -11,12 +11,14 @@ from ..diagnostics import Diagnostic
 from ..errors import PluginError
 from .destinations import DestinationDef
 from .host import get_plugin_manager
+from .streams import StreamSourceDef
 from .types import EntityFunctionDef, FunctionDef, NamespaceDef, PluginInfo, SegmentOutputDef, SinkDef, SpecSection, Validator
 
 
 @dataclass
 class Registry:
-    """Functions, spec sections, namespaces, entity functions, segment outputs, validators, sinks and commands by name, with their plugin."""
+    """Functions, spec sections, namespaces, entity functions, segment outputs, validators, sinks,
+    destinations, stream sources and commands by name, with their plugin."""
 
     functions: dict[str, FunctionDef] = field(default_factory=dict)
     sections: dict[str, SpecSection] = field(default_factory=dict)
@@ -26,6 +28,7 @@ class Registry:
     validators: dict[str, Validator] = field(default_factory=dict)
     sinks: dict[str, SinkDef] = field(default_factory=dict)
     destinations: dict[str, DestinationDef] = field(default_factory=dict)
+    stream_sources: dict[str, StreamSourceDef] = field(default_factory=dict)
     owner: dict[tuple[str, str], str] = field(default_factory=dict)  # (kind, name) -> plugin
     plugins: list[PluginInfo] = field(default_factory=list)
     problems: list[Diagnostic] = field(default_factory=list)
@@ -72,6 +75,7 @@ _KINDS = (
     ("register_validators", "validators", "validator"),
     ("register_sinks", "sinks", "sink"),
     ("register_destinations", "destinations", "destination"),
+    ("register_stream_sources", "stream_sources", "stream source"),
 )
 _COMMANDS = ("register_commands", "commands", "command")
 # Kinds whose names share one space: an entity function is called like a function (functions

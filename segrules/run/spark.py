@@ -93,7 +93,7 @@ def spark_connect(target: SparkTarget):
         raise BackendError(f"cannot connect to {target.describe()}: pyspark is not installed", code="SR701",
                            hint="install the extra: pip install 'segrules[spark]' (pyspark 4.0.5, which needs Java 17)")
     try:
-        session = _session(target)
+        session, owned = _session(target)
         if target.catalog:
             session.catalog.setCurrentCatalog(target.catalog)
         if target.database:
@@ -108,25 +108,27 @@ def spark_connect(target: SparkTarget):
                            code="SR701") from None
     from .spark_backend import SparkBackend
 
-    return SparkBackend.from_session(session)
+    return SparkBackend.from_session(session, owned=owned)
 
 
 def _session(target: SparkTarget):
+    """The session, and whether this call started it (only then does disconnecting stop it)."""
     from pyspark.sql import SparkSession
 
     conf = dict(target.settings)
     builder = SparkSession.builder
+    active = SparkSession.getActiveSession()
     if target.remote:
         remote = target.remote + (f";token={target.token.reveal()}" if target.token is not None else "")
         builder = builder.remote(remote)
     else:
         builder = builder.master(target.master or "local[*]")
-        active = SparkSession.getActiveSession()
         if active is not None:
             _check_static(active, conf)
     for key, value in conf.items():
         builder = builder.config(key, value)
-    return builder.getOrCreate()
+    session = builder.getOrCreate()
+    return session, active is None or session is not active
 
 
 def _check_static(session, conf: dict[str, str]) -> None:

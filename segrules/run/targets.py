@@ -10,7 +10,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 from typing import ClassVar, Union
-from urllib.parse import parse_qsl, urlencode, urlsplit, urlunsplit
+from urllib.parse import parse_qsl, urlencode, urlsplit
 
 MEMORY = ":memory:"
 # query parameters of a URL whose values are secrets (masked in messages)
@@ -197,7 +197,9 @@ def _redact_url(url: str) -> str:
         head, *params = path.split(";")
         path = ";".join([head] + [p.split("=", 1)[0] + "=***" if p.split("=", 1)[0].lower() in SECRET_PARAMS
                                   else p for p in params])
-    return urlunsplit((parts.scheme, netloc, path, query, parts.fragment))
+    # by hand: urlunsplit drops the "//" of a URL without a host (pyspark://?master=…, duckdb://)
+    return (f"{parts.scheme}://{netloc}{path}" + (f"?{query}" if query else "")
+            + (f"#{parts.fragment}" if parts.fragment else ""))
 
 
 def scrub(text: str, target: "str | Target | None") -> str:

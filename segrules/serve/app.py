@@ -53,19 +53,34 @@ def create_app(service: Service, token: str) -> FastAPI:
         d = exc.diagnostics[0]
         return JSONResponse({"error": d.message, "code": d.code}, status_code=404 if d.code == "SR304" else 400)
 
-    async def ingest(source: str, request: Request) -> dict[str, Any]:
+    async def ingest(source: str, request: Request, op: str = "append") -> dict[str, Any]:
         try:
             rows = json.loads(await request.body())
         except ValueError as exc:
             raise RowsRejected(source, [RowProblem(None, None, f"the body is not JSON: {exc}")]) from None
-        if isinstance(rows, dict) and "rows" in rows:
-            rows = rows["rows"]
-        done = await run_in_threadpool(service.ingest, source, rows)
+        if isinstance(rows, dict) and ("rows" in rows or "keys" in rows):
+            rows = rows.get("rows", rows.get("keys"))
+        done = await run_in_threadpool(lambda: service.ingest(source, rows, op=op))
         return {"source": done.source, "rows": done.rows, "batch": done.batch}
 
     @app.post("/v1/sources/{source}", dependencies=auth)
     async def post_source(source: str, request: Request) -> dict[str, Any]:
         return await ingest(source, request)
+
+    @app.put("/v1/sources/{source}", dependencies=auth)
+    async def put_source(source: str, request: Request) -> dict[str, Any]:
+        """Upsert entity rows by key: each row replaces the key's row (or adds it)."""
+        return await ingest(source, request, "upsert")
+
+    @app.post("/v1/sources/{source}/delete", dependencies=auth)
+    async def delete_rows(source: str, request: Request) -> dict[str, Any]:
+        """Delete entity rows by key: the body is a JSON array of keys (or ``{"keys": [...]}``)."""
+        return await ingest(source, request, "delete")
+
+    @app.delete("/v1/sources/{source}/{key}", dependencies=auth)
+    async def delete_one(source: str, key: str) -> dict[str, Any]:
+        done = await run_in_threadpool(lambda: service.ingest(source, [service.parse_key(key)], op="delete"))
+        return {"source": done.source, "rows": done.rows, "batch": done.batch}
 
     if "events" in service.spec.model.sources:
         @app.post("/v1/events", dependencies=auth)

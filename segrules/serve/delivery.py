@@ -54,6 +54,7 @@ class Outlet:
     def _advance(self, seq: int) -> None:
         with self.service.lock, self.service.store.transaction():
             self.service.store.set_meta({self.cursor_name: str(seq)})
+        self.service.metrics.delivered_seq.labels(self.cursor_name).set(seq)
 
     def backlog(self) -> int:
         return max(0, self.service.latest_seq - self.cursor)
@@ -71,6 +72,7 @@ class Outlet:
                 return total
 
     def start(self) -> None:
+        self.service.metrics.delivered_seq.labels(self.cursor_name).set(self.cursor)
         self.worker.start()
         self.worker.wake()  # a backlog from before a restart goes first
 

@@ -31,6 +31,10 @@ class Metrics:
                                          ["outlet"], registry=r)
         self.backlog = Gauge("segrules_serve_delivery_backlog", "Changes recorded, not yet acknowledged by an "
                              "outlet", ["outlet"], registry=r)
+        self.delivered_seq = Gauge("segrules_serve_delivered_seq", "The last change seq an outlet delivered "
+                                   "(its cursor)", ["outlet"], registry=r)
+        self.stream_rejected = Counter("segrules_serve_stream_rejected", "Stream records the ingest rejected "
+                                       "(stored with their offsets, not appended)", ["stream"], registry=r)
         self.pending = Gauge("segrules_serve_pending_keys", "Keys touched by ingested rows, not yet evaluated",
                              registry=r)
 

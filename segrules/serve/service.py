@@ -22,7 +22,10 @@ import ibis
 import pyarrow as pa
 
 from ..errors import BackendError, SpecError
+from ..plugin.streams import OPS, Op
+from .backends import refuse
 from .evaluate import Change, Evaluator
+from .entities import EntityWriter, check_entity_rows
 from .ingest import RowProblem, RowsRejected, check_rows
 from .metrics import Metrics
 from .store import Store
@@ -60,6 +63,7 @@ class Service:
     def __init__(self, spec: Any, con: Any, *, params: dict[str, Any] | None = None,
                  clock: Callable[[], datetime] | None = None, sweep_every: float | None = DEFAULT_SWEEP_SECONDS,
                  reset: bool = False):
+        refuse(con.name)  # SR906: a Spark or warehouse connection
         self.spec, self.con = spec, con
         zone = ZoneInfo(spec.timezone)
         self.clock = clock or (lambda: datetime.now(zone).replace(tzinfo=None))
@@ -83,6 +87,7 @@ class Service:
         key_type = con.table(m.entity.table).schema()[self.key]
         self.store = Store(con, spec.name, self.key, key_type)
         self.ingest_store = Store(self.ingest_con, spec.name, self.key, key_type)
+        self.entities = EntityWriter(self.ingest_store, m.entity.table, self.key)
         values = spec.params(params)
         self.worker = Worker("segrules-serve", self.step, self._timeout, self._failed)
         self._retry = False  # the last round failed: try again in a second
@@ -98,6 +103,7 @@ class Service:
             if reset:
                 self.store.drop()
             self.store.create()
+            self.entities.create()
             self.evaluator = Evaluator(spec, con, self.store, params)
             self._open()
 
@@ -141,34 +147,58 @@ class Service:
         found.setdefault(m.entity.table, (m.entity.table, self.key))
         return found
 
-    def ingest(self, source: str, rows: Any) -> Ingested:
+    def ingest(self, source: str, rows: Any, *, op: Op = "append",
+               also: Callable[[Any, int], None] | None = None) -> Ingested:
         """Append ``rows`` (JSON row objects) to ``source``'s table, durably, with the keys they
-        touch marked pending; all or nothing (:class:`RowsRejected`, SR902)."""
+        touch marked pending; all or nothing (:class:`RowsRejected`, SR902). ``op``: ``upsert``
+        or ``delete`` by key, for the entity table (:mod:`.entities`; a delete's rows: keys).
+        ``also(connection, batch)`` writes more in the same transaction (a stream's offsets)."""
         sources = self.sources()
         if source not in sources:
             raise UnknownSource(source, list(sources))
         table, key = sources[source]
+        entity = table == self.spec.model.entity.table
+        if op not in OPS:  # a stream record's op comes from a plugin
+            raise RowsRejected(source, [RowProblem(None, None, f"op {op!r}: expected one of {', '.join(OPS)}")])
+        if op != "append" and not entity:
+            raise RowsRejected(source, [RowProblem(None, None, f"rows of a source are only appended; "
+                                                   f"upserts and deletes are for the entity table "
+                                                   f"{self.spec.model.entity.table}")])
         with self._ingest_lock:
             if table not in self._schemas:
                 self._schemas[table] = self.ingest_con.table(table).schema()
-            arrow = check_rows(source, rows, self._schemas[table], (key,), self.spec.timezone)
-            if table == self.spec.model.entity.table:
-                self._new_entities(source, arrow)
+            if op == "append":
+                arrow = check_rows(source, rows, self._schemas[table], (key,), self.spec.timezone)
+                if entity:
+                    self._new_entities(source, arrow)
+            else:
+                arrow = check_entity_rows(source, rows, self._schemas[table], key, self.spec.timezone, op)
             batch = self._batch + 1
             keys = arrow[key].cast(self.store.key_type.to_pyarrow())
             log_row = pa.table({"batch": [batch], "source": [source], "rows": [arrow.num_rows],
                                 "at": pa.array([datetime.now(timezone.utc).replace(tzinfo=None)], pa.timestamp("us"))})
             with self.ingest_store.transaction():
-                self.ingest_store.append(table, arrow)
+                if op == "append":
+                    self.ingest_store.append(table, arrow)
+                else:
+                    self.entities.write(op, arrow)
                 self.ingest_store.insert("pending", pa.table({self.key: keys,
                                                               "batch": pa.array([batch] * len(keys), pa.int64())}))
                 self.ingest_store.insert("batches", log_row)
+                if also is not None:
+                    also(self.ingest_con, batch)
             self._batch = batch
             self.evaluator.appended(table, arrow, batch)  # after the commit, in batch order
         self.metrics.ingested(source, arrow.num_rows)
         self._pending_since = self._pending_since or time.monotonic()
         self.worker.wake()
         return Ingested(source, arrow.num_rows, batch)
+
+    def ingest_side(self, write: Callable[[Any], None]) -> None:
+        """``write(connection)`` in one transaction of the ingest path, in turn with the ingests
+        (a stream's offsets past a rejected batch)."""
+        with self._ingest_lock, self.ingest_store.transaction():
+            write(self.ingest_con)
 
     def _new_entities(self, source: str, arrow: pa.Table) -> None:
         """An entity row may be added once: a second row for a key would double it in every run."""

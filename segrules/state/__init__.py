@@ -66,6 +66,9 @@ class StateStore:
         identifiers), the values bound as parameters of the driver, never spliced into SQL."""
         if not values:
             return
+        if self.con.name == "pyspark":  # no DELETE on Spark's file tables (segrules/run/spark_backend.py)
+            self.con.delete_in(name, column, values, self.schema)
+            return
         where = sg.column(column, quoted=True).isin(*[sg.exp.Placeholder() for _ in values])
         statement = sg.delete(sg.table(name, db=self.schema, quoted=True), where=where)
         raw = self.con.con  # the driver: duckdb's ? and psycopg's %s placeholders, as sqlglot writes them

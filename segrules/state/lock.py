@@ -32,9 +32,11 @@ from pathlib import Path
 from typing import Iterator
 
 from ..errors import BackendError, SpecError
+from ..run.connect import redact
 from . import DEFAULT_STATE_PATH, open_state
 
 POLL_SECONDS = 0.1
+LOCKABLE = ("postgres", "postgresql")  # URL schemes of state stores with a lock (advisory locks)
 _TIMEOUT = re.compile(r"\s*(\d{1,7})\s*(s|min|m|h)?\s*")
 _UNIT = {None: 1, "s": 1, "min": 60, "m": 60, "h": 3600}
 
@@ -84,6 +86,13 @@ def state_lock(state_url: str | Path | None, resource: str, what: str, timeout: 
     """Hold the lock named ``resource`` (an identifier-like name) of the state store at
     ``state_url``; ``what`` names it in the SR757 message."""
     if state_url is not None and "://" in str(state_url):
+        scheme = str(state_url).split("://", 1)[0].lower()
+        if scheme not in LOCKABLE:  # checked before connecting: a Spark session takes ~20 s to start
+            raise BackendError(f"--state {redact(str(state_url))}: a {what} needs a lock that keeps a second writer "
+                               f"out, and a {scheme} state store has none (segrules locks a DuckDB file or a "
+                               "PostgreSQL schema)", code="SR759",
+                               hint="keep the state in a DuckDB file (the default) or PostgreSQL "
+                               "(--state postgres://…#schema); the data can stay where it is (--db)")
         with _advisory_lock(str(state_url), resource, what, timeout):
             yield
     else:
