@@ -6,7 +6,8 @@
 * Order: the tests of a module run on one worker, in their order (:func:`scope`), so
   module-scoped fixtures are built once and a test may rely on an earlier one of its module;
   the long independent tests of the modules in :data:`SPLIT` are shared out one by one. The Spark
-  tests are one unit: one worker, one SparkSession.
+  tests are one unit: one worker, one SparkSession. The long units (:data:`HEAVY`) are handed out
+  first, then the others by their number of tests.
 
 Loaded by conftest.py as a pytest plugin. Without xdist (``-n 0``, or ``-p no:xdist``) it does nothing.
 """
@@ -14,6 +15,7 @@ Loaded by conftest.py as a pytest plugin. Without xdist (``-n 0``, or ``-p no:xd
 from __future__ import annotations
 
 import os
+from collections import OrderedDict
 from pathlib import Path
 from urllib.parse import urlsplit, urlunsplit
 
@@ -59,6 +61,25 @@ def scope(nodeid: str) -> str:
     return nodeid if module in SPLIT else module
 
 
+#: Units that take long (seconds in a CI run), started first so no worker is left with one of
+#: them at the end while the other idles; the other units follow, those with more tests first.
+HEAVY = {
+    "spark": 600,
+    "tests/test_sync_vendors_scale.py": 200,
+    "tests/test_docs_commands.py::test_docs_commands_page[docs/performance.md]": 190,
+    "tests/test_docs_commands.py::test_docs_commands_page[docs/cli.md]": 100,
+    "tests/test_readme_setup.py": 70,
+    "tests/test_docs_commands.py::test_docs_commands_page[README.md]": 70,
+    "tests/test_docs_commands.py::test_docs_commands_page[docs/history.md]": 55,
+}
+
+
+def heaviest_first(units: dict[str, dict[str, bool]]) -> list[tuple[str, dict[str, bool]]]:
+    """xdist's work queue (unit -> its tests) with the units of :data:`HEAVY` first, longest
+    first, then the others by their number of tests, as xdist orders them."""
+    return sorted(units.items(), key=lambda item: (-HEAVY.get(item[0], 0), -len(item[1])))
+
+
 @pytest.hookimpl(optionalhook=True)
 def pytest_xdist_make_scheduler(config, log):
     """Controller: xdist's load-scope scheduling with :func:`scope` as the unit (xdist's own
@@ -66,7 +87,15 @@ def pytest_xdist_make_scheduler(config, log):
     from xdist.scheduler import LoadScopeScheduling
 
     class ScopeScheduling(LoadScopeScheduling):
+        ordered = False
+
         def _split_scope(self, nodeid: str) -> str:
             return scope(nodeid)
+
+        def _assign_work_unit(self, node) -> None:
+            if not self.ordered:  # the work queue is complete before the first unit is sent
+                self.workqueue = OrderedDict(heaviest_first(self.workqueue))
+                self.ordered = True
+            super()._assign_work_unit(node)
 
     return ScopeScheduling(config, log)
