@@ -63,3 +63,28 @@ def walkthrough():
     start = text.index(WALKTHROUGH_MARK)
     block = next(b for b in dc.blocks("docs/realtime.md", text) if b.span[0] > start)
     return block.commands
+
+
+def stored_member(service, key, raw=None) -> dict | None:
+    """The lookup answer as the database gives it: the ``members`` row of ``key`` read through the
+    driver connection ``raw`` (default: the service's own), with the ``now`` of ``meta``."""
+    row = service.store.lookup(raw if raw is not None else service.con.con, key)
+    if row is None:
+        return None
+    return {"key": row[service.key], "as_of": service.store.meta().get("now"),
+            "segments": [s for s in service.evaluator.segments if row[s]],
+            "features": {f: row[f] for f in service.spec.model.features}}
+
+
+def assert_view_is_the_table(service, keys=()) -> None:
+    """The membership the service answers lookups and counts from (memory) equals the ``members``
+    table: every row and every segment's count; for ``keys`` the whole lookup answer equals the
+    stored row as the database driver returns it."""
+    table = service.store.table("members").to_pyarrow()
+    columns = service.view.columns
+    assert service.view.rows() == {row[0]: row for row in zip(*(table[c].to_pylist() for c in columns))}
+    for s in service.evaluator.segments:
+        assert service.count(s) == sum(1 for v in table[s].to_pylist() if v), s
+    assert service.as_of == service.store.meta().get("now")
+    for k in keys:
+        assert service.member(k) == stored_member(service, k), k
