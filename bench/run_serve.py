@@ -93,6 +93,15 @@ def cpu_seconds(pid: int) -> float:
     return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
 
 
+def peak_rss_mib(pid: int) -> float:
+    """The peak resident memory of process ``pid`` so far (Linux /proc), MiB."""
+    try:
+        line = next(x for x in Path(f"/proc/{pid}/status").read_text().splitlines() if x.startswith("VmHWM:"))
+    except (OSError, StopIteration):
+        return float("nan")
+    return int(line.split()[1]) / 1024
+
+
 def free_port() -> int:
     with socket.socket() as s:
         s.bind(("127.0.0.1", 0))
@@ -203,7 +212,7 @@ def main() -> int:
               f"{served.get('segrules_serve_evaluation_seconds_sum', 0.0) / max(evaluations, 1) * 1000:.0f} ms, "
               f"failed {served.get('segrules_serve_evaluation_errors_total', 0.0):,.0f}")
         print(f"server CPU: {cpu:.1f} s in {wall:.1f} s ({cpu / wall:.2f} cores; load average "
-              f"{os.getloadavg()[0]:.1f})")
+              f"{os.getloadavg()[0]:.1f}); peak memory {peak_rss_mib(server.pid):,.0f} MiB")
         print(f"lookups: {len(lookups):,}, p50 {percentile(lookups, 0.5) * 1000:.1f} ms, "
               f"p99 {percentile(lookups, 0.99) * 1000:.1f} ms, max {max(lookups) * 1000:.1f} ms")
         answers = final_answers(url, auth, args.customers, segrules.load(spec_path).segments)

@@ -8,6 +8,8 @@ import shutil
 from datetime import datetime
 from pathlib import Path
 
+import sqlglot as sg
+
 import segrules
 from segrules.demo import DEMO_NOW, write_demo_data
 
@@ -67,8 +69,20 @@ def walkthrough():
 
 def stored_member(service, key, raw=None) -> dict | None:
     """The lookup answer as the database gives it: the ``members`` row of ``key`` read through the
-    driver connection ``raw`` (default: the service's own), with the ``now`` of ``meta``."""
-    row = service.store.lookup(raw if raw is not None else service.con.con, key)
+    driver connection ``raw`` (default: the service's own; the key a bound parameter), with the
+    ``now`` of ``meta`` (how lookups were answered before they came from memory)."""
+    store = service.store
+    raw = raw if raw is not None else service.con.con
+    query = sg.select("*").from_(sg.table(store.name("members"), quoted=True)).where(
+        sg.column(service.key, quoted=True).eq(sg.exp.Placeholder())).sql(store.con.name)
+    if store.con.name == "postgres":
+        with raw.cursor() as cursor:
+            cursor.execute(query, [key])
+            names, values = [d.name for d in cursor.description], cursor.fetchone()
+    else:
+        result = raw.execute(query, [key])
+        names, values = [d[0] for d in result.description], result.fetchone()
+    row = None if values is None else dict(zip(names, values))
     if row is None:
         return None
     return {"key": row[service.key], "as_of": service.store.meta().get("now"),
