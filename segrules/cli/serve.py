@@ -17,7 +17,7 @@ from .registry import load_registry
 
 TOKEN_ENV = "SEGRULES_SERVE_TOKEN"
 WEBHOOK_SECRET_ENV = "SEGRULES_SERVE_WEBHOOK_SECRET"
-SWITCH_INTERVAL_SECONDS = float(os.environ.get("SEGRULES_SERVE_SWITCH", "0.001"))
+SWITCH_INTERVAL_SECONDS = 0.001  # Python's default: 0.005 (see serve_command)
 
 
 @click.command("serve")
