@@ -18,7 +18,8 @@ Measured, against a ``segrules serve`` process on this machine:
   (all threads) from the first POST to the last change: steadier than wall times on a shared
   machine;
 * afterwards, the stored membership against ``Spec.evaluate`` (a full recompute) at the service's
-  last evaluation time: they must be equal, or the script fails.
+  last evaluation time, and 1,000 lookups and every segment's count (answered from the service's
+  memory) against a full recompute at their ``as_of``: they must be equal, or the script fails.
 
     python bench/run_serve.py --customers 100000 --rate 500 --seconds 20
     python bench/run_serve.py --customers 1000000 --rate 5000 --seconds 60 --data /tmp/shop1m.duckdb
@@ -90,6 +91,15 @@ def cpu_seconds(pid: int) -> float:
     except OSError:
         return float("nan")
     return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+
+
+def peak_rss_mib(pid: int) -> float:
+    """The peak resident memory of process ``pid`` so far (Linux /proc), MiB."""
+    try:
+        line = next(x for x in Path(f"/proc/{pid}/status").read_text().splitlines() if x.startswith("VmHWM:"))
+    except (OSError, StopIteration):
+        return float("nan")
+    return int(line.split()[1]) / 1024
 
 
 def free_port() -> int:
@@ -202,9 +212,10 @@ def main() -> int:
               f"{served.get('segrules_serve_evaluation_seconds_sum', 0.0) / max(evaluations, 1) * 1000:.0f} ms, "
               f"failed {served.get('segrules_serve_evaluation_errors_total', 0.0):,.0f}")
         print(f"server CPU: {cpu:.1f} s in {wall:.1f} s ({cpu / wall:.2f} cores; load average "
-              f"{os.getloadavg()[0]:.1f})")
+              f"{os.getloadavg()[0]:.1f}); peak memory {peak_rss_mib(server.pid):,.0f} MiB")
         print(f"lookups: {len(lookups):,}, p50 {percentile(lookups, 0.5) * 1000:.1f} ms, "
-              f"p99 {percentile(lookups, 0.99) * 1000:.1f} ms")
+              f"p99 {percentile(lookups, 0.99) * 1000:.1f} ms, max {max(lookups) * 1000:.1f} ms")
+        answers = final_answers(url, auth, args.customers, segrules.load(spec_path).segments)
     finally:
         server.send_signal(signal.SIGTERM)
         server.wait(60)
@@ -216,10 +227,40 @@ def main() -> int:
     same = all(set(wide.filter(wide[s])["customer_id"].to_pylist()) ==
                set(stored.filter(stored[s])["customer_id"].to_pylist()) for s in spec.segments)
     print(f"same membership as a full recompute at {meta['now']}: {'yes' if same else 'NO'}")
+    agree = answers_agree(answers, spec, con)
+    print(f"lookups and counts after the run ({len(answers['members']):,} keys, as of {answers['as_of']}) equal a "
+          f"full recompute: {'yes' if agree else 'NO'}")
     con.disconnect()
     shutil.rmtree(tmp, ignore_errors=True)
-    return 0 if same and len(latencies) == len(sent) else 1
+    return 0 if same and agree and len(latencies) == len(sent) else 1
 
+
+def final_answers(url: str, auth: dict[str, str], customers: int, segments: list[str]) -> dict[str, Any]:
+    """Once nothing is pending: the answers of 1,000 random lookups and every segment's count, all
+    of one evaluation (asked again if a time-driven evaluation came in between)."""
+    while httpx.get(f"{url}/ready").json()["pending"]:
+        time.sleep(0.05)
+    keys = random.sample(range(1, customers + 1), min(customers, 1000))
+    with httpx.Client(headers=auth) as client:
+        while True:
+            first = client.get(f"{url}/v1/members/{keys[0]}").json()["as_of"]
+            counts = {s: client.get(f"{url}/v1/segments/{s}/count").json()["members"] for s in segments}
+            members = {k: client.get(f"{url}/v1/members/{k}").json() for k in keys}
+            if {m["as_of"] for m in members.values()} == {first}:
+                return {"as_of": first, "members": members, "counts": counts}
+
+
+def answers_agree(answers: dict[str, Any], spec: Any, con: Any) -> bool:
+    """The lookups and counts the service gave equal a full recompute at their ``as_of``."""
+    wide = spec.evaluate(con, as_of=answers["as_of"]).to_pyarrow()
+    rows = {r["customer_id"]: r for r in wide.to_pylist()}
+    for key, answer in answers["members"].items():
+        want = {"key": key, "as_of": answers["as_of"], "segments": [s for s in spec.segments if rows[key][s]],
+                "features": {}}
+        if answer != want:
+            print(f"lookup of {key}: {answer}, recomputed: {want}")
+            return False
+    return all(answers["counts"][s] == sum(1 for r in rows.values() if r[s]) for s in spec.segments)
 
 if __name__ == "__main__":
     sys.exit(main())

@@ -3,7 +3,8 @@ batches (late, out-of-order and future rows, new customers, customers updated an
 key), clock advances (to derived change times, just before and after them, and far) and sweeps, the stored membership equals
 ``segrules run --as-of`` at that instant, and the enter/exit changes of each evaluation equal
 the difference of the batch runs at the two instants — for every segment of the shipped specs
-that run on the demo shop.
+that run on the demo shop; and what lookups and counts answer from memory equals the stored
+table after every step.
 
 Which segments must be current when (docs/realtime.md): timed ones always; global ones
 (``rfm.*``, ranks) after every evaluation (an ingest, a due entity, a sweep), after a clock
@@ -29,7 +30,7 @@ import segrules
 from segrules.demo import DEMO_NOW
 from segrules.serve.rules import RuleKind
 from segrules.serve.service import Service
-from serve_helpers import Clock, batch_members, load, service_members, write_shop
+from serve_helpers import Clock, assert_view_is_the_table, batch_members, load, service_members, write_shop
 
 SPECS = ["lifecycle", "ecommerce", "behaviour"]
 # examples per spec; SERVE_EXAMPLES=5 runs five times as many (a longer search before a release)
@@ -95,6 +96,7 @@ class ServeMachine(RuleBasedStateMachine):
             (self.replayed[c.segment].add if c.kind == "enter" else self.replayed[c.segment].discard)(int(c.key))
         stored = service_members(service)
         assert self.replayed == stored
+        assert_view_is_the_table(service, sorted({int(c.key) for c in changes})[:4])  # lookups, counts
         batch = batch_members(type(self).spec, type(self).con, self.clock.now)
         exact = [s for s in stored if (self.fresh or s not in self.swept)
                  and (self.global_fresh or s not in self.global_)]

@@ -14,7 +14,7 @@ import segrules
 from segrules.demo import DEMO_NOW
 from segrules.serve.service import Service
 from rfm_helpers import connect
-from serve_helpers import Clock, batch_members, service_members, write_shop
+from serve_helpers import Clock, assert_view_is_the_table, batch_members, service_members, write_shop
 
 SPEC = """
 version: 1
@@ -68,6 +68,7 @@ def test_serve_postgres_membership_equals_batch_runs(shop):
     assert {s: stored[s] for s in ("frequent", "new")} == {s: members[s] for s in ("frequent", "new")}
     service.evaluate(sweep=True)
     assert service_members(service) == members
+    assert_view_is_the_table(service, [3, 7001, 5])  # lookups and counts from memory = the table
 
 
 def test_serve_postgres_failed_evaluation_leaves_nothing(shop):
@@ -85,6 +86,7 @@ def test_serve_postgres_failed_evaluation_leaves_nothing(shop):
     assert service.changes(seq) == []
     service.evaluate()
     assert service_members(service) == batch_members(spec, con, service.clock())
+    assert_view_is_the_table(service, [5])
 
 
 def test_serve_postgres_entity_upserts_deletes_and_a_stream(shop, tmp_path):

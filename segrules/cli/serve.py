@@ -5,6 +5,7 @@ from __future__ import annotations
 import contextlib
 import os
 import signal
+import sys
 
 import click
 
@@ -16,6 +17,7 @@ from .registry import load_registry
 
 TOKEN_ENV = "SEGRULES_SERVE_TOKEN"
 WEBHOOK_SECRET_ENV = "SEGRULES_SERVE_WEBHOOK_SECRET"
+SWITCH_INTERVAL_SECONDS = 0.001  # Python's default: 0.005 (see serve_command)
 
 
 @click.command("serve")
@@ -91,6 +93,10 @@ def serve_command(specs, select, project, target, db, params, host, port, sweep,
         if stream_def is not None:
             from ..serve.streams import StreamFeeder
             feeders.append(StreamFeeder(service, stream_def, options))
+    # The event loop answers lookups in microseconds but must take the GIL back from the evaluation
+    # and ingest threads after each socket call: a thread running Python keeps it for up to the
+    # switch interval (5 ms by default), which a lookup then waits, several times per request.
+    sys.setswitchinterval(SWITCH_INTERVAL_SECONDS)
     service.start()
     for outlet in [*outlets, *feeders]:
         outlet.start()

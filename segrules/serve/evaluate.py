@@ -117,6 +117,8 @@ class Evaluator:
         self.sql = {name: con.compile(plan) for name, plan in self.plans.items()}
         self.schemas = {name: plan.schema().to_pyarrow() for name, plan in self.plans.items()}
         self._members_arrow = self.members_schema().to_pyarrow()
+        # what the last run wrote to `members`: the rows it inserted, the keys it removed
+        self.written: tuple[pa.Table, list[Any]] = (self._members_arrow.empty_table(), [])
         self.reload()
 
     def reload(self) -> None:
@@ -219,6 +221,7 @@ class Evaluator:
         """One evaluation at ``now`` (inside the caller's transaction): touched = pending keys and
         keys due by ``now`` (every entity for a sweep). Returns the changes it recorded."""
         store, key = self.store, self.key
+        self.written = (self._members_arrow.empty_table(), [])
         meta = store.meta()
         store.clear("clock")
         store.insert("clock", pa.table({"now": pa.array([now], pa.timestamp("us"))}))
@@ -248,8 +251,9 @@ class Evaluator:
         if dirty or gone:
             store.set_touched(pa.array(dirty + gone, type=key_type))
             store.delete_touched("members")
-            rows = [new[k] for k in dirty]
-            store.insert("members", pa.Table.from_pylist(rows, schema=self._members_arrow))
+            rows = pa.Table.from_pylist([new[k] for k in dirty], schema=self._members_arrow)
+            store.insert("members", rows)
+            self.written = (rows, gone)
         store.clear("pending")
         store.insert("changes", _changes_table(changes))
         store.set_meta({"evaluation": str(evaluation), "now": now.isoformat(),

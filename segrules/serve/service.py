@@ -1,9 +1,11 @@
 """The service: ingest, evaluation and lookups over one spec on one database connection.
 
-Every database access holds one lock (a DuckDB connection serves one statement at a time).
-:meth:`Service.ingest` returns only after its rows and the keys they touch are committed;
-evaluation runs on the worker thread (:meth:`start`), or when called (:meth:`evaluate`,
-:meth:`step`) — tests drive it that way with their own clock.
+Every access to the main connection holds one lock (a DuckDB connection serves one statement at
+a time). :meth:`Service.ingest` returns only after its rows and the keys they touch are
+committed; evaluation runs on the worker thread (:meth:`start`), or when called
+(:meth:`evaluate`, :meth:`step`) — tests drive it that way with their own clock. Lookups and
+counts answer from the membership of the last committed evaluation held in memory
+(:mod:`.members`): no database statement, no lock held during an evaluation.
 """
 
 from __future__ import annotations
@@ -27,6 +29,7 @@ from .backends import refuse
 from .evaluate import Change, Evaluator
 from .entities import EntityWriter, check_entity_rows
 from .ingest import RowProblem, RowsRejected, check_rows
+from .members import MemberView
 from .metrics import Metrics
 from .store import Store
 from .worker import Worker
@@ -69,11 +72,6 @@ class Service:
         self.clock = clock or (lambda: datetime.now(zone).replace(tzinfo=None))
         self.sweep_every = sweep_every
         self.lock = threading.RLock()
-        # DuckDB: lookups read through a second connection to the same database (a cursor), under
-        # a lock of their own: they see the last committed evaluation and never wait for the one
-        # in progress. Other backends read through the main connection, under the main lock.
-        self._reader = con.con.cursor() if con.name == "duckdb" else None
-        self._reader_lock = threading.Lock() if self._reader is not None else self.lock
         # Ingest likewise writes through a connection of its own on DuckDB, so a POST does not wait
         # for the evaluation in progress: appends never conflict, and an evaluation sees a batch
         # (its rows and its pending keys, one commit) whole or not at all.
@@ -105,6 +103,7 @@ class Service:
             self.store.create()
             self.entities.create()
             self.evaluator = Evaluator(spec, con, self.store, params)
+            self.view = MemberView(self.evaluator.columns, self.evaluator.segments, list(m.features))
             self._open()
 
     def _open(self) -> None:
@@ -112,9 +111,11 @@ class Service:
         first membership when there is none (every member enters)."""
         self.store.create(self.evaluator.members_schema())
         self._check_hash(self._digest)
-        self.latest_seq = int(self.store.meta().get("change_seq", "0"))
+        meta = self.store.meta()
+        self.latest_seq = int(meta.get("change_seq", "0"))
         self._batch = int(self.store.table("batches").batch.max().to_pyarrow().as_py() or 0)
-        if "evaluation" not in self.store.meta():
+        self.view.load(self.store.fetch("members", lambda: self.store.table("members")), meta.get("now"))
+        if "evaluation" not in meta:
             self.evaluate(sweep=True)
         self._refresh()
 
@@ -220,6 +221,7 @@ class Service:
             now = now or self.clock()
             with self.store.transaction():
                 changes = self.evaluator.run(now, sweep=sweep)
+            self.view.apply(*self.evaluator.written, now.isoformat())  # committed: lookups see it
             if sweep:
                 self._last_sweep = time.monotonic()
             if changes:
@@ -233,9 +235,7 @@ class Service:
         return changes
 
     def _refresh(self) -> None:
-        """The next due time, whether keys are pending and the last evaluation's now, from the
-        database."""
-        self.as_of = self.store.meta().get("now")
+        """The next due time and whether keys are pending, from the database."""
         state = self.store.fetch("state", self._state).to_pylist()[0]
         self.next_due = state["next_due"]
         self.pending = int(state["pending"])
@@ -296,23 +296,22 @@ class Service:
                 raise SpecError(f"{text!r} is not a key of {self.spec.name} ({kind})", code="SR904") from None
         return text
 
+    @property
+    def as_of(self) -> str | None:
+        """The ``now`` of the last committed evaluation (ISO), what lookups answer as of."""
+        return self.view.as_of
+
     def member(self, key: Any) -> dict[str, Any] | None:
-        """The entity's segments and features as of the last evaluation, or None if it is not
-        in the universe."""
-        with self._reader_lock:
-            row = self.store.lookup(self._reader if self._reader is not None else self.con.con, key)
-        if row is None:
-            return None
-        return {"key": row[self.key], "as_of": self.as_of,
-                "segments": [s for s in self.evaluator.segments if row[s]],
-                "features": {f: row[f] for f in self.spec.model.features}}
+        """The entity's segments and features as of the last committed evaluation (``as_of``),
+        or None if it is not in the universe: from memory, microseconds, callable from the
+        event loop."""
+        return self.view.member(key)
 
     def count(self, segment: str) -> int:
+        """The members of ``segment`` as of the last committed evaluation (from memory)."""
         if segment not in self.evaluator.segments:
             raise SpecError(f"no segment {segment!r} in spec {self.spec.name}", code="SR304")
-        with self.lock:
-            members = self.store.table("members")
-            return int(members.filter(members[segment]).count().to_pyarrow().as_py())
+        return self.view.count(segment)
 
     def _remember(self, changes: list[Change]) -> None:
         """Keep the latest committed changes in memory (``seq`` consecutive): the change stream

@@ -109,26 +109,6 @@ class Store:
         keys = sg.select(key).from_(sg.table(self.name("touched"), quoted=True))
         self.execute(sg.delete(sg.table(self.name(table), quoted=True), where=key.isin(query=keys)))
 
-    def lookup(self, raw: Any, key: Any) -> dict[str, Any] | None:
-        """The ``members`` row of ``key`` through the driver connection ``raw`` (DuckDB's, or
-        psycopg's), the key bound as a parameter of a sqlglot-built query, never spliced in:
-        a lookup is one prepared statement, no Ibis compile on the way (milliseconds count)."""
-        if "lookup" not in self._compiled:
-            query = sg.select("*").from_(sg.table(self.name("members"), quoted=True)).where(
-                sg.column(self.key, quoted=True).eq(sg.exp.Placeholder()))
-            self._compiled["lookup"] = (query.sql(self.con.name), pa.schema([]))
-        sql = self._compiled["lookup"][0]
-        if self.con.name == "postgres":
-            with raw.cursor() as cursor:
-                cursor.execute(sql, [key])
-                names = [d.name for d in cursor.description]
-                row = cursor.fetchone()
-        else:
-            result = raw.execute(sql, [key])
-            names = [d[0] for d in result.description]
-            row = result.fetchone()
-        return None if row is None else dict(zip(names, row))
-
     def clear(self, table: str) -> None:
         self.execute(sg.delete(sg.table(self.name(table), quoted=True)))
 
